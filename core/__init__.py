@@ -1,0 +1,49 @@
+"""evolinstruct: Evol-Instruct datasets with elimination, resumable LLM runs and checked answers.
+
+This module is the public API. Plugins (the built-in ``wizardcoder`` and ``wizardmath`` as well
+as third-party ones) import only what is exported here.
+"""
+
+from __future__ import annotations
+
+from .context import RunContext, SampleContext, stable_int
+from .errors import EvolError, LLMFailure, SeedError
+from .hookspecs import hookimpl
+from .records import (
+    Domain,
+    Elimination,
+    ExtraOperation,
+    Filter,
+    Message,
+    Operation,
+    Sample,
+    Score,
+    Scorer,
+    Seed,
+    Usage,
+)
+from .rewrite import clean_rewrite
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Domain",
+    "Elimination",
+    "EvolError",
+    "ExtraOperation",
+    "Filter",
+    "LLMFailure",
+    "Message",
+    "Operation",
+    "RunContext",
+    "Sample",
+    "SampleContext",
+    "Score",
+    "Scorer",
+    "Seed",
+    "SeedError",
+    "Usage",
+    "clean_rewrite",
+    "hookimpl",
+    "stable_int",
+]

@@ -1,0 +1,98 @@
+"""What domain code sees of a run: the run's settings and resources, and a per-sample view
+through which it talks to the LLM and memoises expensive work.
+
+Plugins never build request seeds or cache keys themselves: ``SampleContext.chat`` derives the
+request's ``seed`` from (run seed, sample, stage, variant) and goes through the run's cache, so
+a resumed run replays the same answer instead of paying for it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
+
+from .records import JSON, Domain, Message, Usage
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cache import Cache
+    from .llm import LLM, Decoding
+
+
+def stable_int(*parts: object) -> int:
+    """A 63-bit integer that depends only on ``parts`` (not on PYTHONHASHSEED or the machine)."""
+    digest = hashlib.blake2b(
+        json.dumps(parts, separators=(",", ":"), default=str).encode(), digest_size=8
+    ).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+@dataclass
+class RunContext:
+    """One build: its domain, options and shared resources.
+
+    ``resources`` is where lifecycle hooks keep what they open (``run.resources["sandbox"]``).
+    """
+
+    domain: Domain
+    options: Mapping[str, Any]
+    seed: int
+    out_dir: Path | None
+    llm: LLM
+    cache: Cache
+    decoding: Decoding
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def for_sample(self, sample_id: str) -> SampleContext:
+        return SampleContext(self, sample_id)
+
+
+class SampleContext:
+    """A run as seen while working on one sample; tallies that sample's token usage per stage."""
+
+    __slots__ = ("run", "sample_id", "usage")
+
+    def __init__(self, run: RunContext, sample_id: str) -> None:
+        self.run = run
+        self.sample_id = sample_id
+        self.usage: dict[str, Usage] = {}
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        return self.run.options
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.run.resources
+
+    async def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        stage: str,
+        variant: int = 0,
+        **decoding: Any,
+    ) -> str:
+        """Ask the LLM; returns the text of the first choice.
+
+        ``stage`` names the purpose (``evolve``, ``respond``, ``equality``...) and, with
+        ``variant``, makes the request seed distinct, so k sampled solutions are k different
+        requests. ``decoding`` overrides the run's parameters (``temperature=0``...).
+        Raises ``LLMFailure`` when the endpoint keeps failing.
+        """
+        params = self.run.decoding.with_overrides(**decoding)
+        request_seed = stable_int(self.run.seed, self.sample_id, stage, variant)
+        completion = await self.run.llm.chat(messages, params, request_seed)
+        self.usage[stage] = self.usage.get(stage, Usage()) + completion.usage
+        return completion.text
+
+    async def memo(self, namespace: str, key: JSON, compute: Callable[[], Awaitable[JSON]]) -> JSON:
+        """Run ``compute`` once per (namespace, key) for the life of the output folder.
+
+        For deterministic but expensive work, such as executing code in the sandbox: a resumed
+        run reads the stored result, so its dataset is byte-identical to an uninterrupted run's.
+        The result must be JSON-serialisable.
+        """
+        return await self.run.cache.memo(namespace, key, compute)

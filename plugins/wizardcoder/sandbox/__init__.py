@@ -1,0 +1,1 @@
+"""The Docker sandbox that runs code answers."""
