@@ -70,7 +70,7 @@ def build_command(ctx: click.Context, **params: Any) -> None:
     With no --base-url and no OPENAI_BASE_URL, the build runs against the bundled offline model:
     placeholder text that exercises the whole pipeline, not a real model.
     """
-    from .engine import BuildConfig, run_build
+    from .build import BuildConfig, run_build
 
     host = host_for(ctx)
     registry = host.registry
@@ -84,18 +84,22 @@ def build_command(ctx: click.Context, **params: Any) -> None:
     core_names = {param.name for param in build_command.params}
     options = {name: value for name, value in params.items() if name in domain_option_names}
     core = {name: value for name, value in params.items() if name in core_names}
-    config = BuildConfig.from_cli(core, options, argv=["evol", *sys.argv[1:]], environ=os.environ)
+    rounds_given = ctx.get_parameter_source("rounds") is not click.core.ParameterSource.DEFAULT
+    config = BuildConfig.from_cli(
+        core, options, argv=["evol", *sys.argv[1:]], environ=os.environ, rounds_given=rounds_given
+    )
     exit_code = run_build(config, host)
     ctx.exit(exit_code)
 
 
 @click.command("export")
 @click.argument("out_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["parquet", "prm"]), default="parquet", show_default=True, help="parquet: dataset.parquet; prm: process-reward data in the Math-Shepherd layout (math domain).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write.  [default: DIR/dataset.parquet or DIR/prm.jsonl]")
-def export_command(out_dir: Path, fmt: str, output: Path | None) -> None:
+@click.option("--format", "fmt", default="parquet", show_default=True, help="Export format: parquet, or one a plugin adds (prm: process-reward data in the Math-Shepherd layout).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write.  [default: a file in DIR named by the format]")
+@click.pass_context
+def export_command(ctx: click.Context, out_dir: Path, fmt: str, output: Path | None) -> None:
     """Export a build's dataset.jsonl to another format."""
     from .export import export
 
-    written = export(out_dir, fmt, output)
+    written = export(host_for(ctx).registry.exporters, out_dir, fmt, output)
     click.echo(f"wrote {written}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
 
-from .records import JSON, Domain, Message, Usage
+from .records import JSON, Domain, Message, Sample, Usage
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cache import Cache
@@ -45,18 +45,23 @@ class RunContext:
     decoding: Decoding
     resources: dict[str, Any] = field(default_factory=dict)
 
-    def for_sample(self, sample_id: str) -> SampleContext:
-        return SampleContext(self, sample_id)
+    def for_sample(self, sample_id: str, parent: Sample | None = None) -> SampleContext:
+        return SampleContext(self, sample_id, parent)
 
 
 class SampleContext:
-    """A run as seen while working on one sample; tallies that sample's token usage per stage."""
+    """A run as seen while working on one sample; tallies that sample's token usage per stage.
 
-    __slots__ = ("run", "sample_id", "usage")
+    ``parent`` is the sample an evolved candidate was rewritten from (None for a seed), for
+    filters that compare the two.
+    """
 
-    def __init__(self, run: RunContext, sample_id: str) -> None:
+    __slots__ = ("run", "sample_id", "usage", "parent")
+
+    def __init__(self, run: RunContext, sample_id: str, parent: Sample | None = None) -> None:
         self.run = run
         self.sample_id = sample_id
+        self.parent = parent
         self.usage: dict[str, Usage] = {}
 
     @property

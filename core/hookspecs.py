@@ -1,7 +1,7 @@
 """Every hook a plugin can implement.
 
 Hooks are for discovery: each registration hook yields typed objects from ``evolinstruct``
-(``Domain``, ``ExtraOperation``, ``Filter``, ``Scorer``, ``click.Command``) and those objects do
+(``Domain``, ``ExtraOperation``, ``Filter``, ``Scorer``, ``Exporter``, ``click.Command``) and those objects do
 the work. Names must be unique across plugins; two plugins registering the same name stop the
 program with an error naming both. The two lifecycle hooks let a plugin own a resource (such as a
 pool of sandbox containers) for exactly the duration of a build.
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import click
 
     from .context import RunContext
-    from .records import Domain, ExtraOperation, Filter, Scorer
+    from .records import Domain, Exporter, ExtraOperation, Filter, Scorer
 
 PROJECT = "evolinstruct"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -65,6 +65,14 @@ def evol_scorers() -> Iterable[Scorer]:
 @hookspec
 def evol_commands() -> Iterable[click.Command]:
     """Yield click commands or groups to add under ``evol`` (``evol sandbox``, ``evol math``)."""
+
+
+@hookspec
+def evol_exporters() -> Iterable[Exporter]:
+    """Yield ``Exporter`` objects: formats for ``evol export DIR --format NAME``.
+
+    An exporter receives the dataset's rows (dicts, as in dataset.jsonl) and a path to write.
+    """
 
 
 @hookspec

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 import pluggy
 
 from . import hookspecs
-from .records import Domain, ExtraOperation, Filter, Operation, Scorer
+from .records import Domain, Exporter, ExtraOperation, Filter, Operation, Scorer
 
 ENTRY_POINT_GROUP = "evolinstruct"
 CORE_PLUGINS = {"general": "evolinstruct.general"}
@@ -64,6 +64,7 @@ class Registry:
     filters: dict[str, Filter] = field(default_factory=dict)
     scorers: dict[str, Scorer] = field(default_factory=dict)
     commands: dict[str, Any] = field(default_factory=dict)
+    exporters: dict[str, Exporter] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def claim(self, kind: str, name: str, plugin: str) -> None:
@@ -93,6 +94,7 @@ class PluginHost:
         )
         self.strict = os.environ.get("EVOL_STRICT_PLUGINS", "") not in ("", "0", "false", "no")
         self._registry: Registry | None = None
+        self._failed: set[str] = set()
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -141,12 +143,36 @@ class PluginHost:
     # --- collecting registrations --------------------------------------------------------------
 
     def _each(self, hook_name: str) -> Iterable[tuple[str, Any]]:
-        """(plugin name, registered object) for every object every plugin yields from a hook."""
+        """(plugin name, registered object) for every object every plugin yields from a hook.
+
+        Called per implementation rather than through pluggy's combined call so that a duplicate
+        name or a failing hook can be blamed on the plugin it came from.
+        """
         caller = getattr(self.manager.hook, hook_name)
         for impl in reversed(caller.get_hookimpls()):  # registration order, for stable listings
-            result = impl.function()
-            for item in result or ():
+            if impl.plugin_name in self._failed:
+                continue
+            try:
+                items = list(impl.function() or ())
+            except Exception as error:
+                self._fail(impl.plugin_name, f"{hook_name} raised {error!r}", error)
+                continue
+            for item in items:
                 yield impl.plugin_name, item
+
+    def _fail(self, plugin: str, message: str, error: Exception) -> None:
+        """A plugin that breaks while registering is reported and skipped, like one that fails
+        to import (fatal under EVOL_STRICT_PLUGINS)."""
+        if self.strict:
+            raise PluginError(f"plugin {plugin!r}: {message}") from error
+        print(f"evol: plugin {plugin!r} is skipped: {message}", file=sys.stderr)
+        self._failed.add(plugin)
+        self.infos = [
+            PluginInfo(info.name, info.distribution, info.version, "error", message, info.hooks)
+            if info.name == plugin
+            else info
+            for info in self.infos
+        ]
 
     @property
     def registry(self) -> Registry:
@@ -181,6 +207,10 @@ class PluginHost:
             _expect(scorer, Scorer, plugin, "evol_scorers")
             registry.claim("scorer", scorer.name, plugin)
             registry.scorers[scorer.name] = scorer
+        for plugin, exporter in self._each("evol_exporters"):
+            _expect(exporter, Exporter, plugin, "evol_exporters")
+            registry.claim("export format", exporter.name, plugin)
+            registry.exporters[exporter.name] = exporter
         for plugin, command in self._each("evol_commands"):
             registry.claim("command", command.name, plugin)
             registry.commands[command.name] = command

@@ -8,10 +8,13 @@ makes it safe to hand a sample to a worker thread.
 from __future__ import annotations
 
 import dataclasses
+import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Literal, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Literal, Mapping, Sequence, Union
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     import click
 
     from .context import RunContext, SampleContext
@@ -114,8 +117,10 @@ class Score:
 
 # --- registrations: what plugins yield from their hooks ---------------------------------------
 
-PromptBuilder = Callable[[Sample], Sequence[Message]]
-"""Builds the chat messages that ask the LLM to evolve a sample's instruction."""
+PromptBuilder = Callable[[Sample, random.Random], Sequence[Message]]
+"""Builds the chat messages that ask the LLM to evolve a sample's instruction. The RNG is seeded
+per (run seed, seed, round), for choices inside an operation (such as complicate-input's data
+format) that must be reproducible."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,16 @@ class Scorer:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class Exporter:
+    """An ``evol export --format NAME`` target: writes a build's dataset rows to a file."""
+
+    name: str
+    write: Callable[[Iterable[Mapping[str, JSON]], "Path"], None]
+    default_filename: str
+    description: str = ""
+
+
 def applies_to(registration: Filter | Scorer, domain: str) -> bool:
     return registration.domains is None or domain in registration.domains
 
@@ -220,6 +235,7 @@ __all__ = [
     "Filter",
     "FilterStage",
     "Scorer",
+    "Exporter",
     "Responder",
     "SeedReader",
     "applies_to",
