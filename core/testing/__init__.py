@@ -1,0 +1,46 @@
+"""The testing kit: a scripted OpenAI-compatible server on loopback and its pytest fixtures.
+
+Plugin authors test their domains the way the built-ins are tested: run the real pipeline against
+``LoopbackLLM`` and script what the "model" does with ``Rule`` (see docs/testing.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .offline_model import ANSWER_MARKER, offline_reply
+    from .script import Rule, RuleError, load_rules, rules_from_data
+    from .server import ChatRequest, LoopbackLLM, RecordedRequest, Responder, main
+
+# Exports resolve on first use: pytest loads this package through the plugin entry point in every
+# session, and importing aiohttp there would slow down test runs that never start a server.
+_EXPORTS = {
+    "ANSWER_MARKER": ".offline_model",
+    "offline_reply": ".offline_model",
+    "Rule": ".script",
+    "RuleError": ".script",
+    "load_rules": ".script",
+    "rules_from_data": ".script",
+    "ChatRequest": ".server",
+    "LoopbackLLM": ".server",
+    "RecordedRequest": ".server",
+    "Responder": ".server",
+    "main": ".server",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

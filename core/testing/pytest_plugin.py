@@ -1,0 +1,79 @@
+"""Pytest fixtures of the testing kit, loaded through the ``pytest11`` entry point.
+
+Every server listens on port 0 (a free port chosen by the OS), so tests run in parallel under
+pytest-xdist without coordinating ports.
+
+- ``loopback_llm``: a started server for the test, stopped after it. Configure it with the marker
+  ``@pytest.mark.loopback_llm(Rule(...), ..., latency=0.0, seed=0, responder=None)``.
+- ``loopback_llm_factory``: ``factory(rules=(), *, latency=0.0, seed=0, responder=None)`` starts
+  another server; all of them are stopped after the test.
+- ``loopback_llm_env``: ``{"OPENAI_BASE_URL": ..., "OPENAI_API_KEY": "sk-loopback"}`` for the
+  ``loopback_llm`` server, to merge into a subprocess's environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import pytest
+
+if TYPE_CHECKING:
+    from .script import Rule
+    from .server import LoopbackLLM, Responder
+
+API_KEY = "sk-loopback"
+
+
+class LoopbackLLMFactory(Protocol):
+    def __call__(
+        self,
+        rules: Sequence[Rule] = (),
+        *,
+        latency: float = 0.0,
+        seed: int = 0,
+        responder: Responder | None = None,
+    ) -> LoopbackLLM: ...
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "loopback_llm(*rules, latency=0.0, seed=0, responder=None): configure the loopback_llm fixture's server",
+    )
+
+
+@pytest.fixture
+def loopback_llm_factory() -> Iterator[LoopbackLLMFactory]:
+    from .server import LoopbackLLM  # here, not at import: most test sessions never start one
+
+    servers: list[LoopbackLLM] = []
+
+    def make(
+        rules: Sequence[Rule] = (),
+        *,
+        latency: float = 0.0,
+        seed: int = 0,
+        responder: Responder | None = None,
+    ) -> LoopbackLLM:
+        server = LoopbackLLM(rules=rules, latency=latency, seed=seed, responder=responder)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in reversed(servers):
+        server.stop()
+
+
+@pytest.fixture
+def loopback_llm(request: pytest.FixtureRequest, loopback_llm_factory: LoopbackLLMFactory) -> LoopbackLLM:
+    marker = request.node.get_closest_marker("loopback_llm")
+    if marker is None:
+        return loopback_llm_factory()
+    return loopback_llm_factory(tuple(marker.args), **marker.kwargs)
+
+
+@pytest.fixture
+def loopback_llm_env(loopback_llm: LoopbackLLM) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": loopback_llm.base_url, "OPENAI_API_KEY": API_KEY}
