@@ -12,6 +12,7 @@ from .hookspecs import hookimpl
 from .records import (
     Domain,
     Elimination,
+    Exporter,
     ExtraOperation,
     Filter,
     Message,
@@ -22,14 +23,18 @@ from .records import (
     Seed,
     Usage,
 )
-from .rewrite import clean_rewrite
+from .rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, clean_rewrite
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CREATED_LABEL",
+    "GIVEN_LABEL",
+    "REWRITTEN_LABEL",
     "Domain",
     "Elimination",
     "EvolError",
+    "Exporter",
     "ExtraOperation",
     "Filter",
     "LLMFailure",
