@@ -1,0 +1,5 @@
+"""``python -m evolinstruct`` is ``evol``."""
+
+from .cli import main
+
+main()
