@@ -1,12 +1,19 @@
-"""The hooks of the wizardcoder plugin."""
+"""The hooks of the wizardcoder plugin: the ``code`` domain, its filters and scorer, the sandbox
+pool that lives exactly as long as a code build, and the ``evol sandbox`` commands."""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Iterable
 
 import click
 
-from evolinstruct import hookimpl
+from evolinstruct import Domain, EvolError, Filter, RunContext, Scorer, hookimpl
+
+from .domain import CODE, FILTERS, NAME, SCORERS
+
+SANDBOX = "sandbox"  # the key of the pool in run.resources
 
 
 @hookimpl
@@ -14,3 +21,49 @@ def evol_commands() -> Iterable[click.Command]:
     from .sandbox.cli import sandbox_group
 
     yield sandbox_group
+
+
+@hookimpl
+def evol_domains() -> Iterable[Domain]:
+    yield CODE
+
+
+@hookimpl
+def evol_filters() -> Iterable[Filter]:
+    yield from FILTERS
+
+
+@hookimpl
+def evol_scorers() -> Iterable[Scorer]:
+    yield from SCORERS
+
+
+@hookimpl
+def evol_run_start(run: RunContext) -> None:
+    """Start the warm sandbox pool for a code build; a build that cannot run code stops here,
+    before the first request is paid for."""
+    if run.domain.name != NAME:
+        return
+    fix = "check the engine with `evol sandbox doctor`, then build the image with `evol sandbox build`"
+    try:
+        from .sandbox import SandboxPool, SandboxUnavailable
+    except ImportError as error:
+        raise EvolError(f"the code domain needs the Docker sandbox, which cannot be loaded ({error})") from None
+    size = run.options.get("sandbox_workers") or os.cpu_count() or 1
+    try:
+        pool = SandboxPool(size=size)
+        pool.start()
+    except SandboxUnavailable as error:
+        raise EvolError(f"the code domain runs every answer in the Docker sandbox, which is not available: {error}; {fix}") from None
+    run.resources[SANDBOX] = pool
+
+
+@hookimpl
+def evol_run_end(run: RunContext) -> None:
+    pool = run.resources.pop(SANDBOX, None)
+    if pool is None:
+        return
+    try:
+        pool.close()
+    except Exception as error:  # the build's own outcome matters more than a failed cleanup
+        print(f"evol: closing the sandbox pool failed: {error}", file=sys.stderr)
