@@ -160,7 +160,7 @@ def run_build(config: BuildConfig, host: PluginHost) -> int:
     except ValueError as error:
         raise EvolError(str(error)) from None
     if seed_file.invalid:
-        console.print(f"evol: skipped {len(seed_file.invalid)} invalid seed records (listed in the manifest)")
+        console.print(f"evol: skipped {len(seed_file.invalid)} invalid seed records (listed in the manifest)", soft_wrap=True)
 
     config.out_dir.mkdir(parents=True, exist_ok=True)
     offline_server = None
@@ -173,7 +173,8 @@ def run_build(config: BuildConfig, host: PluginHost) -> int:
         console.print(
             "[bold yellow]evol: no endpoint configured (--base-url or OPENAI_BASE_URL): using the "
             "bundled offline model.[/] It writes placeholder text to exercise the whole pipeline; "
-            "it is not a real model."
+            "it is not a real model.",
+            soft_wrap=True,
         )
 
     cache = Cache(config.out_dir / CACHE)
