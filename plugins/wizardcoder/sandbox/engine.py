@@ -1,0 +1,96 @@
+"""Reaching the Docker engine and the sandbox image, with errors that say how to fix them."""
+
+from __future__ import annotations
+
+import os
+import socket
+from importlib import metadata
+
+import docker
+import docker.errors
+
+from evolinstruct.errors import EvolError
+
+LABEL = "evolinstruct.sandbox"
+OWNER_LABEL = "evolinstruct.sandbox.owner"
+POOL_LABEL = "evolinstruct.sandbox.pool"
+HARNESS_LABEL = "evolinstruct.sandbox.harness"
+BUILD_LABEL = "evolinstruct.sandbox.build"
+
+FIX_ENGINE = "run: bash scripts/install-docker.sh (as root), or start the Docker engine"
+FIX_IMAGE = "run: evol sandbox build"
+
+
+class SandboxUnavailable(EvolError):
+    """The engine or the image is missing; the message says what to run."""
+
+
+def default_image() -> str:
+    """The image pools use unless told otherwise: $EVOL_SANDBOX_IMAGE, else ours for this version."""
+    override = os.environ.get("EVOL_SANDBOX_IMAGE")
+    if override:
+        return override
+    try:
+        version = metadata.version("evolinstruct")
+    except metadata.PackageNotFoundError:
+        version = "dev"
+    return f"evolinstruct-sandbox:{version}"
+
+
+def connect(timeout_s: float = 60.0) -> docker.DockerClient:
+    """A client whose engine answered a ping; SandboxUnavailable otherwise."""
+    try:
+        client = docker.from_env(timeout=int(timeout_s), max_pool_size=64)
+        client.ping()
+    except docker.errors.DockerException as error:
+        raise SandboxUnavailable(f"the Docker engine is not reachable ({error}). Fix: {FIX_ENGINE}") from error
+    return client
+
+
+def require_image(client: docker.DockerClient, image: str) -> docker.models.images.Image:
+    """The image, present locally. Never pulls: a pull would hide a missing build for minutes."""
+    try:
+        return client.images.get(image)
+    except docker.errors.ImageNotFound as error:
+        raise SandboxUnavailable(f"the sandbox image {image} is not built. Fix: {FIX_IMAGE}") from error
+    except docker.errors.DockerException as error:
+        raise SandboxUnavailable(f"cannot inspect the sandbox image {image} ({error}). Fix: {FIX_ENGINE}") from error
+
+
+def owner_tag() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's, or unknown: not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_orphans(client: docker.DockerClient) -> int:
+    """Remove sandbox containers whose owning process is gone (a run killed with SIGKILL).
+
+    Containers normally go by themselves: they run with auto-remove and leave when their stdin,
+    held by the owner, closes. This catches what that misses.
+    """
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        owner = container.labels.get(OWNER_LABEL, "")
+        if container.status in ("running", "created") and _owner_alive(owner):
+            continue
+        try:
+            container.remove(force=True)
+            removed += 1
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:
+            if "already in progress" not in str(error):
+                raise
+    return removed

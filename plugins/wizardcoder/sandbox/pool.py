@@ -1,0 +1,283 @@
+"""A warm pool of sandbox containers that runs jobs, thread-safe and asyncio-friendly."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import queue
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any
+
+import docker
+import docker.errors
+
+from . import lifecycle
+from .container import WarmContainer
+from .engine import LABEL, OWNER_LABEL, POOL_LABEL, SandboxUnavailable, connect, default_image, owner_tag, remove_orphans, require_image
+from .job import Job, Result, sandbox_error
+from .limits import Limits
+from .protocol import ChannelClosed, ChannelTimeout
+from .verdict import Verdict
+
+# Beyond a job's own time limit, how long the host waits for the supervisor's reply (the reset
+# after the job, the round trip) before it kills the container from outside.
+GRACE_S = 3.0
+SPAWN_ATTEMPTS = 3
+
+
+class SandboxPool:
+    """Warm containers, each running one job at a time.
+
+    Use as a context manager, or call start() and close(). run() blocks; run_async() runs it in
+    the pool's own threads, so the event loop never waits, and at most `size` jobs run at once.
+    """
+
+    def __init__(
+        self,
+        size: int | None = None,
+        image: str | None = None,
+        *,
+        max_jobs_per_container: int = 100,
+        limits: Limits | None = None,
+        memory_mb: int = 256,
+        retries: int = 2,
+        start_timeout_s: float = 60.0,
+    ) -> None:
+        self.size = max(1, size or os.cpu_count() or 1)
+        self.image = image or default_image()
+        self.max_jobs_per_container = max(1, max_jobs_per_container)
+        self.limits = limits or Limits()
+        self.memory_mb = memory_mb
+        self.retries = max(0, retries)
+        self.start_timeout_s = start_timeout_s
+        self.pool_id = secrets.token_hex(5)
+        self.containers_started = 0  # how many were made, replacements included (for tests, stats)
+        self._client: docker.DockerClient | None = None
+        self._idle: queue.SimpleQueue[WarmContainer | None] = queue.SimpleQueue()
+        self._live: set[WarmContainer] = set()
+        self._capacity = 0
+        self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._started = False
+        self._closed = False
+        self._last_error = ""
+        self._numbers = itertools.count()
+        self._jobs = ThreadPoolExecutor(self.size, thread_name_prefix=f"sandbox-{self.pool_id}")
+        self._spawner = ThreadPoolExecutor(self.size, thread_name_prefix=f"sandbox-spawn-{self.pool_id}")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> SandboxPool:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Warm `size` containers. SandboxUnavailable, saying what to run, if that cannot be done."""
+        with self._start_lock:
+            if self._started:
+                return
+            if self._closed:
+                raise SandboxUnavailable("this sandbox pool is closed")
+            client = connect()
+            require_image(client, self.image)
+            self._client = client
+            try:
+                remove_orphans(client)
+            except docker.errors.DockerException:
+                pass  # leftovers of others are no reason not to start
+            lifecycle.register(self)
+            futures = [self._spawner.submit(self._spawn) for _ in range(self.size)]
+            made, errors = [], []
+            for future in futures:
+                try:
+                    made.append(future.result())
+                except Exception as error:  # noqa: BLE001 - reported below, in one message
+                    errors.append(error)
+            with self._lock:
+                self._live.update(made)
+                self._capacity = len(made)
+            for container in made:
+                self._idle.put(container)
+            self._started = True
+            if errors:
+                self.close()
+                raise SandboxUnavailable(
+                    f"cannot start sandbox containers from {self.image}: {errors[0]}. "
+                    "Fix: run: evol sandbox doctor"
+                ) from errors[0]
+
+    def close(self) -> None:
+        """Remove every container of the pool. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            doomed = list(self._live)
+            self._live.clear()
+            self._capacity = 0
+        for _ in range(self.size):
+            self._idle.put(None)  # wake whoever waits for a container
+        with ThreadPoolExecutor(max(1, len(doomed))) as removers:
+            list(removers.map(_quietly_destroy, doomed))
+        # Replacements being made see the pool closed and remove what they made.
+        self._spawner.shutdown(wait=True)
+        self._jobs.shutdown(wait=False)
+        lifecycle.unregister(self)
+
+    @property
+    def live(self) -> int:
+        with self._lock:
+            return len(self._live)
+
+    # ------------------------------------------------------------------ running jobs
+
+    def run(self, job: Job) -> Result:
+        """Run one job; SANDBOX_ERROR (after retries on fresh containers) only if the sandbox failed."""
+        self.start()
+        result = sandbox_error(job.id, "no attempt was made")
+        for _ in range(1 + self.retries):
+            container = self._acquire()
+            if container is None:
+                return sandbox_error(job.id, f"no sandbox container available: {self._last_error or 'the pool is closed'}")
+            result, healthy = self._run_on(container, job)
+            if healthy:
+                self._idle.put(container)
+            else:
+                self._recycle(container)
+            if result.verdict is not Verdict.SANDBOX_ERROR:
+                return result
+        return result
+
+    async def run_async(self, job: Job) -> Result:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._jobs, self.run, job)
+
+    def _request(self, job: Job) -> dict[str, Any]:
+        return {
+            "op": "job",
+            "code": job.code,
+            "tests": job.tests,
+            "timeout_s": job.timeout_s,
+            "memory_mb": job.memory_mb,
+            "output_cap": self.limits.output_cap,
+            "return_cap": self.limits.keep_bytes,
+        }
+
+    def _run_on(self, container: WarmContainer, job: Job) -> tuple[Result, bool]:
+        """The result, and whether the container may serve another job."""
+        started = time.monotonic()
+        try:
+            if job.memory_mb != container.memory_mb:
+                container.set_memory(job.memory_mb)
+            reply = container.request(self._request(job), deadline=started + job.timeout_s + GRACE_S)
+        except ChannelTimeout:
+            # The supervisor itself did not answer: stop everything from outside.
+            container.kill()
+            message = f"no answer within {job.timeout_s}s; the sandbox container was killed"
+            return Result(job.id, Verdict.TIMEOUT, time.monotonic() - started, "", "", None, None, message), False
+        except (ChannelClosed, docker.errors.DockerException, OSError, ValueError) as error:
+            return sandbox_error(job.id, f"the sandbox container failed: {error}", time.monotonic() - started), False
+        container.jobs_run += 1
+        try:
+            verdict = Verdict(reply.get("verdict"))
+        except ValueError:
+            return sandbox_error(job.id, f"unreadable reply from the sandbox: {reply!r:.300}"), False
+        result = Result(
+            id=job.id,
+            verdict=verdict,
+            duration_s=float(reply.get("duration_s") or 0.0),
+            stdout=str(reply.get("stdout") or ""),
+            stderr=str(reply.get("stderr") or ""),
+            tests_passed=reply.get("passed"),
+            tests_total=reply.get("total"),
+            message=str(reply.get("message") or ""),
+        )
+        healthy = (
+            not reply.get("killed")
+            and not reply.get("dirty")
+            and verdict is not Verdict.SANDBOX_ERROR
+            and container.jobs_run < self.max_jobs_per_container
+        )
+        return result, healthy
+
+    # ------------------------------------------------------------------ containers
+
+    def _spawn(self) -> WarmContainer:
+        assert self._client is not None
+        container = WarmContainer(
+            self._client,
+            self.image,
+            name=f"evolsbx-{self.pool_id}-{next(self._numbers)}",
+            labels={LABEL: "1", POOL_LABEL: self.pool_id, OWNER_LABEL: owner_tag()},
+            limits=self.limits,
+            memory_mb=self.memory_mb,
+        )
+        try:
+            container.start(self.start_timeout_s)
+        except BaseException:
+            _quietly_destroy(container)
+            raise
+        with self._lock:
+            self.containers_started += 1
+        return container
+
+    def _acquire(self) -> WarmContainer | None:
+        while True:
+            with self._lock:
+                if self._closed or self._capacity <= 0:
+                    return None
+            try:
+                container = self._idle.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if container is not None:
+                return container
+
+    def _recycle(self, old: WarmContainer) -> None:
+        with self._lock:
+            self._live.discard(old)
+            closed = self._closed
+        if closed:
+            _quietly_destroy(old)
+            return
+        try:
+            self._spawner.submit(self._replace, old)
+        except RuntimeError:  # the pool closed in between
+            _quietly_destroy(old)
+
+    def _replace(self, old: WarmContainer) -> None:
+        _quietly_destroy(old)
+        for attempt in range(SPAWN_ATTEMPTS):
+            if self._closed:
+                return
+            try:
+                new = self._spawn()
+            except Exception as error:  # noqa: BLE001 - kept for the callers' message
+                self._last_error = str(error)
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            with self._lock:
+                if not self._closed:
+                    self._live.add(new)
+                    self._idle.put(new)
+                    return
+            _quietly_destroy(new)
+            return
+        with self._lock:
+            self._capacity -= 1
+        self._idle.put(None)
+
+
+def _quietly_destroy(container: WarmContainer) -> None:
+    try:
+        container.destroy()
+    except Exception:  # noqa: BLE001 - removal is best effort; leftovers are swept by doctor/build
+        pass

@@ -1,0 +1,113 @@
+"""A minimal Debian root filesystem with Python 3, made by debootstrap: the offline image base.
+
+Where no registry can be reached, debootstrap still can: it fetches packages from the same Debian
+mirror apt uses. The result is cached, keyed by everything that shapes it, so only the first
+build pays the minute or so debootstrap takes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+SANDBOX_UID = 10001
+SANDBOX_USER = "sandbox"
+# Bump when the recipe below changes, so cached root filesystems are rebuilt.
+RECIPE = "2"
+# Space we do not ship: documentation, manuals, translations and apt's own downloads.
+TRIM = ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
+        "var/cache/apt", "var/lib/apt/lists", "var/log")
+MARKER = ".evol-rootfs.json"
+
+
+@dataclass(frozen=True)
+class RootfsSpec:
+    suite: str
+    mirror: str
+    arch: str
+    packages: tuple[str, ...] = ("python3",)
+
+    def key(self) -> str:
+        data = json.dumps({**asdict(self), "recipe": RECIPE}, sort_keys=True).encode()
+        return hashlib.sha256(data).hexdigest()[:12]
+
+
+def host_arch() -> str:
+    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def default_cache_dir() -> Path:
+    override = os.environ.get("EVOL_SANDBOX_CACHE")
+    if override:
+        return Path(override)
+    if os.geteuid() == 0:
+        return Path("/var/cache/evolinstruct/sandbox")
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "evolinstruct" / "sandbox"
+
+
+def _add_user(root: Path) -> None:
+    # Written directly rather than by useradd in a chroot: no chroot, no mounted /proc needed.
+    entries = {
+        "etc/passwd": f"{SANDBOX_USER}:x:{SANDBOX_UID}:{SANDBOX_UID}:sandbox:/work:/usr/sbin/nologin\n",
+        "etc/group": f"{SANDBOX_USER}:x:{SANDBOX_UID}:\n",
+        "etc/shadow": f"{SANDBOX_USER}:!:19000::::::\n",
+    }
+    for name, line in entries.items():
+        path = root / name
+        text = path.read_text() if path.exists() else ""
+        if not any(row.startswith(f"{SANDBOX_USER}:") for row in text.splitlines()):
+            path.write_text(text + line)
+
+
+def _trim(root: Path) -> None:
+    for name in TRIM:
+        path = root / name
+        if path.is_dir():
+            shutil.rmtree(path)
+            path.mkdir(parents=True)
+
+
+def ensure_rootfs(spec: RootfsSpec, cache_dir: Path, log: Callable[[str], None]) -> Path:
+    """The cached root filesystem for `spec`, made by debootstrap when missing."""
+    target = cache_dir / f"rootfs-{spec.suite}-{spec.arch}-{spec.key()}"
+    if (target / MARKER).exists():
+        log(f"reusing the cached root filesystem {target}")
+        return target
+    if os.geteuid() != 0:
+        raise RuntimeError("debootstrap needs root: run `evol sandbox build` as root (or with sudo)")
+    if shutil.which("debootstrap") is None:
+        raise RuntimeError("debootstrap is not installed. Fix: run: bash scripts/install-docker.sh")
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    debs = cache_dir / "debs"
+    debs.mkdir(exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    log_path = cache_dir / "debootstrap.log"
+    log(f"debootstrap {spec.suite} ({spec.arch}) from {spec.mirror}, log: {log_path}")
+    command = [
+        "debootstrap", "--variant=minbase", f"--arch={spec.arch}",
+        f"--include={','.join(spec.packages)}", f"--cache-dir={debs}",
+        spec.suite, str(partial), spec.mirror,
+    ]
+    with open(log_path, "w") as handle:
+        done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-15:])
+        raise RuntimeError(f"debootstrap failed (exit {done.returncode}); last lines of {log_path}:\n{tail}")
+
+    _trim(partial)
+    _add_user(partial)
+    for directory in ("work", "opt/sandbox"):
+        (partial / directory).mkdir(parents=True, exist_ok=True)
+    os.chown(partial / "work", SANDBOX_UID, SANDBOX_UID)
+    (partial / MARKER).write_text(json.dumps({**asdict(spec), "recipe": RECIPE}, indent=1))
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
