@@ -203,7 +203,9 @@ def _mbpp(record: Mapping[str, Any]) -> Mapping[str, Any]:
     setup = _text(record, "test_setup_code", required=False) or ""
     if setup and not parses(setup):
         raise SeedError("is not valid Python", field="test_setup_code")
-    tests = _check_tests(record.get("test_list"), "test_list")
+    if not isinstance(record.get("test_list"), list):
+        raise SeedError("must be a list of assert statements", field="test_list")
+    tests = _check_tests(record["test_list"], "test_list")
     seed_id = record.get("id", record.get("task_id"))
     out: dict[str, Any] = {"instruction": text, "tests": tests, "entry_point": _entry_point(tests, setup, code)}
     if seed_id is not None:

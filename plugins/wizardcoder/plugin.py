@@ -51,7 +51,8 @@ def evol_run_start(run: RunContext) -> None:
         raise EvolError(f"the code domain needs the Docker sandbox, which cannot be loaded ({error})") from None
     size = run.options.get("sandbox_workers") or os.cpu_count() or 1
     try:
-        pool = SandboxPool(size=size)
+        # The pool's containers start at the build's memory limit, so no job has to resize one.
+        pool = SandboxPool(size=size, memory_mb=int(run.options.get("exec_memory") or 256))
         pool.start()
     except SandboxUnavailable as error:
         raise EvolError(f"the code domain runs every answer in the Docker sandbox, which is not available: {error}; {fix}") from None

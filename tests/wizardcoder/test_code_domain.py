@@ -1,0 +1,507 @@
+"""The code domain: seed reading, operations, test suites, settling, scoring and filters.
+
+Most tests run the domain's steps against the REAL sandbox pool (``@pytest.mark.docker``): the
+verdicts must come from executing code. The scripted LLM is a small stand-in context that answers
+by stage, so each rule can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Mapping
+
+import pytest
+
+from evolinstruct import GIVEN_LABEL, REWRITTEN_LABEL, EvolError, Sample, SeedError
+from wizardcoder import plugin
+from wizardcoder.domain import (
+    CODE,
+    FILTERS,
+    OPERATIONS,
+    SandboxFault,
+    inherited_suite,
+    read_seed,
+    respond,
+    score_execution,
+)
+from wizardcoder.prompts import METHODS
+from wizardcoder.suites import (
+    GENERATED,
+    REDUCED,
+    SEED,
+    Suite,
+    imports_for,
+    misfit,
+    parse_generated,
+    parse_review,
+    signatures_for,
+    trivial_solutions,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+FENCE = "```"
+
+
+def fenced(code: str) -> str:
+    return f"{FENCE}python\n{code}\n{FENCE}"
+
+
+# --- a scripted stand-in for SampleContext ----------------------------------------------------
+
+
+class Context:
+    """What the domain uses of a SampleContext: options, resources, parent, chat and memo."""
+
+    def __init__(
+        self,
+        *,
+        replies: Mapping[str, str] | None = None,
+        parent: Sample | None = None,
+        options: Mapping[str, Any] | None = None,
+        resources: dict[str, Any] | None = None,
+        memo_store: dict[str, Any] | None = None,
+    ) -> None:
+        self.replies = dict(replies or {})
+        self.parent = parent
+        self.options = dict(options or {})
+        self.resources = resources if resources is not None else {}
+        self.memo_store = memo_store if memo_store is not None else {}
+        self.asked: list[tuple[str, str]] = []
+
+    async def chat(self, messages: Any, *, stage: str, variant: int = 0, **decoding: Any) -> str:
+        prompt = messages[-1]["content"]
+        self.asked.append((stage, prompt))
+        if stage not in self.replies:
+            raise AssertionError(f"unexpected {stage} request:\n{prompt}")
+        return self.replies[stage]
+
+    async def memo(self, namespace: str, key: Any, compute: Callable[[], Awaitable[Any]]) -> Any:
+        full = json.dumps([namespace, key], sort_keys=True)
+        if full not in self.memo_store:
+            value = await compute()
+            json.dumps(value)  # must be storable
+            self.memo_store[full] = value
+        return self.memo_store[full]
+
+    def stages(self) -> list[str]:
+        return [stage for stage, _ in self.asked]
+
+
+def sample(instruction: str, response: str | None, *, round_: int = 0, operation: str = "seed",
+           fields: Mapping[str, Any] | None = None, checks: Mapping[str, Any] | None = None) -> Sample:
+    return Sample(
+        id=f"s/r{round_}", seed_id="s", parent_id=None if round_ == 0 else "s", round=round_,
+        operation=operation, domain="code", instruction=instruction, response=response,
+        fields=dict(fields or {}), checks=dict(checks or {}),
+    )
+
+
+MBPP = {
+    "task_id": 7,
+    "text": "Write a function that doubles every number of a list.",
+    "code": "def double_all(xs):\n    return [2 * x for x in xs]\n",
+    "test_list": ["assert double_all([1, 2]) == [2, 4]", "assert double_all([]) == []", "assert double_all([-3]) == [-6]"],
+    "test_setup_code": "",
+}
+DOUBLE_TESTS = {"tests": MBPP["test_list"], "entry_point": "double_all"}
+
+
+# --- seeds ------------------------------------------------------------------------------------
+
+
+def test_mbpp_records_keep_their_tests() -> None:
+    seed = read_seed(MBPP)
+    assert seed["instruction"] == MBPP["text"]
+    assert seed["tests"] == MBPP["test_list"]
+    assert seed["entry_point"] == "double_all"
+    assert seed["id"] == "mbpp-7"
+    assert seed["output"] == fenced(MBPP["code"].rstrip())
+    assert "test_setup" not in seed
+
+
+def test_mbpp_setup_code_is_kept() -> None:
+    record = {**MBPP, "test_setup_code": "from fractions import Fraction",
+              "test_list": ["assert double_all([Fraction(1, 2)]) == [1]"]}
+    assert read_seed(record)["test_setup"] == "from fractions import Fraction"
+
+
+def test_humaneval_records_become_a_check_script() -> None:
+    record = {
+        "task_id": "HumanEval/x",
+        "prompt": 'def inc(n: int) -> int:\n    """Add one."""\n',
+        "canonical_solution": "    return n + 1\n",
+        "test": "def check(candidate):\n    assert candidate(1) == 2\n",
+        "entry_point": "inc",
+    }
+    seed = read_seed(record)
+    assert seed["tests"].endswith("check(inc)\n")
+    assert seed["entry_point"] == "inc"
+    assert seed["id"] == "HumanEval/x"
+    assert "def inc(n: int) -> int:" in seed["instruction"]
+    assert "return n + 1" in seed["output"]
+
+
+def test_code_alpaca_records_pass_through() -> None:
+    record = {"instruction": "Write a function.", "input": "", "output": "def f():\n    return 1"}
+    assert read_seed(record) == record
+    with_tests = read_seed({**record, "tests": ["assert f() == 1"]})
+    assert with_tests["entry_point"] == "f"
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ({**MBPP, "test_list": "assert x"}, "test_list"),
+        ({**MBPP, "test_list": []}, "test_list"),
+        ({**MBPP, "test_list": ["assert ((("]}, "test_list"),
+        ({**MBPP, "text": ""}, "text"),
+        ({**MBPP, "code": "def ((:"}, "code"),
+        ({"prompt": "def f():\n", "test": "def check(candidate):\n    pass\n"}, "entry_point"),
+        ({"prompt": "def f():\n", "test": "assert True", "entry_point": "f"}, "test"),
+        ({"prompt": "def f():\n", "test": "def check(c): pass", "entry_point": "not valid"}, "entry_point"),
+        ({"instruction": "Write f.", "tests": [3]}, "tests"),
+    ],
+)
+def test_unusable_records_name_the_field(record: dict, field: str) -> None:
+    with pytest.raises(SeedError) as raised:
+        read_seed(record)
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize("name", ["code_mbpp.jsonl", "code_alpaca.jsonl"])
+def test_example_seeds_read(name: str) -> None:
+    lines = (ROOT / "examples" / "seeds" / name).read_text().splitlines()
+    assert len(lines) >= 8
+    for line in lines:
+        seed = read_seed(json.loads(line))
+        assert seed["instruction"].strip()
+        if name == "code_mbpp.jsonl":
+            assert seed["tests"] and seed["entry_point"]
+
+
+# --- operations and prompts -------------------------------------------------------------------
+
+
+def test_the_five_wizardcoder_operations_and_nothing_else() -> None:
+    assert [op.name for op in CODE.operations] == [
+        "add-constraints", "rarer-requirement", "more-reasoning", "erroneous-code", "complexity",
+    ]
+    assert not {"deepen", "complicate-input", "in-breadth"} & {op.name for op in OPERATIONS}
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
+def test_one_template_frames_the_instruction_with_the_labels(operation: Any) -> None:
+    prompt = operation.prompt(sample("Write f(x).", None), random.Random(0))[-1]["content"]
+    assert METHODS[operation.name] in prompt
+    assert prompt.count(GIVEN_LABEL) == 1 and prompt.count(REWRITTEN_LABEL) == 1
+    rules = prompt.split(GIVEN_LABEL)[0]
+    assert "none of the headings of this message" in rules
+    assert prompt.index(GIVEN_LABEL) < prompt.index("Write f(x).") < prompt.index(REWRITTEN_LABEL)
+
+
+def test_options_are_declared_on_the_domain() -> None:
+    names = {option.name: option for option in CODE.options}
+    assert names["require_pass"].default is True
+    assert names["sandbox_workers"].default is None
+    assert {"exec_timeout", "exec_memory"} <= set(names)
+
+
+def test_respond_asks_for_a_fenced_block_naming_the_lineage_signature() -> None:
+    parent = sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS)
+    child = sample("Double every number, skipping None values.", None, round_=1, fields=DOUBLE_TESTS)
+    ctx = Context(replies={"respond": "ok"}, parent=parent)
+    answered = asyncio.run(respond(ctx, child))
+    assert answered.response == "ok"
+    prompt = ctx.asked[0][1]
+    assert prompt.startswith(child.instruction)
+    assert f"{FENCE}python" in prompt and "`def double_all(xs)`" in prompt
+
+
+# --- suites -----------------------------------------------------------------------------------
+
+
+def test_a_suite_fits_while_names_and_parameters_stay() -> None:
+    suite = Suite(tuple(MBPP["test_list"]), entry_point="double_all")
+    assert misfit(suite, "def double_all(xs, factor=2):\n    return xs") is None
+    assert "does not define double_all" in misfit(suite, "def double_each(xs):\n    return xs")
+    assert "does not fit" in misfit(suite, "def double_all(xs, factor):\n    return xs")
+    assert "does not fit" in misfit(suite, "def double_all():\n    return []")
+
+
+def test_humaneval_calls_through_candidate_are_checked() -> None:
+    script = "def check(candidate):\n    assert candidate(1, 2) == 3\n\ncheck(add)\n"
+    suite = Suite(script, entry_point="add")
+    assert misfit(suite, "def add(a, b):\n    return a + b") is None
+    assert misfit(suite, "def add(a):\n    return a") is not None
+
+
+def test_classes_are_checked_through_init() -> None:
+    suite = Suite(("s = Stack(3)\nassert s.size == 3",))
+    assert misfit(suite, "class Stack:\n    def __init__(self, size):\n        self.size = size") is None
+    assert misfit(suite, "class Stack:\n    def __init__(self):\n        pass") is not None
+
+
+def test_standard_modules_are_not_the_solutions_to_define() -> None:
+    suite = Suite(("assert math.isclose(area(1), math.pi)",))
+    assert misfit(suite, "def area(r):\n    return 3.14159 * r * r") is None
+    assert imports_for(suite) == "import math\n"
+
+
+def test_generated_suites_are_the_asserts_of_the_reply() -> None:
+    reply = (
+        "Here are the tests:\n"
+        + fenced("import math\nassert f(2) == 4\nassert f(\n    3\n) == 6\nprint('done')\nassert f(2) == 4")
+    )
+    suite = parse_generated(reply)
+    assert suite.tests == ("assert f(2) == 4", "assert f(\n    3\n) == 6")
+    assert suite.setup == "import math"
+    assert suite.origin == GENERATED
+    assert parse_generated("I cannot write tests for this.") is None
+
+
+def test_trivial_solutions_stand_in_for_every_definition() -> None:
+    suite = Suite(("assert f(1) == g(2)", "assert Box().size() == 0"))
+    stubs = trivial_solutions(suite, "def f(x): pass\ndef g(x): pass\nclass Box: pass")
+    assert {body for body, _ in stubs} >= {"pass", "return 0"}
+    for _body, code in stubs:
+        scope: dict = {}
+        exec(code, scope)
+        assert callable(scope["f"]) and callable(scope["g"]) and callable(scope["Box"]().size)
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("Contradicted: 2, 3", [1, 2]),
+        ("Thinking...\nContradicted: none", []),
+        ("**Contradicted:** 1", [0]),
+        ("Contradicted: 9", []),
+        ("I am not sure.", None),
+    ],
+)
+def test_review_answers(reply: str, expected: list[int] | None) -> None:
+    assert parse_review(reply, 3) == expected
+
+
+def test_signatures_come_from_the_parent_solution() -> None:
+    suite = Suite(tuple(MBPP["test_list"]), entry_point="double_all")
+    assert signatures_for(suite, MBPP["code"]) == ["def double_all(xs)"]
+
+
+def test_the_parent_settled_suite_flows_down() -> None:
+    settled = Suite(("assert f(1) == 2",), origin=GENERATED)
+    parent = sample("p", "x", checks={"tests": {"origin": GENERATED, "suite": settled.as_dict()}})
+    assert inherited_suite(Context(parent=parent), sample("c", None, round_=1)) == settled
+    rejected = sample("p", "x", checks={"tests": {"origin": None, "rejected": "weak"}}, fields=DOUBLE_TESTS)
+    assert inherited_suite(Context(parent=rejected), sample("c", None, round_=1, fields=DOUBLE_TESTS)) is None
+    seed_suite = inherited_suite(Context(), sample("s", None, fields=DOUBLE_TESTS))
+    assert seed_suite.origin == SEED and seed_suite.entry_point == "double_all"
+
+
+# --- filters without the sandbox --------------------------------------------------------------
+
+
+def _filter(name: str) -> Callable[..., str | None]:
+    return next(f.check for f in FILTERS if f.name == name)
+
+
+def test_no_code_filter() -> None:
+    check = _filter("no-code")
+    assert check(Context(), sample("t", "Sorry, I can only describe it: use a loop.")) == "the answer contains no Python code"
+    assert check(Context(), sample("t", fenced("def f():\n    return 1"))) is None
+
+
+def test_require_pass_is_an_option() -> None:
+    check = _filter("require-pass")
+    failing = sample("t", "x", checks={"execution": {"verdict": "FAIL", "tested": True, "tests_passed": 1, "tests_total": 3}})
+    assert check(Context(options={"require_pass": True}), failing) == "the solution does not pass its tests (FAIL, 1/3 tests passed)"
+    assert check(Context(options={"require_pass": False}), failing) is None
+    untested = sample("t", "x", checks={"execution": {"verdict": "PASS", "tested": False}, "tests": {"rejected": "too weak"}})
+    assert check(Context(), untested) == "no verified tests to pass: too weak"
+
+
+def test_misdirection_filters() -> None:
+    passes = _filter("misdirection-passes")
+    missing = _filter("misdirection-missing")
+    found = {"found": True, "verdict": "PASS", "tests_passed": 3, "tests_total": 3}
+    erroneous = sample("t", "x", round_=1, operation="erroneous-code", checks={"misdirection": found})
+    assert "passes the tests (3/3 tests)" in passes(Context(), erroneous)
+    wrong = sample("t", "x", round_=1, operation="erroneous-code", checks={"misdirection": {**found, "verdict": "FAIL"}})
+    assert passes(Context(), wrong) is None
+    none = sample("t", "x", round_=1, operation="erroneous-code", checks={"misdirection": {"found": False}})
+    assert missing(Context(), none) == "the erroneous-code evolution shows no code"
+
+
+# --- the run's sandbox resource ---------------------------------------------------------------
+
+
+class _Run:
+    def __init__(self, domain: str, options: Mapping[str, Any] | None = None) -> None:
+        self.domain = type("D", (), {"name": domain})()
+        self.options = dict(options or {})
+        self.resources: dict[str, Any] = {}
+
+
+def test_other_domains_get_no_pool_and_closing_nothing_is_fine() -> None:
+    run = _Run("general")
+    plugin.evol_run_start(run)
+    assert run.resources == {}
+    plugin.evol_run_end(run)
+    plugin.evol_run_end(_Run("code"))
+
+
+def test_a_missing_sandbox_stops_the_build_with_a_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import wizardcoder.sandbox as sandbox
+
+    class Broken:
+        def __init__(self, **kwargs: Any) -> None:
+            pass
+
+        def start(self) -> None:
+            raise sandbox.SandboxUnavailable("the image evolinstruct-sandbox is not built")
+
+    monkeypatch.setattr(sandbox, "SandboxPool", Broken)
+    with pytest.raises(EvolError, match="evol sandbox build"):
+        plugin.evol_run_start(_Run("code"))
+
+
+def test_a_sandbox_error_is_a_failure_not_a_verdict() -> None:
+    from wizardcoder.sandbox import Result, Verdict
+
+    class FaultyPool:
+        async def run_async(self, job: Any) -> Any:
+            return Result(job.id, Verdict.SANDBOX_ERROR, 0.1, "", "", None, None, "container vanished")
+
+    ctx = Context(resources={"sandbox": FaultyPool()})
+    seed = sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS)
+    with pytest.raises(SandboxFault, match="container vanished"):
+        asyncio.run(score_execution(ctx, seed))
+    assert ctx.memo_store == {}  # not remembered: running the build again retries it
+
+
+# --- with the real sandbox --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pool() -> Any:
+    from wizardcoder.sandbox import SandboxPool
+
+    pool = SandboxPool(size=2)
+    pool.start()
+    yield pool
+    pool.close()
+
+
+def run_score(ctx: Context, item: Sample) -> Sample:
+    score = asyncio.run(score_execution(ctx, item))
+    return item.replace(checks={**item.checks, **score.checks}, scores={**item.scores, **score.scores})
+
+
+@pytest.mark.docker
+def test_a_seed_solution_runs_against_its_tests(pool: Any) -> None:
+    code = MBPP["code"] + "print('RAN-IN-SANDBOX')\n"
+    scored = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(code), fields=DOUBLE_TESTS))
+    execution = scored.checks["execution"]
+    assert execution["verdict"] == "PASS" and execution["tested"] is True
+    assert (execution["tests_passed"], execution["tests_total"]) == (3, 3)
+    assert "RAN-IN-SANDBOX" in execution["stdout"]
+    assert execution["duration_s"] > 0
+    assert scored.checks["tests"]["origin"] == SEED
+    assert scored.scores["execution"] == 1.0
+
+
+@pytest.mark.docker
+def test_a_wrong_evolved_solution_fails_and_the_review_keeps_the_tests(pool: Any) -> None:
+    parent = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
+    wrong = fenced("def double_all(xs):\n    return [x + 2 for x in xs]")
+    child = sample("Double every number of a list in one pass.", wrong, round_=1, operation="add-constraints", fields=DOUBLE_TESTS)
+    ctx = Context(resources={"sandbox": pool}, parent=parent, replies={"tests-review": "Contradicted: none"})
+    scored = run_score(ctx, child)
+    assert ctx.stages() == ["tests-review"]
+    assert scored.checks["execution"]["verdict"] == "FAIL"
+    assert scored.checks["execution"]["tests_passed"] == 1
+    assert _filter("require-pass")(ctx, scored).startswith("the solution does not pass its tests (FAIL")
+    assert _filter("require-pass")(Context(options={"require_pass": False}), scored) is None
+
+
+@pytest.mark.docker
+def test_contradicted_tests_are_dropped_for_the_rewrite(pool: Any) -> None:
+    parent = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
+    # The rewrite says negative numbers are dropped: the third seed test no longer holds.
+    solution = fenced("def double_all(xs):\n    return [2 * x for x in xs if x >= 0]")
+    child = sample("Double every number of a list, dropping negative numbers.", solution, round_=1,
+                   operation="rarer-requirement", fields=DOUBLE_TESTS)
+    ctx = Context(resources={"sandbox": pool}, parent=parent, replies={"tests-review": "Contradicted: 3"})
+    scored = run_score(ctx, child)
+    assert scored.checks["tests"]["contradicted"] == [3]
+    assert scored.checks["tests"]["origin"] == REDUCED
+    assert scored.checks["execution"]["verdict"] == "PASS"
+    assert scored.checks["execution"]["tests_total"] == 2
+
+
+@pytest.mark.docker
+def test_a_changed_signature_gets_generated_tests(pool: Any) -> None:
+    parent = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
+    solution = fenced("def scale_all(xs, factor):\n    return [factor * x for x in xs]")
+    written = fenced("assert scale_all([1, 2], 3) == [3, 6]\nassert scale_all([], 5) == []\nassert scale_all([-1], 2) == [-2]")
+    child = sample("Multiply every number of a list by a given factor.", solution, round_=1, fields=DOUBLE_TESTS)
+    ctx = Context(resources={"sandbox": pool}, parent=parent, replies={"tests": written})
+    scored = run_score(ctx, child)
+    assert ctx.stages() == ["tests"]
+    assert "def scale_all(xs, factor)" in ctx.asked[0][1]
+    assert "return [factor" not in ctx.asked[0][1]  # the test writer never sees the body
+    assert scored.checks["tests"]["inherited"].startswith("does not apply: the solution does not define double_all")
+    assert scored.checks["tests"]["origin"] == GENERATED
+    assert scored.checks["execution"]["verdict"] == "PASS" and scored.checks["execution"]["tests_total"] == 3
+
+
+@pytest.mark.docker
+def test_a_suite_a_trivial_solution_passes_is_rejected(pool: Any) -> None:
+    solution = fenced("def is_even(n):\n    return n % 2 == 0")
+    weak = fenced("assert is_even(4)\nassert is_even(10)")  # `return True` passes this
+    item = sample("Write is_even(n).", solution)
+    scored = run_score(Context(resources={"sandbox": pool}, replies={"tests": weak}), item)
+    assert "trivial solution ('return True') passes it" in scored.checks["tests"]["rejected"]
+    assert scored.checks["execution"]["tested"] is False
+    assert "execution" not in scored.scores
+    assert _filter("require-pass")(Context(), scored).startswith("no verified tests to pass")
+
+
+@pytest.mark.docker
+def test_erroneous_reference_code_that_passes_is_caught(pool: Any) -> None:
+    parent = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
+    not_wrong = MBPP["text"] + "\nThis reference has a bug:\n" + fenced("def double_all(xs):\n    return [x * 2 for x in xs]")
+    really_wrong = MBPP["text"] + "\nThis reference has a bug:\n" + fenced("def double_all(xs):\n    return [x ** 2 for x in xs]")
+    for instruction, verdict, eliminated in ((not_wrong, "PASS", True), (really_wrong, "FAIL", False)):
+        child = sample(instruction, fenced(MBPP["code"]), round_=1, operation="erroneous-code", fields=DOUBLE_TESTS)
+        scored = run_score(Context(resources={"sandbox": pool}, parent=parent), child)
+        assert scored.checks["misdirection"]["verdict"] == verdict
+        assert (_filter("misdirection-passes")(Context(), scored) is not None) is eliminated
+
+
+@pytest.mark.docker
+def test_results_are_memoised_for_a_byte_identical_resume(pool: Any) -> None:
+    store: dict[str, Any] = {}
+    item = sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS)
+    first = run_score(Context(resources={"sandbox": pool}, memo_store=store), item)
+
+    class NoPool:
+        async def run_async(self, job: Any) -> Any:
+            raise AssertionError("a replay must not run the code again")
+
+    again = run_score(Context(resources={"sandbox": NoPool()}, memo_store=store), item)
+    assert json.dumps(again.checks, sort_keys=True) == json.dumps(first.checks, sort_keys=True)
+
+
+@pytest.mark.docker
+def test_the_run_hooks_open_and_close_a_real_pool() -> None:
+    run = _Run("code", {"sandbox_workers": 1})
+    plugin.evol_run_start(run)
+    try:
+        assert "sandbox" in run.resources
+    finally:
+        plugin.evol_run_end(run)
+    assert "sandbox" not in run.resources
