@@ -149,7 +149,7 @@ class PluginHost:
         name or a failing hook can be blamed on the plugin it came from.
         """
         caller = getattr(self.manager.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):  # registration order, for stable listings
+        for impl in caller.get_hookimpls():  # registration order: the core first, then plugins by name
             if impl.plugin_name in self._failed:
                 continue
             try:

@@ -1,0 +1,102 @@
+"""Plugin discovery through real entry points: small distributions written into a temporary
+folder on PYTHONPATH, and the real ``evol`` command reading them."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from evolinstruct import hookspecs
+from tests.conftest import REPO, evol
+
+
+def make_distribution(root: Path, name: str, module: str, source: str) -> None:
+    (root / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    info = root / f"{name}-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2.3\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[evolinstruct]\n{module} = {module}\n", encoding="utf-8")
+
+
+DOMAIN_PLUGIN = """
+    from evolinstruct import Domain, Operation, hookimpl
+
+    def _prompt(sample, rng):
+        return ({"role": "user", "content": sample.instruction},)
+
+    @hookimpl
+    def evol_domains():
+        yield Domain("{domain}", "test domain", (Operation("twist", _prompt),))
+"""
+
+
+@pytest.fixture
+def plugin_dir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def run(plugin_dir: Path, *args: str, **env: str):
+    return evol(*args, env={"PYTHONPATH": str(plugin_dir), **env})
+
+
+def test_a_plugin_that_fails_to_import_is_reported_and_skipped(plugin_dir: Path) -> None:
+    make_distribution(plugin_dir, "broken-plugin", "broken_plugin", "raise ImportError('needs libfoo')\n")
+    result = run(plugin_dir, "plugins", "list", "--json")
+    assert result.returncode == 0
+    assert "plugin 'broken_plugin' (broken-plugin) failed to load and is skipped: ImportError: needs libfoo" in result.stderr
+    broken = next(p for p in json.loads(result.stdout) if p["name"] == "broken_plugin")
+    assert broken["status"] == "error" and "needs libfoo" in broken["error"]
+    assert {p["name"]: p["status"] for p in json.loads(result.stdout)}["general"] == "active"
+
+    strict = run(plugin_dir, "plugins", "list", EVOL_STRICT_PLUGINS="1")
+    assert strict.returncode == 2
+    assert "plugin 'broken_plugin' (broken-plugin) failed to load" in strict.stderr
+
+
+def test_two_plugins_claiming_one_domain_fail_naming_both(plugin_dir: Path) -> None:
+    make_distribution(plugin_dir, "first-dist", "first_plugin", DOMAIN_PLUGIN.replace("{domain}", "poetry"))
+    make_distribution(plugin_dir, "second-dist", "second_plugin", DOMAIN_PLUGIN.replace("{domain}", "poetry"))
+    result = run(plugin_dir, "domains", "list")
+    assert result.returncode != 0
+    assert re.search(r"domain 'poetry' is registered twice: by plugin '(first|second)_plugin' and by plugin '(first|second)_plugin'", result.stderr)
+    alone = run(plugin_dir, "-p", "no:second_plugin", "domains", "list", "--json")
+    assert alone.returncode == 0, alone.stderr
+    assert {d["name"]: d["plugin"] for d in json.loads(alone.stdout)}["poetry"] == "first_plugin"
+
+
+def test_a_plugin_cannot_take_over_a_core_domain(plugin_dir: Path) -> None:
+    make_distribution(plugin_dir, "squatter", "squatter", DOMAIN_PLUGIN.replace("{domain}", "general"))
+    result = run(plugin_dir, "domains", "list")
+    assert "domain 'general' is registered twice: by plugin 'general' and by plugin 'squatter'" in result.stderr
+
+
+def test_evol_plugins_and_disable_plugins_choose_what_loads(plugin_dir: Path) -> None:
+    make_distribution(plugin_dir, "poetry-dist", "poetry_plugin", DOMAIN_PLUGIN.replace("{domain}", "poetry"))
+    statuses = lambda result: {p["name"]: p["status"] for p in json.loads(result.stdout)}  # noqa: E731
+    only = run(plugin_dir, "plugins", "list", "--json", EVOL_PLUGINS="poetry_plugin")
+    assert statuses(only)["poetry_plugin"] == "active"
+    assert statuses(only)["wizardcoder"] == "disabled" and statuses(only)["general"] == "active"
+    none = run(plugin_dir, "plugins", "list", "--json", EVOL_PLUGINS="")
+    assert {name for name, status in statuses(none).items() if status == "active"} == {"general"}
+    off = run(plugin_dir, "plugins", "list", "--json", EVOL_DISABLE_PLUGINS="poetry_plugin,wizardmath")
+    assert statuses(off)["poetry_plugin"] == "disabled" and statuses(off)["wizardmath"] == "disabled"
+    listed = json.loads(run(plugin_dir, "plugins", "list", "--json").stdout)
+    poetry = next(p for p in listed if p["name"] == "poetry_plugin")
+    assert (poetry["distribution"], poetry["version"], poetry["hooks"]) == ("poetry-dist", "1.2.3", ["evol_domains"])
+
+
+def test_a_malformed_disable_option_is_a_usage_error() -> None:
+    result = evol("-p", "haiku", "plugins", "list")
+    assert result.returncode == 2 and "expected no:NAME" in result.stderr
+
+
+def test_every_hook_is_documented_in_the_plugin_guide() -> None:
+    guide = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    hooks = [name for name in dir(hookspecs) if name.startswith("evol_")]
+    assert len(hooks) >= 8
+    missing = [name for name in hooks if f"`{name}" not in guide]
+    assert missing == []
