@@ -137,6 +137,11 @@ class SandboxPool:
         with self._lock:
             return len(self._live)
 
+    def container_ids(self) -> list[str]:
+        """The engine ids of the pool's containers right now (for checks and tests)."""
+        with self._lock:
+            return [c.container_id for c in self._live if c.container_id]
+
     # ------------------------------------------------------------------ running jobs
 
     def run(self, job: Job) -> Result:

@@ -1,0 +1,156 @@
+"""`evol sandbox`: build the sandbox image, check it, and run jobs in it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .engine import SandboxUnavailable, connect, default_image
+from .limits import Limits
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """The Docker sandbox that runs code answers (wizardcoder).
+
+    Every job runs in a warm container with no network, as a non-root user with no capabilities,
+    under memory, process, CPU and wall-clock limits, on a read-only root with a small tmpfs work
+    directory. First time: `evol sandbox build`, then `evol sandbox doctor`.
+    """
+
+
+@sandbox_group.command("build")
+@click.option("--tag", default=None, help="Image tag [default: $EVOL_SANDBOX_IMAGE or evolinstruct-sandbox:<version>].")
+@click.option(
+    "--offline/--pull",
+    "offline",
+    default=None,
+    help="--offline: build from a debootstrap Debian root filesystem, with no registry. "
+    "--pull: build from the Dockerfile on python:3.11-slim, pulling it if needed. "
+    "Neither: pull when possible, else offline.",
+)
+@click.option("--force", is_flag=True, help="Rebuild even when the image is already current.")
+@click.option("--mirror", default=None, metavar="URL", help="Debian mirror for --offline [default: from this machine's apt sources].")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the offline root filesystem is cached [default: /var/cache/evolinstruct/sandbox as root].")
+def build_command(tag: str | None, offline: bool | None, force: bool, mirror: str | None, cache_dir: Path | None) -> None:
+    """Build the sandbox image (a few minutes the first time, seconds after).
+
+    Skipped when the image exists and was built from the current harness. Says which path it took:
+    the Dockerfile (a base image could be pulled) or offline (debootstrap from the Debian mirror
+    apt already uses, then `docker import`). The offline path needs root.
+    """
+    from .engine import remove_orphans
+    from .image import build_image
+
+    image = tag or default_image()
+    try:
+        client = connect()
+        remove_orphans(client)
+        report = build_image(
+            client, image, method="auto" if offline is None else ("offline" if offline else "pull"),
+            force=force, cache_dir=cache_dir, mirror=mirror, log=lambda line: _say(f"  {line}"),
+        )
+    except SandboxUnavailable as error:
+        raise click.ClickException(str(error)) from error
+    except (RuntimeError, LookupError) as error:
+        raise click.ClickException(str(error)) from error
+    if report.path == "current":
+        click.echo(f"{image} is up to date (built from this harness); nothing to do. --force rebuilds it.")
+    else:
+        click.echo(f"built {image} via the {report.path} path in {report.seconds:.0f}s ({report.detail})")
+
+
+@sandbox_group.command("doctor")
+@click.option("--image", default=None, help="Image to check [default: the one `evol sandbox build` makes].")
+def doctor_command(image: str | None) -> None:
+    """Check the engine, the image and the limits; say what is wrong and how to fix it.
+
+    Runs a few tiny jobs (a probe of the limits, an endless loop, a memory bomb). Exits non-zero
+    when anything is wrong.
+    """
+    from .doctor import run_checks
+
+    failed = False
+    for check in run_checks(image or default_image()):
+        click.echo(f"{'ok' if check.ok else 'FAIL':5} {check.name:10} {check.detail}")
+        if not check.ok:
+            failed = True
+            if check.fix:
+                click.echo(f"{'':16} fix: {check.fix}")
+    if failed:
+        sys.exit(1)
+    click.echo("the sandbox is ready")
+
+
+@sandbox_group.command("exec")
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-", metavar="[FILE|-]")
+@click.option("--timeout", "timeout_s", type=float, default=10.0, show_default=True,
+              help="Wall-clock seconds per job, for jobs without their own timeout_s.")
+@click.option("--memory", "memory_mb", type=int, default=256, show_default=True,
+              help="Memory in MB per job, for jobs without their own memory_mb.")
+@click.option("--concurrency", type=int, default=None, help="Warm containers, i.e. jobs at once [default: CPU count].")
+@click.option("--image", default=None, help="Sandbox image [default: the one `evol sandbox build` makes].")
+@click.option("--max-jobs-per-container", type=int, default=100, show_default=True,
+              help="Replace a container after this many jobs (it is also replaced after any kill).")
+def exec_command(source, timeout_s: float, memory_mb: int, concurrency: int | None, image: str | None,
+                 max_jobs_per_container: int) -> None:
+    """Run JSONL jobs and write one JSONL result per job to stdout, in input order.
+
+    \b
+    Job:    {"id": "1", "code": "...", "tests": "..." | ["assert ...", ...], "timeout_s": 5, "memory_mb": 256}
+    Result: {"id", "verdict", "duration_s", "stdout", "stderr"} plus tests_passed/tests_total when
+            tests is a list, and a message when there is something to say.
+
+    The program is `code` followed by `tests`, run as one Python script. Verdicts: PASS, FAIL,
+    RUNTIME_ERROR, TIMEOUT, MEMORY_LIMIT, OUTPUT_LIMIT, SANDBOX_ERROR (the sandbox failed, not
+    the code). A malformed line gets a SANDBOX_ERROR result naming the line; the rest still run.
+    Output is truncated to a few KB per stream.
+    """
+    from .jsonl_jobs import Defaults, run_jsonl
+    from .pool import SandboxPool
+
+    pool = SandboxPool(concurrency or os.cpu_count(), image, max_jobs_per_container=max_jobs_per_container,
+                       limits=Limits(), memory_mb=memory_mb)
+    defaults = Defaults(timeout_s=timeout_s, memory_mb=memory_mb)
+    try:
+        with pool:
+            if sys.stderr.isatty():
+                counts = _run_with_progress(source, pool, defaults)
+            else:
+                counts = run_jsonl(source, pool, sys.stdout, defaults=defaults)
+    except SandboxUnavailable as error:
+        raise click.ClickException(str(error)) from error
+    summary = ", ".join(f"{count} {verdict}" for verdict, count in sorted(counts.items()))
+    if sys.stderr.isatty():
+        _say(f"done: {summary or 'no jobs'}")
+
+
+def _run_with_progress(source, pool, defaults) -> dict[str, int]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .jsonl_jobs import run_jsonl
+
+    total = None
+    name = getattr(source, "name", "-")
+    if name not in ("-", "<stdin>") and os.path.isfile(name):
+        with open(name, encoding="utf-8") as handle:
+            total = sum(1 for line in handle if line.strip())
+    columns = (TextColumn("sandbox"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[verdicts]}"))
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task("jobs", total=total, verdicts="")
+        seen: dict[str, int] = {}
+
+        def advance(result) -> None:
+            seen[result.verdict.value] = seen.get(result.verdict.value, 0) + 1
+            progress.update(task, advance=1, verdicts=" ".join(f"{k}:{v}" for k, v in sorted(seen.items())))
+
+        return run_jsonl(source, pool, sys.stdout, defaults=defaults, on_result=advance)
