@@ -1,0 +1,173 @@
+"""``evol build --domain code`` end to end: the real CLI, the loopback LLM and the real sandbox.
+
+The scripted model evolves three MBPP-style example seeds over two rounds (add-constraints, then
+erroneous-code) and answers each evolution in a way that exercises one rule: a correct solution
+that passes, a wrong one that fails, erroneous reference code that is not erroneous, a rewrite
+that shows no code at all, and an answer with no code. Every verdict in the dataset must come
+from running the code: the solutions print markers that have to show up in the recorded stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evolinstruct.testing import Rule
+from tests.conftest import EXAMPLES, evol
+from wizardcoder.prompts import METHODS
+
+SEEDS = EXAMPLES / "seeds" / "code_mbpp.jsonl"
+FENCE = "```"
+ANSWER = "working Python solution"  # in every request for a solution, and in no other request
+
+
+def fenced(code: str) -> str:
+    return f"{FENCE}python\n{code}\n{FENCE}"
+
+
+def evolve(method: str, seed_words: str, reply: str) -> Rule:
+    return Rule(contains=METHODS[method], pattern=re.escape(seed_words), reply=reply)
+
+
+def answer(marker: str, reply: str) -> Rule:
+    return Rule(contains=marker, pattern=ANSWER, reply=reply)
+
+
+VOWELS = "the vowels (a, e, i, o, u, in either case)"
+SECOND = "second largest distinct number"
+INTERVALS = "merge overlapping intervals"
+
+A1 = ("Write a function count_vowels(text) that counts the vowels (a, e, i, o, u, in either case) in a "
+      "string, treating the letter y as a consonant. (ZA1)")
+A2 = A1 + "\n\nZA2: this reference solution contains a mistake:\n" + fenced(
+    "def count_vowels(text):\n    return len([c for c in text if c.lower() in 'aeiou'])")
+B1 = ("Write a function second_largest(numbers) that returns the second largest distinct number in a list "
+      "of integers, or None when there is none, without sorting the whole list. (ZB1)")
+B2 = ("Write a function second_largest(numbers) that returns the second largest distinct number in a list "
+      "of integers, or None when there is none. (ZB2) This attempt has a bug:\n" + fenced(
+          "def second_largest(numbers):\n    return sorted(numbers)[-2] if len(numbers) > 1 else None"))
+C1 = ("Write a function merge_intervals(intervals) that merges overlapping [start, end] intervals and returns "
+      "them sorted by start, treating intervals that touch as overlapping. (ZC1)")
+C2 = ("Write a function merge_intervals(intervals) that merges overlapping [start, end] intervals and returns "
+      "them sorted by start. (ZC2) Beware: a common attempt forgets to sort the intervals first.")
+
+RIGHT_VOWELS = ("Here is my solution:\n\n" + fenced(
+    "def count_vowels(text):\n    return sum(1 for ch in text.lower() if ch in 'aeiou')\n\n\nprint('EXECUTED-ZA1')")
+    + "\n\nIt lowercases the text once and counts the vowels.")
+WRONG_SECOND = fenced("def second_largest(numbers):\n    print('EXECUTED-ZB1')\n    return max(numbers) if numbers else None")
+RIGHT_SECOND = fenced(
+    "def second_largest(numbers):\n    distinct = sorted(set(numbers))\n    print('EXECUTED-ZB2')\n"
+    "    return distinct[-2] if len(distinct) > 1 else None")
+NO_CODE = ("To solve this, sort the intervals by their start and sweep through them once, extending the last "
+           "merged interval whenever the next one overlaps it and starting a new one otherwise.")
+RIGHT_INTERVALS = fenced(
+    "def merge_intervals(intervals):\n    merged = []\n    for start, end in sorted(intervals):\n"
+    "        if merged and start <= merged[-1][1]:\n            merged[-1][1] = max(merged[-1][1], end)\n"
+    "        else:\n            merged.append([start, end])\n    return merged")
+
+# First match wins: the later rewrite of a lineage contains the earlier one's marker, so it comes first.
+RULES = (
+    evolve("add-constraints", VOWELS, A1),
+    evolve("erroneous-code", VOWELS, A2),
+    evolve("add-constraints", SECOND, B1),
+    evolve("erroneous-code", SECOND, B2),
+    evolve("add-constraints", INTERVALS, C1),
+    evolve("erroneous-code", INTERVALS, C2),
+    answer("ZA2", RIGHT_VOWELS),
+    answer("ZA1", RIGHT_VOWELS),
+    answer("ZB2", RIGHT_SECOND),
+    answer("ZB1", WRONG_SECOND),
+    answer("ZC2", RIGHT_INTERVALS),
+    answer("ZC1", NO_CODE),
+)
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def build(out: Path, server: Any, *extra: str) -> Any:
+    result = evol(
+        "build", "--domain", "code", "--seeds", str(SEEDS), "--out", str(out), "--limit", "3",
+        "--rounds", "2", "--schedule", "add-constraints,erroneous-code", "--sandbox-workers", "2",
+        "--concurrency", "4", "--no-progress", *extra,
+        env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"},
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def rows(path: Path) -> dict[str, dict[str, Any]]:
+    return {row["id"]: row for row in map(json.loads, path.read_text().splitlines())}
+
+
+def sandbox_runs(out: Path) -> int:
+    with sqlite3.connect(out / "cache.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM entries WHERE kind = 'memo:sandbox'").fetchone()[0]
+
+
+def test_code_build_proves_answers_by_running_them(tmp_path: Path, loopback_llm_factory: Any) -> None:
+    server = loopback_llm_factory(RULES)
+    out = tmp_path / "strict"
+    build(out, server)
+
+    kept = rows(out / "dataset.jsonl")
+    eliminated = rows(out / "eliminated.jsonl")
+    assert (out / "failed.jsonl").read_text() == ""
+    assert sorted(kept) == ["mbpp-1", "mbpp-1/r1", "mbpp-2", "mbpp-2/r2", "mbpp-3"]
+    assert {key: row["elimination"]["filter"] for key, row in eliminated.items()} == {
+        "mbpp-1/r2": "misdirection-passes",
+        "mbpp-2/r1": "require-pass",
+        "mbpp-3/r1": "no-code",
+        "mbpp-3/r2": "misdirection-missing",
+    }
+
+    # Every kept sample was executed against its tests, seeds included.
+    for row in kept.values():
+        execution = row["checks"]["execution"]
+        assert execution["verdict"] == "PASS" and execution["tested"] is True, row["id"]
+        assert execution["tests_passed"] == execution["tests_total"] >= 3
+        assert execution["duration_s"] > 0
+
+    # The verdicts come from running the code: what it printed was captured in the sandbox.
+    assert "EXECUTED-ZA1" in kept["mbpp-1/r1"]["checks"]["execution"]["stdout"]
+    assert kept["mbpp-1/r1"]["checks"]["tests"]["origin"] == "seed"
+    assert "EXECUTED-ZB2" in kept["mbpp-2/r2"]["checks"]["execution"]["stdout"]
+    assert kept["mbpp-2/r2"]["checks"]["misdirection"]["verdict"] == "FAIL"
+
+    wrong = eliminated["mbpp-2/r1"]["checks"]["execution"]
+    assert wrong["verdict"] == "FAIL" and wrong["tests_passed"] == 0 and wrong["tests_total"] == 3
+    assert "EXECUTED-ZB1" in wrong["stdout"] and "AssertionError" in wrong["stderr"]
+    assert eliminated["mbpp-1/r2"]["checks"]["misdirection"]["verdict"] == "PASS"
+    assert eliminated["mbpp-3/r1"]["elimination"]["reason"] == "the answer contains no Python code"
+
+    # Running the same command again replays the sandbox from the cache, to the same bytes.
+    runs = sandbox_runs(out)
+    first = (out / "dataset.jsonl").read_bytes()
+    sent = server.request_count
+    build(out, server)
+    assert (out / "dataset.jsonl").read_bytes() == first
+    assert sandbox_runs(out) == runs
+    assert server.request_count == sent
+
+
+def test_no_require_pass_keeps_failing_solutions_flagged(tmp_path: Path, loopback_llm_factory: Any) -> None:
+    server = loopback_llm_factory(RULES)
+    out = tmp_path / "lenient"
+    build(out, server, "--no-require-pass")
+
+    kept = rows(out / "dataset.jsonl")
+    eliminated = rows(out / "eliminated.jsonl")
+    assert "mbpp-2/r1" in kept and "mbpp-2/r1" not in eliminated
+    flagged = kept["mbpp-2/r1"]["checks"]["execution"]
+    assert flagged["verdict"] == "FAIL" and "EXECUTED-ZB1" in flagged["stdout"]
+    assert kept["mbpp-2/r1"]["scores"]["execution"] == 0.0
+    # The rest of the rules hold whatever the option.
+    assert eliminated["mbpp-1/r2"]["elimination"]["filter"] == "misdirection-passes"
+    assert eliminated["mbpp-3/r1"]["elimination"]["filter"] == "no-code"
+    # The failing sample's lineage goes on from it, judged by the same seed tests.
+    assert kept["mbpp-2/r2"]["parent_id"] == "mbpp-2/r1"
+    assert kept["mbpp-2/r2"]["checks"]["execution"]["verdict"] == "PASS"
