@@ -14,10 +14,12 @@ Which tests a sample is judged by ("settling"):
 - The suite still applies when the solution defines every name the tests use and every call fits
   the parameters (``suites.misfit``). A rewrite that renamed the function or changed its
   parameters gets new tests.
-- When an evolved sample fails a suite that fits, we cannot tell a wrong solution from a test the
-  rewrite made obsolete ("return the pairs sorted" changes an expected value). The LLM reviews
-  the tests against the rewritten task (without seeing the solution): the tests it says the task
-  contradicts are dropped, the rest stay. If none are left, new tests are written.
+- When an evolved sample fails a suite that fits (an assertion fails or the code raises), we
+  cannot tell a wrong solution from a test the rewrite made obsolete ("return the pairs sorted"
+  changes an expected value). The LLM reviews the tests against the rewritten task (stage
+  ``tests-review``, without seeing the solution): the tests it says the task contradicts are
+  dropped, the rest stay. If none are left, new tests are written. A timeout or a memory or
+  output overrun is the solution's own fault and is not reviewed; a seed always keeps its tests.
 - New tests are written by the LLM (stage ``tests``) from the task and the solution's signatures,
   never from its body. Such a suite, and a seed suite with tests dropped, must reject every
   trivial solution (``suites.TRIVIAL_BODIES``) or it is rejected, and the sample has no verified
@@ -70,6 +72,7 @@ from .suites import (
 
 NAME = "code"
 PASS = "PASS"
+REVIEWABLE = frozenset({"FAIL", "RUNTIME_ERROR"})
 OUTPUT_LIMIT_CHARS = 2000  # of stdout and of stderr, per check: enough to debug, small enough to ship
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MEMORY_MB = 256
@@ -374,7 +377,9 @@ async def settle_tests(
             record["inherited"] = f"does not apply: {why}"
         else:
             result = await runner.run(solution, suite)
-            if result["verdict"] == PASS or ctx.parent is None:
+            # Only a failed assertion or an exception can mean the tests are obsolete; a timeout
+            # or a memory or output overrun is the solution's own doing. A seed keeps its tests.
+            if result["verdict"] not in REVIEWABLE or ctx.parent is None:
                 return suite, {**record, "origin": suite.origin, "suite": suite.as_dict()}
             prompt = review_prompt(sample.instruction, suite.items)
             reply = await ctx.chat([{"role": "user", "content": prompt}], stage="tests-review", temperature=0.0)

@@ -44,7 +44,7 @@ def evol_run_start(run: RunContext) -> None:
     before the first request is paid for."""
     if run.domain.name != NAME:
         return
-    fix = "check the engine with `evol sandbox doctor`, then build the image with `evol sandbox build`"
+    fix = "run `evol sandbox doctor` to see what is missing, and `evol sandbox build` to build the image"
     try:
         from .sandbox import SandboxPool, SandboxUnavailable
     except ImportError as error:
@@ -55,7 +55,9 @@ def evol_run_start(run: RunContext) -> None:
         pool = SandboxPool(size=size, memory_mb=int(run.options.get("exec_memory") or 256))
         pool.start()
     except SandboxUnavailable as error:
-        raise EvolError(f"the code domain runs every answer in the Docker sandbox, which is not available: {error}; {fix}") from None
+        # The sandbox's own messages usually say what to run; add ours only when they do not.
+        advice = "" if "evol sandbox" in str(error) else f"; {fix}"
+        raise EvolError(f"the code domain runs every answer in the Docker sandbox, which is not available: {error}{advice}") from None
     run.resources[SANDBOX] = pool
 
 

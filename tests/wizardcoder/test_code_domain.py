@@ -505,3 +505,36 @@ def test_the_run_hooks_open_and_close_a_real_pool() -> None:
     finally:
         plugin.evol_run_end(run)
     assert "sandbox" not in run.resources
+
+
+HUMANEVAL = {
+    "task_id": "example/inc",
+    "prompt": 'def add_one(values: list) -> list:\n    """Add one to every value."""\n',
+    "canonical_solution": "    return [v + 1 for v in values]\n",
+    "test": "def check(candidate):\n    assert candidate([1, 2]) == [2, 3]\n    assert candidate([]) == []\n",
+    "entry_point": "add_one",
+}
+
+
+@pytest.mark.docker
+def test_humaneval_seeds_run_their_check_script(pool: Any) -> None:
+    seed = read_seed(HUMANEVAL)
+    fields = {"tests": seed["tests"], "entry_point": seed["entry_point"]}
+    right = run_score(Context(resources={"sandbox": pool}), sample(seed["instruction"], seed["output"], fields=fields))
+    assert right.checks["execution"]["verdict"] == "PASS"
+    assert right.checks["execution"]["tests_total"] is None  # a script passes or fails as a whole
+    wrong = fenced("def add_one(values):\n    return values")
+    failed = run_score(Context(resources={"sandbox": pool}), sample(seed["instruction"], wrong, fields=fields))
+    assert failed.checks["execution"]["verdict"] == "FAIL"
+    assert failed.scores["execution"] == 0.0
+
+
+@pytest.mark.docker
+def test_a_timeout_is_the_solutions_fault_and_is_not_reviewed(pool: Any) -> None:
+    parent = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
+    looping = fenced("def double_all(xs):\n    while True:\n        pass")
+    child = sample("Double every number of a list, quickly.", looping, round_=1, fields=DOUBLE_TESTS)
+    ctx = Context(resources={"sandbox": pool}, parent=parent, options={"exec_timeout": 1.0})
+    scored = run_score(ctx, child)  # a tests-review request would fail the scripted context
+    assert scored.checks["execution"]["verdict"] == "TIMEOUT"
+    assert ctx.stages() == []
