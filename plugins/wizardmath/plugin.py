@@ -6,7 +6,7 @@ from typing import Iterable
 
 import click
 
-from evolinstruct import hookimpl
+from evolinstruct import Domain, Exporter, Filter, Scorer, hookimpl
 
 
 @hookimpl
@@ -14,3 +14,31 @@ def evol_commands() -> Iterable[click.Command]:
     from .cli import math_group
 
     yield math_group
+
+
+@hookimpl
+def evol_domains() -> Iterable[Domain]:
+    from .domain import MATH
+
+    yield MATH
+
+
+@hookimpl
+def evol_scorers() -> Iterable[Scorer]:
+    from .rewards import SCORER
+
+    yield SCORER
+
+
+@hookimpl
+def evol_filters() -> Iterable[Filter]:
+    from .rewards import MIN_REWARD
+
+    yield MIN_REWARD
+
+
+@hookimpl
+def evol_exporters() -> Iterable[Exporter]:
+    from .prm_export import PRM
+
+    yield PRM
