@@ -1,0 +1,143 @@
+"""Is the engine ever the bottleneck? The engine against the loopback server with a fixed latency.
+
+For each (concurrency C, latency L) it runs, in this one process, a real build (general domain,
+the whole loop: evolve, equality judge, respond, filters, cache, output) and then the bare
+`openai` async client sending the same number of requests at the same concurrency. The server
+runs in a separate process so that its CPU is not counted.
+
+Prints requests/s, the ratio to the limit C/L, and CPU milliseconds per request of both.
+
+    python benchmarks/engine_throughput.py                     # C=64, L=200 ms and L=50 ms
+    python benchmarks/engine_throughput.py --concurrency 64 --latency 0.2 --seeds 600
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+
+from evolinstruct.build import BuildConfig, run_build
+from evolinstruct.plugins import PluginHost
+
+
+@dataclass(frozen=True)
+class Measure:
+    requests: int
+    wall_s: float
+    cpu_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.wall_s
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_s / self.requests
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evolinstruct.testing.server", "--port", "0", "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        raise RuntimeError(f"the loopback server did not start: {line!r}")
+    return process, line.removeprefix("listening on ")
+
+
+def measure_engine(base_url: str, concurrency: int, seeds: int, rounds: int, folder: Path) -> Measure:
+    seeds_path = folder / "seeds.jsonl"
+    seeds_path.write_text(
+        "".join(json.dumps({"id": f"s{i}", "instruction": f"Describe place number {i} for a travel guide."}) + "\n" for i in range(seeds)),
+        encoding="utf-8",
+    )
+    out = folder / f"out-{concurrency}"
+    config = BuildConfig(
+        domain="general", seeds_path=seeds_path, out_dir=out, rounds=rounds, model="bench",
+        base_url=base_url, api_key="sk-bench", concurrency=concurrency, progress=False,
+    )
+    host = PluginHost().load()
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    run_build(config, host)
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    sent = json.loads((out / "manifest.json").read_text())["requests"]["sent"]
+    return Measure(sent, wall, cpu)
+
+
+def measure_bare_client(base_url: str, concurrency: int, requests: int) -> Measure:
+    async def main() -> None:
+        client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with gate:
+                await client.chat.completions.create(
+                    model="bench",
+                    messages=[{"role": "user", "content": f"Describe place number {i} for a travel guide."}],
+                    temperature=1.0, top_p=0.9, max_tokens=2048, seed=i,
+                )
+
+        await asyncio.gather(*(one(i) for i in range(requests)))
+        await client.close()
+
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    asyncio.run(main())
+    return Measure(requests, time.perf_counter() - wall, cpu_seconds() - cpu)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[64])
+    parser.add_argument("--latency", type=float, nargs="+", default=[0.2, 0.05])
+    parser.add_argument("--seeds", type=int, default=600, help="seeds per build (each makes 1 + 3 x rounds requests)")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    rows = []
+    for latency in args.latency:
+        server, base_url = start_server(latency)
+        try:
+            for concurrency in args.concurrency:
+                with tempfile.TemporaryDirectory() as folder:
+                    engine = measure_engine(base_url, concurrency, args.seeds, args.rounds, Path(folder))
+                bare = measure_bare_client(base_url, concurrency, engine.requests)
+                rows.append((concurrency, latency, engine, bare))
+        finally:
+            server.terminate()
+            server.wait()
+
+    print(f"\nmachine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}")
+    header = "| C | L (ms) | requests | engine req/s | ratio to C/L | engine CPU ms/req | bare client req/s | bare client CPU ms/req | CPU ratio |"
+    print(header)
+    print("|---" * 9 + "|")
+    for concurrency, latency, engine, bare in rows:
+        limit = concurrency / latency
+        print(
+            f"| {concurrency} | {latency * 1000:.0f} | {engine.requests} | {engine.rate:.0f} | {engine.rate / limit:.2f} | "
+            f"{engine.cpu_ms_per_request:.2f} | {bare.rate:.0f} | {bare.cpu_ms_per_request:.2f} | "
+            f"{engine.cpu_ms_per_request / bare.cpu_ms_per_request:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

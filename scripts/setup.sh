@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up everything evolinstruct needs on a fresh Debian machine (run as root, or with sudo
+# rights for the Docker part): the Python packages, the example plugin, a Docker engine and the
+# code sandbox image. Safe to run again: each step skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== Python packages (evolinstruct with its test tools, and the example plugin)"
+python3 -m pip install --quiet --disable-pip-version-check -e ".[test]" ./examples/evol-haiku
+
+if [ "${EVOL_SKIP_SANDBOX:-0}" = "1" ]; then
+    echo "== skipping the Docker engine and the sandbox image (EVOL_SKIP_SANDBOX=1)"
+    exit 0
+fi
+
+echo "== Docker engine"
+bash scripts/install-docker.sh
+
+echo "== sandbox image"
+evol sandbox build
