@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from dataclasses import dataclass
 
 PYTHON_TAGS = frozenset({"", "python", "py", "python3", "py3", "python2", "ipython", "pycon", "sage"})
@@ -72,8 +73,6 @@ def code_blocks(text: str) -> list[CodeBlock]:
 
 def _dedent(code: str) -> str:
     # Blocks inside a markdown list are indented as a whole; Python wants them flush left.
-    import textwrap
-
     return textwrap.dedent(code)
 
 
