@@ -358,14 +358,27 @@ async def _no_answer() -> dict[str, Any]:
 # --- the scorer and the filter ----------------------------------------------------------------
 
 
-async def score(ctx: SampleContext, sample: Sample) -> Score:
+def key_answer(sample: Sample) -> str | None:
+    """The answer the instruction reward asks to parse: the reference, else the consensus."""
     from .domain import reference_answer
 
+    reference = reference_answer(sample)
+    if reference is not None:
+        return reference
+    stored = sample.checks.get("consensus")
+    if isinstance(stored, Mapping):
+        return Consensus.from_dict(stored).answer
+    return extract(sample.response)
+
+
+async def score(ctx: SampleContext, sample: Sample) -> Score:
     judge = bool(ctx.options.get("step_judge", False))
-    process = await process_check(ctx, sample.instruction, sample.response or "", judge=judge)
+    # The instruction judge's request and sympy's step checks overlap; only r_A waits for both.
+    process, instruction = await asyncio.gather(
+        process_check(ctx, sample.instruction, sample.response or "", judge=judge),
+        instruction_check(ctx, sample, key_answer(sample)),
+    )
     answer = await answer_check(ctx, sample, process["reward"])
-    key_answer = reference_answer(sample) if answer["source"] == "reference" else answer.get("predicted")
-    instruction = await instruction_check(ctx, sample, key_answer)
     scores = {
         "instruction_reward": instruction["reward"],
         "answer_reward": answer["reward"],

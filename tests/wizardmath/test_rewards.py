@@ -30,8 +30,8 @@ OFFLINE_REPLY = (
     "[offline placeholder answer] This text comes from the bundled offline model of evolinstruct, "
     "which is not a language model. Numbers, names and details in this paragraph are illustrative."
 )
-RIGHT = "Ann buys 3 bags of 4 apples.\n3 * 4 = 12\nShe eats 2 of them, so 12 - 2 = 10.\nThe answer is \\boxed{10}"
-WRONG_STEP = "Ann buys 3 bags of 4 apples.\n3 * 4 = 12\nShe eats 2 of them, so 12 - 2 = 9.\nThe answer is \\boxed{9}"
+RIGHT = "Ann buys 3 bags of 4 apples.\nThat is 3 * 4 = 12 apples.\nShe eats 2 of them, so 12 - 2 = 10.\nThe answer is \\boxed{10}"
+WRONG_STEP = "Ann buys 3 bags of 4 apples.\nThat is 3 * 4 = 12 apples.\nShe eats 2 of them, so 12 - 2 = 9.\nThe answer is \\boxed{9}"
 PROBLEM = "Ann buys 3 bags with 4 apples in each and eats 2 apples. How many apples are left?"
 
 
