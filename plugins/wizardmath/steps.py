@@ -1,0 +1,509 @@
+"""The process check: split a solution into steps and check each step's arithmetic exactly.
+
+A step is "incorrect" when one of its claims is false, "correct" when it makes checkable claims
+and all of them hold, and "unverifiable" when it makes none: a step with nothing to check is never
+called correct. Claims are found where a solution commits to a value:
+
+- GSM8K calculator annotations ``<<48/2=24>>``;
+- equations and chains in LaTeX math (``$2^{10} = 1024$``, ``\\frac{3}{4} \\cdot 8 = 6``);
+- plain-text arithmetic (``48/2 = 24``, ``$80,000 * 1.5 = $120,000``, ``5 x 3 = 15``);
+- an equation in one unknown together with the value the step gives it
+  (``3x + 2 = 11, so x = 3``): the value must satisfy the equation.
+
+Only claims whose sides are constants are judged (plus the substitution above); anything with a
+free variable is an equation to solve, not a claim. Hypothetical sentences ("suppose", "if we",
+"let's assume", questions) and sentences about mistakes are skipped. Judging errs towards
+"unverifiable": a false "incorrect" costs more than a missed one.
+
+Rounding (see docs/math-grading.md): a stated decimal with d >= 1 places passes when it is the
+exact value rounded or truncated to d places; a stated integer must be exact or the correct
+rounding; a value the exact result shows in full must match exactly. After ``\\approx``, the
+stated value may be off by less than one unit of its last digit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Iterable, Literal, Sequence
+
+import sympy
+
+from .answers import (
+    DEGREE, PERCENT, PM, ParseError, ReadOptions, Rel, Scalar, Seq, clean, read,
+)
+
+__all__ = [
+    "Claim", "StepVerdict", "check_many", "check_step", "check_steps", "check_steps_async",
+    "process_reward", "split_steps",
+]
+
+Verdict = Literal["correct", "incorrect", "unverifiable"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str
+    verdict: Verdict
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class StepVerdict:
+    index: int
+    verdict: Verdict
+    claims: tuple[Claim, ...]
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "verdict": self.verdict,
+                "claims": [claim.as_dict() for claim in self.claims]}
+
+
+# ============================================================================================
+# Splitting
+# ============================================================================================
+
+_STEP_MARKER = re.compile(r"(?im)^\s*(?:\*\*)?step\s*\d+\s*[:.)]")
+_FINAL_LINE = re.compile(r"^\s*(?:####\s*\S.*|final answer\s*:?.*)$", re.IGNORECASE)
+
+
+def split_steps(solution: str) -> list[str]:
+    """The steps of a solution: "Step k:" sections if it has them, else its lines, else its
+    sentences. The GSM8K final line ``#### N`` states the answer, not a step, and is dropped."""
+    text = solution.strip()
+    if not text:
+        return []
+    markers = list(_STEP_MARKER.finditer(text))
+    if len(markers) >= 2:
+        starts = [m.start() for m in markers]
+        pieces = [text[:starts[0]]] + [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
+    else:
+        pieces = _lines_outside_display_math(text)
+        if len(pieces) == 1:
+            pieces = _sentences(text)
+    return [p.strip() for p in pieces if p.strip() and not _FINAL_LINE.match(p.strip())]
+
+
+def _lines_outside_display_math(text: str) -> list[str]:
+    """Lines, keeping a ``\\[ ... \\]`` or ``$$ ... $$`` block that spans lines in one piece."""
+    pieces: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for line in text.split("\n"):
+        current.append(line)
+        depth += line.count("\\[") - line.count("\\]") + (line.count("$$") % 2)
+        depth = depth % 2 if "$$" in line else max(depth, 0)
+        if depth == 0:
+            pieces.append("\n".join(current))
+            current = []
+    if current:
+        pieces.append("\n".join(current))
+    return [p for p in pieces if p.strip()]
+
+
+_MATH_SPAN = re.compile(
+    r"\\begin\{(?:align|aligned|equation|eqnarray|gather|multline)\*?\}(.+?)"
+    r"\\end\{(?:align|aligned|equation|eqnarray|gather|multline)\*?\}"
+    r"|(?<!\\)\$\$(.+?)(?<!\\)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)"
+    r"|(?<!\\)\$((?:[^$]|(?<=\\)\$)+?)(?<!\\)\$",
+    re.DOTALL,
+)
+
+
+def _mask(text: str) -> str:
+    return _MATH_SPAN.sub(lambda m: "\x00" * len(m.group()), text)
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences, never cut inside math (``$3.5$``) or a number (``3.5``)."""
+    masked = _mask(text)
+    cuts = [m.end() for m in re.finditer(r"[.!?](?=\s+[A-Z\\$(])", masked)]
+    bounds = [0] + cuts + [len(text)]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
+
+
+# ============================================================================================
+# Finding claims
+# ============================================================================================
+
+_HYPOTHETICAL = re.compile(
+    r"\b(?:suppose|supposing|assume|assuming|let's say|let us say|what if|if|imagine|"
+    r"hypothetically|for example|for instance|e\.g\.|would|could|might|whether|not|n't|wrong|"
+    r"mistake|incorrect|error|instead|check|checking|try|guess|maybe|perhaps|cannot|can't|plug|"
+    r"plugging|substitute|substituting|test|testing|does|see)\b",
+    re.IGNORECASE,
+)
+_MODULAR = re.compile(r"\\(?:pmod|bmod|mod|equiv)\b|\bmod\b|\\pmod|≡", re.IGNORECASE)
+_OPERATOR = re.compile(r"[-+*/^!×÷]|\\(?:times|cdot|div|frac|dfrac|tfrac|sqrt|binom)|\d\s*\(")
+_CONTINUATION = {
+    "of", "times", "by", "per", "x", "plus", "minus", "into", "over", "divided", "multiplied",
+    "and", "than", "each", "squared", "cubed", "from", "out",
+}
+_ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
+# Plain-text algebra: single-letter unknowns among numbers (`3x + 2 = 11`, `x = 3`); only used
+# to pair an equation with the value a step gives its unknown.
+_LETTER = r"(?<![A-Za-z])[a-zA-Z](?![A-Za-z])"
+_ALGEBRA_RUN = re.compile(rf"(?:[\d.()+\-*/^ ]|{_LETTER})+=(?:[\d.()+\-*/^ ]|{_LETTER})+")
+_PLAIN_RUN = re.compile(r"[\d$€£.,()+\-–−*/÷×^%=\s]*=[\d$€£.,()+\-–−*/÷×^%=\s]*")
+
+
+@dataclass(frozen=True)
+class _Link:
+    """One `a = b` (or `a ≈ b`) of a chain, with its source text."""
+
+    left: sympy.Expr
+    right: sympy.Expr
+    approx: bool
+    text: str
+    right_text: str
+    has_operator: bool
+    right_as_label: sympy.Expr | None = None  # the right side with its % read as a label
+
+
+def _step_options() -> ReadOptions:
+    return ReadOptions(strip_units=True, mixed_numbers=False, constants=True)
+
+
+def _as_expr(value, percent: sympy.Expr = sympy.Rational(1, 100)) -> sympy.Expr | None:
+    if isinstance(value, Scalar):
+        expr = value.expr
+    else:
+        return None
+    if expr.has(PM):
+        return None
+    # In a computation 30° is pi/6, and 20% is 0.2 (or, in `18/450*100 = 4%`, a label on 4).
+    return expr.subs({PERCENT: percent, DEGREE: sympy.pi / 180})
+
+
+def _chain_links(source: str) -> list[_Link]:
+    """The links of every relation chain in one piece of math (LaTeX or plain)."""
+    try:
+        value = read(clean(source), _step_options())
+    except (ParseError, RecursionError, ValueError, TypeError, AttributeError, ZeroDivisionError,
+            NotImplementedError, sympy.SympifyError):
+        return []
+    rels = value.items if isinstance(value, Seq) else (value,)
+    links = []
+    for rel in rels:
+        if not isinstance(rel, Rel):
+            continue
+        for k, op in enumerate(rel.ops):
+            if op not in ("=", "≈"):
+                continue
+            left, right = _as_expr(rel.parts[k]), _as_expr(rel.parts[k + 1])
+            if left is None or right is None:
+                continue
+            left_text, right_text = rel.texts[k].strip(), rel.texts[k + 1].strip()
+            alternative = None
+            if "%" in right_text and "%" not in left_text:
+                alternative = _as_expr(rel.parts[k + 1], sympy.Integer(1))
+            links.append(_Link(
+                left, right, op == "≈", f"{left_text} {'≈' if op == '≈' else '='} {right_text}",
+                right_text, bool(_OPERATOR.search(left_text) or _OPERATOR.search(right_text)),
+                alternative,
+            ))
+    return links
+
+
+def _decimal_places(text: str) -> int | None:
+    """Places after the point of a stated plain number (`3.14` -> 2, `12` -> 0), else None."""
+    text = re.sub(r"[$€£\s]|\\\$|\\!|\\,", "", text).replace(",", "")
+    text = re.sub(r"\\%|%$", "", text)
+    match = re.fullmatch(r"[-+]?\d*(?:\.(\d*))?", text)
+    if not match or not re.search(r"\d", text):
+        return None
+    return len(match.group(1) or "")
+
+
+def _judge(link: _Link) -> Verdict:
+    """Whether a constant link holds, under the rounding policy of the module docstring."""
+    verdict = _judge_sides(link)
+    if verdict == "incorrect" and link.right_as_label is not None:
+        return _judge_sides(replace(link, right=link.right_as_label, right_as_label=None))
+    return verdict
+
+
+def _judge_sides(link: _Link) -> Verdict:
+    left, right = link.left, link.right
+    try:
+        difference = left - right
+        if difference == 0:
+            return "correct"
+        if left.is_Rational and right.is_Rational:
+            exact_equal = False
+        else:
+            value = sympy.N(difference, 50)
+            scale = max(abs(sympy.N(left, 50)), abs(sympy.N(right, 50)), sympy.Float(1e-300))
+            if not value.is_number or value.has(sympy.nan, sympy.zoo):
+                return "unverifiable"
+            if not value.is_real:
+                return "incorrect" if abs(value) > scale * sympy.Float(10) ** -30 else "correct"
+            if abs(value) <= scale * sympy.Float(10) ** -30:
+                return "correct"
+            exact_equal = False
+    except (TypeError, ValueError, ZeroDivisionError, AttributeError):
+        return "unverifiable"
+    if exact_equal:
+        return "correct"
+    places = _decimal_places(link.right_text)
+    if places is None or not right.is_Rational:
+        return "incorrect"
+    exact = sympy.N(left, 60)
+    if not exact.is_real:
+        return "incorrect"
+    unit = sympy.Rational(1, 10**places)
+    error = abs(exact - right)
+    if link.approx:
+        return "correct" if error < unit else "incorrect"
+    if _shows_in_full(left, places):
+        return "incorrect"  # 0.5 + 0.25 = 0.7: the exact value has only these digits
+    if places == 0:
+        return "correct" if error <= unit / 2 else "incorrect"
+    return "correct" if error < unit else "incorrect"
+
+
+def _shows_in_full(value: sympy.Expr, places: int) -> bool:
+    """Whether ``value`` is a rational with at most ``places`` decimal digits."""
+    if not value.is_Rational:
+        return False
+    scaled = value * 10**places
+    return scaled.is_Integer
+
+
+_ALLOWED_COMMANDS = re.compile(
+    r"\\(?:frac|dfrac|tfrac|sqrt|cdot|times|div|left|right|pi|binom|approx|circ|le|ge|lt|gt|"
+    r"quad|qquad|displaystyle|sin|cos|tan|cot|sec|csc|ln|log|exp)(?![a-zA-Z])"
+)
+
+
+def _has_names(text: str) -> bool:
+    """Whether a claim mentions a name (a variable, a function, a vector): `f^{-1}(0) = 3` looks
+    constant after sympy multiplies by 0, but it is not arithmetic."""
+    text = re.sub(r"\\(?:text|mbox|textnormal|mathrm)\s*\{[^{}]*\}", " ", text)
+    text = _ALLOWED_COMMANDS.sub(" ", text)
+    return bool(re.search(r"\\[a-zA-Z]+|[a-zA-Z]", text))
+
+
+def _context_ok(text: str, start: int, end: int) -> bool:
+    """Whether plain arithmetic at text[start:end] stands alone: `20% of 50 = 10` does not."""
+    before = text[:start].rstrip()
+    after = text[end:].lstrip()
+    word_before = re.search(r"([A-Za-z]+)\W*$", before)
+    word_after = re.match(r"([A-Za-z]+)", after)
+    if before[-1:] in "+-*/^×÷(=" and before:
+        return False
+    # `f(-2) = 18`, `2x = 10`: the math is glued to a name.
+    if text[start - 1:start].isalpha() or text[end:end + 1].isalpha() or text[start - 1:start] in "}\\":
+        return False
+    # `w + 2 = 10`: the piece starts with an operator whose left operand is a word.
+    if text[start:start + 1] in "+*/^×÷-–−" and re.search(r"[A-Za-z0-9)]\s*$", before):
+        return False
+    if word_before and word_before.group(1).lower() in _CONTINUATION:
+        return False
+    if word_after and word_after.group(1).lower() in _CONTINUATION | {"percent", "%"}:
+        return False
+    # `5 apples * 3 = 15`: a number, a word, then the math: the math lost its first factor.
+    if re.search(r"\d\s*[A-Za-z]+\s*$", before):
+        return False
+    return True
+
+
+def _plain_pieces(text: str) -> list[tuple[int, int]]:
+    """Spans of plain-text arithmetic containing `=`."""
+    pieces = []
+    for run in _PLAIN_RUN.finditer(text):
+        start, end = run.start(), run.end()
+        # A comma followed by a space ends a piece (`3 + 4 = 7, 7 * 2 = 14`); `1,000` does not.
+        for part in re.finditer(r"(?:[^,]|,(?=\d{3}(?!\d)))+", text[start:end]):
+            chunk = part.group()
+            if "=" not in chunk:
+                continue
+            left_trim = len(chunk) - len(re.sub(r"^(?:\s|,|\.(?!\d))+", "", chunk))
+            right_trim = len(chunk) - len(chunk.rstrip(" .,"))
+            a, b = start + part.start() + left_trim, start + part.end() - right_trim
+            if re.search(r"\d", text[a:b].split("=")[0]) and re.search(r"\d", text[a:b].split("=")[-1]):
+                pieces.append((a, b))
+    return pieces
+
+
+def _claims_in_sentence(sentence: str) -> list[_Link]:
+    """The links of every chain in the sentence's math and plain-text arithmetic."""
+    links: list[_Link] = []
+    for match in _MATH_SPAN.finditer(sentence):
+        body = next(g for g in match.groups() if g is not None)
+        if _MODULAR.search(body):
+            continue
+        # `a &= b \\ &= c` is one chain a = b = c; other rows and `\quad` separate claims.
+        body = re.sub(r"\\\\\s*&?\s*(?=&?\s*(?:=|\\approx))", " ", body).replace("&", " ")
+        for piece in re.split(r"\\\\|\\quad|\\qquad|\\text\{\s*(?:and|or|so|thus)\s*\}|,\s*\\text", body):
+            links.extend(_chain_links(piece))
+    plain = _mask(sentence)
+    plain = re.sub(r"(?<=\d)\s*[x×]\s*(?=[\d$(])", " * ", plain)
+    for a, b in _plain_pieces(plain):
+        if not _context_ok(plain, a, b) or _MODULAR.search(sentence):
+            continue
+        links.extend(_chain_links(plain[a:b].replace("\x00", " ")))
+    for run in _ALGEBRA_RUN.finditer(plain):
+        for piece in re.split(r",\s", run.group()):
+            if re.search(r"[a-zA-Z]", piece) and "=" in piece:
+                links.extend(link for link in _chain_links(piece)
+                             if link.left.free_symbols | link.right.free_symbols)
+    return links
+
+
+def _drop_currency(text: str) -> str:
+    """Blank out dollar signs that are money (`$1040000 + $960000`), not math delimiters.
+
+    A `$` before a digit is money when the next `$` does not close a math span: there is none,
+    or what lies between ends in a space or an operator (LaTeX math never does).
+    """
+    out = list(text)
+    i = 0
+    while i < len(text):
+        if text[i] == "$" and (i == 0 or text[i - 1] != "\\"):
+            if text[i + 1:i + 2] == "$":
+                close = text.find("$$", i + 2)
+                i = close + 2 if close >= 0 else len(text)
+                continue
+            close = text.find("$", i + 1)
+            inner = text[i + 1:close] if close >= 0 else ""
+            if text[i + 1:i + 2].isdigit() and (close < 0 or re.search(r"[\s+\-*/=×x(]$", inner)):
+                out[i] = " "
+                i += 1
+                continue
+            i = close + 1 if close >= 0 else len(text)
+            continue
+        i += 1
+    return "".join(out)
+
+
+def check_step(step: str) -> StepVerdict:
+    """One step, checked in this process (no time bound: workers call this)."""
+    claims: list[Claim] = []
+    # Calculator annotations are claims in their own right, then they leave the text.
+    for lhs, rhs in _ANNOTATION.findall(step):
+        links = _chain_links(f"{lhs} = {rhs}")
+        verdict = _judge(links[0]) if links else "unverifiable"
+        claims.append(Claim(f"{lhs}={rhs}", verdict))
+    text = _drop_currency(_ANNOTATION.sub(" ", step))
+    seen = {c.text.replace(" ", "") for c in claims}
+    assignments: dict[sympy.Symbol, set] = {}
+    equations: list[_Link] = []
+    for sentence in _sentences(text) or [text]:
+        if _HYPOTHETICAL.search(_mask(sentence)) or _mask(sentence).rstrip().endswith("?"):
+            continue
+        links = _claims_in_sentence(sentence)
+        for link in links:
+            free = link.left.free_symbols | link.right.free_symbols
+            if free:
+                _note_symbolic(link, free, assignments, equations)
+                continue
+            if not link.has_operator or _has_names(link.text):
+                continue
+            key = link.text.replace(" ", "")
+            if key in seen:
+                continue
+            seen.add(key)
+            claims.append(Claim(link.text, _judge(link)))
+    if not re.search(r"\b(?:or|either)\b", _mask(text)) and "\\text{or}" not in text:
+        claims.extend(_substitution_claims(assignments, equations))
+    return StepVerdict(0, _step_verdict(claims), tuple(claims))
+
+
+def _note_symbolic(link: _Link, free: set, assignments: dict, equations: list) -> None:
+    if link.approx:
+        return
+    if isinstance(link.left, sympy.Symbol) and not link.right.free_symbols:
+        # Only values found after an equation count: the step derived them from it.
+        if any(link.left in e.left.free_symbols | e.right.free_symbols for e in equations):
+            assignments.setdefault(link.left, set()).add(link.right)
+    elif len(free) == 1 and all(isinstance(s, sympy.Symbol) for s in free) and not (
+            link.left.has(sympy.core.function.AppliedUndef) or link.right.has(sympy.core.function.AppliedUndef)):
+        equations.append(link)
+
+
+def _substitution_claims(assignments: dict, equations: list[_Link]) -> list[Claim]:
+    claims = []
+    for link in equations:
+        (symbol,) = link.left.free_symbols | link.right.free_symbols
+        values = assignments.get(symbol)
+        if not values:
+            continue
+        difference = link.left - link.right
+        results = []
+        for value in values:
+            try:
+                residue = sympy.simplify(difference.subs(symbol, value))
+            except (TypeError, ValueError, ZeroDivisionError):
+                residue = None
+            results.append(residue)
+        if any(r is None or not r.is_number for r in results):
+            continue
+        ok = any(r == 0 for r in results)
+        shown = ", ".join(f"{symbol} = {v}" for v in sorted(values, key=str))
+        claims.append(Claim(f"{link.text} with {shown}", "correct" if ok else "incorrect"))
+    return claims
+
+
+def _step_verdict(claims: Sequence[Claim]) -> Verdict:
+    if any(c.verdict == "incorrect" for c in claims):
+        return "incorrect"
+    if any(c.verdict == "correct" for c in claims):
+        return "correct"
+    return "unverifiable"
+
+
+# ============================================================================================
+# Public, bounded
+# ============================================================================================
+
+def _bounded(outcome, index: int) -> StepVerdict:
+    if outcome.ok:
+        return StepVerdict(index, outcome.value.verdict, outcome.value.claims)
+    reason = "timed out" if outcome.timed_out else f"checker error: {outcome.error}"
+    return StepVerdict(index, "unverifiable", (Claim(reason, "unverifiable"),))
+
+
+def check_steps(steps: list[str], timeout_s: float = 5.0) -> list[StepVerdict]:
+    """Each step's verdict and claims, in order; every step bounded by ``timeout_s`` in a worker."""
+    from .bounded import default_pool
+
+    outcomes = default_pool().map(check_step, [(s,) for s in steps], timeout_s=timeout_s)
+    return [_bounded(o, i) for i, o in enumerate(outcomes)]
+
+
+async def check_steps_async(steps: list[str], timeout_s: float = 5.0) -> list[StepVerdict]:
+    """``check_steps`` for asyncio code: the event loop keeps running while sympy works."""
+    from .bounded import default_pool
+
+    outcomes = await default_pool().map_async(check_step, [(s,) for s in steps], timeout_s=timeout_s)
+    return [_bounded(o, i) for i, o in enumerate(outcomes)]
+
+
+def check_many(
+    solutions: Sequence[list[str]], timeout_s: float = 5.0, progress=None
+) -> list[list[StepVerdict]]:
+    """``check_steps`` for many solutions: all their steps go to the workers in one batch."""
+    from .bounded import default_pool
+
+    items = [(step,) for steps in solutions for step in steps]
+    outcomes = iter(default_pool().map(check_step, items, timeout_s=timeout_s, progress=progress))
+    return [[_bounded(next(outcomes), i) for i in range(len(steps))] for steps in solutions]
+
+
+SCORES = {"correct": 1.0, "incorrect": 0.0}
+
+
+def process_reward(verdicts: Iterable[StepVerdict | str], unverifiable: float = 0.5) -> float:
+    """The minimum over steps of: correct 1, incorrect 0, unverifiable ``unverifiable``.
+
+    One wrong step sinks the solution (WizardMath's later PRM reward is the minimum of the step
+    scores). A solution without steps scores ``unverifiable``.
+    """
+    scores = []
+    for verdict in verdicts:
+        name = verdict if isinstance(verdict, str) else verdict.verdict
+        scores.append(SCORES.get(name, unverifiable))
+    return min(scores) if scores else unverifiable
