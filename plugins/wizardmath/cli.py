@@ -1,0 +1,227 @@
+"""`evol math equal` and `evol math steps`: the checkers over JSONL, for people and pipelines.
+
+Both read JSONL from a file or stdin and write one JSON line per input line, in input order. A
+malformed line gets an answer saying so instead of stopping the run: a long batch should not die
+on line 90,000.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, TextIO
+
+import click
+
+from .answers import GradingPolicy
+
+# Lines handled per batch: big enough to keep the workers busy, small enough to stream output.
+BATCH_LINES = 2000
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    record: dict | None  # None when the line is not a JSON object
+    error: str | None
+
+
+def _read_lines(stream: TextIO) -> Iterator[_Line]:
+    for number, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as error:
+            yield _Line(number, None, f"line {number} is not JSON: {error.msg}")
+            continue
+        if not isinstance(record, dict):
+            yield _Line(number, None, f"line {number} is not a JSON object")
+            continue
+        yield _Line(number, record, None)
+
+
+def _batches(lines: Iterator[_Line], size: int) -> Iterator[list[_Line]]:
+    batch: list[_Line] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _emit(value: dict) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False))
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when stderr is a terminal; a no-op otherwise (pipes, CI, tests)."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda n: progress.advance(task, n)
+
+
+def _pool_options(function: Callable) -> Callable:
+    function = click.option(
+        "--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+        help="Seconds allowed per pair (equal) or per step (steps); a check that runs longer is "
+        "killed and reported as such.",
+    )(function)
+    function = click.option(
+        "--workers", type=click.IntRange(min=1), default=None,
+        help="Worker processes [default: number of CPUs, at most 4].",
+    )(function)
+    return function
+
+
+def _start_pool(workers: int | None) -> None:
+    from .bounded import configure_default_pool, default_pool
+
+    if workers:
+        configure_default_pool(workers)
+    else:
+        default_pool()
+
+
+@click.group("math", context_settings={"help_option_names": ["-h", "--help"]})
+def math_group() -> None:
+    """Check math with sympy: final answers against references, and solution steps.
+
+    Every check runs in a worker process with a time limit, so no input can hang a run.
+    """
+
+
+@math_group.command("equal")
+@click.argument("source", type=click.File("r"), default="-", metavar="[FILE|-]")
+@click.option("--percent", type=click.Choice(["either", "number", "fraction"]), default="either",
+              show_default=True, help="What 28% matches: 28 and 0.28, only 28, or only 0.28.")
+@click.option("--rel-tol", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Relative tolerance between two numbers (0: exact, apart from rounding).")
+@click.option("--rounding/--no-rounding", default=True, show_default=True,
+              help="Accept a decimal that is the other side correctly rounded to its digits.")
+@click.option("--min-rounded-places", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Digits after the point a predicted decimal needs to stand for an exact reference.")
+@click.option("--assignments/--no-assignments", default=True, show_default=True,
+              help="Accept `x = 3` for 3 (and `x = 1 + 2 = 3`).")
+@click.option("--units/--keep-units", "strip_units", default=True, show_default=True,
+              help="Drop units after numbers (`5 cm`, `3\\text{ hours}`).")
+@click.option("--degrees-as-radians", is_flag=True,
+              help="Let 30^\\circ also match \\pi/6.")
+@click.option("--inequality-for-interval", is_flag=True,
+              help="Accept an inequality where the reference is an interval.")
+@click.option("--ordered-lists", is_flag=True, help="Compare bare lists `1, 2, 3` in order.")
+@click.option("--mixed-numbers/--no-mixed-numbers", default=True, show_default=True,
+              help="Read `2\\frac{1}{2}` as 5/2.")
+@click.option("--rename-symbols", is_flag=True, help="Let `f(x)` match `f(y)`.")
+@click.option("--prose-numbers/--no-prose-numbers", default=True, show_default=True,
+              help="Without a marked answer, take the last number of the text.")
+@_pool_options
+def equal_command(
+    source: TextIO, percent: str, rel_tol: float, rounding: bool, min_rounded_places: int,
+    assignments: bool, strip_units: bool, degrees_as_radians: bool,
+    inequality_for_interval: bool, ordered_lists: bool, mixed_numbers: bool,
+    rename_symbols: bool, prose_numbers: bool, timeout_s: float, workers: int | None,
+) -> None:
+    """Whether each predicted answer equals its reference.
+
+    Reads JSONL lines {"id", "gold", "pred"} ("pred" may be a whole solution; "gold" may be one
+    too) and writes {"id", "equal", "reason"} per line, in input order. Unreadable pairs and
+    malformed lines get "equal": false with the reason. The grading policy is described in
+    docs/math-grading.md.
+
+    \b
+    Example:
+      echo '{"id": 1, "gold": "\\\\frac{1}{2}", "pred": "The answer is 0.5"}' | evol math equal
+    """
+    from .answers import answers_equal_many
+
+    policy = GradingPolicy(
+        percent=percent, rounding=rounding, min_rounded_places=min_rounded_places,
+        rel_tol=rel_tol, accept_assignment=assignments, strip_units=strip_units,
+        degrees_as_radians=degrees_as_radians, inequality_for_interval=inequality_for_interval,
+        ordered_lists=ordered_lists, mixed_numbers=mixed_numbers, rename_symbols=rename_symbols,
+        prose_numbers=prose_numbers,
+    )
+    _start_pool(workers)
+    with _progress("comparing answers") as advance:
+        for batch in _batches(_read_lines(source), BATCH_LINES):
+            pairs: list[tuple[str, str]] = []
+            slots: list[dict[str, Any]] = []
+            for line in batch:
+                record = line.record or {}
+                slot = {"id": record.get("id"), "equal": False, "reason": line.error}
+                slots.append(slot)
+                if line.error is None:
+                    gold, pred = record.get("gold"), record.get("pred")
+                    if not isinstance(gold, str) or not isinstance(pred, str):
+                        slot["reason"] = f"line {line.number} needs string fields gold and pred"
+                    else:
+                        slot["reason"] = len(pairs)  # filled in below
+                        pairs.append((gold, pred))
+                advance(0)
+            results = answers_equal_many(pairs, policy, timeout_s=timeout_s, progress=advance)
+            for slot in slots:
+                if isinstance(slot["reason"], int):
+                    result = results[slot["reason"]]
+                    slot["equal"], slot["reason"] = result.equal, result.reason
+                else:
+                    advance(1)
+                _emit(slot)
+
+
+@math_group.command("steps")
+@click.argument("source", type=click.File("r"), default="-", metavar="[FILE|-]")
+@click.option("--unverifiable", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help="The score of a step with nothing checkable in the process reward.")
+@_pool_options
+def steps_command(source: TextIO, unverifiable: float, timeout_s: float, workers: int | None) -> None:
+    """Check the arithmetic of each step of each solution.
+
+    Reads JSONL lines {"id", "problem"?, "steps": [str, ...]} or {"id", "solution": str} (split
+    into steps by "Step k:" markers, else lines, else sentences) and writes
+    {"id", "steps": [{"index", "verdict", "claims"}], "process_reward"} per line, in input order.
+    A verdict is "correct", "incorrect" or "unverifiable" (nothing checkable); each claim is
+    {"text", "verdict"}. The process reward is the minimum step score: correct 1, incorrect 0,
+    unverifiable --unverifiable. Malformed lines get empty steps, a null reward and an "error".
+    """
+    from .steps import check_many, process_reward, split_steps
+
+    _start_pool(workers)
+    with _progress("checking steps") as advance:
+        for batch in _batches(_read_lines(source), BATCH_LINES):
+            solutions: list[list[str]] = []
+            slots: list[tuple[dict, int | None]] = []
+            for line in batch:
+                record = line.record or {}
+                slot = {"id": record.get("id"), "steps": [], "process_reward": None}
+                error = line.error
+                steps = record.get("steps")
+                if error is None and steps is None and isinstance(record.get("solution"), str):
+                    steps = split_steps(record["solution"])
+                if error is None and not (isinstance(steps, list) and all(isinstance(s, str) for s in steps)):
+                    error = f"line {line.number} needs steps (a list of strings) or solution (a string)"
+                if error is not None:
+                    slot["error"] = error
+                    slots.append((slot, None))
+                    continue
+                slots.append((slot, len(solutions)))
+                solutions.append(steps)
+            results = check_many(solutions, timeout_s=timeout_s, progress=advance)
+            for slot, position in slots:
+                if position is not None:
+                    verdicts = results[position]
+                    slot["steps"] = [v.as_dict() for v in verdicts]
+                    slot["process_reward"] = process_reward(verdicts, unverifiable)
+                _emit(slot)
