@@ -180,13 +180,15 @@ async def group_answers(ctx: SampleContext, solutions: Sequence[str]) -> Consens
 
 
 def read_step_judgement(reply: str) -> str | None:
-    """"correct", "incorrect", or None for a reply that says neither."""
-    words = reply.strip().lower()
-    # "incorrect" contains "correct": look for the negative first.
-    if re.search(r"\b(incorrect|wrong|invalid|false)\b", words):
-        return "incorrect"
-    if re.search(r"\b(correct|right|valid|true)\b", words):
-        return "correct"
+    """"correct", "incorrect", or None for a reply that does not give one of the two words.
+
+    Only the reply's first or last word counts, as the prompt asks for one word: a judge that
+    rambles may mention both words in passing (the offline model echoes words of the prompt).
+    """
+    words = re.findall(r"[a-z]+", reply.lower())
+    for word in (words[:1] + words[-1:]) if words else []:
+        if word in ("correct", "incorrect"):
+            return word
     return None
 
 

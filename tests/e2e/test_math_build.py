@@ -79,6 +79,7 @@ def test_a_wrong_arithmetic_step_is_caught_and_eliminated(tmp_path: Path, loopba
     # The correct evolved sample: consensus of three equal answers, every step right.
     good = kept["seed-0/r1"]
     assert good["instruction"] == BAKERY
+    assert good["operation"] in {"add-constraints", "concretize", "increase-reasoning"}  # --schedule up
     assert "answer" not in good["fields"] and good["fields"]["seed_answer"] == "306"
     assert good["checks"]["consensus"]["agreement"] == 1.0
     assert good["checks"]["answer"]["source"] == "consensus"

@@ -89,7 +89,8 @@ def run(coroutine: Awaitable[Any]) -> Any:
 @pytest.mark.parametrize(
     ("reply", "verdict"),
     [("Correct", "correct"), ("Incorrect.", "incorrect"), ("The step is correct.", "correct"),
-     ("This is not right: incorrect", "incorrect"), ("Hmm.", None), (OFFLINE_REPLY, None)],
+     ("This is not right: incorrect", "incorrect"), ("**Correct**", "correct"), ("Hmm.", None),
+     (OFFLINE_REPLY, None), ("It concerns correct and incorrect steps, as I said before.", None)],
 )
 def test_step_judgement(reply: str, verdict: str | None) -> None:
     assert read_step_judgement(reply) == verdict
