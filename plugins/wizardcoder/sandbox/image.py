@@ -81,7 +81,8 @@ def _can_pull(client: docker.DockerClient, log: Callable[[str], None]) -> tuple[
         client.images.pull(repository, tag=tag)
         return True, f"pulled {BASE_IMAGE}"
     except docker.errors.DockerException as error:
-        return False, f"cannot pull {BASE_IMAGE}: {str(error).splitlines()[0][:200]}"
+        reason = getattr(error, "explanation", None) or str(error)
+        return False, f"cannot pull {BASE_IMAGE} ({str(reason).splitlines()[0][:160]})"
 
 
 def _labels(path: str) -> dict[str, str]:
@@ -114,7 +115,7 @@ def _skip_special(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     parts = info.name.split("/")
     if len(parts) > 2 and parts[1] in ("dev", "proc", "sys"):
         return None
-    if info.ischr() or info.isblk() or info.isfifo():
+    if info.ischr() or info.isblk() or info.isfifo() or info.name == f"./{rootfs.MARKER}":
         return None
     return info
 
@@ -160,14 +161,36 @@ def build_image(
     started = time.monotonic()
     if not force and image_state(client, tag) == "current":
         return BuildReport(tag, "current", time.monotonic() - started, "already built from this harness")
+    previous = _image_id(client, tag)
     reason = ""
+    path, detail = "offline", ""
     if method in ("auto", "pull"):
         pullable, reason = _can_pull(client, log)
         if pullable:
             _build_dockerfile(client, tag, log)
-            return BuildReport(tag, "dockerfile", time.monotonic() - started, reason)
-        if method == "pull":
+            path, detail = "dockerfile", reason
+        elif method == "pull":
             raise RuntimeError(f"{reason}. Build offline instead: evol sandbox build --offline")
-        log(f"{reason}; building offline")
-    detail = _build_offline(client, tag, cache_dir or rootfs.default_cache_dir(), mirror, log)
-    return BuildReport(tag, "offline", time.monotonic() - started, f"{reason}; {detail}" if reason else detail)
+        else:
+            log(f"{reason}; building offline")
+    if path == "offline":
+        detail = _build_offline(client, tag, cache_dir or rootfs.default_cache_dir(), mirror, log)
+        detail = f"{reason}; {detail}" if reason else detail
+    _drop_replaced(client, previous, _image_id(client, tag))
+    return BuildReport(tag, path, time.monotonic() - started, detail)
+
+
+def _image_id(client: docker.DockerClient, tag: str) -> str | None:
+    try:
+        return client.images.get(tag).id
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _drop_replaced(client: docker.DockerClient, old: str | None, new: str | None) -> None:
+    # A rebuild moves the tag; the old image would linger untagged, a few hundred MB each time.
+    if old and old != new:
+        try:
+            client.images.remove(old, noprune=False)
+        except docker.errors.APIError:
+            pass  # still used by a running container: the engine keeps it, harmless

@@ -83,7 +83,8 @@ def run_jsonl(
             counts[result.verdict.value] = counts.get(result.verdict.value, 0) + 1
             on_result(result)
 
-    with ThreadPoolExecutor(pool.size, thread_name_prefix="sandbox-exec") as workers:
+    workers = ThreadPoolExecutor(pool.size, thread_name_prefix="sandbox-exec")
+    try:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -91,4 +92,7 @@ def run_jsonl(
             window.append(workers.submit(pool.run, parsed) if isinstance(parsed, Job) else _done(parsed))
             flush(ahead)
         flush(0)
+    finally:
+        # On Ctrl-C, do not wait for running jobs: closing the pool (the caller's job) ends them.
+        workers.shutdown(wait=False, cancel_futures=True)
     return counts
