@@ -86,6 +86,7 @@ class Engine:
         self.tally = tally
         self.max_active = max_active
         self.clean = self.domain.clean_rewrite or clean_rewrite
+        self.inherit = self.domain.inherit_fields or dict
 
     # --- the whole build ---------------------------------------------------------------------
 
@@ -188,7 +189,7 @@ class Engine:
             operation=operation.name,
             domain=self.domain.name,
             instruction=self.clean(rewrite),
-            fields=dict(parent.fields),
+            fields=dict(self.inherit(parent.fields)),
         )
         for stage_name, step in (
             ("instruction", None),

@@ -163,6 +163,9 @@ class Domain:
     """None: the core cleaner (template labels and preambles removed)."""
     options: tuple[click.Option, ...] = ()
     """Extra ``evol build`` options; their values reach the run as ``options[name]``."""
+    inherit_fields: Callable[[Mapping[str, JSON]], Mapping[str, JSON]] | None = None
+    """Maps a parent's fields to those of a candidate evolved from it (None: copied as they are),
+    for fields that stop applying once the instruction changes, such as a reference answer."""
 
 
 @dataclass(frozen=True)

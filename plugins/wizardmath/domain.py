@@ -9,7 +9,7 @@ Seeds come in GSM8K style (``question``, ``answer`` ending in ``#### N``) or MAT
 the fixed final form, and the field ``answer``: the reference final answer.
 
 An evolved problem is a new problem, so the reference answer its lineage inherits no longer
-applies: the responder moves it to ``seed_answer`` before anything reads it, and the answer of an
+applies: ``inherit_fields`` moves it to ``seed_answer`` as the candidate is made, and the answer of an
 evolved problem is judged by the consensus of ``--samples`` sampled solutions instead.
 """
 
@@ -165,10 +165,11 @@ def reference_answer(sample: Sample) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def own_fields(sample: Sample) -> dict[str, Any]:
-    """The sample's fields without a reference answer inherited from its seed."""
-    fields = dict(sample.fields)
-    if sample.parent_id is not None and REFERENCE in fields:
+def inherit_fields(parent_fields: Mapping[str, Any]) -> dict[str, Any]:
+    """An evolved problem's fields: its seed's reference answer kept as lineage information
+    under ``seed_answer``, never as the answer to the new problem."""
+    fields = dict(parent_fields)
+    if REFERENCE in fields:
         fields[INHERITED_REFERENCE] = fields.pop(REFERENCE)
     return fields
 
@@ -182,7 +183,6 @@ async def respond(ctx: SampleContext, sample: Sample) -> Sample:
     consensus = await group_answers(ctx, list(solutions))
     return sample.replace(
         response=solutions[consensus.chosen],
-        fields=own_fields(sample),
         checks={**sample.checks, "consensus": consensus.as_dict()},
     )
 
@@ -222,4 +222,5 @@ MATH = Domain(
     read_seed=read_seed,
     clean_rewrite=clean_math_rewrite,
     options=OPTIONS,
+    inherit_fields=inherit_fields,
 )

@@ -228,11 +228,12 @@ def test_solutions_without_an_answer_count_against_the_agreement() -> None:
 
 
 def test_an_evolved_problem_does_not_keep_its_seeds_answer() -> None:
-    evolved = sample("What is 20 + 30?", parent="s", answer="5", level="Level 1")
+    inherited = MATH.inherit_fields({"answer": "5", "level": "Level 1"})
+    assert inherited == {"seed_answer": "5", "level": "Level 1"}
+    evolved = sample("What is 20 + 30?", parent="s", **inherited)
     answered = asyncio.run(respond(ScriptedContext(_solutions("50")), evolved))
     assert "answer" not in answered.fields
     assert answered.fields["seed_answer"] == "5"
-    assert answered.fields["level"] == "Level 1"
     assert reference_answer(answered) is None
 
 
