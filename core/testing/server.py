@@ -223,6 +223,7 @@ class LoopbackLLM:
 
     def _run_thread(self, sock: socket.socket, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)  # this thread's own loop, for code that asks for "the" loop
         self._loop = loop
         try:
             loop.run_until_complete(self.serve(sock, on_ready=ready.set))
@@ -234,7 +235,8 @@ class LoopbackLLM:
             pending = asyncio.all_tasks(loop)
             for task in pending:
                 task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
@@ -245,7 +247,7 @@ class LoopbackLLM:
         runner = web.ServerRunner(server, shutdown_timeout=STOP_GRACE)
         await runner.setup()
         try:
-            site = web.SockSite(runner, sock, shutdown_timeout=STOP_GRACE, backlog=1024)
+            site = web.SockSite(runner, sock, backlog=1024)
             await site.start()
             if on_ready is not None:
                 on_ready()
