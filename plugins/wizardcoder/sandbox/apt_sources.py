@@ -55,10 +55,13 @@ def _deb822(text: str) -> list[AptSource]:
 def _one_line(text: str) -> list[AptSource]:
     sources = []
     for line in text.splitlines():
-        words = line.split("#", 1)[0].split()
-        if not words or words[0] != "deb":
+        text = line.split("#", 1)[0].strip()
+        if not text.startswith("deb "):
             continue
-        words = [w for w in words[1:] if not w.startswith("[")]  # drop [arch=... signed-by=...]
+        text = text[4:].strip()
+        if text.startswith("["):  # options: [arch=amd64 signed-by=...], possibly several words
+            text = text.partition("]")[2]
+        words = text.split()
         if len(words) >= 2:
             sources.append(AptSource(words[0], (words[1],), tuple(words[2:])))
     return sources
