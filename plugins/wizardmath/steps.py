@@ -189,6 +189,8 @@ def _chain_links(source: str) -> list[_Link]:
     for rel in rels:
         if not isinstance(rel, Rel):
             continue
+        # `2 + 3 = 5 = 6` claims 5 = 6 too: one computing part makes the whole chain a claim.
+        computes = any(_OPERATOR.search(text) for text in rel.texts)
         for k, op in enumerate(rel.ops):
             if op not in ("=", "≈"):
                 continue
@@ -201,8 +203,7 @@ def _chain_links(source: str) -> list[_Link]:
                 alternative = _as_expr(rel.parts[k + 1], sympy.Integer(1))
             links.append(_Link(
                 left, right, op == "≈", f"{left_text} {'≈' if op == '≈' else '='} {right_text}",
-                right_text, bool(_OPERATOR.search(left_text) or _OPERATOR.search(right_text)),
-                alternative,
+                right_text, computes or op == "≈", alternative,
             ))
     return links
 
@@ -253,15 +254,21 @@ def _judge_sides(link: _Link) -> Verdict:
     exact = sympy.N(left, 60)
     if not exact.is_real:
         return "incorrect"
-    unit = sympy.Rational(1, 10**places)
-    error = abs(exact - right)
-    if link.approx:
-        return "correct" if error < unit else "incorrect"
-    if _shows_in_full(left, places):
+    if not link.approx and _shows_in_full(left, places):
         return "incorrect"  # 0.5 + 0.25 = 0.7: the exact value has only these digits
-    if places == 0:
-        return "correct" if error <= unit / 2 else "incorrect"
-    return "correct" if error < unit else "incorrect"
+    return "correct" if right in _roundings(left, places, truncate=link.approx or places > 0) else "incorrect"
+
+
+def _roundings(value: sympy.Expr, places: int, truncate: bool) -> set[sympy.Rational]:
+    """``value`` rounded to ``places`` digits after the point (either way at a tie), and
+    truncated towards zero when ``truncate``."""
+    scale = sympy.Integer(10) ** places
+    scaled = sympy.N(value * scale, 60 + len(str(abs(int(sympy.N(value, 20)))) ))
+    half = sympy.Rational(1, 2)
+    results = {sympy.floor(scaled + half), sympy.ceiling(scaled - half)}
+    if truncate:
+        results.add(sympy.floor(scaled) if scaled >= 0 else sympy.ceiling(scaled))
+    return {sympy.Rational(r) / scale for r in results}
 
 
 def _shows_in_full(value: sympy.Expr, places: int) -> bool:
@@ -301,11 +308,14 @@ def _context_ok(text: str, start: int, end: int) -> bool:
     if text[start:start + 1] in "+*/^×÷-–−" and re.search(r"[A-Za-z0-9)]\s*$", before):
         return False
     if word_before and word_before.group(1).lower() in _CONTINUATION:
-        return False
-    if word_after and word_after.group(1).lower() in _CONTINUATION | {"percent", "%"}:
+        # `2 + 3 = 5 and 4 * 2 = 8` joins two claims; `the sum of 3 and 4 = 7` splits one.
+        joined = re.search(r"(=\s*)?[\d.,$%]+\s*and\W*$", before)
+        if not (word_before.group(1).lower() == "and" and (joined is None or joined.group(1))):
+            return False
+    if word_after and word_after.group(1).lower() in (_CONTINUATION - {"and"}) | {"percent"}:
         return False
     # `5 apples * 3 = 15`: a number, a word, then the math: the math lost its first factor.
-    if re.search(r"\d\s*[A-Za-z]+\s*$", before):
+    if re.search(r"\d\s*[A-Za-z]+\s*$", before) and not re.search(r"=\s*[\d.,$%]+\s*and\s*$", before):
         return False
     return True
 
