@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -194,10 +193,6 @@ def load_rules(path: str | Path) -> tuple[Rule, ...]:
     except json.JSONDecodeError as exc:
         raise RuleError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", source=source) from None
     return rules_from_data(data, source=source)
-
-
-def dump_rules(rules: Sequence[Rule]) -> str:
-    return json.dumps([rule.as_dict() for rule in rules], indent=2)
 
 
 def _is_int(value: object) -> bool:

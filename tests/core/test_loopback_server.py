@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,7 +59,7 @@ def test_canned_replies_match_on_substring_and_pattern(client: openai.OpenAI, lo
     assert [r.rule for r in loopback_llm.requests] == [0, 1, None]
 
 
-def test_rules_look_at_the_last_user_message_only(loopback_llm_factory, ) -> None:
+def test_rules_look_at_the_last_user_message_only(loopback_llm_factory) -> None:
     server = loopback_llm_factory([Rule(contains="secret", reply="found")])
     with openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0) as c:
         earlier = [{"role": "user", "content": "secret"}, {"role": "assistant", "content": "ok"}]
