@@ -138,3 +138,35 @@ def test_help_explains_the_commands() -> None:
     for words in ("--timeout", "--memory", "--concurrency", "SANDBOX_ERROR", "input order"):
         assert words in done.stdout
     assert "--offline / --pull" in evol("sandbox", "build", "--help").stdout
+
+
+def test_a_progress_bar_on_a_terminal_never_mixes_into_the_results(tmp_path: Path) -> None:
+    import pty
+    import threading
+
+    jobs = _write_jobs(tmp_path / "jobs.jsonl", [json.dumps({"id": str(n), "code": f"print({n})"}) for n in range(20)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "EVOL_"))}
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "evolinstruct", "sandbox", "exec", str(jobs)],
+                               stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    terminal = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            terminal.extend(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    stdout, _ = process.communicate(timeout=120)
+    reader.join(timeout=10)
+    os.close(master)
+    results = _results(stdout.decode())
+    assert [r["id"] for r in results] == [str(n) for n in range(20)]
+    assert b"done: 20 PASS" in terminal

@@ -145,7 +145,8 @@ def _run_with_progress(source, pool, defaults) -> dict[str, int]:
         with open(name, encoding="utf-8") as handle:
             total = sum(1 for line in handle if line.strip())
     columns = (TextColumn("sandbox"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[verdicts]}"))
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+    # Results go to the real stdout; rich would otherwise capture them and print them on stderr.
+    with Progress(*columns, console=Console(stderr=True), redirect_stdout=False, redirect_stderr=False) as progress:
         task = progress.add_task("jobs", total=total, verdicts="")
         seen: dict[str, int] = {}
 

@@ -521,6 +521,9 @@ def _facts() -> dict:
 
 
 def main() -> None:
+    if os.getpid() != 1:
+        # Outside its container, kill(-1) and the wipe would hit the whole machine.
+        sys.exit("supervisor.py runs only as PID 1 of a sandbox container")
     # No handler for anything: without one, PID 1 ignores every signal sent from inside the
     # container. Python installs a SIGINT handler by default, which would let a job stop us.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
