@@ -21,7 +21,8 @@ CLEAN_CHECK = textwrap.dedent(
     """
     import os
     others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
-    files = {d: os.listdir(d) for d in ("/work", "/tmp", "/dev/shm")}
+    own = {"solution.py", "tests.py"}  # this job's program, written by the harness
+    files = {d: sorted(set(os.listdir(d)) - own) for d in ("/work", "/tmp", "/dev/shm")}
     ipc = [open(f"/proc/sysvipc/{k}").read().splitlines()[1:] for k in ("shm", "sem", "msg")]
     print(others, files, ipc)
     """

@@ -91,7 +91,7 @@ def doctor_command(image: str | None) -> None:
 
 
 @sandbox_group.command("exec")
-@click.argument("source", type=click.File("r", encoding="utf-8"), default="-", metavar="[FILE|-]")
+@click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"), default="-", metavar="[FILE|-]")
 @click.option("--timeout", "timeout_s", type=float, default=10.0, show_default=True,
               help="Wall-clock seconds per job, for jobs without their own timeout_s.")
 @click.option("--memory", "memory_mb", type=int, default=256, show_default=True,

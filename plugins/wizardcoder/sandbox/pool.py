@@ -96,11 +96,18 @@ class SandboxPool:
             lifecycle.register(self)
             futures = [self._spawner.submit(self._spawn) for _ in range(self.size)]
             made, errors = [], []
-            for future in futures:
-                try:
-                    made.append(future.result())
-                except Exception as error:  # noqa: BLE001 - reported below, in one message
-                    errors.append(error)
+            try:
+                for future in futures:
+                    try:
+                        made.append(future.result())
+                    except Exception as error:  # noqa: BLE001 - reported below, in one message
+                        errors.append(error)
+            except BaseException:
+                # Ctrl-C while warming up: what was made so far goes too.
+                for future in futures:
+                    future.add_done_callback(lambda done: done.exception() or _quietly_destroy(done.result()))
+                self.close()
+                raise
             with self._lock:
                 self._live.update(made)
                 self._capacity = len(made)
@@ -199,11 +206,11 @@ class SandboxPool:
             id=job.id,
             verdict=verdict,
             duration_s=float(reply.get("duration_s") or 0.0),
-            stdout=str(reply.get("stdout") or ""),
-            stderr=str(reply.get("stderr") or ""),
+            stdout=_text(reply.get("stdout")),
+            stderr=_text(reply.get("stderr")),
             tests_passed=reply.get("passed"),
             tests_total=reply.get("total"),
-            message=str(reply.get("message") or ""),
+            message=_text(reply.get("message")),
         )
         healthy = (
             not reply.get("killed")
@@ -279,6 +286,11 @@ class SandboxPool:
         with self._lock:
             self._capacity -= 1
         self._idle.put(None)
+
+
+def _text(value: Any) -> str:
+    # A job's exception message may carry lone surrogates, which no UTF-8 writer accepts.
+    return str(value or "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _quietly_destroy(container: WarmContainer) -> None:

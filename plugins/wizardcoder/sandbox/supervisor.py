@@ -237,15 +237,17 @@ def wipe() -> list[str]:
 
 def _describe(error: BaseException) -> str:
     text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    return text[:500]
+    # Lone surrogates from the program's strings would make the reply unencodable.
+    return text[:500].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _print_error(error: BaseException) -> None:
     try:
         # The first frame is the harness's own exec call, of no use to whoever reads this.
         tb = error.__traceback__.tb_next if error.__traceback__ else None
-        # The interpreter's own printer, in C: a million-frame recursion prints in no time.
-        sys.__excepthook__(type(error), error, tb)
+        # The interpreter's own printer, in C: a million-frame recursion prints in no time. It
+        # reads the traceback from the exception itself.
+        sys.__excepthook__(type(error), error.with_traceback(tb), tb)
     except BaseException:
         pass
 
@@ -273,8 +275,16 @@ def _classify(error: BaseException, *, in_tests: bool) -> tuple[str, str]:
     return "RUNTIME_ERROR", _describe(error)
 
 
-def _compile(source: str, filename: str) -> types.CodeType:
+def _compile(source: str, filename: str, *, on_disk: bool = False) -> types.CodeType:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    if on_disk:
+        # The interpreter's traceback printer and `inspect` read source from files, not from
+        # linecache: without the file, tracebacks would show no source lines.
+        try:
+            with open(filename, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(source)
+        except OSError:
+            pass
     return compile(source, filename, "exec", dont_inherit=True)
 
 
@@ -283,18 +293,25 @@ def _run_program(code: str, tests: str | list | None) -> dict:
     module.__file__ = SOLUTION_FILE
     sys.modules["__main__"] = module
     scope = module.__dict__
+    total = len(tests) if isinstance(tests, list) else None
+    try:
+        compiled = _compile(code, SOLUTION_FILE, on_disk=True)
+        compiled_tests = _compile(tests, TESTS_FILE, on_disk=True) if isinstance(tests, str) and tests else None
+    except (SyntaxError, ValueError, UnicodeError) as error:
+        # The program never started: only the error itself is of interest, not where we compiled.
+        sys.stderr.write("".join(traceback.format_exception_only(type(error), error)))
+        return {"verdict": "RUNTIME_ERROR", "message": _describe(error), "passed": 0 if total else None, "total": total}
     stage = "solution"
     try:
-        exec(_compile(code, SOLUTION_FILE), scope)
+        exec(compiled, scope)
         if tests is None or isinstance(tests, str):
             stage = "tests"
-            if tests:
-                exec(_compile(tests, TESTS_FILE), scope)
+            if compiled_tests is not None:
+                exec(compiled_tests, scope)
             return {"verdict": "PASS"}
     except BaseException as error:
         _print_error(error)
         verdict, message = _classify(error, in_tests=stage == "tests")
-        total = len(tests) if isinstance(tests, list) else None
         return {"verdict": verdict, "message": message, "passed": 0 if total is not None else None, "total": total}
 
     passed, first_failure, verdicts = 0, "", set()
