@@ -29,7 +29,6 @@ _NUMBER = re.compile(
     r"(?:\s*/\s*\d+)?(?:\s*%)?"
 )
 # Words that may sit between two boxes of one multi-part answer, or next to a short answer.
-_CONNECTIVES = {"and", "or", "for", "part", "the", "answer", "answers", "is", "are", "respectively"}
 
 
 def _matching_brace(text: str, open_index: int) -> int:
