@@ -41,7 +41,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -440,7 +439,7 @@ def main() -> None:
     parser.add_argument("--pipelines", nargs="+", default=["ours", "distilabel"], choices=("ours", "distilabel"))
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, nargs="+", default=[0.2, 0.05], help="latencies of the rounds rows (s)")
-    parser.add_argument("--seeds", type=int, default=640, help="seeds of the rounds rows")
+    parser.add_argument("--seeds", type=int, default=1280, help="seeds of the rounds rows")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--scale", type=int, nargs="+", default=[1000, 10000], help="seeds of the one-round rows")
     parser.add_argument("--repeats", type=int, default=3)
@@ -475,7 +474,7 @@ def main() -> None:
     cpu = os.cpu_count()
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"\nmachine: {model}, {cpu} cores, Linux {platform.release()}, Python {platform.python_version()}; "
-          f"distilabel, openai: {versions or 'not run'}; median of {args.repeats} runs")
+          f"distilabel, openai: {versions or 'not run'}; median of {args.repeats} runs; {time.strftime('%Y-%m-%d')}")
     print(table(rows))
 
 
