@@ -20,7 +20,9 @@ reply) is measured apart from start-up (imports, distilabel's worker processes, 
 Per run: wall time of the whole process, requests counted by the server, requests/s over the
 request phase and its ratio to the limit C/L, CPU of the whole process tree (from wait4), and its
 peak memory: the sum over the process tree of RSS and of PSS (PSS shares pages between forked
-processes fairly), sampled from /proc every 50 ms. Median of --repeats runs per row.
+processes fairly), sampled from /proc every 50 ms; and how many cores other work on the machine
+kept busy meanwhile (/proc/stat minus the pipeline's and this driver's CPU). Per row, the run with
+the median requests/s of --repeats runs.
 
     python benchmarks/vs_distilabel.py                 # everything in the README's table
     python benchmarks/vs_distilabel.py --only rounds   # 3 rounds, L = 200 ms and 50 ms
@@ -35,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import statistics
@@ -241,6 +244,7 @@ class Run:
     peak_pss_mb: float
     did: dict[str, Any]
     load: float
+    others_cores: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -253,6 +257,19 @@ class Run:
     @property
     def cpu_ms_per_request(self) -> float:
         return 1000 * self.cpu_s / max(1, self.requests)
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every core, every process), from /proc/stat."""
+    with open("/proc/stat") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_tree(command: list[str], *, env: dict[str, str], cwd: Path, timeout: float) -> tuple[float, float, int, int, str]:
@@ -336,6 +353,7 @@ def measure(pipeline: str, seeds: int, rounds: int, latency: float, concurrency:
     env.pop("OPENAI_BASE_URL", None)
     env.pop("OPENAI_API_KEY", None)
     load = os.getloadavg()[0]
+    busy, own = busy_seconds(), own_cpu_seconds()
     try:
         with TimedServer(latency) as server:
             if pipeline == "ours":
@@ -351,6 +369,8 @@ def measure(pipeline: str, seeds: int, rounds: int, latency: float, concurrency:
                 env["DISTILABEL_LOG_LEVEL"] = "WARNING"
             wall, cpu, rss, pss, stdout = run_tree(command, env=env, cwd=folder, timeout=timeout)
             requests, span = server.server.request_count, server.span
+        # Everything else the machine did meanwhile: not this pipeline, not this driver (server).
+        others = (busy_seconds() - busy) - cpu - (own_cpu_seconds() - own)
         if pipeline == "ours":
             did = our_summary(folder / "out", rounds)
         else:
@@ -360,7 +380,7 @@ def measure(pipeline: str, seeds: int, rounds: int, latency: float, concurrency:
         if did["requests_expected"] != requests:
             did["note"] = f"server counted {requests}, outputs account for {did['requests_expected']}"
         return Run(pipeline, seeds, rounds, latency, concurrency, wall, requests, span, cpu,
-                   rss / 1024, pss / 1024, did, load)
+                   rss / 1024, pss / 1024, did, load, max(0.0, others / wall))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -402,7 +422,7 @@ def describe(run: Run) -> str:
 def table(rows: list[tuple[Run, list[Run]]]) -> str:
     lines = [
         "| pipeline | seeds | rounds | L (ms) | C | wall s | requests | req/s | ratio to C/L | "
-        "CPU ms/req | peak RSS MB | peak PSS MB | load | what it did |",
+        "CPU ms/req | peak RSS MB | peak PSS MB | others' CPU | what it did |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for run, runs in rows:
@@ -410,11 +430,11 @@ def table(rows: list[tuple[Run, list[Run]]]) -> str:
         rss = statistics.median(r.peak_rss_mb for r in runs)
         pss = statistics.median(r.peak_pss_mb for r in runs)
         cpu = statistics.median(r.cpu_ms_per_request for r in runs)
-        load = max(r.load for r in runs)
+        others = max(r.others_cores for r in runs)
         name = "evolinstruct" if run.pipeline == "ours" else "distilabel 1.5.3"
         lines.append(
             f"| {name} | {run.seeds:,} | {run.rounds} | {run.latency * 1000:.0f} | {run.concurrency} | {walls:.1f} | "
-            f"{run.requests:,} | {run.rate:.0f} | {run.ratio:.2f} | {cpu:.2f} | {rss:.0f} | {pss:.0f} | {load:.1f} | "
+            f"{run.requests:,} | {run.rate:.0f} | {run.ratio:.2f} | {cpu:.2f} | {rss:.0f} | {pss:.0f} | {others:.2f} | "
             f"{describe(run)} |"
         )
     return "\n".join(lines)
@@ -461,7 +481,8 @@ def main() -> None:
                     f"{pipeline:10} seeds={seeds} rounds={rounds} L={latency * 1000:.0f}ms #{repeat + 1}: "
                     f"wall {run.wall_s:.1f} s, {run.requests} requests, {run.rate:.0f} req/s "
                     f"({run.ratio:.2f} of C/L), CPU {run.cpu_ms_per_request:.2f} ms/req, "
-                    f"RSS {run.peak_rss_mb:.0f} MB, PSS {run.peak_pss_mb:.0f} MB, load {run.load:.1f}; {describe(run)}"
+                    f"RSS {run.peak_rss_mb:.0f} MB, PSS {run.peak_pss_mb:.0f} MB, load {run.load:.1f}, "
+                    f"others' CPU {run.others_cores:.2f} cores; {describe(run)}"
                     + (f" [{run.did['note']}]" if "note" in run.did else ""),
                     file=sys.stderr, flush=True,
                 )
