@@ -109,8 +109,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64])
     parser.add_argument("--latency", type=float, nargs="+", default=[0.2, 0.05])
-    parser.add_argument("--seeds", type=int, default=600, help="seeds per build (each makes 1 + 3 x rounds requests)")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=1280, help="seeds per build (each makes 1 + 3 x rounds requests)")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     rows = []
