@@ -1,7 +1,8 @@
 """The testing kit: a scripted OpenAI-compatible server on loopback and its pytest fixtures.
 
 Plugin authors test their domains the way the built-ins are tested: run the real pipeline against
-``LoopbackLLM`` and script what the "model" does with ``Rule`` (see docs/testing.md).
+``LoopbackLLM`` and script what the "model" does with ``Rule``, and unit-test their filters,
+scorers and responders on a real ``SampleContext`` from ``SampleContexts`` (see docs/testing.md).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .offline_model import ANSWER_MARKER, offline_reply
+    from .sample_context import UNIT_TEST_DOMAIN, SampleContexts
     from .script import Rule, RuleError, load_rules, rules_from_data
     from .server import ChatRequest, LoopbackLLM, RecordedRequest, Responder, main
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "ANSWER_MARKER": ".offline_model",
     "offline_reply": ".offline_model",
+    "SampleContexts": ".sample_context",
+    "UNIT_TEST_DOMAIN": ".sample_context",
     "Rule": ".script",
     "RuleError": ".script",
     "load_rules": ".script",
