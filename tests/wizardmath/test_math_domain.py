@@ -4,44 +4,23 @@ consensus, and what an evolved sample keeps of its seed's fields."""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import pytest
 
-from evolinstruct import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, Sample, SeedError
+from evolinstruct import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, Sample, SeedError, stable_int
 from evolinstruct.engine import operations_per_round
 from evolinstruct.rewrite import leaks_template
 from evolinstruct.seeds import SeedFile
+from evolinstruct.testing import Rule
 from wizardmath import prompts
 from wizardmath.domain import MATH, clean_math_rewrite, read_seed, reference_answer, respond
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "examples" / "seeds"
-
-
-class ScriptedContext:
-    """Enough of a SampleContext for domain code: options, a scripted chat and a memo."""
-
-    def __init__(self, reply: Callable[[str, str, int], str], **options: Any) -> None:
-        self.reply = reply
-        self.options: Mapping[str, Any] = options
-        self.calls: list[tuple[str, int, str]] = []
-        self.memory: dict[str, Any] = {}
-        self.parent = None
-
-    async def chat(self, messages: Sequence[Mapping[str, str]], *, stage: str, variant: int = 0, **_: Any) -> str:
-        text = messages[-1]["content"]
-        self.calls.append((stage, variant, text))
-        return self.reply(stage, text, variant)
-
-    async def memo(self, namespace: str, key: Any, compute: Callable[[], Awaitable[Any]]) -> Any:
-        full = json.dumps([namespace, key])
-        if full not in self.memory:
-            self.memory[full] = await compute()
-        return self.memory[full]
+SOLVE = "Solve the following math problem."  # only the solving prompt says this
 
 
 def sample(instruction: str = "What is 2 + 3?", *, parent: str | None = None, **fields: Any) -> Sample:
@@ -192,54 +171,58 @@ def test_example_seeds_are_valid_and_have_reference_answers(name: str) -> None:
 # --- responses --------------------------------------------------------------------------------
 
 
-def _solutions(*answers: str) -> Callable[[str, str, int], str]:
-    def reply(stage: str, text: str, variant: int) -> str:
-        assert stage == "respond"
-        return f"We work it out.\nThe answer is \\boxed{{{answers[variant]}}}"
-
-    return reply
+def solutions(*answers: str) -> Rule:
+    """The solving requests, answered in the order they are made: the i-th gets answers[i]."""
+    return Rule(contains=SOLVE, reply=tuple(f"We work it out.\nThe answer is \\boxed{{{answer}}}" for answer in answers))
 
 
-def test_the_response_comes_from_the_largest_group_of_equal_answers() -> None:
-    ctx = ScriptedContext(_solutions("7", "0.5", "\\frac{1}{2}", "1/2", "7"), samples=5)
+def test_the_response_comes_from_the_largest_group_of_equal_answers(sample_context_factory, loopback_llm_factory) -> None:
+    server = loopback_llm_factory([solutions("7", "0.5", "\\frac{1}{2}", "1/2", "7")])
+    ctx = sample_context_factory(server=server, options={"samples": 5})
     answered = asyncio.run(respond(ctx, sample()))
     consensus = answered.checks["consensus"]
     assert consensus["groups"] == [[0, 4], [1, 2, 3]]
     assert consensus["chosen"] == 1
     assert consensus["agreement"] == pytest.approx(3 / 5)
     assert answered.response.endswith("\\boxed{0.5}")
-    assert [call[1] for call in ctx.calls] == [0, 1, 2, 3, 4]  # k distinct requests
+    # k distinct requests, variants 0 to 4 in that order, every one a solving request.
+    assert [r.body["seed"] for r in server.requests] == [stable_int(ctx.run.seed, ctx.sample_id, "respond", v) for v in range(5)]
+    assert all(r.rule == 0 for r in server.requests)
+    assert list(ctx.usage) == ["respond"] and ctx.usage["respond"].requests == 5
 
 
-def test_one_sample_by_default() -> None:
-    ctx = ScriptedContext(_solutions("5"))
+def test_one_sample_by_default(sample_context_factory) -> None:
+    ctx = sample_context_factory([solutions("5")])
     answered = asyncio.run(respond(ctx, sample()))
-    assert len(ctx.calls) == 1
+    assert list(ctx.usage) == ["respond"] and ctx.usage["respond"].requests == 1
     assert answered.checks["consensus"]["agreement"] == 1.0
 
 
-def test_solutions_without_an_answer_count_against_the_agreement() -> None:
-    def reply(stage: str, text: str, variant: int) -> str:
-        return "\\boxed{5}" if variant == 0 else "I cannot solve this problem, sorry, it is not clear at all."
-
-    answered = asyncio.run(respond(ScriptedContext(reply, samples=2), sample()))
+def test_solutions_without_an_answer_count_against_the_agreement(sample_context_factory) -> None:
+    refusal = "I cannot solve this problem, sorry, it is not clear at all."
+    ctx = sample_context_factory([Rule(contains=SOLVE, reply=("\\boxed{5}", refusal))], options={"samples": 2})
+    answered = asyncio.run(respond(ctx, sample()))
     assert answered.checks["consensus"]["groups"] == [[0]]
     assert answered.checks["consensus"]["agreement"] == 0.5
 
 
-def test_an_evolved_problem_does_not_keep_its_seeds_answer() -> None:
+def test_an_evolved_problem_does_not_keep_its_seeds_answer(sample_context_factory) -> None:
     inherited = MATH.inherit_fields({"answer": "5", "level": "Level 1"})
     assert inherited == {"seed_answer": "5", "level": "Level 1"}
     evolved = sample("What is 20 + 30?", parent="s", **inherited)
-    answered = asyncio.run(respond(ScriptedContext(_solutions("50")), evolved))
+    ctx = sample_context_factory([solutions("50")], domain=MATH, sample_id=evolved.id)
+    answered = asyncio.run(respond(ctx, evolved))
+    assert list(ctx.usage) == ["respond"]
     assert "answer" not in answered.fields
     assert answered.fields["seed_answer"] == "5"
     assert reference_answer(answered) is None
 
 
-def test_a_seed_keeps_its_reference_answer() -> None:
+def test_a_seed_keeps_its_reference_answer(sample_context_factory) -> None:
     seed = sample(answer="5")
-    answered = asyncio.run(respond(ScriptedContext(_solutions("5")), seed))
+    ctx = sample_context_factory([solutions("5")], domain=MATH)
+    answered = asyncio.run(respond(ctx, seed))
+    assert list(ctx.usage) == ["respond"]
     assert answered.fields["answer"] == "5"
     assert reference_answer(answered) == "5"
     # Even before the responder ran, only a seed offers a reference.
