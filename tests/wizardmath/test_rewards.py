@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Awaitable, Mapping
 
 import pytest
 
 from evolinstruct import Sample
+from evolinstruct.testing import Rule
 from wizardmath.prm_export import MARKER, prm_row, shepherd_pair, step_labels, write_prm
 from wizardmath.rewards import (
     Consensus,
@@ -33,28 +34,10 @@ OFFLINE_REPLY = (
 RIGHT = "Ann buys 3 bags of 4 apples.\nThat is 3 * 4 = 12 apples.\nShe eats 2 of them, so 12 - 2 = 10.\nThe answer is \\boxed{10}"
 WRONG_STEP = "Ann buys 3 bags of 4 apples.\nThat is 3 * 4 = 12 apples.\nShe eats 2 of them, so 12 - 2 = 9.\nThe answer is \\boxed{9}"
 PROBLEM = "Ann buys 3 bags with 4 apples in each and eats 2 apples. How many apples are left?"
-
-
-class ScriptedContext:
-    """Enough of a SampleContext for scorers: options, a scripted chat and a memo."""
-
-    def __init__(self, replies: Mapping[str, str] | None = None, **options: Any) -> None:
-        self.replies = dict(replies or {})
-        self.options: Mapping[str, Any] = options
-        self.calls: list[tuple[str, int, str]] = []
-        self.memory: dict[str, Any] = {}
-        self.parent = None
-
-    async def chat(self, messages: Sequence[Mapping[str, str]], *, stage: str, variant: int = 0, **_: Any) -> str:
-        text = messages[-1]["content"]
-        self.calls.append((stage, variant, text))
-        return self.replies.get(stage, OFFLINE_REPLY)
-
-    async def memo(self, namespace: str, key: Any, compute: Callable[[], Awaitable[Any]]) -> Any:
-        full = json.dumps([namespace, key])
-        if full not in self.memory:
-            self.memory[full] = await compute()
-        return self.memory[full]
+# Phrases only one judge's prompt has (wizardmath/prompts.py): a rule with one of them answers
+# that judge; every other request gets the bundled offline model's placeholder answer.
+STEP_JUDGE = "You check solutions to math problems one step at a time."
+INSTRUCTION_JUDGE = "Rate the problem below on four criteria"
 
 
 def make(
@@ -126,16 +109,16 @@ def test_judge_scores_are_clamped_to_the_scale() -> None:
 # --- process reward -------------------------------------------------------------------------
 
 
-def test_a_correct_solution_has_process_reward_one() -> None:
-    process = run(process_check(ScriptedContext(), PROBLEM, RIGHT, judge=False))
+def test_a_correct_solution_has_process_reward_one(sample_context_factory) -> None:
+    process = run(process_check(sample_context_factory(), PROBLEM, RIGHT, judge=False))
     assert process["reward"] == 1.0
     assert process["incorrect"] == []
     assert "incorrect" not in [step["verdict"] for step in process["steps"]]
     assert process["checked"] >= 2
 
 
-def test_a_wrong_arithmetic_step_is_caught() -> None:
-    process = run(process_check(ScriptedContext(), PROBLEM, WRONG_STEP, judge=False))
+def test_a_wrong_arithmetic_step_is_caught(sample_context_factory) -> None:
+    process = run(process_check(sample_context_factory(), PROBLEM, WRONG_STEP, judge=False))
     verdicts = [step["verdict"] for step in process["steps"]]
     assert "incorrect" in verdicts
     wrong = next(step for step in process["steps"] if step["verdict"] == "incorrect")
@@ -143,18 +126,20 @@ def test_a_wrong_arithmetic_step_is_caught() -> None:
     assert process["reward"] == 0.0
 
 
-def test_unverifiable_steps_are_no_evidence_without_the_judge() -> None:
-    ctx = ScriptedContext()
+def test_unverifiable_steps_are_no_evidence_without_the_judge(sample_context_factory, loopback_llm) -> None:
+    ctx = sample_context_factory(server=loopback_llm)
     process = run(process_check(ctx, PROBLEM, "Think about the apples.\nCount what remains.", judge=False))
     assert {step["verdict"] for step in process["steps"]} == {"unverifiable"}
     assert process["reward"] is None
-    assert ctx.calls == []
+    assert ctx.usage == {} and loopback_llm.requests == []
 
 
-def test_the_step_judge_scores_only_unverifiable_steps() -> None:
-    ctx = ScriptedContext({"step-judge": "Correct"})
+def test_the_step_judge_scores_only_unverifiable_steps(sample_context_factory, loopback_llm_factory) -> None:
+    server = loopback_llm_factory([Rule(contains=STEP_JUDGE, reply="Correct")])
+    ctx = sample_context_factory(server=server)
     process = run(process_check(ctx, PROBLEM, WRONG_STEP, judge=True))
-    judged_texts = [call[2] for call in ctx.calls if call[0] == "step-judge"]
+    judged_texts = [r.last_user_message for r in server.requests if STEP_JUDGE in r.last_user_message]
+    assert len(judged_texts) == ctx.usage["step-judge"].requests
     wrong = next(step for step in process["steps"] if step["verdict"] == "incorrect")
     # The judge is never asked about the step sympy refuted, and cannot rescue it.
     assert all(wrong["text"] not in text.split("Next step:")[1] for text in judged_texts)
@@ -164,8 +149,9 @@ def test_the_step_judge_scores_only_unverifiable_steps() -> None:
     assert judged and all(step["verdict"] == "unverifiable" and step["score"] == 1.0 for step in judged)
 
 
-def test_a_judge_saying_incorrect_lowers_the_process_reward() -> None:
-    process = run(process_check(ScriptedContext({"step-judge": "Incorrect"}), PROBLEM, RIGHT, judge=True))
+def test_a_judge_saying_incorrect_lowers_the_process_reward(sample_context_factory) -> None:
+    ctx = sample_context_factory([Rule(contains=STEP_JUDGE, reply="Incorrect")])
+    process = run(process_check(ctx, PROBLEM, RIGHT, judge=True))
     assert process["reward"] == 0.0
     assert process["judged"] >= 1
 
@@ -173,8 +159,8 @@ def test_a_judge_saying_incorrect_lowers_the_process_reward() -> None:
 # --- answer reward ----------------------------------------------------------------------------
 
 
-def test_answer_reward_against_the_reference() -> None:
-    ctx = ScriptedContext()
+def test_answer_reward_against_the_reference(sample_context_factory) -> None:
+    ctx = sample_context_factory()
     right = run(answer_check(ctx, make(RIGHT, answer="10"), 1.0))
     assert right["source"] == "reference" and right["reward"] == 1.0 and right["verified"] is True
     wrong = run(answer_check(ctx, make(WRONG_STEP, answer="10"), 0.0))
@@ -183,18 +169,18 @@ def test_answer_reward_against_the_reference() -> None:
     assert equivalent["reward"] == 1.0
 
 
-def test_an_evolved_sample_ignores_the_answer_it_inherited() -> None:
+def test_an_evolved_sample_ignores_the_answer_it_inherited(sample_context_factory) -> None:
     consensus = Consensus(("10", "10", "11"), ((0, 1), (2,))).as_dict()
-    checked = run(answer_check(ScriptedContext(), make(RIGHT, evolved=True, answer="999", checks={"consensus": consensus}), 0.5))
+    checked = run(answer_check(sample_context_factory(), make(RIGHT, evolved=True, answer="999", checks={"consensus": consensus}), 0.5))
     assert checked["source"] == "consensus"
     assert checked["agreement"] == pytest.approx(2 / 3)
     assert checked["verified"] is True  # a strict majority of at least two samples
     assert checked["reward"] == pytest.approx(2 / 3 * 0.5)  # agreement times process reward
 
 
-def test_a_single_sample_neither_confirms_nor_refutes() -> None:
+def test_a_single_sample_neither_confirms_nor_refutes(sample_context_factory) -> None:
     consensus = Consensus(("10",), ((0,),)).as_dict()
-    checked = run(answer_check(ScriptedContext(), make(RIGHT, evolved=True, checks={"consensus": consensus}), None))
+    checked = run(answer_check(sample_context_factory(), make(RIGHT, evolved=True, checks={"consensus": consensus}), None))
     assert checked["verified"] is None
     assert checked["reward"] == 1.0
 
@@ -202,15 +188,16 @@ def test_a_single_sample_neither_confirms_nor_refutes() -> None:
 # --- instruction reward -------------------------------------------------------------------------
 
 
-def test_instruction_reward_from_checks_and_judge() -> None:
-    checks = run(instruction_check(ScriptedContext({"instruction-judge": GOOD_JUDGE}), make(RIGHT), "10"))
+def test_instruction_reward_from_checks_and_judge(sample_context_factory) -> None:
+    ctx = sample_context_factory([Rule(contains=INSTRUCTION_JUDGE, reply=GOOD_JUDGE)])
+    checks = run(instruction_check(ctx, make(RIGHT), "10"))
     assert checks["asks_question"] and checks["numbers_consistent"] and checks["answer_parses"]
     assert checks["judge"]["difficulty"] == 3.0
     assert checks["reward"] == pytest.approx((9 + 8 + 10) / 30)
 
 
-def test_without_a_judgement_the_judge_part_is_recorded_missing() -> None:
-    checks = run(instruction_check(ScriptedContext(), make(RIGHT), "10"))
+def test_without_a_judgement_the_judge_part_is_recorded_missing(sample_context_factory) -> None:
+    checks = run(instruction_check(sample_context_factory(), make(RIGHT), "10"))
     assert checks["judge"] is None and checks["judge_missing"]
     assert checks["reward"] == 1.0
 
@@ -224,8 +211,10 @@ def test_without_a_judgement_the_judge_part_is_recorded_missing() -> None:
         (PROBLEM, None, "answer_parses"),
     ],
 )
-def test_a_failed_check_gates_the_instruction_reward(instruction: str, answer: str | None, failed: str) -> None:
-    ctx = ScriptedContext({"instruction-judge": GOOD_JUDGE})
+def test_a_failed_check_gates_the_instruction_reward(
+    instruction: str, answer: str | None, failed: str, sample_context_factory
+) -> None:
+    ctx = sample_context_factory([Rule(contains=INSTRUCTION_JUDGE, reply=GOOD_JUDGE)])
     checks = run(instruction_check(ctx, make(RIGHT, instruction=instruction), answer))
     assert checks[failed] is False
     assert checks["reward"] == 0.0
@@ -240,8 +229,8 @@ def test_malformed_numbers() -> None:
 # --- the combined reward and the filter --------------------------------------------------------
 
 
-def test_reward_is_instruction_reward_times_answer_reward() -> None:
-    ctx = ScriptedContext({"instruction-judge": GOOD_JUDGE})
+def test_reward_is_instruction_reward_times_answer_reward(sample_context_factory) -> None:
+    ctx = sample_context_factory([Rule(contains=INSTRUCTION_JUDGE, reply=GOOD_JUDGE)])
     result = run(score(ctx, make(RIGHT, answer="10")))
     scores = result.scores
     assert scores["answer_reward"] == 1.0 and scores["process_reward"] == 1.0
@@ -251,20 +240,20 @@ def test_reward_is_instruction_reward_times_answer_reward() -> None:
     assert set(result.checks) == {"process", "answer", "instruction"}
 
 
-def test_a_wrong_step_in_an_evolved_sample_zeroes_its_reward() -> None:
+def test_a_wrong_step_in_an_evolved_sample_zeroes_its_reward(sample_context_factory) -> None:
     consensus = Consensus(("9",), ((0,),)).as_dict()
-    result = run(score(ScriptedContext(), make(WRONG_STEP, evolved=True, checks={"consensus": consensus})))
+    result = run(score(sample_context_factory(), make(WRONG_STEP, evolved=True, checks={"consensus": consensus})))
     assert result.scores["process_reward"] == 0.0
     assert result.scores["answer_reward"] == 0.0
     assert result.scores["reward"] == 0.0
 
 
-def test_min_reward_filter() -> None:
+def test_min_reward_filter(sample_context_factory) -> None:
     sample = make(RIGHT).replace(scores={"reward": 0.4})
-    assert min_reward(ScriptedContext(min_reward=0.0), sample) is None
-    assert min_reward(ScriptedContext(min_reward=0.4), sample) is None
-    assert "below" in min_reward(ScriptedContext(min_reward=0.5), sample)
-    assert min_reward(ScriptedContext(), sample) is None
+    assert min_reward(sample_context_factory(options={"min_reward": 0.0}), sample) is None
+    assert min_reward(sample_context_factory(options={"min_reward": 0.4}), sample) is None
+    assert "below" in min_reward(sample_context_factory(options={"min_reward": 0.5}), sample)
+    assert min_reward(sample_context_factory(), sample) is None
 
 
 # --- the Math-Shepherd export ---------------------------------------------------------------
