@@ -1,8 +1,9 @@
 """The code domain: seed reading, operations, test suites, settling, scoring and filters.
 
 Most tests run the domain's steps against the REAL sandbox pool (``@pytest.mark.docker``): the
-verdicts must come from executing code. The scripted LLM is a small stand-in context that answers
-by stage, so each rule can be tested on its own.
+verdicts must come from executing code. The domain code gets a real SampleContext whose LLM talks
+to a loopback server scripted by a phrase of each stage's prompt, so each rule can be tested on
+its own; the server refuses every request a test did not script.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import asyncio
 import json
 import random
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import pytest
 
-from evolinstruct import GIVEN_LABEL, REWRITTEN_LABEL, EvolError, Sample, SeedError
+from evolinstruct import GIVEN_LABEL, REWRITTEN_LABEL, EvolError, Sample, SampleContext, SeedError
+from evolinstruct.general import GENERAL
+from evolinstruct.testing import Rule
 from wizardcoder import plugin
 from wizardcoder.domain import (
     CODE,
@@ -49,45 +52,36 @@ def fenced(code: str) -> str:
     return f"{FENCE}python\n{code}\n{FENCE}"
 
 
-# --- a scripted stand-in for SampleContext ----------------------------------------------------
+# --- a real SampleContext, scripted by stage ---------------------------------------------------
+
+# Phrases only one stage's prompt has (wizardcoder/prompts.py).
+RESPOND = "Write a complete, working Python solution."
+WRITE_TESTS = "Write tests for a Python solution of the programming task below."
+REVIEW = "The tests below were written for an earlier version of it."
+# Every request a test did not script is refused (400, never retried): the domain code gets an
+# LLMFailure and the test fails, as it did when a stage nobody expected was asked.
+UNSCRIPTED = Rule(status=400)
 
 
-class Context:
-    """What the domain uses of a SampleContext: options, resources, parent, chat and memo."""
+@pytest.fixture
+def context(sample_context_factory: Any) -> Callable[..., SampleContext]:
+    """``context(*rules, **settings)``: a real SampleContext answering only ``rules``."""
 
-    def __init__(
-        self,
-        *,
-        replies: Mapping[str, str] | None = None,
-        parent: Sample | None = None,
-        options: Mapping[str, Any] | None = None,
-        resources: dict[str, Any] | None = None,
-        memo_store: dict[str, Any] | None = None,
-    ) -> None:
-        self.replies = dict(replies or {})
-        self.parent = parent
-        self.options = dict(options or {})
-        self.resources = resources if resources is not None else {}
-        self.memo_store = memo_store if memo_store is not None else {}
-        self.asked: list[tuple[str, str]] = []
+    def make(*rules: Rule, **settings: Any) -> SampleContext:
+        return sample_context_factory([*rules, UNSCRIPTED], **settings)
 
-    async def chat(self, messages: Any, *, stage: str, variant: int = 0, **decoding: Any) -> str:
-        prompt = messages[-1]["content"]
-        self.asked.append((stage, prompt))
-        if stage not in self.replies:
-            raise AssertionError(f"unexpected {stage} request:\n{prompt}")
-        return self.replies[stage]
+    return make
 
-    async def memo(self, namespace: str, key: Any, compute: Callable[[], Awaitable[Any]]) -> Any:
-        full = json.dumps([namespace, key], sort_keys=True)
-        if full not in self.memo_store:
-            value = await compute()
-            json.dumps(value)  # must be storable
-            self.memo_store[full] = value
-        return self.memo_store[full]
 
-    def stages(self) -> list[str]:
-        return [stage for stage, _ in self.asked]
+@pytest.fixture
+def scripted(loopback_llm_factory: Any, sample_context_factory: Any) -> Callable[..., tuple[SampleContext, Any]]:
+    """``scripted(*rules, **settings)``: like ``context``, with the server, for its request log."""
+
+    def make(*rules: Rule, **settings: Any) -> tuple[SampleContext, Any]:
+        server = loopback_llm_factory([*rules, UNSCRIPTED])
+        return sample_context_factory(server=server, **settings), server
+
+    return make
 
 
 def sample(instruction: str, response: str | None, *, round_: int = 0, operation: str = "seed",
@@ -209,13 +203,14 @@ def test_options_are_declared_on_the_domain() -> None:
     assert {"exec_timeout", "exec_memory"} <= set(names)
 
 
-def test_respond_asks_for_a_fenced_block_naming_the_lineage_signature() -> None:
+def test_respond_asks_for_a_fenced_block_naming_the_lineage_signature(scripted: Any) -> None:
     parent = sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS)
     child = sample("Double every number, skipping None values.", None, round_=1, fields=DOUBLE_TESTS)
-    ctx = Context(replies={"respond": "ok"}, parent=parent)
+    ctx, server = scripted(Rule(contains=RESPOND, reply="ok"), parent=parent, sample_id=child.id)
     answered = asyncio.run(respond(ctx, child))
     assert answered.response == "ok"
-    prompt = ctx.asked[0][1]
+    assert list(ctx.usage) == ["respond"]
+    prompt = server.requests[0].last_user_message
     assert prompt.startswith(child.instruction)
     assert f"{FENCE}python" in prompt and "`def double_all(xs)`" in prompt
 
@@ -291,13 +286,13 @@ def test_signatures_come_from_the_parent_solution() -> None:
     assert signatures_for(suite, MBPP["code"]) == ["def double_all(xs)"]
 
 
-def test_the_parent_settled_suite_flows_down() -> None:
+def test_the_parent_settled_suite_flows_down(context: Any) -> None:
     settled = Suite(("assert f(1) == 2",), origin=GENERATED)
     parent = sample("p", "x", checks={"tests": {"origin": GENERATED, "suite": settled.as_dict()}})
-    assert inherited_suite(Context(parent=parent), sample("c", None, round_=1)) == settled
+    assert inherited_suite(context(parent=parent), sample("c", None, round_=1)) == settled
     rejected = sample("p", "x", checks={"tests": {"origin": None, "rejected": "weak"}}, fields=DOUBLE_TESTS)
-    assert inherited_suite(Context(parent=rejected), sample("c", None, round_=1, fields=DOUBLE_TESTS)) is None
-    seed_suite = inherited_suite(Context(), sample("s", None, fields=DOUBLE_TESTS))
+    assert inherited_suite(context(parent=rejected), sample("c", None, round_=1, fields=DOUBLE_TESTS)) is None
+    seed_suite = inherited_suite(context(), sample("s", None, fields=DOUBLE_TESTS))
     assert seed_suite.origin == SEED and seed_suite.entry_point == "double_all"
 
 
@@ -308,52 +303,45 @@ def _filter(name: str) -> Callable[..., str | None]:
     return next(f.check for f in FILTERS if f.name == name)
 
 
-def test_no_code_filter() -> None:
+def test_no_code_filter(context: Any) -> None:
     check = _filter("no-code")
-    assert check(Context(), sample("t", "Sorry, I can only describe it: use a loop.")) == "the answer contains no Python code"
-    assert check(Context(), sample("t", fenced("def f():\n    return 1"))) is None
+    assert check(context(), sample("t", "Sorry, I can only describe it: use a loop.")) == "the answer contains no Python code"
+    assert check(context(), sample("t", fenced("def f():\n    return 1"))) is None
 
 
-def test_require_pass_is_an_option() -> None:
+def test_require_pass_is_an_option(context: Any) -> None:
     check = _filter("require-pass")
     failing = sample("t", "x", checks={"execution": {"verdict": "FAIL", "tested": True, "tests_passed": 1, "tests_total": 3}})
-    assert check(Context(options={"require_pass": True}), failing) == "the solution does not pass its tests (FAIL, 1/3 tests passed)"
-    assert check(Context(options={"require_pass": False}), failing) is None
+    assert check(context(options={"require_pass": True}), failing) == "the solution does not pass its tests (FAIL, 1/3 tests passed)"
+    assert check(context(options={"require_pass": False}), failing) is None
     untested = sample("t", "x", checks={"execution": {"verdict": "PASS", "tested": False}, "tests": {"rejected": "too weak"}})
-    assert check(Context(), untested) == "no verified tests to pass: too weak"
+    assert check(context(), untested) == "no verified tests to pass: too weak"
 
 
-def test_misdirection_filters() -> None:
+def test_misdirection_filters(context: Any) -> None:
     passes = _filter("misdirection-passes")
     missing = _filter("misdirection-missing")
     found = {"found": True, "verdict": "PASS", "tests_passed": 3, "tests_total": 3}
     erroneous = sample("t", "x", round_=1, operation="erroneous-code", checks={"misdirection": found})
-    assert "passes the tests (3/3 tests)" in passes(Context(), erroneous)
+    assert "passes the tests (3/3 tests)" in passes(context(), erroneous)
     wrong = sample("t", "x", round_=1, operation="erroneous-code", checks={"misdirection": {**found, "verdict": "FAIL"}})
-    assert passes(Context(), wrong) is None
+    assert passes(context(), wrong) is None
     none = sample("t", "x", round_=1, operation="erroneous-code", checks={"misdirection": {"found": False}})
-    assert missing(Context(), none) == "the erroneous-code evolution shows no code"
+    assert missing(context(), none) == "the erroneous-code evolution shows no code"
 
 
 # --- the run's sandbox resource ---------------------------------------------------------------
 
 
-class _Run:
-    def __init__(self, domain: str, options: Mapping[str, Any] | None = None) -> None:
-        self.domain = type("D", (), {"name": domain})()
-        self.options = dict(options or {})
-        self.resources: dict[str, Any] = {}
-
-
-def test_other_domains_get_no_pool_and_closing_nothing_is_fine() -> None:
-    run = _Run("general")
+def test_other_domains_get_no_pool_and_closing_nothing_is_fine(context: Any) -> None:
+    run = context(domain=GENERAL).run
     plugin.evol_run_start(run)
     assert run.resources == {}
     plugin.evol_run_end(run)
-    plugin.evol_run_end(_Run("code"))
+    plugin.evol_run_end(context(domain=CODE).run)
 
 
-def test_a_missing_sandbox_stops_the_build_with_a_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_sandbox_stops_the_build_with_a_fix(monkeypatch: pytest.MonkeyPatch, context: Any) -> None:
     import wizardcoder.sandbox as sandbox
 
     class Broken:
@@ -365,21 +353,21 @@ def test_a_missing_sandbox_stops_the_build_with_a_fix(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(sandbox, "SandboxPool", Broken)
     with pytest.raises(EvolError, match="evol sandbox build"):
-        plugin.evol_run_start(_Run("code"))
+        plugin.evol_run_start(context(domain=CODE).run)
 
 
-def test_a_sandbox_error_is_a_failure_not_a_verdict() -> None:
+def test_a_sandbox_error_is_a_failure_not_a_verdict(context: Any) -> None:
     from wizardcoder.sandbox import Result, Verdict
 
     class FaultyPool:
         async def run_async(self, job: Any) -> Any:
             return Result(job.id, Verdict.SANDBOX_ERROR, 0.1, "", "", None, None, "container vanished")
 
-    ctx = Context(resources={"sandbox": FaultyPool()})
+    ctx = context(resources={"sandbox": FaultyPool()})
     seed = sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS)
     with pytest.raises(SandboxFault, match="container vanished"):
         asyncio.run(score_execution(ctx, seed))
-    assert ctx.memo_store == {}  # not remembered: running the build again retries it
+    assert ctx.run.cache.count() == 0  # not remembered: running the build again retries it
 
 
 # --- with the real sandbox --------------------------------------------------------------------
@@ -395,15 +383,15 @@ def pool() -> Any:
     pool.close()
 
 
-def run_score(ctx: Context, item: Sample) -> Sample:
+def run_score(ctx: SampleContext, item: Sample) -> Sample:
     score = asyncio.run(score_execution(ctx, item))
     return item.replace(checks={**item.checks, **score.checks}, scores={**item.scores, **score.scores})
 
 
 @pytest.mark.docker
-def test_a_seed_solution_runs_against_its_tests(pool: Any) -> None:
+def test_a_seed_solution_runs_against_its_tests(pool: Any, context: Any) -> None:
     code = MBPP["code"] + "print('RAN-IN-SANDBOX')\n"
-    scored = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(code), fields=DOUBLE_TESTS))
+    scored = run_score(context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(code), fields=DOUBLE_TESTS))
     execution = scored.checks["execution"]
     assert execution["verdict"] == "PASS" and execution["tested"] is True
     assert (execution["tests_passed"], execution["tests_total"]) == (3, 3)
@@ -414,27 +402,27 @@ def test_a_seed_solution_runs_against_its_tests(pool: Any) -> None:
 
 
 @pytest.mark.docker
-def test_a_wrong_evolved_solution_fails_and_the_review_keeps_the_tests(pool: Any) -> None:
-    parent = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
+def test_a_wrong_evolved_solution_fails_and_the_review_keeps_the_tests(pool: Any, context: Any) -> None:
+    parent = run_score(context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
     wrong = fenced("def double_all(xs):\n    return [x + 2 for x in xs]")
     child = sample("Double every number of a list in one pass.", wrong, round_=1, operation="add-constraints", fields=DOUBLE_TESTS)
-    ctx = Context(resources={"sandbox": pool}, parent=parent, replies={"tests-review": "Contradicted: none"})
+    ctx = context(Rule(contains=REVIEW, reply="Contradicted: none"), resources={"sandbox": pool}, parent=parent, sample_id=child.id)
     scored = run_score(ctx, child)
-    assert ctx.stages() == ["tests-review"]
+    assert list(ctx.usage) == ["tests-review"] and ctx.usage["tests-review"].requests == 1
     assert scored.checks["execution"]["verdict"] == "FAIL"
     assert scored.checks["execution"]["tests_passed"] == 1
     assert _filter("require-pass")(ctx, scored).startswith("the solution does not pass its tests (FAIL")
-    assert _filter("require-pass")(Context(options={"require_pass": False}), scored) is None
+    assert _filter("require-pass")(context(options={"require_pass": False}), scored) is None
 
 
 @pytest.mark.docker
-def test_contradicted_tests_are_dropped_for_the_rewrite(pool: Any) -> None:
-    parent = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
+def test_contradicted_tests_are_dropped_for_the_rewrite(pool: Any, context: Any) -> None:
+    parent = run_score(context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
     # The rewrite says negative numbers are dropped: the third seed test no longer holds.
     solution = fenced("def double_all(xs):\n    return [2 * x for x in xs if x >= 0]")
     child = sample("Double every number of a list, dropping negative numbers.", solution, round_=1,
                    operation="rarer-requirement", fields=DOUBLE_TESTS)
-    ctx = Context(resources={"sandbox": pool}, parent=parent, replies={"tests-review": "Contradicted: 3"})
+    ctx = context(Rule(contains=REVIEW, reply="Contradicted: 3"), resources={"sandbox": pool}, parent=parent, sample_id=child.id)
     scored = run_score(ctx, child)
     assert scored.checks["tests"]["contradicted"] == [3]
     assert scored.checks["tests"]["origin"] == REDUCED
@@ -443,62 +431,65 @@ def test_contradicted_tests_are_dropped_for_the_rewrite(pool: Any) -> None:
 
 
 @pytest.mark.docker
-def test_a_changed_signature_gets_generated_tests(pool: Any) -> None:
-    parent = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
+def test_a_changed_signature_gets_generated_tests(pool: Any, context: Any, scripted: Any) -> None:
+    parent = run_score(context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
     solution = fenced("def scale_all(xs, factor):\n    return [factor * x for x in xs]")
     written = fenced("assert scale_all([1, 2], 3) == [3, 6]\nassert scale_all([], 5) == []\nassert scale_all([-1], 2) == [-2]")
     child = sample("Multiply every number of a list by a given factor.", solution, round_=1, fields=DOUBLE_TESTS)
-    ctx = Context(resources={"sandbox": pool}, parent=parent, replies={"tests": written})
+    ctx, server = scripted(Rule(contains=WRITE_TESTS, reply=written), resources={"sandbox": pool}, parent=parent,
+                           sample_id=child.id)
     scored = run_score(ctx, child)
-    assert ctx.stages() == ["tests"]
-    assert "def scale_all(xs, factor)" in ctx.asked[0][1]
-    assert "return [factor" not in ctx.asked[0][1]  # the test writer never sees the body
+    assert list(ctx.usage) == ["tests"] and ctx.usage["tests"].requests == 1
+    (asked,) = server.requests
+    assert "def scale_all(xs, factor)" in asked.last_user_message
+    assert "return [factor" not in asked.last_user_message  # the test writer never sees the body
     assert scored.checks["tests"]["inherited"].startswith("does not apply: the solution does not define double_all")
     assert scored.checks["tests"]["origin"] == GENERATED
     assert scored.checks["execution"]["verdict"] == "PASS" and scored.checks["execution"]["tests_total"] == 3
 
 
 @pytest.mark.docker
-def test_a_suite_a_trivial_solution_passes_is_rejected(pool: Any) -> None:
+def test_a_suite_a_trivial_solution_passes_is_rejected(pool: Any, context: Any) -> None:
     solution = fenced("def is_even(n):\n    return n % 2 == 0")
     weak = fenced("assert is_even(4)\nassert is_even(10)")  # `return True` passes this
     item = sample("Write is_even(n).", solution)
-    scored = run_score(Context(resources={"sandbox": pool}, replies={"tests": weak}), item)
+    scored = run_score(context(Rule(contains=WRITE_TESTS, reply=weak), resources={"sandbox": pool}), item)
     assert "trivial solution ('return True') passes it" in scored.checks["tests"]["rejected"]
     assert scored.checks["execution"]["tested"] is False
     assert "execution" not in scored.scores
-    assert _filter("require-pass")(Context(), scored).startswith("no verified tests to pass")
+    assert _filter("require-pass")(context(), scored).startswith("no verified tests to pass")
 
 
 @pytest.mark.docker
-def test_erroneous_reference_code_that_passes_is_caught(pool: Any) -> None:
-    parent = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
+def test_erroneous_reference_code_that_passes_is_caught(pool: Any, context: Any) -> None:
+    parent = run_score(context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
     not_wrong = MBPP["text"] + "\nThis reference has a bug:\n" + fenced("def double_all(xs):\n    return [x * 2 for x in xs]")
     really_wrong = MBPP["text"] + "\nThis reference has a bug:\n" + fenced("def double_all(xs):\n    return [x ** 2 for x in xs]")
     for instruction, verdict, eliminated in ((not_wrong, "PASS", True), (really_wrong, "FAIL", False)):
         child = sample(instruction, fenced(MBPP["code"]), round_=1, operation="erroneous-code", fields=DOUBLE_TESTS)
-        scored = run_score(Context(resources={"sandbox": pool}, parent=parent), child)
+        scored = run_score(context(resources={"sandbox": pool}, parent=parent, sample_id=child.id), child)
         assert scored.checks["misdirection"]["verdict"] == verdict
-        assert (_filter("misdirection-passes")(Context(), scored) is not None) is eliminated
+        assert (_filter("misdirection-passes")(context(), scored) is not None) is eliminated
 
 
 @pytest.mark.docker
-def test_results_are_memoised_for_a_byte_identical_resume(pool: Any) -> None:
-    store: dict[str, Any] = {}
+def test_results_are_memoised_for_a_byte_identical_resume(pool: Any, context: Any) -> None:
     item = sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS)
-    first = run_score(Context(resources={"sandbox": pool}, memo_store=store), item)
+    first_ctx = context(resources={"sandbox": pool})
+    first = run_score(first_ctx, item)
 
     class NoPool:
         async def run_async(self, job: Any) -> Any:
             raise AssertionError("a replay must not run the code again")
 
-    again = run_score(Context(resources={"sandbox": NoPool()}, memo_store=store), item)
+    # A resumed build: a new run on the first one's cache, whose pool must not be used.
+    again = run_score(context(resources={"sandbox": NoPool()}, cache=first_ctx.run.cache), item)
     assert json.dumps(again.checks, sort_keys=True) == json.dumps(first.checks, sort_keys=True)
 
 
 @pytest.mark.docker
-def test_the_run_hooks_open_and_close_a_real_pool() -> None:
-    run = _Run("code", {"sandbox_workers": 1})
+def test_the_run_hooks_open_and_close_a_real_pool(context: Any) -> None:
+    run = context(domain=CODE, options={"sandbox_workers": 1}).run
     plugin.evol_run_start(run)
     try:
         assert "sandbox" in run.resources
@@ -517,24 +508,24 @@ HUMANEVAL = {
 
 
 @pytest.mark.docker
-def test_humaneval_seeds_run_their_check_script(pool: Any) -> None:
+def test_humaneval_seeds_run_their_check_script(pool: Any, context: Any) -> None:
     seed = read_seed(HUMANEVAL)
     fields = {"tests": seed["tests"], "entry_point": seed["entry_point"]}
-    right = run_score(Context(resources={"sandbox": pool}), sample(seed["instruction"], seed["output"], fields=fields))
+    right = run_score(context(resources={"sandbox": pool}), sample(seed["instruction"], seed["output"], fields=fields))
     assert right.checks["execution"]["verdict"] == "PASS"
     assert right.checks["execution"]["tests_total"] is None  # a script passes or fails as a whole
     wrong = fenced("def add_one(values):\n    return values")
-    failed = run_score(Context(resources={"sandbox": pool}), sample(seed["instruction"], wrong, fields=fields))
+    failed = run_score(context(resources={"sandbox": pool}), sample(seed["instruction"], wrong, fields=fields))
     assert failed.checks["execution"]["verdict"] == "FAIL"
     assert failed.scores["execution"] == 0.0
 
 
 @pytest.mark.docker
-def test_a_timeout_is_the_solutions_fault_and_is_not_reviewed(pool: Any) -> None:
-    parent = run_score(Context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
+def test_a_timeout_is_the_solutions_fault_and_is_not_reviewed(pool: Any, context: Any) -> None:
+    parent = run_score(context(resources={"sandbox": pool}), sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS))
     looping = fenced("def double_all(xs):\n    while True:\n        pass")
     child = sample("Double every number of a list, quickly.", looping, round_=1, fields=DOUBLE_TESTS)
-    ctx = Context(resources={"sandbox": pool}, parent=parent, options={"exec_timeout": 1.0})
-    scored = run_score(ctx, child)  # a tests-review request would fail the scripted context
+    ctx = context(resources={"sandbox": pool}, parent=parent, options={"exec_timeout": 1.0}, sample_id=child.id)
+    scored = run_score(ctx, child)  # a tests-review request would be refused (UNSCRIPTED)
     assert scored.checks["execution"]["verdict"] == "TIMEOUT"
-    assert ctx.stages() == []
+    assert ctx.usage == {}
