@@ -80,7 +80,8 @@ def test_an_api_key_in_the_callers_environment_never_reaches_a_job(tmp_path: Pat
 
 def _owned_containers(client: docker.DockerClient, pid: int) -> list:
     label = f"evolinstruct.sandbox.owner={socket.gethostname()}:{pid}"
-    return client.containers.list(all=True, filters={"label": label})
+    # sparse: a plain listing; a full one inspects each container and races with its removal.
+    return client.containers.list(all=True, filters={"label": label}, sparse=True)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "sigterm", "sigkill"])

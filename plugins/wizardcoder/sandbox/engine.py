@@ -81,9 +81,11 @@ def remove_orphans(client: docker.DockerClient) -> int:
     held by the owner, closes. This catches what that misses.
     """
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        owner = container.labels.get(OWNER_LABEL, "")
-        if container.status in ("running", "created") and _owner_alive(owner):
+    # A sparse listing: a full one inspects every container and fails with NotFound when one of
+    # them removes itself in between, which auto-removed containers do all the time.
+    for container in client.containers.list(all=True, filters={"label": LABEL}, sparse=True):
+        owner = (container.attrs.get("Labels") or {}).get(OWNER_LABEL, "")
+        if container.attrs.get("State") in ("running", "created") and _owner_alive(owner):
             continue
         try:
             container.remove(force=True)
