@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import click
 
-    from .context import RunContext, SampleContext
+    from .context import SampleContext
 
 JSON = Any
 Message = Mapping[str, str]
