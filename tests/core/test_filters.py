@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-
 import pytest
 
 from evolinstruct import Sample, clean_rewrite
