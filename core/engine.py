@@ -191,19 +191,17 @@ class Engine:
             instruction=self.clean(rewrite),
             fields=dict(self.inherit(parent.fields)),
         )
-        for stage_name, step in (
-            ("instruction", None),
-            ("response", self.respond),
-            ("verdict", self.score),
-        ):
-            if step is not None:
-                with stage("respond" if stage_name == "response" else "score"):
-                    candidate = await step(ctx, candidate)
-            with stage(f"{stage_name} filters"):
-                elimination = await self.eliminate(stage_name, ctx, candidate)
-            if elimination is not None:
-                return candidate.with_usage(ctx.usage), elimination
-        return candidate.with_usage(ctx.usage), None
+        # Each step is followed by its stage's filters; the first elimination ends the attempt.
+        elimination = await self.eliminate("instruction", ctx, candidate)
+        if elimination is None:
+            with stage("respond"):
+                candidate = await self.respond(ctx, candidate)
+            elimination = await self.eliminate("response", ctx, candidate)
+        if elimination is None:
+            with stage("score"):
+                candidate = await self.score(ctx, candidate)
+            elimination = await self.eliminate("verdict", ctx, candidate)
+        return candidate.with_usage(ctx.usage), elimination
 
     async def respond(self, ctx: SampleContext, sample: Sample) -> Sample:
         if self.domain.respond is not None:
@@ -212,12 +210,13 @@ class Engine:
         return sample.replace(response=answer)
 
     async def eliminate(self, stage_name: str, ctx: SampleContext, sample: Sample) -> Elimination | None:
-        for rule in self.filters[stage_name]:
-            reason = rule.check(ctx, sample)
-            if inspect.isawaitable(reason):
-                reason = await reason
-            if reason:
-                return Elimination(rule.name, reason)
+        with stage(f"{stage_name} filters"):
+            for rule in self.filters[stage_name]:
+                reason = rule.check(ctx, sample)
+                if inspect.isawaitable(reason):
+                    reason = await reason
+                if reason:
+                    return Elimination(rule.name, reason)
         return None
 
     async def score(self, ctx: SampleContext, sample: Sample) -> Sample:
