@@ -15,9 +15,6 @@ import click
 from .errors import EvolError
 from .plugins import PluginError, PluginHost
 
-CORE_COMMANDS = ("build", "export", "plugins", "domains", "loopback-llm")
-
-
 def _disabled_from(values: tuple[str, ...]) -> set[str]:
     names = set()
     for value in values:
