@@ -6,6 +6,8 @@ as third-party ones) import only what is exported here.
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from .context import RunContext, SampleContext, stable_int
 from .errors import EvolError, LLMFailure, SeedError
 from .hookspecs import hookimpl
@@ -25,7 +27,10 @@ from .records import (
 )
 from .rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, clean_rewrite
 
-__version__ = "0.1.0"
+try:  # one source of truth: the version in pyproject.toml, as installed
+    __version__ = _metadata.version("evolinstruct")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+    __version__ = "0+unknown"
 
 __all__ = [
     "CREATED_LABEL",

@@ -280,7 +280,7 @@ class Manifest:
             "command": list(self.config.argv),
             "config": self.config.as_manifest(),
             "versions": {
-                "evolinstruct": self.host.infos[0].version if self.host.infos else "?",
+                "evolinstruct": self.host.version,
                 "python": platform.python_version(),
                 "plugins": self.host.active_versions(),
             },

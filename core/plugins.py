@@ -95,13 +95,13 @@ class PluginHost:
         self.strict = os.environ.get("EVOL_STRICT_PLUGINS", "") not in ("", "0", "false", "no")
         self._registry: Registry | None = None
         self._failed: set[str] = set()
+        self.version = _version_of("evolinstruct")
 
     # --- loading -------------------------------------------------------------------------------
 
     def load(self) -> PluginHost:
-        own_version = _version_of("evolinstruct")
         for name, module_name in CORE_PLUGINS.items():
-            self._load_one(name, "evolinstruct", own_version, lambda m=module_name: importlib.import_module(m))
+            self._load_one(name, "evolinstruct", self.version, lambda m=module_name: importlib.import_module(m))
         seen: set[str] = set()
         for entry_point in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             if entry_point.name in seen:  # the same distribution visible twice on sys.path
