@@ -9,25 +9,21 @@ pytest-xdist without coordinating ports.
   another server; all of them are stopped after the test.
 - ``loopback_llm_env``: ``{"OPENAI_BASE_URL": ..., "OPENAI_API_KEY": "sk-loopback"}`` for the
   ``loopback_llm`` server, to merge into a subprocess's environment.
-- ``sample_context_factory``: ``factory(rules=(), *, server=None, cache=None, options=None,
-  resources=None, parent=None, domain=None, sample_id="s", seed=0, decoding=None, **llm_settings)``
-  builds a real ``SampleContext`` for unit-testing domain code (see sample_context.py); its
-  servers are stopped and its caches closed after the test.
+- ``sample_context_factory``: ``SampleContexts.make`` (see sample_context.py, which documents its
+  arguments): builds a real ``SampleContext`` for unit-testing domain code; its servers are
+  stopped and its caches closed after the test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
 if TYPE_CHECKING:
-    from ..cache import Cache
     from ..context import SampleContext
-    from ..llm import Decoding
-    from ..records import Domain, Sample
     from .script import Rule
     from .server import LoopbackLLM, Responder
 
@@ -43,24 +39,6 @@ class LoopbackLLMFactory(Protocol):
         seed: int = 0,
         responder: Responder | None = None,
     ) -> LoopbackLLM: ...
-
-
-class SampleContextFactory(Protocol):
-    def __call__(
-        self,
-        rules: Sequence[Rule] = (),
-        *,
-        server: LoopbackLLM | None = None,
-        cache: Cache | None = None,
-        options: Mapping[str, Any] | None = None,
-        resources: dict[str, Any] | None = None,
-        parent: Sample | None = None,
-        domain: Domain | None = None,
-        sample_id: str = "s",
-        seed: int = 0,
-        decoding: Decoding | None = None,
-        **llm_settings: Any,
-    ) -> SampleContext: ...
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -107,7 +85,8 @@ def loopback_llm_env(loopback_llm: LoopbackLLM) -> dict[str, str]:
 
 
 @pytest.fixture
-def sample_context_factory(tmp_path: Path) -> Iterator[SampleContextFactory]:
+def sample_context_factory(tmp_path: Path) -> Iterator[Callable[..., SampleContext]]:
+    """``SampleContexts.make`` of a kit living as long as the test."""
     from .sample_context import SampleContexts  # here, not at import, like the server
 
     with SampleContexts(tmp_path / "sample-contexts") as contexts:
