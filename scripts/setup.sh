@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== Python packages (evolinstruct with its test tools, and the example plugin)"
-python3 -m pip install --quiet --disable-pip-version-check -e ".[test]" ./examples/evol-haiku
+# Two steps: pip 23 does not let a local path's dependency ("evolinstruct") be satisfied by an
+# editable install given in the same command, and fails looking for it on the index.
+python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+python3 -m pip install --quiet --disable-pip-version-check ./examples/evol-haiku
 
 if [ "${EVOL_SKIP_SANDBOX:-0}" = "1" ]; then
     echo "== skipping the Docker engine and the sandbox image (EVOL_SKIP_SANDBOX=1)"
