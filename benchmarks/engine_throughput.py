@@ -27,8 +27,7 @@ from pathlib import Path
 
 import openai
 
-from evolinstruct.build import BuildConfig, run_build
-from evolinstruct.plugins import PluginHost
+import evolinstruct
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def cpu_seconds() -> float:
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "evolinstruct.testing.server", "--port", "0", "--latency", str(latency)],
+        [sys.executable, "-m", "evolinstruct", "loopback-llm", "--port", "0", "--latency", str(latency)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -72,16 +71,13 @@ def measure_engine(base_url: str, concurrency: int, seeds: int, rounds: int, fol
         encoding="utf-8",
     )
     out = folder / f"out-{concurrency}"
-    config = BuildConfig(
-        domain="general", seeds_path=seeds_path, out_dir=out, rounds=rounds, model="bench",
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    summary = evolinstruct.build(
+        domain="general", seeds=seeds_path, out=out, rounds=rounds, model="bench",
         base_url=base_url, api_key="sk-bench", concurrency=concurrency, progress=False,
     )
-    host = PluginHost().load()
-    cpu, wall = cpu_seconds(), time.perf_counter()
-    run_build(config, host)
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
-    sent = json.loads((out / "manifest.json").read_text())["requests"]["sent"]
-    return Measure(sent, wall, cpu)
+    return Measure(summary.requests["sent"], wall, cpu)
 
 
 def measure_bare_client(base_url: str, concurrency: int, requests: int) -> Measure:

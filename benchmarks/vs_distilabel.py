@@ -313,8 +313,8 @@ class TimedServer:
     """A fresh loopback server in this process; counts requests and times the request phase."""
 
     def __init__(self, latency: float) -> None:
-        from evolinstruct.testing.offline_model import offline_reply
-        from evolinstruct.testing.server import LoopbackLLM
+        from evolinstruct.offline.model import offline_reply
+        from evolinstruct.offline.server import LoopbackLLM
 
         self.first: float | None = None
         self.last: float | None = None

@@ -1,50 +1,97 @@
 """evolinstruct: Evol-Instruct datasets with elimination, resumable LLM runs and checked answers.
 
 This module is the public API. Plugins (the built-in ``wizardcoder`` and ``wizardmath`` as well
-as third-party ones) import only what is exported here.
+as third-party ones) import only what is exported here: the records that flow, the registration
+types, the sample context, the errors and ``hookimpl``. Scripts and notebooks run a build with
+``evolinstruct.build(...)``, which runs exactly what ``evol build`` runs.
+
+The package is layered, each layer importing only those below it:
+``types`` (records, registrations, contexts, errors, hooks) < ``runtime`` (LLM client, cache,
+seeds, plugin host, the evolution loop, output) < ``builtins`` (the core's own plugins) <
+``app`` (the build object, the Python API, the command line); ``offline`` (the bundled model and
+the loopback server) needs only ``types``, and ``testing`` re-exports it for plugin tests.
 """
 
 from __future__ import annotations
 
 from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
 
-from .context import RunContext, SampleContext, stable_int
-from .errors import EvolError, LLMFailure, SeedError
-from .hookspecs import hookimpl
-from .records import (
+from .types.context import RunContext, SampleContext, stable_int
+from .types.errors import (
+    EndpointError,
+    EvolError,
+    ExitCode,
+    LLMFailure,
+    PluginError,
+    RunAborted,
+    SeedError,
+    TransientError,
+    UsageError,
+)
+from .types.hookspecs import hookimpl
+from .types.records import Completion, Decoding, Elimination, Message, Sample, Score, Seed, Usage
+from .types.registrations import (
+    Candidates,
     Domain,
-    Elimination,
     Exporter,
     ExtraOperation,
     Filter,
-    Message,
     Operation,
-    Sample,
-    Score,
+    Registration,
     Scorer,
-    Seed,
-    Usage,
 )
-from .rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, clean_rewrite
+from .types.rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, clean_rewrite, leaks_template
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app.build import Build, BuildSummary, build
+    from .app.config import BuildConfig
 
 try:  # one source of truth: the version in pyproject.toml, as installed
     __version__ = _metadata.version("evolinstruct")
 except _metadata.PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
     __version__ = "0+unknown"
 
+# The Python API lives in the application layer; it is imported on first use so that a plugin
+# importing this module does not pay for the command line, pydantic and rich.
+_APPLICATION = {"build": ".app.build", "Build": ".app.build", "BuildSummary": ".app.build", "BuildConfig": ".app.config"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _APPLICATION.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "CREATED_LABEL",
     "GIVEN_LABEL",
     "REWRITTEN_LABEL",
+    "Build",
+    "BuildConfig",
+    "BuildSummary",
+    "Candidates",
+    "Completion",
+    "Decoding",
     "Domain",
     "Elimination",
+    "EndpointError",
     "EvolError",
+    "ExitCode",
     "Exporter",
     "ExtraOperation",
     "Filter",
     "LLMFailure",
     "Message",
     "Operation",
+    "PluginError",
+    "Registration",
+    "RunAborted",
     "RunContext",
     "Sample",
     "SampleContext",
@@ -52,8 +99,12 @@ __all__ = [
     "Scorer",
     "Seed",
     "SeedError",
+    "TransientError",
     "Usage",
+    "UsageError",
+    "build",
     "clean_rewrite",
     "hookimpl",
+    "leaks_template",
     "stable_int",
 ]

@@ -1,5 +1,5 @@
 """``python -m evolinstruct`` is ``evol``."""
 
-from .cli import main
+from .app.cli import main
 
 main()

@@ -5,8 +5,10 @@ pytest-xdist without coordinating ports.
 
 - ``loopback_llm``: a started server for the test, stopped after it. Configure it with the marker
   ``@pytest.mark.loopback_llm(Rule(...), ..., latency=0.0, seed=0, responder=None)``.
-- ``loopback_llm_factory``: ``factory(rules=(), *, latency=0.0, seed=0, responder=None)`` starts
-  another server; all of them are stopped after the test.
+- ``loopback_llm_factory``: ``factory(rules=(), *, latency=0.0, seed=0, responder=None, **settings)``
+  starts another server (``settings``: ``structured_output=False`` to reject ``response_format``
+  as some endpoints do, ``models=(...)`` for what ``GET /models`` lists); all of them are stopped
+  after the test.
 - ``loopback_llm_env``: ``{"OPENAI_BASE_URL": ..., "OPENAI_API_KEY": "sk-loopback"}`` for the
   ``loopback_llm`` server, to merge into a subprocess's environment.
 - ``sample_context_factory``: ``SampleContexts.make`` (see sample_context.py, which documents its
@@ -18,14 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
 if TYPE_CHECKING:
-    from ..context import SampleContext
-    from .script import Rule
-    from .server import LoopbackLLM, Responder
+    from ..offline.script import Rule
+    from ..offline.requests import Responder
+    from ..offline.server import LoopbackLLM
+    from ..types.context import SampleContext
 
 API_KEY = "sk-loopback"
 
@@ -38,6 +41,7 @@ class LoopbackLLMFactory(Protocol):
         latency: float = 0.0,
         seed: int = 0,
         responder: Responder | None = None,
+        **settings: Any,
     ) -> LoopbackLLM: ...
 
 
@@ -50,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def loopback_llm_factory() -> Iterator[LoopbackLLMFactory]:
-    from .server import LoopbackLLM  # here, not at import: most test sessions never start one
+    from ..offline.server import LoopbackLLM  # here, not at import: most test sessions never start one
 
     servers: list[LoopbackLLM] = []
 
@@ -60,8 +64,9 @@ def loopback_llm_factory() -> Iterator[LoopbackLLMFactory]:
         latency: float = 0.0,
         seed: int = 0,
         responder: Responder | None = None,
+        **settings: Any,
     ) -> LoopbackLLM:
-        server = LoopbackLLM(rules=rules, latency=latency, seed=seed, responder=responder)
+        server = LoopbackLLM(rules=rules, latency=latency, seed=seed, responder=responder, **settings)
         server.start()
         servers.append(server)
         return server

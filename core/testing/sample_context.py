@@ -26,13 +26,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..cache import Cache
-from ..context import RunContext, SampleContext
-from ..llm import LLM, Decoding
-from ..output import CACHE
-from ..records import Domain, Sample
-from .script import Rule
-from .server import LoopbackLLM
+from ..offline.script import Rule
+from ..offline.server import LoopbackLLM
+from ..runtime.cache import Cache
+from ..runtime.llm import LLM
+from ..runtime.output import CACHE
+from ..types.context import RunContext, SampleContext
+from ..types.records import Decoding, Sample
+from ..types.registrations import Domain
 
 MODEL = "loopback"
 API_KEY = "sk-loopback"
@@ -50,7 +51,7 @@ async def _closing(client: Any) -> AsyncIterator[None]:
 class LoopLocalClient:
     """Sits where ``LLM.client`` is and gives every event loop its own real ``openai`` client.
 
-    ``LLM`` uses two methods of its client, ``post`` and ``close``; both act on the running
+    ``LLM`` uses three methods of its client, ``post``, ``get`` and ``close``; all act on the running
     loop's client. The first loop gets the client ``LLM`` built for itself (``first``), every
     later one a client from ``make``. A loop's client is closed when the loop shuts down:
     ``asyncio.run`` closes the async generators still open (``loop.shutdown_asyncgens``) before
@@ -78,6 +79,9 @@ class LoopLocalClient:
 
     async def post(self, *args: Any, **kwargs: Any) -> Any:
         return await (await self._current()).post(*args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self._current()).get(*args, **kwargs)
 
     async def close(self) -> None:
         entry = self._clients.get(asyncio.get_running_loop())
@@ -141,7 +145,8 @@ class SampleContexts:
             return LLM(model=MODEL, base_url=base_url, api_key=API_KEY, cache=cache, **settings)
 
         llm = new_llm()
-        llm.client = LoopLocalClient(llm.client, lambda: new_llm().client)
+        for endpoint in llm.endpoints.all:
+            endpoint.client = LoopLocalClient(endpoint.client, endpoint.new_client)
         run = RunContext(
             domain=domain or UNIT_TEST_DOMAIN,
             options=dict(options or {}),

@@ -1,0 +1,394 @@
+"""A build from start to end, as one object with three steps.
+
+1. ``prepare()``: everything that can be wrong is found before a request is sent: the domain and
+   its options, the schedule and weights, every seed record, the output folder (its lock, and
+   whether this build may resume it), the endpoint. Resources are opened under one ExitStack.
+2. ``run()``: the engine against the endpoint, with the plugins' resources (``evol_run_start``
+   before the first request, ``evol_run_end`` whatever happens), writing the folder's files.
+3. ``report()``: the summary on the terminal, computed from what was written.
+
+``evol build`` and ``evolinstruct.build(...)`` both go through this class, so the command line and
+the Python API run exactly the same build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import click
+from rich.console import Console
+
+from ..runtime.cache import Cache
+from ..runtime.engine import Engine, Progress, operations_per_round
+from ..runtime.failures import FailureWatch
+from ..runtime.llm import LLM
+from ..runtime.output import CACHE, DATASET, Output
+from ..runtime.plugins import PluginHost, Registry
+from ..runtime.seeds import SeedFile, Selection
+from ..runtime.tally import Tally
+from ..types.context import RunContext
+from ..types.errors import EndpointOutage, EvolError, ExitCode, RunAborted, UsageError
+from ..types.registrations import Domain, Registration, applies_to
+from .config import DATASET_OPTIONS, OFFLINE_ENDPOINT, BuildConfig, make_config
+from .folder import FolderLock, check_and_record, file_digest, prepare_folder
+from .host import load_host
+from .manifest import Manifest
+from .progress import BuildProgress, rounds_table
+
+log = logging.getLogger("evolinstruct.build")
+
+Status = Literal["complete", "partial", "interrupted", "aborted"]
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """How a build ended, with the counts of what its files hold."""
+
+    status: Status
+    reason: str | None
+    exit_code: ExitCode
+    out: Path
+    counts: Mapping[str, Any]
+    requests: Mapping[str, Any]
+    manifest: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def dataset(self) -> Path:
+        return self.out / DATASET
+
+    @property
+    def kept(self) -> int:
+        return int(self.counts["kept"])
+
+    @property
+    def eliminated(self) -> int:
+        return int(self.counts["eliminated"])
+
+    @property
+    def failed(self) -> int:
+        return int(self.counts["failed"])
+
+
+class Build:
+    """One ``evol build``. Use as a context manager, or call ``close()``."""
+
+    def __init__(
+        self,
+        config: BuildConfig,
+        *,
+        host: PluginHost | None = None,
+        environ: Mapping[str, str] | None = None,
+        console: Console | None = None,
+    ) -> None:
+        self.config = config
+        self.host = host
+        self.environ = dict(os.environ if environ is None else environ)
+        self.console = console or Console(stderr=True)
+        self.stack = contextlib.ExitStack()
+        self.started = time.monotonic()
+        self.prepared = False
+
+    def __enter__(self) -> Build:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.stack.close()
+
+    # --- 1. prepare ----------------------------------------------------------------------------
+
+    def prepare(self) -> Build:
+        config = self.config
+        self.host = self.host or load_host(environ=self.environ)
+        registry = self.host.registry
+        self.domain = _domain(registry, config.domain)
+        self.options = domain_options(self.domain, config.options)
+        try:
+            operations_per_round(self.domain.operations, config.rounds, config.schedule)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        self.weights = _operation_weights(self.domain, config)
+        self.filters = [f for f in registry.filters.values() if applies_to(f, self.domain.name)]
+        self.scorers = [
+            s for s in registry.scorers.values()
+            if applies_to(s, self.domain.name) and (s.enabled is None or s.enabled(self.options))
+        ]
+
+        self.seed_file = SeedFile(config.seeds, self.domain, config.skip_invalid).validate()
+        self.selection = Selection(config.limit, config.shard)
+        self.selected = sum(1 for index in range(self.seed_file.valid_count) if self.selection.keeps(index))
+        if self.seed_file.invalid:
+            log.warning("skipped %d invalid seed records (listed in the manifest)", len(self.seed_file.invalid))
+
+        urls = config.endpoint_urls(self.environ)
+        self.offline = not urls
+        if config.endpoint_id == OFFLINE_ENDPOINT and not self.offline:
+            raise UsageError("--endpoint-id offline names the bundled offline model; choose another name")
+        self.model = config.resolved_model(self.environ, self.offline)
+        self.identity = config.identity(urls)
+        if self.offline and config.model and config.model != self.model:
+            log.warning("no endpoint is configured, so --model %s is not used: the offline model answers", config.model)
+
+        out = prepare_folder(config.out)
+        self.stack.enter_context(_released(FolderLock(out).acquire()))
+        state = {key: _recorded(getattr(config, key)) for key in DATASET_OPTIONS if key != "options"}
+        state.update(
+            model=self.model, options=_recorded(self.options), endpoint=self.identity,
+            seeds_sha256=file_digest(config.seeds),
+        )
+        self.resumed = check_and_record(out, state, restart=config.restart)
+
+        if self.offline:
+            from ..offline.server import LoopbackLLM
+
+            server = self.stack.enter_context(LoopbackLLM())
+            urls = (server.base_url,)
+            log.warning(
+                "no endpoint configured (--base-url, OPENAI_BASE_URL or OPENAI_API_KEY): using the bundled "
+                "offline model. It writes placeholder text to exercise the whole pipeline; it is not a real "
+                "model, and every row says so (provenance.endpoint = offline)."
+            )
+        self.cache = self.stack.enter_context(contextlib.closing(Cache(out / CACHE)))
+        self.llm = LLM(
+            model=self.model,
+            base_url=urls,
+            api_key=config.resolved_api_key(self.environ) or ("offline" if self.offline else None),
+            cache=self.cache,
+            identity=self.identity,
+            concurrency=config.concurrency,
+            max_attempts=config.max_attempts,
+            timeout=config.timeout,
+            max_outage=config.max_outage,
+        )
+        self.manifest = Manifest(out, self._manifest_static())
+        self.tally = Tally(seeds=self.selected, rounds=config.rounds)
+        self.manifest.write("running", reason=None, tally=self.tally, requests={}, endpoints=[], wall_time_s=0.0)
+        self.prepared = True
+        return self
+
+    # --- 2. run --------------------------------------------------------------------------------
+
+    def run(self) -> BuildSummary:
+        if not self.prepared:
+            self.prepare()
+        config = self.config
+        assert self.host is not None
+        run = RunContext(
+            domain=self.domain, options=self.options, seed=config.seed, out_dir=config.out,
+            llm=self.llm, cache=self.cache, decoding=config.decoding,
+        )
+        output = self.stack.enter_context(
+            contextlib.closing(Output(config.out, {"endpoint": self.identity, "model": self.model}, self.tally))
+        )
+        engine = Engine(
+            run, self.domain,
+            rounds=config.rounds, schedule=config.schedule, filters=self.filters, scorers=self.scorers,
+            write=output.write_lineage, max_active=max(2 * config.concurrency, 16), weights=self.weights,
+            label=self._label, watch=FailureWatch(),
+        )
+        progress = Progress(seeds=self.selected, rounds=config.rounds)
+        display = BuildProgress(progress, self.llm, live=config.progress, console=self.console)
+        seeds = (seed for seed in self.seed_file if self.selection.keeps(seed.index))
+        hook = self.host.manager.hook
+
+        async def main() -> None:
+            try:
+                for warning in await self.llm.preflight():
+                    log.warning("%s", warning)
+                hook.evol_run_start(run=run)
+                work = asyncio.ensure_future(engine.build(seeds, progress))
+                try:
+                    await display.run(work)
+                finally:
+                    # On Ctrl-C the engine is cancelled: let it unwind before its client closes,
+                    # so that no request fails on a closed client and is taken for a failure.
+                    work.cancel()
+                    await asyncio.gather(work, return_exceptions=True)
+                    hook.evol_run_end(run=run)
+            finally:
+                await self.llm.aclose()
+
+        status: Status = "complete"
+        reason: str | None = None
+        exit_code = ExitCode.OK
+        try:
+            asyncio.run(_first_error(main()))
+        except KeyboardInterrupt:
+            status, reason, exit_code = "interrupted", "interrupted by the user (Ctrl-C)", ExitCode.INTERRUPTED
+        except EndpointOutage as error:
+            status, reason, exit_code = "partial", str(error), error.exit_code
+        except RunAborted as error:
+            status, reason, exit_code = "aborted", str(error), error.exit_code
+        except EvolError as error:  # the endpoint refused the run, a plugin could not start...
+            status, reason, exit_code = "aborted", str(error), error.exit_code
+        except Exception as error:  # a bug of our own: say so, with its traceback
+            log.exception("internal error")
+            status, reason, exit_code = "aborted", f"internal error: {type(error).__name__}: {error}", ExitCode.ABORTED
+        finally:
+            output.close()
+        if status == "complete" and (self.tally.failed or self.tally.lineages < self.selected):
+            status, exit_code = "partial", ExitCode.PARTIAL
+            reason = f"{self.tally.failed} samples failed (failed.jsonl); running the same command again retries them"
+        requests = {
+            "sent": self.llm.stats.sent,
+            "from_cache": self.llm.stats.cached,
+            "retries": self.llm.stats.retries,
+            "failed": self.llm.stats.failed,
+            "tokens_this_invocation": self.llm.stats.usage.as_dict(),
+        }
+        manifest = self.manifest.write(
+            status, reason=reason, tally=self.tally, requests=requests,
+            endpoints=[{"url": e.url, **e.stats.as_dict()} for e in self.llm.endpoints.all],
+            wall_time_s=time.monotonic() - self.started,
+        )
+        return BuildSummary(status, reason, exit_code, config.out, self.tally.as_dict(), requests, manifest)
+
+    # --- 3. report -----------------------------------------------------------------------------
+
+    def report(self, summary: BuildSummary, console: Console | None = None) -> None:
+        console = console or self.console
+        console.print(rounds_table(self.tally, f"evol build: {summary.status}"))
+        kinds = summary.counts.get("failures_per_kind", {})
+        line = (
+            f"{summary.dataset}: {summary.kept} samples; {summary.eliminated} eliminated; {summary.failed} failed"
+            f" ({self.tally.lineages} of {self.selected} seeds written)"
+        )
+        advice = []
+        if kinds.get("transient"):
+            advice.append(f"{kinds['transient']} transient: running the same command again retries them")
+        if kinds.get("rejected"):
+            advice.append(f"{kinds['rejected']} rejected by the endpoint: retrying will not help (see failed.jsonl)")
+        if kinds.get("error"):
+            advice.append(f"{kinds['error']} raised an error in plugin or core code (see failed.jsonl)")
+        console.print("evol: " + line + (f"; {'; '.join(advice)}" if advice else ""), soft_wrap=True, highlight=False)
+        if summary.status != "complete" and summary.reason:
+            console.print(f"evol: {summary.status}: {summary.reason}", soft_wrap=True, highlight=False, markup=False)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _label(self, registration: Registration) -> str:
+        assert self.host is not None
+        owner = self.host.registry.owner(registration.kind, registration.name)
+        return f"{registration.kind} {registration.name!r}" + (f" of plugin {owner!r}" if owner else "")
+
+    def _manifest_static(self) -> dict[str, Any]:
+        assert self.host is not None
+        return {
+            "command": list(self.config.command),
+            "config": {**self.config.recorded(), "options": _recorded(self.options)},
+            "endpoint": {"identity": self.identity, "offline": self.offline, "model": self.model},
+            "resumed": self.resumed,
+            "versions": {"evolinstruct": self.host.version, "plugins": self.host.active_versions()},
+            "seeds": {
+                "file": str(self.config.seeds),
+                "sha256": file_digest(self.config.seeds),
+                "valid": self.seed_file.valid_count,
+                "selected": self.selected,
+                "invalid": [item.as_dict() for item in self.seed_file.invalid],
+            },
+        }
+
+
+def build(config: BuildConfig | None = None, *, progress: bool = False, **settings: Any) -> BuildSummary:
+    """Run a build from Python exactly as ``evol build`` does; returns its summary.
+
+    ``build(seeds="seeds.jsonl", out="out/run1", domain="math", rounds=5, samples=4)``: keyword
+    arguments are the options of ``evol build`` (underscores for dashes); those that are not go to
+    the domain's own options. Raises ``UsageError`` for a bad option, seed or folder before any
+    request is sent; how the run itself ended is in the summary (``status``, ``reason``).
+    """
+    if config is None:
+        fields = set(BuildConfig.model_fields)
+        values = {key: value for key, value in settings.items() if key in fields}
+        extra = {key: value for key, value in settings.items() if key not in fields}
+        values["options"] = {**values.get("options", {}), **extra}
+        values.setdefault("progress", progress)
+        config = make_config(values)
+    with Build(config) as run:
+        run.prepare()
+        return run.run()
+
+
+def domain_options(domain: Domain, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The domain's options: those given, converted and checked by their click type, the rest at
+    their defaults. An option the domain does not have is a usage error."""
+    known = {option.name: option for option in domain.options if option.name}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(known)) or "none"
+        raise UsageError(
+            f"{', '.join('--' + name.replace('_', '-') for name in unknown)}: not an option of domain "
+            f"{domain.name!r} (its options: {names})"
+        )
+    values: dict[str, Any] = {}
+    context = click.Context(click.Command("build"))
+    for name, option in known.items():
+        if name in given:
+            try:
+                values[name] = option.type_cast_value(context, given[name])
+            except click.BadParameter as error:
+                raise UsageError(f"--{name.replace('_', '-')}: {error.message}") from None
+        else:
+            values[name] = option.get_default(context)
+    return values
+
+
+def _domain(registry: Registry, name: str) -> Domain:
+    domain = registry.domains.get(name)
+    if domain is None:
+        active = ", ".join(sorted(registry.domains)) or "none"
+        raise UsageError(f"--domain {name}: no such domain; active domains: {active} (see evol domains list)")
+    return domain
+
+
+def _operation_weights(domain: Domain, config: BuildConfig) -> dict[str, float]:
+    names = {op.name for op in domain.operations}
+    unknown = sorted(set(config.operation_weights) - names)
+    if unknown:
+        raise UsageError(
+            f"--operation-weights: {', '.join(unknown)} is not an operation of domain {domain.name!r} "
+            f"(its operations: {', '.join(sorted(names))})"
+        )
+    weights = {op.name: op.weight for op in domain.operations} | config.operation_weights
+    for number, operations in enumerate(operations_per_round(domain.operations, config.rounds, config.schedule), start=1):
+        if operations and not any(weights[op.name] > 0 for op in operations):
+            raise UsageError(f"--operation-weights: every operation round {number} may draw has weight 0")
+    return weights
+
+
+def _recorded(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(key): _recorded(item) for key, item in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_recorded(item) for item in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+@contextlib.contextmanager
+def _released(lock: FolderLock):  # type: ignore[no-untyped-def]
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+async def _first_error(coroutine: Any) -> None:
+    """Surface the first real error of the engine's task group instead of an ExceptionGroup."""
+    try:
+        await coroutine
+    except BaseExceptionGroup as group:
+        first = group.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None

@@ -1,0 +1,240 @@
+"""A build's configuration: every option, validated in one place before anything is sent.
+
+Options come from three places, later ones winning: the defaults here, a TOML recipe
+(``evol build --config run.toml``), and the command line (or the keyword arguments of
+``evolinstruct.build``). ``BuildConfig`` checks every value (pydantic), so a bad one is one clear
+error naming the option and where it came from. The endpoint, API key and model are then
+resolved against the environment (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``EVOL_MODEL``):
+
+- a base URL (``--base-url``, repeatable, or a comma-separated ``OPENAI_BASE_URL``) is used as given;
+- an API key with no base URL means the official client's default endpoint (OpenAI);
+- neither: the bundled offline model, which writes placeholder text and says so everywhere.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from ..runtime.endpoints import OPENAI_URL, normalise_url
+from ..types.errors import UsageError
+from ..types.records import Decoding
+
+DEFAULT_MODEL = "gpt-4o-mini"
+OFFLINE_MODEL = "offline-placeholder"
+OFFLINE_ENDPOINT = "offline"
+
+# Options whose value decides what the dataset holds: a folder refuses a rerun that changes them.
+# The others (concurrency, timeouts, attempts, progress) change how fast, not what.
+DATASET_OPTIONS = (
+    "domain", "rounds", "schedule", "model", "seed", "limit", "shard", "temperature", "top_p",
+    "max_tokens", "operation_weights", "options",
+)
+
+
+class BuildConfig(BaseModel):
+    """Everything ``evol build`` accepts, validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    seeds: Path
+    out: Path
+    domain: str = "general"
+    rounds: int = Field(4, ge=0, le=100)
+    schedule: tuple[str, ...] | None = None
+    model: str | None = None
+    base_url: tuple[str, ...] = ()
+    api_key: SecretStr | None = None
+    endpoint_id: str | None = None
+    concurrency: int = Field(32, ge=1, le=4096)
+    seed: int = 0
+    limit: int | None = Field(None, ge=1)
+    shard: tuple[int, int] | None = None
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    max_tokens: int = Field(2048, ge=1)
+    max_attempts: int = Field(6, ge=1)
+    timeout: float = Field(600.0, gt=0.0)
+    max_outage: float = Field(600.0, gt=0.0)
+    operation_weights: dict[str, float] = Field(default_factory=dict)
+    skip_invalid: bool = False
+    restart: bool = False
+    progress: bool | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    """The domain's own options (``samples``, ``require_pass``...), by option name."""
+    command: tuple[str, ...] = ()
+    """The command line that asked for this build, secrets masked (for the manifest)."""
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if value is None:
+            return None
+        entries = [str(entry).strip() for entry in value]
+        if not entries or any(not entry for entry in entries):
+            raise ValueError("entries must be non-empty operation or tag names, separated by commas")
+        return tuple(entries)
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        urls = [value] if isinstance(value, str) else list(value)
+        out = []
+        for url in urls:
+            for part in str(url).split(","):
+                part = part.strip()
+                if not part:
+                    continue
+                if not part.startswith(("http://", "https://")):
+                    raise ValueError(f"{part!r} is not an http(s) URL")
+                out.append(part)
+        return tuple(out)
+
+    @field_validator("shard", mode="before")
+    @classmethod
+    def _shard(cls, value: Any) -> Any:
+        if value is None or isinstance(value, tuple):
+            return value
+        try:
+            part, parts = (int(x) for x in str(value).split("/"))
+        except ValueError:
+            raise ValueError(f"must be I/N, got {value!r}") from None
+        if not 0 <= part < parts:
+            raise ValueError(f"must be I/N with 0 <= I < N, got {value!r}")
+        return (part, parts)
+
+    @field_validator("operation_weights", mode="before")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            weights = {}
+            for entry in value.split(","):
+                name, sep, weight = entry.partition("=")
+                if not sep or not name.strip():
+                    raise ValueError(f"entries must be NAME=WEIGHT, got {entry.strip()!r}")
+                try:
+                    weights[name.strip()] = float(weight)
+                except ValueError:
+                    raise ValueError(f"weight of {name.strip()!r} is not a number: {weight!r}") from None
+            value = weights
+        return value
+
+    @field_validator("operation_weights")
+    @classmethod
+    def _weights_not_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        negative = [name for name, weight in value.items() if weight < 0]
+        if negative:
+            raise ValueError(f"weights must be >= 0 ({', '.join(negative)})")
+        return value
+
+    @model_validator(mode="after")
+    def _schedule_fits_rounds(self) -> BuildConfig:
+        if self.schedule is not None and len(self.schedule) != self.rounds:
+            raise ValueError(f"schedule has {len(self.schedule)} entries but rounds is {self.rounds}")
+        return self
+
+    # --- resolved against the environment ------------------------------------------------------
+
+    def endpoint_urls(self, environ: Mapping[str, str]) -> tuple[str, ...]:
+        """The endpoints to talk to; empty for the offline model."""
+        if self.base_url:
+            return tuple(normalise_url(url) for url in self.base_url)
+        from_env = BuildConfig._base_url(environ.get("OPENAI_BASE_URL") or None)
+        if from_env:
+            return tuple(normalise_url(url) for url in from_env)
+        if self.resolved_api_key(environ):
+            return (OPENAI_URL,)
+        return ()
+
+    def resolved_api_key(self, environ: Mapping[str, str]) -> str | None:
+        if self.api_key is not None:
+            return self.api_key.get_secret_value() or None
+        return environ.get("OPENAI_API_KEY") or None
+
+    def resolved_model(self, environ: Mapping[str, str], offline: bool) -> str:
+        if offline:
+            return OFFLINE_MODEL
+        return self.model or environ.get("EVOL_MODEL") or DEFAULT_MODEL
+
+    def identity(self, urls: Sequence[str]) -> str:
+        """The endpoint's identity in cache keys and provenance."""
+        if not urls:
+            return OFFLINE_ENDPOINT
+        return self.endpoint_id or ",".join(sorted(urls))
+
+    @property
+    def decoding(self) -> Decoding:
+        return Decoding(self.temperature, self.top_p, self.max_tokens)
+
+    def recorded(self) -> dict[str, Any]:
+        """The configuration as the manifest keeps it: JSON, no secrets."""
+        data = self.model_dump(mode="json", exclude={"api_key", "command"})
+        data["options"] = {key: _jsonable(value) for key, value in self.options.items()}
+        return data
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    return str(value)
+
+
+def option_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def make_config(values: Mapping[str, Any], *, sources: Mapping[str, str] | None = None) -> BuildConfig:
+    """A validated ``BuildConfig``; a bad value is a ``UsageError`` naming the option and its source."""
+    try:
+        return BuildConfig(**values)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            location = [str(part) for part in item["loc"]]
+            field = location[0] if location else ""
+            where = (sources or {}).get(field, "")
+            label = option_name(field) if field else "the configuration"
+            if field == "options" and len(location) > 1:
+                label = option_name(location[1])
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "extra_forbidden":
+                message = "is not an option of evol build"
+            problems.append(f"{label}{f' (from {where})' if where else ''}: {message}")
+        raise UsageError("; ".join(problems)) from None
+
+
+def read_recipe(path: Path) -> dict[str, Any]:
+    """The options of a TOML recipe, with the domain's own options under ``[options]``."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"--config {path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"--config {path}: is a folder, not a TOML file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{path}: not UTF-8 ({error.reason})") from None
+    recipe = {key.replace("-", "_"): value for key, value in data.items()}
+    if "options" in recipe:
+        if not isinstance(recipe["options"], dict):
+            raise UsageError(f"{path}: [options] must be a table of the domain's options")
+        recipe["options"] = {key.replace("-", "_"): value for key, value in recipe["options"].items()}
+    for key in ("seeds", "out"):  # relative paths are relative to the recipe, as in any config file
+        if isinstance(recipe.get(key), str) and not Path(recipe[key]).is_absolute():
+            recipe[key] = str((path.parent / recipe[key]))
+    return recipe
+
+

@@ -1,0 +1,120 @@
+"""``evol export``: a build's rows, through the filters every format shares, into one format.
+
+The rows are read from the folder's files each time an exporter iterates them (an exporter may
+pass over them twice, as the Parquet one does to unify its schema), so a million rows never sit
+in memory at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from ..runtime.output import DATASET, ELIMINATED, MANIFEST
+from ..types.errors import UsageError
+from ..types.registrations import Exporter
+
+log = logging.getLogger("evolinstruct.export")
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """What every format may keep: rows from a round on, with a verdict, with scores at least X."""
+
+    min_round: int | None = None
+    domain_verdict: str | None = None
+    """Keep rows one of whose checks has this ``verdict`` (``checks.execution.verdict`` for code)."""
+    min_scores: Mapping[str, float] | None = None
+    """Keep rows whose ``scores[name]`` is at least the value; a missing or null score fails."""
+    system: str | None = None
+
+    def keeps(self, row: Mapping[str, Any]) -> bool:
+        if self.min_round is not None and int(row.get("round", 0)) < self.min_round:
+            return False
+        if self.domain_verdict is not None:
+            checks = row.get("checks") or {}
+            verdicts = {check.get("verdict") for check in checks.values() if isinstance(check, Mapping)}
+            if self.domain_verdict not in verdicts:
+                return False
+        for name, least in (self.min_scores or {}).items():
+            value = (row.get("scores") or {}).get(name)
+            if not isinstance(value, (int, float)) or value < least:
+                return False
+        return True
+
+
+class ExportRows:
+    """The rows an exporter receives; iterating reads the files again."""
+
+    def __init__(self, folder: Path, filters: ExportFilters, *, include_eliminated: bool) -> None:
+        self.folder = folder
+        self.filters = filters
+        self.files = [folder / DATASET] + ([folder / ELIMINATED] if include_eliminated else [])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for path in self.files:
+            for row in read_jsonl(path):
+                if self.filters.keeps(row):
+                    if self.filters.system:
+                        row["system"] = self.filters.system
+                    yield row
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file; run evol build with --out {path.parent} first")
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise UsageError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+            if not isinstance(row, dict):
+                raise UsageError(f"{path}:{number}: not a JSON object")
+            yield row
+
+
+def export(
+    exporters: Mapping[str, Exporter], folder: Path, fmt: str, output: Path | None, filters: ExportFilters
+) -> tuple[Path, int]:
+    """Write the folder's rows in format ``fmt``; returns the file and how many rows it holds."""
+    exporter = exporters.get(fmt)
+    if exporter is None:
+        raise UsageError(f"--format {fmt}: unknown export format; known: {', '.join(sorted(exporters))}")
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such build folder")
+    if not (folder / DATASET).is_file():
+        raise UsageError(f"{folder}: no dataset.jsonl here; run evol build with --out {folder} first")
+    _warn_if_unfinished(folder)
+    if not any(True for _ in read_jsonl(folder / DATASET)):
+        raise UsageError(f"{folder / DATASET}: the dataset is empty: there is nothing to export")
+    rows = ExportRows(folder, filters, include_eliminated=exporter.include_eliminated)
+    kept = sum(1 for _ in rows)
+    if kept == 0:
+        log.warning("no row passes the export filters: %s will be empty", fmt)
+    target = output or folder / exporter.default_filename
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--output {target}: cannot create its folder ({error.strerror or error})") from None
+    if target.is_dir():
+        raise UsageError(f"--output {target}: is a folder; give a file name")
+    exporter.write(rows, target)
+    return target, kept
+
+
+def _warn_if_unfinished(folder: Path) -> None:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        log.warning("%s has no readable manifest.json: cannot tell whether the build finished", folder)
+        return
+    status = manifest.get("status")
+    if status != "complete":
+        reason = manifest.get("reason") or ""
+        log.warning("this build is %s%s: the export holds only what it wrote", status, f" ({reason})" if reason else "")

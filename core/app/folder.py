@@ -1,0 +1,136 @@
+"""The output folder's rules: one build at a time, and one configuration per folder.
+
+- A lock (``OUT/.lock``, an advisory ``flock``) makes a second build into the same folder stop at
+  once with exit 2. The kernel drops the lock when its process dies, however it dies, so a lock
+  left by a killed build is simply taken over.
+- The folder remembers what its dataset was built from (``OUT/run.json``: the options that decide
+  the dataset, the seeds file's digest, the endpoint's identity). Running the same command again
+  resumes; a rerun that changes any of them is refused, naming what differs, so that a dataset
+  is never silently replaced by another. ``--restart`` starts it over on purpose (the response
+  cache stays: requests the two runs share are not paid twice). Pointing the folder at another
+  endpoint is refused the same way: ``--endpoint-id`` with the folder's recorded identity says
+  the new endpoint serves the same model, and its cached responses are reused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import IO, Any, Mapping
+
+from ..types.errors import UsageError
+
+LOCK = ".lock"
+RUN_STATE = "run.json"
+STATE_VERSION = 1
+
+
+def prepare_folder(out: Path) -> Path:
+    """The folder, created if needed; a clear error when that is impossible."""
+    for parent in (out, *out.parents):
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"--out {out}: {parent} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--out {out}: cannot create the folder ({error.strerror or error})") from None
+    return out
+
+
+class FolderLock:
+    """Holds ``OUT/.lock`` for the life of a build."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / LOCK
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> FolderLock:
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise UsageError(
+                f"--out {self.path.parent}: another build is writing to this folder ({holder}); "
+                "wait for it, or choose another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing drops the flock
+            self._handle = None
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_and_record(out: Path, state: Mapping[str, Any], *, restart: bool) -> bool:
+    """Compare this build's state with the folder's; record it. True when the folder is resumed.
+
+    Raises ``UsageError`` naming every difference unless ``restart``.
+    """
+    path = out / RUN_STATE
+    previous: Mapping[str, Any] | None = None
+    if path.is_file():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise UsageError(f"{path}: not readable JSON; remove it or use --restart") from None
+    elif (out / "dataset.jsonl").exists():
+        # A folder with a dataset but no record of how it was made cannot be resumed safely.
+        if not restart:
+            raise UsageError(
+                f"--out {out} already holds a dataset that this build cannot check against; "
+                "use --restart to build it over (the response cache is kept), or choose another --out"
+            )
+    resumed = False
+    if previous is not None and not restart:
+        differences = _differences(previous.get("state", {}), state)
+        if differences:
+            raise UsageError(
+                f"--out {out} was built with other settings ({'; '.join(differences)}). Run with the "
+                "folder's settings to resume, --restart to start it over (the response cache is kept), "
+                "or choose another --out"
+            )
+        resumed = True
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps({"version": STATE_VERSION, "state": dict(state)}, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return resumed
+
+
+def _differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    changes = []
+    for key in sorted(set(before) | set(now)):
+        if before.get(key) != now.get(key):
+            if key == "endpoint":
+                changes.append(
+                    f"endpoint was {before.get(key)!r}, now {now.get(key)!r}: if the new endpoint serves the "
+                    f"same model, pass --endpoint-id {before.get(key)!r} to reuse its responses"
+                    if before.get(key) != "offline" and now.get(key) != "offline"
+                    else f"endpoint was {before.get(key)!r}, now {now.get(key)!r}: the offline model's "
+                    "placeholder answers are never reused for a real model"
+                )
+            elif key == "seeds_sha256":
+                changes.append("the seeds file's content changed")
+            else:
+                changes.append(f"{key} was {before.get(key)!r}, now {now.get(key)!r}")
+    return changes

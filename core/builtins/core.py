@@ -1,0 +1,25 @@
+"""The essential ``core`` plugin: the paper's four elimination rules and the export formats.
+
+Written as a plugin like any other, but it cannot be disabled (``evol -p no:core`` is refused):
+a build without the elimination rules would silently stop doing what Evol-Instruct says, and the
+export formats are how its output reaches a trainer.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..types.hookspecs import hookimpl
+from ..types.registrations import Exporter, Filter
+from .exporters import EXPORTERS
+from .rules import PAPER_RULES
+
+
+@hookimpl
+def evol_filters() -> Iterable[Filter]:
+    yield from PAPER_RULES
+
+
+@hookimpl
+def evol_exporters() -> Iterable[Exporter]:
+    yield from EXPORTERS

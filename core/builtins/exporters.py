@@ -1,0 +1,160 @@
+"""The core's export formats: Parquet, and the conversation layouts fine-tuning tools read.
+
+Each is an ``Exporter``: ``write(rows, path)`` gets the build's rows (dicts as in dataset.jsonl,
+already through the export filters every format shares) and may iterate them more than once.
+A row may carry ``system``, the system prompt given with ``evol export --system``.
+
+- ``parquet``: one row per sample; ``fields``, ``scores``, ``checks``, ``usage`` and
+  ``provenance`` are nested columns (structs), their keys unified over the whole dataset.
+- ``chat``: ``{"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}``, the OpenAI
+  fine-tuning and TRL SFT layout.
+- ``sharegpt``: ``{"conversations": [{"from": "human", ...}, {"from": "gpt", ...}]}``.
+- ``alpaca``: a JSON array of ``{"instruction", "input", "output"}`` (the instruction already
+  holds any input of its seed, so ``input`` is empty).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from ..types.registrations import Exporter
+
+log = logging.getLogger("evolinstruct.export")
+
+NESTED = ("fields", "scores", "checks", "usage", "provenance")
+BATCH_ROWS = 10_000
+JSON_COLUMNS_KEY = b"evolinstruct.json_columns"
+
+
+def _batches(rows: Iterable[Mapping[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append({key: value for key, value in row.items() if key != "system"})
+        if len(batch) >= BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _unified_schema(rows: Iterable[Mapping[str, Any]]) -> tuple[Any, set[str]]:
+    """One schema for every row (struct keys unioned, ints widened to floats where they mix),
+    and the columns that cannot be nested columns and are written as JSON text instead."""
+    import pyarrow as pa
+
+    schema = None
+    as_json: set[str] = set()
+    for batch in _batches(rows):
+        for row in batch:
+            for name in as_json:
+                row.pop(name, None)
+        inferred = pa.Table.from_pylist(batch).schema
+        if schema is None:
+            schema = inferred
+            continue
+        try:
+            schema = pa.unify_schemas([schema, inferred], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            for field in inferred:
+                if field.name in schema.names:
+                    try:
+                        pa.unify_schemas([pa.schema([schema.field(field.name)]), pa.schema([field])],
+                                         promote_options="permissive")
+                    except (pa.ArrowInvalid, pa.ArrowTypeError):
+                        as_json.add(field.name)
+            schema = pa.schema([f for f in schema if f.name not in as_json])
+            rest = pa.schema([f for f in inferred if f.name not in as_json])
+            schema = pa.unify_schemas([schema, rest], promote_options="permissive")
+    if schema is None:
+        return pa.schema([]), as_json
+    for field in schema:
+        if _unwritable(field.type):
+            as_json.add(field.name)
+    return schema, as_json
+
+
+def _unwritable(kind: Any) -> bool:
+    """Parquet cannot hold a struct without fields, nor a column of nothing but nulls."""
+    import pyarrow as pa
+
+    if pa.types.is_null(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return kind.num_fields == 0 or any(_unwritable(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _unwritable(kind.value_type)
+    return False
+
+
+def write_parquet(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    inferred, as_json = _unified_schema(rows)
+    fields = [pa.field(f.name, pa.string()) if f.name in as_json else f for f in inferred]
+    schema = pa.schema(fields, metadata={JSON_COLUMNS_KEY: ",".join(sorted(as_json)).encode()})
+    if as_json:
+        log.info("export: %s written as JSON text (their values cannot share one Parquet type)", ", ".join(sorted(as_json)))
+    with pq.ParquetWriter(output, schema) as writer:
+        for batch in _batches(rows):
+            for row in batch:
+                for name in as_json:
+                    if name in row:
+                        row[name] = json.dumps(row[name], ensure_ascii=False, sort_keys=True)
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+
+
+def _jsonl(output: Path, records: Iterable[Mapping[str, Any]]) -> None:
+    with output.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def write_chat(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
+    def records() -> Iterator[dict[str, Any]]:
+        for row in rows:
+            system = [{"role": "system", "content": row["system"]}] if row.get("system") else []
+            yield {
+                "messages": system
+                + [{"role": "user", "content": row["instruction"]}, {"role": "assistant", "content": row["response"]}]
+            }
+
+    _jsonl(output, records())
+
+
+def write_sharegpt(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
+    def records() -> Iterator[dict[str, Any]]:
+        for row in rows:
+            system = [{"from": "system", "value": row["system"]}] if row.get("system") else []
+            yield {
+                "conversations": system
+                + [{"from": "human", "value": row["instruction"]}, {"from": "gpt", "value": row["response"]}]
+            }
+
+    _jsonl(output, records())
+
+
+def write_alpaca(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
+    with output.open("w", encoding="utf-8") as handle:
+        handle.write("[")
+        for number, row in enumerate(rows):
+            record: dict[str, Any] = {"instruction": row["instruction"], "input": "", "output": row["response"]}
+            if row.get("system"):
+                record["system"] = row["system"]
+            handle.write(("\n" if number == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
+        handle.write("\n]\n")
+
+
+EXPORTERS = (
+    Exporter("parquet", write_parquet, "dataset.parquet",
+             "every column of dataset.jsonl; fields, scores, checks, usage and provenance as nested columns"),
+    Exporter("chat", write_chat, "chat.jsonl",
+             'SFT conversations: {"messages": [user, assistant]} (OpenAI fine-tuning, TRL)'),
+    Exporter("sharegpt", write_sharegpt, "sharegpt.jsonl",
+             'SFT conversations: {"conversations": [human, gpt]} (ShareGPT layout)'),
+    Exporter("alpaca", write_alpaca, "alpaca.json",
+             "a JSON array of {instruction, input, output} (Alpaca layout)"),
+)

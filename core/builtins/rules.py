@@ -1,0 +1,103 @@
+"""The four elimination rules of Evol-Instruct, each a named filter.
+
+1. ``equality``: the evolution brings no information gain over its parent (an LLM judge).
+2. ``sorry-short``: the answer contains "sorry" and is under 80 words: the model found the
+   instruction hard to answer.
+3. ``stopwords-only``: the answer is nothing but punctuation and stop words.
+4. ``template-leak``: the rewrite copies words of the evolving prompt (its labels).
+
+They are registered by the essential ``core`` plugin and apply to every domain.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..types.context import SampleContext
+from ..types.records import Sample
+from ..types.registrations import Filter
+from ..types.rewrite import leaks_template
+
+SORRY_WORD_LIMIT = 80
+
+# Our own list of English function words: an answer made only of these says nothing.
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its
+    itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    yes ok okay oh um uh well hmm sure thanks thank please
+    """.split()
+)
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+
+
+def template_leak(ctx: SampleContext, sample: Sample) -> str | None:
+    if not sample.instruction.strip():
+        return "the rewrite is empty"
+    leaked = leaks_template(sample.instruction)
+    if leaked:
+        return f"the rewrite copies the evolving prompt's wording: {leaked!r}"
+    return None
+
+
+EQUALITY_PROMPT = """\
+Below are two instructions. Decide whether they are equal: they are equal when they impose the \
+same constraints and requirements and ask for the same depth and breadth of inquiry, even if \
+they are worded differently.
+
+First instruction:
+{first}
+
+Second instruction:
+{second}
+
+Answer with exactly one of: Equal, Not Equal."""
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+async def equality(ctx: SampleContext, sample: Sample) -> str | None:
+    parent = ctx.parent
+    if parent is None:
+        return None
+    if _normalised(parent.instruction) == _normalised(sample.instruction):
+        return "the rewrite is identical to its parent"
+    prompt = EQUALITY_PROMPT.format(first=parent.instruction, second=sample.instruction)
+    verdict = await ctx.chat([{"role": "user", "content": prompt}], stage="equality", temperature=0.0)
+    words = verdict.strip().lower()
+    # "Not Equal" contains "equal": look for the negation first.
+    if re.search(r"\bnot\s+equal\b", words):
+        return None
+    if re.search(r"\bequal\b", words):
+        return "the equality judge found no information gain over the parent"
+    return None  # an answer we cannot read is no evidence of equality
+
+
+def sorry_short(ctx: SampleContext, sample: Sample) -> str | None:
+    response = sample.response or ""
+    words = len(response.split())
+    if "sorry" in response.lower() and words < SORRY_WORD_LIMIT:
+        return f"the answer says sorry in {words} words (under {SORRY_WORD_LIMIT})"
+    return None
+
+
+def stopwords_only(ctx: SampleContext, sample: Sample) -> str | None:
+    words = [word.lower() for word in _WORD.findall(sample.response or "")]
+    if all(word in STOP_WORDS for word in words):
+        return "the answer is only punctuation and stop words" if words else "the answer is empty"
+    return None
+
+
+PAPER_RULES = (
+    Filter("template-leak", "instruction", template_leak, description="rule 4: the rewrite copies the evolving prompt's labels"),
+    Filter("equality", "instruction", equality, description="rule 1: an LLM judge finds no information gain over the parent"),
+    Filter("sorry-short", "response", sorry_short, description='rule 2: the answer says "sorry" in under 80 words'),
+    Filter("stopwords-only", "response", stopwords_only, description="rule 3: the answer is only punctuation and stop words"),
+)

@@ -1,0 +1,390 @@
+"""The evolution loop, top to bottom.
+
+Every seed grows one lineage: the seed itself (round 0), then one evolution round after another.
+In a round the current instruction is rewritten with an operation drawn for (run seed, seed,
+round); the rewrite is cleaned, the instruction filters judge it, the LLM answers it, the
+response filters judge the answer, the domain's scorers check it and the verdict filters read
+their checks. A candidate that survives becomes the lineage's current instruction; an eliminated
+one is recorded with the filter and reason, and its parent is evolved again in the next round
+(the paper's "back into the pool"). A domain may evolve several candidates per round and keep
+the best survivor (``Domain.candidates``, for WizardMath's instruction-reward rankings).
+
+Lineages are independent of each other, so they run concurrently with no barrier between rounds:
+the LLM is kept busy all the time, and a run splits by seed into shards whose outputs merge into
+the same dataset. Results are written in seed order, whatever order lineages finish in, so a
+rerun on the same cache writes a byte-identical dataset.
+
+When something raises, the sample fails and its lineage stops there (see failures.py: a failure
+that repeats stops the whole run). Errors that concern the whole run (the endpoint refuses it, an
+outage outlasts ``--max-outage``) are not a sample's failure and go straight up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Callable, Iterable, Mapping, Sequence
+
+from ..types.context import RunContext, SampleContext, stable_int
+from ..types.errors import EvolError, TransientError
+from ..types.records import Elimination, Sample, Seed, Usage
+from ..types.registrations import Domain, Filter, Operation, Registration, Scorer
+from ..types.rewrite import clean_rewrite
+from .failures import Failure, FailureWatch, classify, code_traceback, describe
+
+SEED_OPERATION = "seed"
+OUTRANKED = "outranked"
+
+
+@dataclass
+class Lineage:
+    """What one seed's evolution produced, in the order it happened."""
+
+    seed: Seed
+    kept: list[Sample] = field(default_factory=list)
+    eliminated: list[tuple[Sample, Elimination]] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+
+
+@dataclass
+class Progress:
+    """Live counts for the progress display (the summary counts the written files instead)."""
+
+    seeds: int
+    rounds: int
+    lineages_done: int = 0
+    attempts: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, round_: int, outcome: str) -> None:
+        per_round = self.attempts.setdefault(round_, {"kept": 0, "eliminated": 0, "failed": 0})
+        per_round[outcome] += 1
+
+
+class _Failed(Exception):
+    """Raised inside one attempt to record a failure at the stage where it happened."""
+
+    def __init__(self, stage: str, where: str | None, error: BaseException, tb: TracebackType | None) -> None:
+        self.stage = stage
+        self.where = where
+        self.error = error
+        self.tb = tb
+        self.sample_id = ""
+        self.round = 0
+        self.operation = ""
+        self.usage: dict[str, Usage] = {}
+
+    def at(self, sample_id: str, round_: int, operation: str, usage: Mapping[str, Usage]) -> None:
+        """Which sample failed, filled in by the attempt that knows it."""
+        self.sample_id, self.round, self.operation, self.usage = sample_id, round_, operation, dict(usage)
+
+
+class Engine:
+    def __init__(
+        self,
+        run: RunContext,
+        domain: Domain,
+        *,
+        rounds: int,
+        schedule: Sequence[str] | None,
+        filters: Iterable[Filter],
+        scorers: Iterable[Scorer],
+        write: Callable[[Lineage], None],
+        max_active: int,
+        weights: Mapping[str, float] | None = None,
+        label: Callable[[Registration], str] = lambda registration: f"{registration.kind} {registration.name!r}",
+        watch: FailureWatch | None = None,
+    ) -> None:
+        self.run = run
+        self.domain = domain
+        self.rounds = rounds
+        self.round_operations = operations_per_round(domain.operations, rounds, schedule)
+        self.weights = {op.name: op.weight for op in domain.operations} | dict(weights or {})
+        self.filters = {stage: [f for f in filters if f.stage == stage] for stage in ("instruction", "response", "verdict")}
+        self.scorers = list(scorers)
+        self.write = write
+        self.max_active = max_active
+        self.label = label
+        self.watch = watch or FailureWatch()
+        self.clean = domain.clean_rewrite or clean_rewrite
+        self.inherit = domain.inherit_fields or dict
+        self.candidates = domain.candidates.count(run.options) if domain.candidates is not None else 1
+        self.progress: Progress | None = None
+
+    # --- the whole build ---------------------------------------------------------------------
+
+    async def build(self, seeds: Iterable[Seed], progress: Progress) -> None:
+        """Grow every seed's lineage, at most ``max_active`` at once, writing them in seed order."""
+        self.progress = progress
+        finished: dict[int, Lineage] = {}
+        next_to_write = 0
+        slots = asyncio.Semaphore(self.max_active)
+
+        async def grow(position: int, seed: Seed) -> None:
+            nonlocal next_to_write
+            try:
+                finished[position] = await self.lineage(seed)
+            finally:
+                slots.release()
+            progress.lineages_done += 1
+            while next_to_write in finished:
+                self.write(finished.pop(next_to_write))
+                next_to_write += 1
+
+        async with asyncio.TaskGroup() as group:
+            for position, seed in enumerate(seeds):
+                await slots.acquire()
+                group.create_task(grow(position, seed))
+
+    # --- one seed's lineage ------------------------------------------------------------------
+
+    async def lineage(self, seed: Seed) -> Lineage:
+        lineage = Lineage(seed)
+        try:
+            current = await self.seed_sample(seed)
+        except _Failed as failed:
+            self.record_failure(lineage, failed, parent_id=None, instruction=seed.instruction)
+            return lineage
+        self.kept(lineage, current)
+
+        for round_ in range(1, self.rounds + 1):
+            if self.candidates == 1:
+                outcomes = [await self.attempt_or_failure(current, round_, 0)]
+            else:
+                outcomes = await asyncio.gather(
+                    *(self.attempt_or_failure(current, round_, number) for number in range(self.candidates))
+                )
+            failures = [outcome for outcome in outcomes if isinstance(outcome, _Failed)]
+            if failures:
+                # A round is decided by all its candidates: with one missing it cannot be, and
+                # the lineage stops here; running the build again retries the failed ones.
+                for failed in failures:
+                    self.record_failure(lineage, failed, parent_id=current.id, instruction=None)
+                break
+            for candidate, elimination in self.rank(outcomes):  # type: ignore[arg-type]
+                if elimination is None:
+                    self.kept(lineage, candidate)
+                    current = candidate
+                else:
+                    lineage.eliminated.append((candidate, elimination))
+                    self.watch.succeeded()
+                    self.count(candidate.round, "eliminated")
+        return lineage
+
+    async def seed_sample(self, seed: Seed) -> Sample:
+        """Round 0: the seed as a sample, answered (unless it brings its own output) and scored.
+
+        Seeds are never eliminated: they are the user's data, and the root of their lineage.
+        """
+        sample = Sample(
+            id=seed.id,
+            seed_id=seed.id,
+            parent_id=None,
+            round=0,
+            operation=SEED_OPERATION,
+            domain=self.domain.name,
+            instruction=seed.instruction,
+            response=seed.output,
+            fields=dict(seed.fields),
+            response_source="seed" if seed.output is not None else "model",
+        )
+        ctx = self.run.for_sample(sample.id)
+        try:
+            if sample.response is None:
+                sample = await self.respond(ctx, sample)
+            sample = await self.score(ctx, sample)
+        except _Failed as failed:
+            failed.at(sample.id, 0, SEED_OPERATION, ctx.usage)
+            raise
+        return sample.with_usage(ctx.usage)
+
+    # --- one evolution attempt ---------------------------------------------------------------
+
+    async def attempt_or_failure(
+        self, parent: Sample, round_: int, number: int
+    ) -> tuple[Sample, Elimination | None] | _Failed:
+        try:
+            return await self.attempt(parent, round_, number)
+        except _Failed as failed:
+            return failed
+
+    async def attempt(self, parent: Sample, round_: int, number: int) -> tuple[Sample, Elimination | None]:
+        operation, rng = self.choose_operation(parent.seed_id, round_, number)
+        candidate_id = self.candidate_id(parent.seed_id, round_, number)
+        ctx = self.run.for_sample(candidate_id, parent=parent)
+        try:
+            with stage("evolve", operation, self.label):
+                rewrite = await ctx.chat(operation.prompt(parent, rng), stage="evolve")
+            with stage("evolve", self.domain, self.label):
+                instruction = self.clean(rewrite)
+                fields = dict(self.inherit(parent.fields))
+            candidate = Sample(
+                id=candidate_id,
+                seed_id=parent.seed_id,
+                parent_id=parent.id,
+                round=round_,
+                operation=operation.name,
+                domain=self.domain.name,
+                instruction=instruction,
+                fields=fields,
+            )
+            # Each step is followed by its stage's filters; the first elimination ends the attempt.
+            elimination = await self.eliminate("instruction", ctx, candidate)
+            if elimination is None:
+                candidate = await self.respond(ctx, candidate)
+                elimination = await self.eliminate("response", ctx, candidate)
+            if elimination is None:
+                candidate = await self.score(ctx, candidate)
+                elimination = await self.eliminate("verdict", ctx, candidate)
+        except _Failed as failed:
+            failed.at(candidate_id, round_, operation.name, ctx.usage)
+            raise
+        return candidate.with_usage(ctx.usage), elimination
+
+    async def respond(self, ctx: SampleContext, sample: Sample) -> Sample:
+        with stage("respond", self.domain, self.label):
+            if self.domain.respond is not None:
+                return await self.domain.respond(ctx, sample)
+            answer = await ctx.chat([{"role": "user", "content": sample.instruction}], stage="respond")
+            return sample.replace(response=answer, response_source="model")
+
+    async def eliminate(self, stage_name: str, ctx: SampleContext, sample: Sample) -> Elimination | None:
+        for rule in self.filters[stage_name]:
+            with stage(f"{stage_name} filters", rule, self.label):
+                reason = rule.check(ctx, sample)
+                if inspect.isawaitable(reason):
+                    reason = await reason
+            if reason:
+                return Elimination(rule.name, reason)
+        return None
+
+    async def score(self, ctx: SampleContext, sample: Sample) -> Sample:
+        for scorer in self.scorers:
+            with stage("score", scorer, self.label):
+                result = await scorer.score(ctx, sample)
+            sample = sample.replace(
+                checks={**sample.checks, **result.checks},
+                scores={**sample.scores, **result.scores},
+            )
+        return sample
+
+    # --- choices -----------------------------------------------------------------------------
+
+    def candidate_id(self, seed_id: str, round_: int, number: int) -> str:
+        return f"{seed_id}/r{round_}" if self.candidates == 1 else f"{seed_id}/r{round_}c{number + 1}"
+
+    def choose_operation(self, seed_id: str, round_: int, number: int = 0) -> tuple[Operation, random.Random]:
+        """Drawn by weight among the round's operations, from an RNG seeded per (run seed, seed,
+        round) and, for the second candidate on, its number."""
+        key = (self.run.seed, seed_id, round_) if number == 0 else (self.run.seed, seed_id, round_, number)
+        rng = random.Random(stable_int(*key))
+        operations = self.round_operations[round_ - 1]
+        weights = [self.weights.get(op.name, 1.0) for op in operations]
+        return rng.choices(operations, weights=weights)[0], rng
+
+    def rank(
+        self, outcomes: Sequence[tuple[Sample, Elimination | None]]
+    ) -> list[tuple[Sample, Elimination | None]]:
+        """The round's outcomes with one survivor at most: with several candidates, the survivor
+        with the highest ranking score continues (ties: the first) and the others are
+        ``outranked``; every candidate records its rank in ``checks.candidates``."""
+        if self.domain.candidates is None or self.candidates == 1:
+            return list(outcomes)
+        name = self.domain.candidates.score
+
+        def value(sample: Sample) -> float | None:
+            score = sample.scores.get(name)
+            return float(score) if isinstance(score, (int, float)) else None
+
+        scored = sorted((c for c, _ in outcomes if value(c) is not None), key=lambda c: -value(c))  # type: ignore[operator]
+        ranks = {candidate.id: position + 1 for position, candidate in enumerate(scored)}
+        survivors = [candidate for candidate, elimination in outcomes if elimination is None]
+        best = max(survivors, key=lambda c: (value(c) is not None, value(c) or 0.0), default=None)
+        ranked: list[tuple[Sample, Elimination | None]] = []
+        for candidate, elimination in outcomes:
+            chosen = candidate is best
+            if elimination is None and not chosen:
+                elimination = Elimination(
+                    OUTRANKED,
+                    f"another candidate of this round scored higher on {name} ({value(candidate)} < {value(best)})",  # type: ignore[arg-type]
+                )
+            info = {"of": len(outcomes), "rank": ranks.get(candidate.id), "by": name, "chosen": chosen}
+            ranked.append((candidate.replace(checks={**candidate.checks, "candidates": info}), elimination))
+        return ranked
+
+    # --- bookkeeping -------------------------------------------------------------------------
+
+    def kept(self, lineage: Lineage, sample: Sample) -> None:
+        lineage.kept.append(sample)
+        self.watch.succeeded()
+        self.count(sample.round, "kept")
+
+    def count(self, round_: int, outcome: str) -> None:
+        if self.progress is not None:
+            self.progress.count(round_, outcome)
+
+    def record_failure(self, lineage: Lineage, failed: _Failed, *, parent_id: str | None, instruction: str | None) -> None:
+        error = failed.error
+        kind = classify(error)
+        failure = Failure(
+            sample_id=failed.sample_id,
+            seed_id=lineage.seed.id,
+            parent_id=parent_id,
+            round=failed.round,
+            operation=failed.operation,
+            stage=failed.stage,
+            kind=kind,
+            error=describe(error),
+            where=failed.where,
+            traceback=code_traceback(failed.tb) if kind == "error" else None,
+            instruction=instruction,
+            usage=dict(failed.usage),
+        )
+        lineage.failed.append(failure)
+        self.count(failure.round, "failed")
+        self.watch.failed(failure)
+
+
+class stage:
+    """Labels a failure with the stage and registration it happened in; lets run-stopping
+    errors through."""
+
+    def __init__(self, name: str, registration: Registration, label: Callable[[Registration], str]) -> None:
+        self.name = name
+        self.registration = registration
+        self.label = label
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, error: BaseException | None, tb: TracebackType | None) -> bool:
+        if error is None or isinstance(error, (_Failed, asyncio.CancelledError)):
+            return False
+        if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit
+            return False
+        if isinstance(error, EvolError) and not isinstance(error, TransientError):
+            return False  # the endpoint refused the run, an outage outlasted --max-outage...
+        raise _Failed(self.name, self.label(self.registration), error, tb) from error
+
+
+def operations_per_round(
+    operations: Sequence[Operation], rounds: int, schedule: Sequence[str] | None
+) -> list[tuple[Operation, ...]]:
+    """The operations each round draws from: all of them, or those a schedule entry names.
+
+    A schedule entry is an operation name or a tag (``up``, ``down``, ``in-depth``...).
+    """
+    if not operations:
+        raise ValueError("the domain has no operations")
+    if schedule is None:
+        return [tuple(operations)] * rounds
+    per_round = []
+    for entry in schedule:
+        matches = tuple(op for op in operations if op.name == entry or entry in op.tags)
+        if not matches:
+            names = sorted({op.name for op in operations} | {tag for op in operations for tag in op.tags})
+            raise ValueError(f"--schedule entry {entry!r} names no operation or tag; known: {', '.join(names)}")
+        per_round.append(matches)
+    return per_round

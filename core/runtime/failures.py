@@ -1,0 +1,118 @@
+"""Telling an isolated failure from a systematic one.
+
+A sample fails when something raises while it is worked on. Some failures are the world's fault
+and may pass on a retry (``TransientError``: the endpoint kept failing, a sandbox container died);
+some are the request's own (the endpoint rejected it as invalid); anything else is a possible bug
+in plugin or core code. One failure is recorded and the run goes on. But a failure that repeats
+cannot be fixed by running on: the same failure (kind, stage, registration, exception type)
+several samples in a row, or most of the recent samples failing, stops the run (``RunAborted``)
+with the first failure's message and the traceback of the code that raised it.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from ..types.errors import LLMFailure, RunAborted, TransientError
+from ..types.records import Usage
+
+FailureKind = Literal["transient", "rejected", "error"]
+
+SAME_IN_A_ROW = 5
+WINDOW = 20
+MOST = 0.5
+
+_RUNTIME_DIR = str(Path(__file__).resolve().parent)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A sample whose work could not be finished, and why."""
+
+    sample_id: str
+    seed_id: str
+    parent_id: str | None
+    round: int
+    operation: str
+    stage: str
+    kind: FailureKind
+    error: str
+    where: str | None = None
+    """The registration whose code raised ("scorer 'execution' of plugin 'wizardcoder'")."""
+    traceback: str | None = None
+    """For a possible bug: the frames of the code that raised, below the engine's own."""
+    instruction: str | None = None
+    usage: dict[str, Usage] = field(default_factory=dict)
+
+    @property
+    def signature(self) -> tuple[str, str, str | None, str]:
+        return (self.kind, self.stage, self.where, self.error.split(":", 1)[0])
+
+
+def classify(error: BaseException) -> FailureKind:
+    if isinstance(error, TransientError):
+        return "transient"
+    if type(error).__name__ == "RequestRejected":  # runtime.llm's, named to keep this module light
+        return "rejected"
+    return "error"
+
+
+def describe(error: BaseException) -> str:
+    """One line for failed.jsonl and the summary."""
+    if isinstance(error, LLMFailure):
+        return f"{error} (after {error.attempts} attempts)"
+    return "".join(traceback.format_exception_only(type(error), error)).strip()
+
+
+def code_traceback(tb: TracebackType | None) -> str | None:
+    """The traceback from the first frame outside the runtime: the plugin's (or core's) own code."""
+    frames = traceback.extract_tb(tb)
+    while frames and frames[0].filename.startswith(_RUNTIME_DIR):
+        frames.pop(0)
+    if not frames:
+        return None
+    return "".join(traceback.format_list(frames)).rstrip()
+
+
+class FailureWatch:
+    """Watches sample outcomes in the order they happen and stops the run on a repeating failure."""
+
+    def __init__(self, same_in_a_row: int = SAME_IN_A_ROW, window: int = WINDOW) -> None:
+        self.same_in_a_row = same_in_a_row
+        self.window = window
+        self._recent: deque[bool] = deque(maxlen=window)
+        self._streak: list[Failure] = []
+
+    def succeeded(self) -> None:
+        self._recent.append(True)
+        self._streak.clear()
+
+    def failed(self, failure: Failure) -> None:
+        """Record a failure; raises ``RunAborted`` when failures have become systematic."""
+        self._recent.append(False)
+        if self._streak and self._streak[-1].signature != failure.signature:
+            self._streak.clear()
+        self._streak.append(failure)
+        if len(self._streak) >= self.same_in_a_row:
+            raise RunAborted(self._message(self._streak[0], f"on {len(self._streak)} samples in a row"))
+        failed = self._recent.count(False)
+        if len(self._recent) == self.window and failed > self.window * MOST:
+            raise RunAborted(self._message(failure, f"and {failed} of the last {self.window} samples failed"))
+
+    @staticmethod
+    def _message(first: Failure, how_often: str) -> str:
+        where = first.where or f"the {first.stage} stage"
+        lines = [
+            f"stopped: {where} failed {how_often}, which running on cannot fix.",
+            f"first failure ({first.sample_id}, stage {first.stage}): {first.error}",
+        ]
+        if first.traceback:
+            lines.append("traceback of the code that raised:\n" + first.traceback)
+        if first.kind == "transient":
+            lines.append("these are faults outside the samples (endpoint, sandbox): fix them and run the same command again")
+        return "\n".join(lines)

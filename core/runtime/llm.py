@@ -1,0 +1,357 @@
+"""Talking to the model: cached, bounded, patient, and honest about what cannot be retried.
+
+- Every request goes through the run's cache first (see cache.py): a resumed run pays nothing
+  for what it already has. The key holds the endpoint's identity, so placeholder answers of the
+  offline model are never served as a real model's, nor one server's answers as another's.
+- Requests are spread over the run's endpoints (see endpoints.py), which pause the run through
+  an outage instead of letting samples fail.
+- Server errors, timeouts and unparseable bodies are retried with jittered exponential backoff
+  up to ``max_attempts`` (attempts made while the endpoint is down do not count); then
+  ``LLMFailure`` (a transient error) fails that one sample and the run goes on.
+- What no retry can fix stops the run at once with the endpoint's own words (``EndpointError``):
+  a wrong key, an unknown model, or requests the endpoint rejects as invalid again and again.
+  One rejected request alone (say, a prompt over the context length) fails only its sample.
+- A request asking for structured output (``response_format``) that the endpoint rejects is sent
+  again without it, and the run stops asking for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import openai
+from tenacity import AsyncRetrying, retry_if_exception, wait_random_exponential
+
+from ..types.errors import EndpointError, EvolError, LLMFailure
+from ..types.records import Completion, Decoding, Message, Usage
+from .cache import Cache, content_key
+from .endpoints import Endpoint, Endpoints
+
+try:  # the HTTP library under the openai client: httpx2 from openai 3 on, httpx before
+    from httpx2 import Response as RawResponse
+except ImportError:  # pragma: no cover
+    from httpx import Response as RawResponse
+
+log = logging.getLogger("evolinstruct.llm")
+
+REJECTIONS_BEFORE_STOP = 3
+PREFLIGHT_TIMEOUT_S = 10.0
+
+
+class MalformedResponse(Exception):
+    """A 200 answer that is not a usable chat completion; retried like a server error."""
+
+
+class RequestRejected(Exception):
+    """The endpoint rejected one request as invalid (400, 422): sending it again cannot help."""
+
+
+class _StructuredOutputRejected(Exception):
+    pass
+
+
+@dataclass
+class LLMStats:
+    sent: int = 0
+    cached: int = 0
+    retries: int = 0
+    failed: int = 0
+    usage: Usage = Usage()
+
+
+@dataclass
+class _Attempts:
+    counted: int = 0
+    waiting_for_endpoint: bool = False
+    last_error: BaseException | None = field(default=None, repr=False)
+
+
+def _read_completion(body: bytes) -> tuple[str, Usage]:
+    """The first choice's text and the usage of a chat-completion body."""
+    data = json.loads(body)  # a JSONDecodeError is retried like a server error
+    try:
+        text = data["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise MalformedResponse(f"no message content in the response: {body[:200]!r}") from None
+    if not isinstance(text, str):
+        raise MalformedResponse(f"the message content is not text: {body[:200]!r}")
+    used = data.get("usage") or {}
+    usage = Usage(
+        prompt_tokens=int(used.get("prompt_tokens") or 0),
+        completion_tokens=int(used.get("completion_tokens") or 0),
+        requests=1,
+    )
+    return text, usage
+
+
+def _retryable(error: BaseException) -> bool:
+    if isinstance(error, (openai.RateLimitError, openai.APIConnectionError)):
+        return True
+    if isinstance(error, (MalformedResponse, openai.APIResponseValidationError, json.JSONDecodeError)):
+        return True
+    if isinstance(error, openai.APIStatusError):
+        return error.status_code >= 500 or error.status_code in (408, 409)
+    return False
+
+
+def _retry_after(error: BaseException | None) -> float | None:
+    response = getattr(error, "response", None)
+    if response is None:
+        return None
+    value = response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _endpoint_message(error: openai.APIStatusError) -> str:
+    body = getattr(error, "body", None)
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
+            return inner["message"]
+        if isinstance(body.get("message"), str):
+            return body["message"]
+    return str(error)
+
+
+def _cannot_connect(error: BaseException) -> bool:
+    """Whether the request never reached the server (refused, unresolvable, no route), as opposed
+    to a server that took too long to answer. The HTTP library says so in the error's causes; the
+    openai client reports both as connection errors, and with aiohttp even a refusal as a timeout."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if type(cause).__name__ in ("ConnectError", "ConnectTimeout") or isinstance(cause, (ConnectionRefusedError, socket.gaierror)):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def connection_reason(error: BaseException) -> str:
+    """The lowest-level reason of a connection failure ("Name or service not known"...)."""
+    reason: BaseException = error
+    while reason.__cause__ is not None or reason.__context__ is not None:
+        reason = reason.__cause__ or reason.__context__  # type: ignore[assignment]
+    return str(reason) or type(reason).__name__
+
+
+class LLM:
+    """The run's single way to the model."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str | Sequence[str],
+        api_key: str | None,
+        cache: Cache,
+        identity: str | None = None,
+        concurrency: int = 32,
+        max_attempts: int = 6,
+        timeout: float = 600.0,
+        backoff_max: float = 30.0,
+        max_outage: float = 600.0,
+    ) -> None:
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        self.model = model
+        self.cache = cache
+        self.endpoints = Endpoints(
+            [Endpoint(url, api_key=api_key, concurrency=concurrency, timeout=timeout) for url in urls],
+            max_outage=max_outage,
+        )
+        self.identity = identity if identity is not None else ",".join(sorted(e.url for e in self.endpoints.all))
+        self.max_attempts = max_attempts
+        self.backoff_max = backoff_max
+        self.stats = LLMStats()
+        self.structured_output = True
+        self._rejections_in_a_row = 0
+
+    async def chat(
+        self,
+        messages: Sequence[Message],
+        params: Decoding,
+        seed: int,
+        *,
+        response_format: Mapping[str, Any] | None = None,
+    ) -> Completion:
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [dict(message) for message in messages],
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+            "seed": seed,
+        }
+        structured = response_format is not None and self.structured_output
+        if structured:
+            request["response_format"] = dict(response_format or {})
+        key = content_key("chat", {"endpoint": self.identity, **request})
+        stored = self.cache.get(key)
+        if stored is not None:
+            self.stats.cached += 1
+            return Completion(stored["text"], Usage(**stored["usage"]), cached=True, structured=structured)
+        try:
+            text, usage = await self._send(request)
+        except _StructuredOutputRejected:
+            if self.structured_output:
+                log.info("the endpoint does not accept response_format; judges read plain text from now on")
+            self.structured_output = False
+            return await self.chat(messages, params, seed)
+        self.cache.put(key, "chat", {"text": text, "usage": usage.as_dict()})
+        self.stats.usage = self.stats.usage + usage
+        return Completion(text, usage, cached=False, structured=structured)
+
+    async def _send(self, request: dict[str, Any]) -> tuple[str, Usage]:
+        attempts = _Attempts()
+        retrying = AsyncRetrying(
+            stop=lambda _state: attempts.counted >= self.max_attempts,
+            wait=lambda state: self._wait(state, attempts),
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        self.stats.retries += 1
+                    return await self._attempt(request, attempts)
+        except (EvolError, RequestRejected, _StructuredOutputRejected):
+            raise  # what no retry can fix, or the whole run's outage: not this request's failure
+        except Exception as error:
+            self.stats.failed += 1
+            status = getattr(error, "status_code", None)
+            raise LLMFailure(f"{type(error).__name__}: {error}", attempts=attempts.counted, status=status) from error
+        raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
+
+    async def _attempt(self, request: dict[str, Any], attempts: _Attempts) -> tuple[str, Usage]:
+        endpoint, probe = await self.endpoints.choose()
+        try:
+            return await self._attempt_on(endpoint, probe, request, attempts)
+        finally:
+            if probe and endpoint.probing:  # cancelled mid-probe: let another request probe
+                endpoint.probing = False
+                self.endpoints.changed()
+
+    async def _attempt_on(
+        self, endpoint: Endpoint, probe: bool, request: dict[str, Any], attempts: _Attempts
+    ) -> tuple[str, Usage]:
+        await endpoint.limit.acquire()
+        started = time.monotonic()
+        self.stats.sent += 1
+        try:
+            # The client's generic request method with the raw response, read with json.loads:
+            # the typed layer (parameter transformation, response models) costs more CPU than
+            # everything else the engine does per request, and the engine must not be the
+            # bottleneck.
+            raw = await endpoint.client.post("/chat/completions", body=request, cast_to=RawResponse)
+        except openai.RateLimitError:
+            endpoint.limit.throttled()
+            self._answered_badly(endpoint)
+            self._count(attempts, endpoint, went_down=False)
+            raise
+        except openai.APIConnectionError as error:  # refused, reset, unresolvable, or timed out
+            unreachable = _cannot_connect(error)
+            self._count(attempts, endpoint, went_down=endpoint.faulted(id(request), unreachable=unreachable, probe=probe))
+            raise
+        except openai.APIStatusError as error:
+            self._status_error(error, request, endpoint, attempts, probe)
+            raise
+        finally:
+            endpoint.limit.release()
+        try:
+            text, usage = _read_completion(raw.content)
+        except (MalformedResponse, json.JSONDecodeError):
+            self._answered_badly(endpoint)
+            self._count(attempts, endpoint, went_down=False)
+            raise
+        if endpoint.succeeded(time.monotonic() - started):
+            self.endpoints.changed()
+        endpoint.limit.succeeded()
+        self._rejections_in_a_row = 0
+        return text, usage
+
+    def _status_error(
+        self, error: openai.APIStatusError, request: dict[str, Any], endpoint: Endpoint, attempts: _Attempts,
+        probe: bool,
+    ) -> None:
+        """Classify an HTTP error answer; raises instead when it is not to be retried."""
+        status = error.status_code
+        if status >= 500 or status in (408, 409):
+            self._count(attempts, endpoint, went_down=endpoint.faulted(id(request), unreachable=False, probe=probe))
+            return
+        self._answered_badly(endpoint)
+        message = _endpoint_message(error)
+        if status in (401, 403):
+            raise EndpointError(f"{endpoint.url} refused the run ({status}): {message}") from None
+        if status == 404:
+            raise EndpointError(
+                f"{endpoint.url} answered 404 for model {request['model']!r}: {message} "
+                "(check --model and --base-url)"
+            ) from None
+        if status in (400, 422) and "response_format" in request:
+            raise _StructuredOutputRejected() from None
+        self._rejections_in_a_row += 1
+        if self._rejections_in_a_row >= REJECTIONS_BEFORE_STOP:
+            raise EndpointError(
+                f"{endpoint.url} rejects the run's requests as invalid ({status}, {self._rejections_in_a_row} "
+                f"in a row): {message}"
+            ) from None
+        raise RequestRejected(f"the endpoint rejected the request as invalid ({status}): {message}") from None
+
+    def _answered_badly(self, endpoint: Endpoint) -> None:
+        if endpoint.answered_badly():
+            self.endpoints.changed()
+
+    def _count(self, attempts: _Attempts, endpoint: Endpoint, *, went_down: bool) -> None:
+        """An attempt counts against ``max_attempts`` unless it failed because the endpoint is down."""
+        attempts.waiting_for_endpoint = went_down
+        if went_down:
+            self.endpoints.changed()
+        else:
+            attempts.counted += 1
+
+    def _wait(self, retry_state: Any, attempts: _Attempts) -> float:
+        if attempts.waiting_for_endpoint:
+            return 0.0  # Endpoints.choose() waits for the endpoint to come back
+        backoff = wait_random_exponential(multiplier=0.5, max=self.backoff_max)(retry_state)
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = _retry_after(error)
+        return max(backoff, retry_after) if retry_after is not None else backoff
+
+    async def preflight(self) -> list[str]:
+        """Reach every endpoint once before the run; returns warnings, raises what stops it.
+
+        Asks for the model list (free on hosted APIs): a server that cannot be reached or that
+        refuses the key is found within seconds instead of after a run's worth of retries.
+        """
+        warnings: list[str] = []
+        for endpoint in self.endpoints.all:
+            try:
+                raw = await endpoint.client.get(
+                    "/models", cast_to=RawResponse, options={"timeout": PREFLIGHT_TIMEOUT_S}
+                )
+            except openai.APIConnectionError as error:
+                raise EndpointError(f"cannot connect to {endpoint.url}: {connection_reason(error)}") from None
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
+                raise EndpointError(
+                    f"{endpoint.url} refused the key ({error.status_code}): {_endpoint_message(error)}"
+                ) from None
+            except openai.APIStatusError:
+                continue  # no model list here: the first chat request will tell
+            try:
+                served = {item["id"] for item in json.loads(raw.content)["data"]}
+            except (ValueError, KeyError, TypeError):
+                continue
+            if served and self.model not in served:
+                shown = ", ".join(sorted(served)[:10])
+                warnings.append(f"{endpoint.url} does not list model {self.model!r} (it lists: {shown})")
+        return warnings
+
+    async def aclose(self) -> None:
+        await self.endpoints.aclose()

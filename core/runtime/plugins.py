@@ -1,0 +1,316 @@
+"""Finding, loading and disabling plugins, and collecting what they register.
+
+Plugins are found through the ``evolinstruct`` entry point group and loaded one at a time, so a
+plugin that fails to import is reported (and skipped) without taking the others down. The core's
+own features are plugins too, handed to the host by the application (``builtins``): ``general``
+(the general domain) can be disabled like any plugin; an essential one (``core``: the paper's
+elimination rules and the export formats) cannot, because a build without them would silently
+stop doing what the method says.
+
+Which plugins load:
+- ``EVOL_PLUGINS=a,b`` loads only those entry-point plugins (empty: none but the built-in ones);
+- ``EVOL_DISABLE_PLUGINS=a,b`` and ``evol -p no:NAME`` disable plugins by name;
+- ``EVOL_STRICT_PLUGINS=1`` makes a plugin that fails to load fatal.
+
+Every registration hook is read by one collector, driven by the table ``REGISTRATION_HOOKS``: it
+calls each plugin's implementation on its own (so a failure is blamed on the right plugin),
+checks the type of what it yields, and refuses a name claimed twice, naming both plugins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import os
+import traceback
+from dataclasses import dataclass, field
+from importlib import metadata
+from types import ModuleType
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import click
+import pluggy
+
+from ..types import hookspecs
+from ..types.errors import PluginError
+from ..types.registrations import Domain, Exporter, ExtraOperation, Filter, Scorer
+
+log = logging.getLogger("evolinstruct.plugins")
+
+ENTRY_POINT_GROUP = "evolinstruct"
+
+
+@dataclass(frozen=True)
+class BuiltinPlugin:
+    """A plugin that ships with the core, registered by module name instead of an entry point."""
+
+    name: str
+    module: str
+    essential: bool = False
+    """Cannot be disabled: it carries part of the method every build relies on."""
+
+
+@dataclass(frozen=True)
+class HookTable:
+    """One registration hook: what it must yield, and the kind its names are unique within."""
+
+    hook: str
+    type: type
+    kind: str
+
+
+REGISTRATION_HOOKS: tuple[HookTable, ...] = (
+    HookTable("evol_domains", Domain, Domain.kind),
+    HookTable("evol_operations", ExtraOperation, ExtraOperation.kind),
+    HookTable("evol_filters", Filter, Filter.kind),
+    HookTable("evol_scorers", Scorer, Scorer.kind),
+    HookTable("evol_exporters", Exporter, Exporter.kind),
+    HookTable("evol_commands", click.Command, "command"),
+)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    distribution: str
+    version: str
+    status: str  # "active", "disabled" or "error"
+    error: str | None = None
+    hooks: tuple[str, ...] = ()
+    essential: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "hooks": list(self.hooks),
+            "essential": self.essential,
+        }
+
+
+@dataclass
+class Registry:
+    """Everything the active plugins registered, by hook, with the plugin behind each name."""
+
+    items: dict[str, dict[str, Any]] = field(default_factory=lambda: {t.hook: {} for t in REGISTRATION_HOOKS})
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def claim(self, kind: str, name: str, plugin: str) -> None:
+        previous = self.owners.get((kind, name))
+        if previous is not None:
+            raise PluginError(
+                f"{kind} {name!r} is registered twice: by plugin {previous!r} and by plugin "
+                f"{plugin!r}; disable one of them (evol -p no:NAME)"
+            )
+        self.owners[(kind, name)] = plugin
+
+    def owner(self, kind: str, name: str) -> str | None:
+        return self.owners.get((kind, name))
+
+    @property
+    def domains(self) -> dict[str, Domain]:
+        return self.items["evol_domains"]
+
+    @property
+    def filters(self) -> dict[str, Filter]:
+        return self.items["evol_filters"]
+
+    @property
+    def scorers(self) -> dict[str, Scorer]:
+        return self.items["evol_scorers"]
+
+    @property
+    def exporters(self) -> dict[str, Exporter]:
+        return self.items["evol_exporters"]
+
+    @property
+    def commands(self) -> dict[str, click.Command]:
+        return self.items["evol_commands"]
+
+
+def _split_names(value: str | None) -> set[str]:
+    return {part.strip() for part in (value or "").split(",") if part.strip()}
+
+
+class PluginHost:
+    """The pluggy manager plus the bookkeeping behind ``evol plugins list``."""
+
+    def __init__(
+        self,
+        builtins: Sequence[BuiltinPlugin] = (),
+        disabled: Iterable[str] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        environ = os.environ if environ is None else environ
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.manager.add_hookspecs(hookspecs)
+        self.builtins = tuple(builtins)
+        self.infos: list[PluginInfo] = []
+        self.disabled = set(disabled) | _split_names(environ.get("EVOL_DISABLE_PLUGINS"))
+        self.only = _split_names(environ["EVOL_PLUGINS"]) if "EVOL_PLUGINS" in environ else None
+        self.strict = environ.get("EVOL_STRICT_PLUGINS", "") not in ("", "0", "false", "no")
+        self._registry: Registry | None = None
+        self._failed: set[str] = set()
+        self.version = _version_of("evolinstruct")
+
+    # --- loading -------------------------------------------------------------------------------
+
+    def load(self) -> PluginHost:
+        essential = sorted(plugin.name for plugin in self.builtins if plugin.essential)
+        refused = sorted(self.disabled & set(essential))
+        if refused:
+            raise PluginError(
+                f"plugin {', '.join(map(repr, refused))} is essential and cannot be disabled: it carries the "
+                "paper's elimination rules and the export formats every build relies on"
+            )
+        for plugin in self.builtins:
+            self._load_one(
+                plugin.name, "evolinstruct", self.version,
+                lambda module=plugin.module: importlib.import_module(module), essential=plugin.essential,
+            )
+        seen: set[str] = set()
+        for entry_point in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if entry_point.name in seen:  # the same distribution visible twice on sys.path
+                continue
+            seen.add(entry_point.name)
+            dist = entry_point.dist.name if entry_point.dist else "?"
+            version = entry_point.dist.version if entry_point.dist else "?"
+            if self.only is not None and entry_point.name not in self.only:
+                self.infos.append(PluginInfo(entry_point.name, dist, version, "disabled"))
+                continue
+            self._load_one(entry_point.name, dist, version, entry_point.load)
+        self._warn_unknown_names()
+        return self
+
+    def _warn_unknown_names(self) -> None:
+        known = {info.name for info in self.infos}
+        for source, names in (("-p no:/EVOL_DISABLE_PLUGINS", self.disabled), ("EVOL_PLUGINS", self.only or set())):
+            unknown = sorted(names - known)
+            if unknown:
+                log.warning(
+                    "%s names no installed plugin: %s (installed: %s)",
+                    source, ", ".join(unknown), ", ".join(sorted(known)),
+                )
+
+    def _load_one(
+        self, name: str, dist: str, version: str, importer: Callable[[], ModuleType], *, essential: bool = False
+    ) -> None:
+        if name in self.disabled:
+            self.infos.append(PluginInfo(name, dist, version, "disabled"))
+            return
+        try:
+            module = importer()
+            self.manager.register(module, name=name)
+        except Exception as error:  # a broken plugin must not take the others down
+            if self.strict or essential:
+                raise PluginError(f"plugin {name!r} ({dist}) failed to load: {error!r}") from error
+            message = "".join(traceback.format_exception_only(type(error), error)).strip()
+            log.warning("plugin %r (%s) failed to load and is skipped: %s", name, dist, message)
+            self.infos.append(PluginInfo(name, dist, version, "error", message))
+            return
+        hooks = tuple(sorted(caller.name for caller in self.manager.get_hookcallers(module) or ()))
+        self.infos.append(PluginInfo(name, dist, version, "active", None, hooks, essential))
+
+    def active_versions(self) -> dict[str, str]:
+        return {info.name: info.version for info in self.infos if info.status == "active"}
+
+    # --- collecting registrations --------------------------------------------------------------
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = self._collect()
+        return self._registry
+
+    def hook_results(self, table: HookTable) -> Iterable[tuple[str, Any]]:
+        """(plugin name, registered object) for every object every plugin yields from a hook.
+
+        Called per implementation rather than through pluggy's combined call so that a failing
+        hook or a wrong type can be blamed on the plugin it came from.
+        """
+        caller = getattr(self.manager.hook, table.hook)
+        for impl in caller.get_hookimpls():  # registration order: built-ins first, then plugins by name
+            if impl.plugin_name in self._failed:
+                continue
+            try:
+                items = list(impl.function() or ())
+            except Exception as error:
+                self._fail(impl.plugin_name, f"{table.hook} raised {error!r}", error)
+                continue
+            for item in items:
+                if not isinstance(item, table.type):
+                    raise PluginError(
+                        f"plugin {impl.plugin_name!r}: {table.hook} must yield {table.type.__name__} objects, "
+                        f"got {item!r}"
+                    )
+                yield impl.plugin_name, item
+
+    def _fail(self, plugin: str, message: str, error: Exception) -> None:
+        """A plugin that breaks while registering is reported and skipped, like one that fails
+        to import (fatal under EVOL_STRICT_PLUGINS, and for an essential plugin)."""
+        essential = any(info.essential for info in self.infos if info.name == plugin)
+        if self.strict or essential:
+            raise PluginError(f"plugin {plugin!r}: {message}") from error
+        log.warning("plugin %r is skipped: %s", plugin, message)
+        self._failed.add(plugin)
+        self.infos = [
+            dataclasses.replace(info, status="error", error=message) if info.name == plugin else info
+            for info in self.infos
+        ]
+
+    def _collect(self) -> Registry:
+        registry = Registry()
+        for table in REGISTRATION_HOOKS:
+            for plugin, item in self.hook_results(table):
+                registry.claim(table.kind, item.name, plugin)
+                registry.items[table.hook][item.name] = item
+        # A plugin that broke in a later hook is skipped whole, not half registered.
+        for (kind, name), plugin in list(registry.owners.items()):
+            if plugin in self._failed:
+                del registry.owners[(kind, name)]
+                for table in REGISTRATION_HOOKS:
+                    if table.kind == kind:
+                        registry.items[table.hook].pop(name, None)
+        for name, domain in registry.domains.items():
+            for operation in domain.operations:
+                registry.claim(Domain.kind + " operation", f"{name}/{operation.name}", registry.owner(Domain.kind, name) or "?")
+        for extra in registry.items.pop("evol_operations").values():
+            self._add_operation(registry, extra)
+        registry.items["evol_operations"] = {}
+        self._check_build_options(registry)
+        return registry
+
+    @staticmethod
+    def _add_operation(registry: Registry, extra: ExtraOperation) -> None:
+        plugin = registry.owner(ExtraOperation.kind, extra.name) or "?"
+        base = registry.domains.get(extra.domain)
+        if base is None:
+            raise PluginError(
+                f"plugin {plugin!r} adds operation {extra.operation.name!r} to domain {extra.domain!r}, "
+                "which no active plugin provides"
+            )
+        registry.claim(Domain.kind + " operation", extra.name, plugin)
+        registry.domains[extra.domain] = dataclasses.replace(base, operations=base.operations + (extra.operation,))
+
+    @staticmethod
+    def _check_build_options(registry: Registry) -> None:
+        owners: dict[str, str] = {}
+        for name, domain in registry.domains.items():
+            for option in domain.options:
+                owner = owners.get(option.name or "")
+                if owner is not None:
+                    raise PluginError(
+                        f"build option --{option.name} is declared by domain {owner!r} and by domain {name!r}"
+                    )
+                owners[option.name or ""] = name
+
+
+def _version_of(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

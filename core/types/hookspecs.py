@@ -1,0 +1,92 @@
+"""Every hook a plugin can implement.
+
+Hooks are for discovery: each registration hook yields typed objects from ``evolinstruct``
+(``Domain``, ``ExtraOperation``, ``Filter``, ``Scorer``, ``Exporter``, ``click.Command``) and those
+objects do the work; one collector in the plugin host turns them into the run's registry. Names must be unique across plugins; two plugins registering the same name stop the
+program with an error naming both. The two lifecycle hooks let a plugin own a resource (such as a
+pool of sandbox containers) for exactly the duration of a build.
+
+The plugin guide (docs/plugins.md) documents each hook; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
+
+    from .context import RunContext
+    from .registrations import Domain, Exporter, ExtraOperation, Filter, Scorer
+
+PROJECT = "evolinstruct"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def evol_domains() -> Iterable[Domain]:
+    """Yield the domains this plugin provides (``Domain`` objects).
+
+    A domain names its evolution operations, how its instructions are answered, how its seed
+    records map onto the common seed form, and any extra ``evol build`` options it needs.
+    """
+
+
+@hookspec
+def evol_operations() -> Iterable[ExtraOperation]:
+    """Yield ``ExtraOperation(domain, operation)`` to add operations to another plugin's domain.
+
+    The operation joins the domain's uniform draw and can be named in ``--schedule``.
+    """
+
+
+@hookspec
+def evol_filters() -> Iterable[Filter]:
+    """Yield elimination rules (``Filter``): each returns a reason to drop a candidate, or None.
+
+    A filter runs at one stage (``instruction``, ``response`` or ``verdict``) for the domains it
+    names (all when ``domains`` is None). The candidate it drops is kept in ``eliminated.jsonl``
+    with the filter's name and reason, and its parent goes on to the next round.
+    """
+
+
+@hookspec
+def evol_scorers() -> Iterable[Scorer]:
+    """Yield verifiers and reward models (``Scorer``) run on every answered sample.
+
+    A scorer returns a ``Score`` whose ``checks`` and ``scores`` are merged into the sample;
+    a ``verdict``-stage filter can then eliminate on them.
+    """
+
+
+@hookspec
+def evol_commands() -> Iterable[click.Command]:
+    """Yield click commands or groups to add under ``evol`` (``evol sandbox``, ``evol math``)."""
+
+
+@hookspec
+def evol_exporters() -> Iterable[Exporter]:
+    """Yield ``Exporter`` objects: formats for ``evol export DIR --format NAME``.
+
+    An exporter receives the dataset's rows (dicts, as in dataset.jsonl) and a path to write.
+    """
+
+
+@hookspec
+def evol_run_start(run: RunContext) -> None:
+    """Called once before a build sends its first request.
+
+    Open resources here and keep them in ``run.resources`` (a dict shared with filters and
+    scorers through ``SampleContext.resources``). ``run.domain.name`` tells which domain runs.
+    """
+
+
+@hookspec
+def evol_run_end(run: RunContext) -> None:
+    """Called once when a build ends, whether it finished, failed or was interrupted.
+
+    Release what ``evol_run_start`` opened. Must not raise for a resource that was never opened.
+    """

@@ -1,0 +1,175 @@
+"""What plugins register: one base class, and one frozen dataclass per kind of registration.
+
+Hooks yield these objects (see hookspecs.py) and the objects do the work. Every registration has
+a ``name`` that is unique within its ``kind``: the plugin host refuses two plugins claiming one
+name, naming both.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Iterable, Literal, Mapping, Sequence, Union
+
+from .context import SampleContext
+from .records import JSON, Message, Sample, Score
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
+    import click
+
+
+class Registration:
+    """Base of everything a plugin registers: a named thing of one kind."""
+
+    kind: ClassVar[str] = "registration"
+    name: str
+
+
+PromptBuilder = Callable[[Sample, random.Random], Sequence[Message]]
+"""Builds the chat messages that ask the LLM to evolve a sample's instruction. The RNG is seeded
+per (run seed, seed, round), for choices inside an operation (such as complicate-input's data
+format) that must be reproducible."""
+
+
+@dataclass(frozen=True)
+class Operation(Registration):
+    """One evolution operation: how to ask the LLM to rewrite an instruction.
+
+    ``tags`` group operations for ``--schedule`` (``up``, ``down``, ``in-depth``...): a schedule
+    entry names either an operation or a tag, and the round draws among the matches.
+    ``weight`` is the operation's relative chance in that draw (WizardCoder uses its complexity
+    operation rarely); ``--operation-weights`` overrides it per build.
+    """
+
+    kind: ClassVar[str] = "operation"
+    name: str
+    prompt: PromptBuilder
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    weight: float = 1.0
+
+
+Responder = Callable[[SampleContext, Sample], Awaitable[Sample]]
+"""Answers a sample's instruction and returns the sample with ``response`` (and maybe fields)."""
+
+SeedReader = Callable[[Mapping[str, JSON]], Mapping[str, JSON]]
+"""Maps a record in a domain's own seed format (GSM8K ``question``/``answer``, MBPP ``text``/
+``test_list``...) to the common one: ``instruction``, ``output``, ``id``, plus domain fields.
+Raises ``SeedError`` (with the field) for a record it cannot use."""
+
+Cleaner = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Several evolutions of one parent per round, ranked by a score (WizardMath's IRM data).
+
+    ``count(options)`` is how many candidates each round evolves from the parent (1: the plain
+    method). Every candidate goes through every stage; among the survivors, the one with the
+    highest ``scores[score]`` continues the lineage and the others are recorded as eliminated
+    by ``outranked``. All candidates carry ``checks.candidates`` with their rank.
+    """
+
+    count: Callable[[Mapping[str, Any]], int]
+    score: str
+
+
+@dataclass(frozen=True)
+class Domain(Registration):
+    """A kind of data to evolve: its operations, how to answer, and its own build options."""
+
+    kind: ClassVar[str] = "domain"
+    name: str
+    description: str
+    operations: tuple[Operation, ...]
+    respond: Responder | None = None
+    """None: one chat completion answering the instruction."""
+    read_seed: SeedReader | None = None
+    """None: records must already be in the common form."""
+    clean_rewrite: Cleaner | None = None
+    """None: the core cleaner (template labels and preambles removed)."""
+    options: tuple[click.Option, ...] = ()
+    """Extra ``evol build`` options; their values reach the run as ``options[name]``."""
+    inherit_fields: Callable[[Mapping[str, JSON]], Mapping[str, JSON]] | None = None
+    """Maps a parent's fields to those of a candidate evolved from it (None: copied as they are),
+    for fields that stop applying once the instruction changes, such as a reference answer."""
+    candidates: Candidates | None = None
+    """None: one candidate per round."""
+
+
+@dataclass(frozen=True)
+class ExtraOperation(Registration):
+    """An operation a plugin adds to another plugin's domain."""
+
+    kind: ClassVar[str] = "operation"
+    domain: str
+    operation: Operation
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"{self.domain}/{self.operation.name}"
+
+
+FilterStage = Literal["instruction", "response", "verdict"]
+FilterCheck = Callable[[SampleContext, Sample], Union[str, None, Awaitable[Union[str, None]]]]
+
+
+@dataclass(frozen=True)
+class Filter(Registration):
+    """An elimination rule. ``check`` returns the reason to eliminate, or None to keep.
+
+    Stages run in this order for every evolved candidate: ``instruction`` (after the rewrite is
+    cleaned), ``response`` (after it is answered), ``verdict`` (after the scorers ran, so it can
+    read ``sample.checks`` and ``sample.scores``). Seeds (round 0) are never eliminated.
+    """
+
+    kind: ClassVar[str] = "filter"
+    name: str
+    stage: FilterStage
+    check: FilterCheck
+    domains: tuple[str, ...] | None = None
+    """None: every domain."""
+    description: str = ""
+
+
+ScoreFunction = Callable[[SampleContext, Sample], Awaitable[Score]]
+
+
+@dataclass(frozen=True)
+class Scorer(Registration):
+    """A verifier or reward model run on every kept sample (seeds included) after its response."""
+
+    kind: ClassVar[str] = "scorer"
+    name: str
+    score: ScoreFunction
+    domains: tuple[str, ...] | None = None
+    description: str = ""
+    enabled: Callable[[Mapping[str, Any]], bool] | None = None
+    """Whether the scorer runs in a build with these options (None: always), for scorers a
+    build option switches on, such as ``--difficulty``."""
+
+
+ExportWriter = Callable[[Iterable[Mapping[str, JSON]], "Path"], None]
+
+
+@dataclass(frozen=True)
+class Exporter(Registration):
+    """An ``evol export --format NAME`` target: writes a build's rows to a file.
+
+    ``write(rows, path)`` receives the rows of dataset.jsonl as dicts, after the export filters
+    every format shares; with ``include_eliminated`` the rows of eliminated.jsonl follow them
+    (each with its ``elimination``), for formats that learn from rejected candidates too.
+    """
+
+    kind: ClassVar[str] = "export format"
+    name: str
+    write: ExportWriter
+    default_filename: str
+    description: str = ""
+    include_eliminated: bool = False
+
+
+def applies_to(registration: Filter | Scorer, domain: str) -> bool:
+    return registration.domains is None or domain in registration.domains
