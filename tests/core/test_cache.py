@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from evolinstruct.cache import Cache, content_key
+from evolinstruct.runtime.cache import Cache, content_key
 
 
 def test_content_key_ignores_key_order_but_not_values() -> None:
@@ -48,7 +48,7 @@ def test_every_committed_entry_survives_sigkill(tmp_path: Path) -> None:
     writer = textwrap.dedent(
         f"""
         import sys, time
-        from evolinstruct.cache import Cache
+        from evolinstruct.runtime.cache import Cache
         cache = Cache({str(path)!r})
         for i in range(100000):
             cache.put(f"k{{i}}", "chat", {{"i": i}})

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from evolinstruct.build import BuildConfig, run_build
-from evolinstruct.engine import operations_per_round
-from evolinstruct.general import OPERATIONS
-from evolinstruct.plugins import PluginHost
+import evolinstruct
+from evolinstruct.builtins.general import OPERATIONS
+from evolinstruct.runtime.engine import operations_per_round
 from evolinstruct.testing import Rule
 
 EVOLVE = "#Original Instruction#"
@@ -27,12 +26,12 @@ def seeds_file(tmp_path: Path, records: list[dict[str, Any]]) -> Path:
 def build(tmp_path: Path, server: Any, seeds: Path, name: str = "out", **overrides: Any) -> tuple[int, Path]:
     out = tmp_path / name
     settings: dict[str, Any] = dict(
-        domain="general", seeds_path=seeds, out_dir=out, rounds=3, base_url=server.base_url,
+        domain="general", seeds=seeds, out=out, rounds=3, base_url=server.base_url,
         api_key="sk-test", model="m", progress=False, max_attempts=2, concurrency=8,
     )
     settings.update(overrides)
-    code = run_build(BuildConfig(**settings), PluginHost().load())
-    return code, out
+    summary = evolinstruct.build(**settings)
+    return int(summary.exit_code), out
 
 
 def rows(path: Path) -> list[dict[str, Any]]:
@@ -51,7 +50,7 @@ def test_equal_verdict_eliminates_and_the_parent_is_evolved_again(tmp_path, loop
     # The seed's own output is its response: no request was spent on it.
     assert kept[0]["response"] == "Nile." and "respond" not in kept[0]["usage"]
     assert kept[1]["usage"]["equality"]["requests"] == 1
-    assert kept[1]["instruction"].startswith("Name a river.") and kept[1]["instruction"] != "Name a river."
+    assert kept[1]["instruction"] != "Name a river." and kept[1]["operation"] != "seed"
 
 
 def test_refusals_and_template_leaks_are_eliminated_with_their_reasons(tmp_path, loopback_llm_factory) -> None:
@@ -85,9 +84,11 @@ def test_a_sample_whose_requests_keep_failing_is_recorded_and_its_lineage_stops(
     failed = rows(out / "failed.jsonl")
     assert [(row["id"], row["stage"], row["round"]) for row in failed] == [("x/r1", "respond", 1)]
     assert "after 2 attempts" in failed[0]["error"]
+    assert failed[0]["kind"] == "transient"
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "complete"
-    assert manifest["counts"]["per_round"]["2"]["skipped"] == 1
+    assert manifest["status"] == "partial" and "1 samples failed" in manifest["reason"]
+    assert manifest["counts"]["per_round"]["2"] == {"kept": 0, "eliminated": 0, "failed": 0, "not_reached": 1}
+    assert manifest["counts"]["per_round"]["3"]["not_reached"] == 1
     assert manifest["requests"]["retries"] >= 1
 
 
@@ -96,7 +97,7 @@ def test_the_same_command_twice_gives_the_same_bytes_and_another_seed_differs(tm
     seeds = seeds_file(tmp_path, [{"instruction": f"Write a limerick about topic {i}."} for i in range(12)])
     build(tmp_path, server, seeds, name="a")
     build(tmp_path, server, seeds, name="b")
-    build(tmp_path, server, seeds, name="c", run_seed=7)
+    build(tmp_path, server, seeds, name="c", seed=7)
     a, b, c = ((tmp_path / name / "dataset.jsonl").read_bytes() for name in "abc")
     assert a == b
     operations = lambda data: [json.loads(line)["operation"] for line in data.splitlines()]  # noqa: E731

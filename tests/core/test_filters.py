@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from evolinstruct import Sample, clean_rewrite
-from evolinstruct.filters import sorry_short, stopwords_only, template_leak
+from evolinstruct.builtins.rules import sorry_short, stopwords_only, template_leak
 
 
 def sample(instruction: str = "Do a thing.", response: str | None = None) -> Sample:

@@ -17,7 +17,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from evolinstruct.rewrite import TEMPLATE_LABELS, leaks_template
+from evolinstruct.types.rewrite import TEMPLATE_LABELS, leaks_template
 from evolinstruct.testing import ANSWER_MARKER, ChatRequest, LoopbackLLM, Rule, RuleError, load_rules, offline_reply
 
 REWRITE_PROMPT = (
@@ -218,11 +218,14 @@ def test_bad_requests_get_a_400_and_are_logged(loopback_llm: LoopbackLLM) -> Non
     assert [(r.number, r.status, r.rule) for r in loopback_llm.requests] == [(1, 400, None)]
 
 
-def test_models_lists_the_requested_models(client: openai.OpenAI) -> None:
-    assert [m.id for m in client.models.list()] == ["offline"]
-    ask(client, "hi")
-    client.chat.completions.create(model="other", messages=user("hi"))
-    assert [m.id for m in client.models.list()] == ["m", "other"]
+def test_models_lists_nothing_unless_told_since_any_model_name_is_served(
+    client: openai.OpenAI, loopback_llm_factory
+) -> None:
+    assert [m.id for m in client.models.list()] == []
+    assert ask(client, "hi")  # any model name gets an answer
+    named = loopback_llm_factory(models=("llama", "qwen"))
+    with openai.OpenAI(base_url=named.base_url, api_key="x", max_retries=0) as c:
+        assert [m.id for m in c.models.list()] == ["llama", "qwen"]
 
 
 def test_a_custom_responder_and_a_failing_one(loopback_llm_factory) -> None:
@@ -397,8 +400,8 @@ def test_the_cli_serves_and_prints_its_url(tmp_path: Path) -> None:
     assert f"OPENAI_BASE_URL={url}" in err
 
 
-def test_python_m_serves_with_a_latency() -> None:
-    process, url = start_process([sys.executable, "-m", "evolinstruct.testing.server", "--port", "0", "--latency", "0.3"])
+def test_the_command_serves_with_a_latency() -> None:
+    process, url = start_process([sys.executable, "-m", "evolinstruct", "loopback-llm", "--port", "0", "--latency", "0.3"])
     try:
         with openai.OpenAI(base_url=url, api_key="x", max_retries=0, timeout=10) as c:
             started = time.monotonic()
@@ -408,7 +411,7 @@ def test_python_m_serves_with_a_latency() -> None:
         stop_process(process)
 
 
-@pytest.mark.parametrize("command", [["evol", "loopback-llm"], [sys.executable, "-m", "evolinstruct.testing.server"]])
+@pytest.mark.parametrize("command", [["evol", "loopback-llm"], [sys.executable, "-m", "evolinstruct", "loopback-llm"]])
 def test_a_bad_script_is_a_clear_error(tmp_path: Path, command: list[str]) -> None:
     script = tmp_path / "bad.json"
     script.write_text(json.dumps([{"reply": "ok"}, {"reply": "x", "hang": -1}]))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evolinstruct import hookspecs
+from evolinstruct.types import hookspecs
 from tests.conftest import REPO, evol
 
 
@@ -81,7 +81,7 @@ def test_evol_plugins_and_disable_plugins_choose_what_loads(plugin_dir: Path) ->
     assert statuses(only)["poetry_plugin"] == "active"
     assert statuses(only)["wizardcoder"] == "disabled" and statuses(only)["general"] == "active"
     none = run(plugin_dir, "plugins", "list", "--json", EVOL_PLUGINS="")
-    assert {name for name, status in statuses(none).items() if status == "active"} == {"general"}
+    assert {name for name, status in statuses(none).items() if status == "active"} == {"core", "general"}
     off = run(plugin_dir, "plugins", "list", "--json", EVOL_DISABLE_PLUGINS="poetry_plugin,wizardmath")
     assert statuses(off)["poetry_plugin"] == "disabled" and statuses(off)["wizardmath"] == "disabled"
     listed = json.loads(run(plugin_dir, "plugins", "list", "--json").stdout)
@@ -100,3 +100,35 @@ def test_every_hook_is_documented_in_the_plugin_guide() -> None:
     assert len(hooks) >= 8
     missing = [name for name in hooks if f"`{name}" not in guide]
     assert missing == []
+
+
+def test_the_essential_core_plugin_cannot_be_disabled() -> None:
+    result = evol("-p", "no:core", "domains", "list")
+    assert result.returncode == 2
+    assert "plugin 'core' is essential and cannot be disabled" in result.stderr
+    from_env = evol("plugins", "list", env={"EVOL_DISABLE_PLUGINS": "core"})
+    assert from_env.returncode == 2 and "essential" in from_env.stderr
+    listed = {p["name"]: p for p in json.loads(evol("plugins", "list", "--json").stdout)}
+    assert listed["core"]["essential"] is True and listed["general"]["essential"] is False
+    assert {"evol_filters", "evol_exporters"} <= set(listed["core"]["hooks"])
+
+
+def test_disabling_a_name_no_plugin_has_warns_with_the_known_names() -> None:
+    result = evol("-p", "no:wizardcodr", "plugins", "list", "--json")
+    assert result.returncode == 0
+    assert "names no installed plugin: wizardcodr" in result.stderr
+    assert "wizardcoder" in result.stderr.split("installed:")[1]
+    only = evol("plugins", "list", "--json", env={"EVOL_PLUGINS": "haikuu"})
+    assert "EVOL_PLUGINS names no installed plugin: haikuu" in only.stderr
+
+
+def test_a_plugin_broken_in_a_later_hook_is_skipped_whole(plugin_dir: Path) -> None:
+    make_distribution(plugin_dir, "half-dist", "half_plugin", DOMAIN_PLUGIN.replace("{domain}", "half") + """
+    @hookimpl
+    def evol_scorers():
+        raise RuntimeError("scorers are broken")
+""")
+    result = run(plugin_dir, "domains", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "plugin 'half_plugin' is skipped: evol_scorers raised RuntimeError('scorers are broken')" in result.stderr
+    assert "half" not in {d["name"] for d in json.loads(result.stdout)}

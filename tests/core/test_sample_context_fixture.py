@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from evolinstruct import Domain, LLMFailure, RunContext, Sample, SampleContext, stable_int
-from evolinstruct.cache import Cache
-from evolinstruct.llm import LLM, Decoding
+from evolinstruct import Domain, RunContext, Sample, SampleContext, stable_int
+from evolinstruct.runtime.cache import Cache
+from evolinstruct.runtime.llm import LLM
+from evolinstruct.types.errors import EndpointOutage
+from evolinstruct import Decoding
 from evolinstruct.testing import UNIT_TEST_DOMAIN, LoopbackLLM, Rule, SampleContexts
 
 
@@ -141,11 +143,11 @@ def test_rules_and_a_server_are_not_given_together(sample_context_factory, loopb
 def test_closing_stops_the_servers_it_started_and_leaves_a_given_cache_open(tmp_path) -> None:
     cache = Cache(tmp_path / "given.sqlite")
     with SampleContexts(tmp_path) as contexts:
-        ctx = contexts.make([Rule(reply="up")], cache=cache, max_attempts=1)
+        ctx = contexts.make([Rule(reply="up")], cache=cache, max_attempts=1, max_outage=0.5)
         assert ask(ctx, "Are you there?") == "up"
     assert ask(ctx, "Are you there?") == "up"  # from the cache, still open
-    with pytest.raises(LLMFailure):
-        ask(ctx, "Are you still there?")  # the server is gone
+    with pytest.raises(EndpointOutage):
+        ask(ctx, "Are you still there?")  # the server is gone: after max_outage, the run would stop
     cache.close()
 
 

@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from evolinstruct import SeedError
-from evolinstruct.general import GENERAL
-from evolinstruct.seeds import SeedFile, Selection
+from evolinstruct.builtins.general import GENERAL
+from evolinstruct.runtime.seeds import SeedFile, Selection
 
 
 def write_jsonl(path: Path, lines: list[str]) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from evolinstruct.cache import content_key
+from evolinstruct.runtime.cache import content_key
 from evolinstruct.testing import Rule
 from tests.conftest import EXAMPLES, evol
 
@@ -35,16 +35,18 @@ def cached_keys(out: Path) -> set[str]:
         return {row[0] for row in db.execute("SELECT key FROM entries WHERE kind = 'chat'")}
 
 
-def cache_key_of(body: dict) -> str:
+def cache_key_of(body: dict, endpoint: str) -> str:
     request = {name: body.get(name) for name in ("model", "messages", "temperature", "top_p", "max_tokens", "seed")}
-    return content_key("chat", request)
+    return content_key("chat", {"endpoint": endpoint, **request})
 
 
 def test_a_run_killed_with_sigkill_resumes_to_the_same_bytes_without_resending(tmp_path, loopback_llm_factory) -> None:
     seeds = many_seeds(tmp_path, 40)
     reference_server = loopback_llm_factory(latency=0.005)
+    # Both servers serve the same (offline) model: one endpoint id makes their datasets comparable.
     reference = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "ref"), "--rounds", "3",
-                     "--concurrency", "8", env={"OPENAI_BASE_URL": reference_server.base_url, **API})
+                     "--concurrency", "8", "--endpoint-id", "loopback",
+                     env={"OPENAI_BASE_URL": reference_server.base_url, **API})
     assert reference.returncode == 0, reference.stderr
 
     server = loopback_llm_factory(latency=0.02)
@@ -52,7 +54,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_bytes_without_resending(t
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI_", "EVOL_"))}
     env.update({"OPENAI_BASE_URL": server.base_url, **API})
     command = [sys.executable, "-m", "evolinstruct", "build", "--seeds", str(seeds), "--out", str(out),
-               "--rounds", "3", "--concurrency", "8"]
+               "--rounds", "3", "--concurrency", "8", "--endpoint-id", "loopback"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -70,7 +72,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_bytes_without_resending(t
     assert resumed.returncode == 0, resumed.stderr
     assert (out / "dataset.jsonl").read_bytes() == (tmp_path / "ref" / "dataset.jsonl").read_bytes()
     assert (out / "eliminated.jsonl").read_bytes() == (tmp_path / "ref" / "eliminated.jsonl").read_bytes()
-    resent = [r for r in server.requests[sent_before:] if cache_key_of(r.body) in before_resume]
+    resent = [r for r in server.requests[sent_before:] if cache_key_of(r.body, "loopback") in before_resume]
     assert resent == [], f"{len(resent)} cached requests were sent again"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["requests"]["from_cache"] >= len(before_resume)
@@ -101,16 +103,18 @@ def test_a_storm_of_429s_and_500s_finishes_with_every_seed_accounted_for(tmp_pat
 
 
 def test_failed_samples_are_kept_and_a_rerun_retries_them(tmp_path, loopback_llm_factory) -> None:
-    server = loopback_llm_factory([Rule(status=500, calls=tuple(range(1, 200)))])
+    server = loopback_llm_factory([Rule(pattern=r"case [13]\.", status=500)])
     seeds = many_seeds(tmp_path, 4)
     out = tmp_path / "out"
     args = ("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1", "--max-attempts", "2")
     first = evol(*args, env={"OPENAI_BASE_URL": server.base_url, **API})
-    assert first.returncode == 3
-    assert "run the same command again" in first.stderr
+    assert first.returncode == 3, first.stderr
+    assert "running the same command again retries them" in first.stderr
     failed = [json.loads(line) for line in (out / "failed.jsonl").read_text().splitlines()]
-    assert {row["seed_id"] for row in failed} == {"s0", "s1", "s2", "s3"}
-    assert all("InternalServerError" in row["error"] for row in failed)
+    assert {row["seed_id"] for row in failed} == {"s1", "s3"}
+    assert all("InternalServerError" in row["error"] and row["kind"] == "transient" for row in failed)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "partial" and manifest["counts"]["failed"] == 2
     server.clear_rules()
     second = evol(*args, env={"OPENAI_BASE_URL": server.base_url, **API})
     assert second.returncode == 0, second.stderr
@@ -142,15 +146,19 @@ def test_offline_model_says_so_and_export_writes_parquet(tmp_path) -> None:
     assert "bundled offline model" in result.stderr and "not a real model" in result.stderr
     rows = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
     assert all(row["response"].startswith("[offline placeholder answer]") for row in rows)
+    assert all(row["provenance"] == {"endpoint": "offline", "model": "offline-placeholder", "response": "model"}
+               for row in rows)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["config"]["offline"] is True and manifest["seeds"]["selected"] == 3
+    assert manifest["endpoint"]["offline"] is True and manifest["seeds"]["selected"] == 3
 
     exported = evol("export", str(out), "--format", "parquet")
     assert exported.returncode == 0, exported.stderr
     table = pq.read_table(out / "dataset.parquet")
     assert table.num_rows == len(rows)
     assert table.column("id").to_pylist() == [row["id"] for row in rows]
-    assert json.loads(table.column("usage").to_pylist()[0]) == rows[0]["usage"]
+    # A nested column, not JSON text; its struct holds every stage any row has, null where absent.
+    usage = table.column("usage").to_pylist()[0]
+    assert {stage: used for stage, used in usage.items() if used is not None} == rows[0]["usage"]
 
 
 def test_the_api_key_never_reaches_the_manifest(tmp_path, loopback_llm) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 import pytest
 
 from evolinstruct import GIVEN_LABEL, REWRITTEN_LABEL, EvolError, Sample, SampleContext, SeedError
-from evolinstruct.general import GENERAL
+from evolinstruct.builtins.general import GENERAL
 from evolinstruct.testing import Rule
 from wizardcoder import plugin
 from wizardcoder.domain import (

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from evolinstruct import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, Sample, SeedError, stable_int
-from evolinstruct.engine import operations_per_round
-from evolinstruct.rewrite import leaks_template
-from evolinstruct.seeds import SeedFile
+from evolinstruct.runtime.engine import operations_per_round
+from evolinstruct.types.rewrite import leaks_template
+from evolinstruct.runtime.seeds import SeedFile
 from evolinstruct.testing import Rule
 from wizardmath import prompts
 from wizardmath.domain import MATH, clean_math_rewrite, read_seed, reference_answer, respond

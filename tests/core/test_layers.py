@@ -1,0 +1,144 @@
+"""The import graph: no cycles in core/ and plugins/, and every layer of the core imports only
+the layers below it. Counted from the source, every import included (inside functions and under
+TYPE_CHECKING too), since a cycle there is still two modules that cannot be read apart."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO
+
+PACKAGES = {"evolinstruct": REPO / "core", "wizardcoder": REPO / "plugins" / "wizardcoder",
+            "wizardmath": REPO / "plugins" / "wizardmath"}
+
+# Each layer may import itself and those listed after it.
+LAYERS = {
+    "evolinstruct.app": ("evolinstruct.builtins", "evolinstruct.runtime", "evolinstruct.offline", "evolinstruct.types"),
+    "evolinstruct.builtins": ("evolinstruct.runtime", "evolinstruct.types"),
+    "evolinstruct.runtime": ("evolinstruct.types",),
+    "evolinstruct.offline": ("evolinstruct.types",),
+    "evolinstruct.types": (),
+}
+
+
+def module_name(package: str, root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join([package, *parts])
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for package, root in PACKAGES.items():
+        for path in root.rglob("*.py"):
+            found[module_name(package, root, path)] = path
+    return found
+
+
+def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
+    is_package = path.name == "__init__.py"
+    base = name.split(".") if is_package else name.split(".")[:-1]
+    targets = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                prefix = base[: len(base) - node.level + 1]
+                module = ".".join(prefix + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            candidates = [f"{module}.{alias.name}" for alias in node.names] + [module]
+        else:
+            continue
+        for candidate in candidates:
+            # the longest known module the import names (a submodule, else its package)
+            while candidate and candidate not in known:
+                candidate = candidate.rpartition(".")[0]
+            if candidate and candidate != name:
+                targets.add(candidate)
+                break
+    return targets
+
+
+def graph() -> dict[str, set[str]]:
+    found = modules()
+    return {name: imports_of(name, path, set(found)) for name, path in found.items()}
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in edges.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in edges:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def layer_of(module: str) -> str | None:
+    return next((layer for layer in LAYERS if module == layer or module.startswith(layer + ".")), None)
+
+
+def test_there_is_no_import_cycle_in_core_and_plugins() -> None:
+    edges = graph()
+    assert len(edges) > 60  # the walk found the packages
+    assert cycles(edges) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_each_core_layer_imports_only_the_layers_below_it() -> None:
+    wrong = []
+    for module, targets in graph().items():
+        layer = layer_of(module)
+        if layer is None:
+            continue
+        allowed = (layer, *LAYERS[layer])
+        for target in targets:
+            target_layer = layer_of(target)
+            if target.startswith("evolinstruct") and target != "evolinstruct" and target_layer not in allowed:
+                wrong.append(f"{module} -> {target}")
+            if target == "evolinstruct":
+                wrong.append(f"{module} -> evolinstruct (the public API, which sits above every layer)")
+    assert wrong == []
+
+
+def test_plugins_import_only_the_public_api_of_the_core() -> None:
+    reaching_in = [
+        f"{module} -> {target}"
+        for module, targets in graph().items()
+        if module.startswith(("wizardcoder", "wizardmath"))
+        for target in targets
+        if target.startswith("evolinstruct.") and not target.startswith("evolinstruct.app.report")
+    ]
+    assert reaching_in == []
