@@ -29,6 +29,7 @@ from typing import Iterable, Literal, Sequence
 
 import sympy
 
+from .prose import has_scale_words, plain_arithmetic
 from .answers import (
     DEGREE, PERCENT, PM, ParseError, ReadOptions, Rel, Scalar, Seq, clean, read,
 )
@@ -129,10 +130,9 @@ def _sentences(text: str) -> list[str]:
 # ============================================================================================
 
 _HYPOTHETICAL = re.compile(
-    r"\b(?:suppose|supposing|assume|assuming|let's say|let us say|what if|if|imagine|"
-    r"hypothetically|for example|for instance|e\.g\.|would|could|might|whether|not|n't|wrong|"
-    r"mistake|incorrect|error|instead|check|checking|try|guess|maybe|perhaps|cannot|can't|plug|"
-    r"plugging|substitute|substituting|test|testing|does|see)\b",
+    r"\b(?:suppose|supposing|assume|assuming|what if|hypothetically|whether|not|n't|wrong|"
+    r"mistake|incorrect|error|check|checking|try|guess|cannot|can't|plug|"
+    r"plugging|substitute|substituting|test|testing|does)\b",
     re.IGNORECASE,
 )
 _MODULAR = re.compile(r"\\(?:pmod|bmod|mod|equiv)\b|\bmod\b|\\pmod|≡", re.IGNORECASE)
@@ -141,6 +141,9 @@ _CONTINUATION = {
     "of", "times", "by", "per", "x", "plus", "minus", "into", "over", "divided", "multiplied",
     "and", "than", "each", "squared", "cubed", "from", "out",
 }
+# Words after a result that make it an operand of more arithmetic (`= 4 squared`); word
+# operators followed by a number were already made arithmetic.
+_CONTINUES_AFTER = {"squared", "cubed", "divided", "multiplied", "plus", "minus", "over", "into", "percent"}
 _ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
 # Plain-text algebra: single-letter unknowns among numbers (`3x + 2 = 11`, `x = 3`); only used
 # to pair an equation with the value a step gives its unknown.
@@ -160,6 +163,9 @@ class _Link:
     right_text: str
     has_operator: bool
     right_as_label: sympy.Expr | None = None  # the right side with its % read as a label
+    left_text: str = ""
+    alternative: "_Link | None" = None
+    """The same claim read another way (`7 dozen` as 7 or as 84): it holds when either holds."""
 
 
 def _step_options() -> ReadOptions:
@@ -203,7 +209,7 @@ def _chain_links(source: str) -> list[_Link]:
                 alternative = _as_expr(rel.parts[k + 1], sympy.Integer(1))
             links.append(_Link(
                 left, right, op == "≈", f"{left_text} {'≈' if op == '≈' else '='} {right_text}",
-                right_text, computes or op == "≈", alternative,
+                right_text, computes or op == "≈", alternative, left_text,
             ))
     return links
 
@@ -222,7 +228,9 @@ def _judge(link: _Link) -> Verdict:
     """Whether a constant link holds, under the rounding policy of the module docstring."""
     verdict = _judge_sides(link)
     if verdict == "incorrect" and link.right_as_label is not None:
-        return _judge_sides(replace(link, right=link.right_as_label, right_as_label=None))
+        verdict = _judge_sides(replace(link, right=link.right_as_label, right_as_label=None))
+    if verdict == "incorrect" and link.alternative is not None:
+        return _judge(link.alternative)
     return verdict
 
 
@@ -293,29 +301,55 @@ def _has_names(text: str) -> bool:
     return bool(re.search(r"\\[a-zA-Z]+|[a-zA-Z]", text))
 
 
+# Words before "of" that make what follows an operand of something unwritten: `half of 10 + 2`
+# is 7, not 12, and `the square of 3 + 1` is 16.
+_OPERAND_OF = {
+    "half", "halves", "third", "thirds", "quarter", "quarters", "fourth", "fourths", "fifth",
+    "fifths", "sixth", "sixths", "eighth", "eighths", "tenth", "tenths", "twice", "double",
+    "triple", "thrice", "fraction", "product", "quotient", "ratio", "square", "squares", "cube",
+    "cubes", "root", "roots", "log", "logarithm", "factorial", "average", "mean", "median",
+    "percent", "percentage", "multiple", "sum", "difference", "power", "reciprocal", "inverse",
+    "sine", "cosine", "tangent", "rest",
+}
+
+
 def _context_ok(text: str, start: int, end: int) -> bool:
-    """Whether plain arithmetic at text[start:end] stands alone: `20% of 50 = 10` does not."""
+    """Whether plain arithmetic at text[start:end] stands alone: in `half of 10 + 2 = 7` or
+    `the sum of 3 and 4 = 7` the arithmetic lost an operand to the words before it."""
     before = text[:start].rstrip()
     after = text[end:].lstrip()
     word_before = re.search(r"([A-Za-z]+)\W*$", before)
     word_after = re.match(r"([A-Za-z]+)", after)
-    if before[-1:] in "+-*/^×÷(=" and before:
+    if before and before[-1] in "+-*/^×÷(":
+        return False
+    if before.endswith("=") and not re.search(r"[A-Za-z]\s*=$", before):
+        return False  # `5 + 3 = 8`'s right side alone; a named left side (`Twin = 6 + 7`) is fine
+    # `25 classmates + his 1 teacher + 1 = 27`: an operator, words, then the arithmetic.
+    if re.search(r"(?:^|[\s\d)%])[-+*/×÷]\s+(?:[A-Za-z'’]+\s+){0,3}[A-Za-z'’]+\s*$", before):
         return False
     # `f(-2) = 18`, `2x = 10`: the math is glued to a name.
-    if text[start - 1:start].isalpha() or text[end:end + 1].isalpha() or text[start - 1:start] in "}\\":
+    glued_before = start > 0 and (text[start - 1].isalpha() or text[start - 1] in "}\\")
+    if glued_before or text[end:end + 1].isalpha():
         return False
     # `w + 2 = 10`: the piece starts with an operator whose left operand is a word.
     if text[start:start + 1] in "+*/^×÷-–−" and re.search(r"[A-Za-z0-9)]\s*$", before):
         return False
-    if word_before and word_before.group(1).lower() in _CONTINUATION:
-        # `2 + 3 = 5 and 4 * 2 = 8` joins two claims; `the sum of 3 and 4 = 7` splits one.
-        joined = re.search(r"(=\s*)?[\d.,$%]+\s*and\W*$", before)
-        if not (word_before.group(1).lower() == "and" and (joined is None or joined.group(1))):
+    if word_before:
+        word = word_before.group(1).lower()
+        if word == "of":
+            owner = re.search(r"([A-Za-z]+)\W*of\W*$", before)
+            if owner is None or owner.group(1).lower() in _OPERAND_OF or re.search(r"\d\s*of\W*$", before):
+                return False
+        elif word == "and":
+            # `2 + 3 = 5 and 4 * 2 = 8` joins two claims; `the sum of 3 and 4 = 7` splits one.
+            joined = re.search(r"(=\s*)?[\d.,%]+\s*and\W*$", before)
+            if not (joined is None or joined.group(1)):
+                return False
+        elif word in _CONTINUATION:
             return False
-    if word_after and word_after.group(1).lower() in (_CONTINUATION - {"and"}) | {"percent"}:
+    if word_after and word_after.group(1).lower() in _CONTINUES_AFTER:
         return False
-    # `5 apples * 3 = 15`: a number, a word, then the math: the math lost its first factor.
-    if re.search(r"\d\s*[A-Za-z]+\s*$", before) and not re.search(r"=\s*[\d.,$%]+\s*and\s*$", before):
+    if word_after and word_after.group(1).lower() == "of" and re.match(r"of\s+\$?\d", after):
         return False
     return True
 
@@ -328,14 +362,37 @@ def _plain_pieces(text: str) -> list[tuple[int, int]]:
         # A comma followed by a space ends a piece (`3 + 4 = 7, 7 * 2 = 14`); `1,000` does not.
         for part in re.finditer(r"(?:[^,]|,(?=\d{3}(?!\d)))+", text[start:end]):
             chunk = part.group()
+            # `60 / 15 = 4 (15 minutes)`: a bracket after a number and a space opens a remark.
+            remark = re.search(r"(?<=[\d%])\s+\(", chunk)
+            if remark:
+                chunk = chunk[: remark.start()]
+            # `Twin = 6 + 7 = 13`: the words before the first `=` name what the chain computes.
+            label = re.match(r"\s*=", chunk) if re.search(r"[A-Za-z]\s*$", text[:start + part.start()]) else None
+            if label:
+                chunk = " " * label.end() + chunk[label.end():]
             if "=" not in chunk:
                 continue
             left_trim = len(chunk) - len(re.sub(r"^(?:\s|,|\.(?!\d))+", "", chunk))
             right_trim = len(chunk) - len(chunk.rstrip(" .,"))
-            a, b = start + part.start() + left_trim, start + part.end() - right_trim
+            a, b = start + part.start() + left_trim, start + part.start() + len(chunk) - right_trim
             if re.search(r"\d", text[a:b].split("=")[0]) and re.search(r"\d", text[a:b].split("=")[-1]):
                 pieces.append((a, b))
     return pieces
+
+
+def _prose_links(plain: str) -> list[_Link]:
+    """The links of the plain-text arithmetic of one sentence (after ``plain_arithmetic``)."""
+    links: list[_Link] = []
+    for a, b in _plain_pieces(plain):
+        if not _context_ok(plain, a, b):
+            continue
+        chain = _chain_links(plain[a:b].replace("\x00", " "))
+        # `16 students drank 2 quarts = 16 * 2 = 32 quarts`: a lone quantity before a computation
+        # is the writer's "that is", not an equation.
+        if len(chain) > 1 and not _OPERATOR.search(chain[0].left_text) and _OPERATOR.search(chain[0].right_text):
+            chain = chain[1:]
+        links.extend(chain)
+    return links
 
 
 def _claims_in_sentence(sentence: str) -> list[_Link]:
@@ -349,12 +406,15 @@ def _claims_in_sentence(sentence: str) -> list[_Link]:
         body = re.sub(r"\\\\\s*&?\s*(?=&?\s*(?:=|\\approx))", " ", body).replace("&", " ")
         for piece in re.split(r"\\\\|\\quad|\\qquad|\\text\{\s*(?:and|or|so|thus)\s*\}|,\s*\\text", body):
             links.extend(_chain_links(piece))
-    plain = _mask(sentence)
-    plain = re.sub(r"(?<=\d)\s*[x×]\s*(?=[\d$(])", " * ", plain)
-    for a, b in _plain_pieces(plain):
-        if not _context_ok(plain, a, b) or _MODULAR.search(sentence):
-            continue
-        links.extend(_chain_links(plain[a:b].replace("\x00", " ")))
+    masked = _mask(sentence)
+    plain = plain_arithmetic(masked)
+    if not _MODULAR.search(sentence):
+        found = _prose_links(plain)
+        if has_scale_words(masked):
+            # `84/12 = 7 dozen` counts dozens; `3 dozen + 2 = 38` counts eggs: either reading.
+            other = _prose_links(plain_arithmetic(masked, scale_words_multiply=False))
+            found = [replace(a, alternative=b) for a, b in zip(found, other)] if len(other) == len(found) else []
+        links.extend(found)
     for run in _ALGEBRA_RUN.finditer(plain):
         for piece in re.split(r",\s", run.group()):
             if re.search(r"[a-zA-Z]", piece) and "=" in piece:

@@ -57,7 +57,9 @@ def verdict(step: str) -> str:
         ("If we plug in, 2 + 2 = 5.", "unverifiable"),
         ("Is 2 + 2 = 5?", "unverifiable"),
         ("Let's assume 2 + 2 = 5.", "unverifiable"),
-        ("20% of 50 = 10, so ten of them.", "unverifiable"),
+        ("20% of 50 = 10, so ten of them.", "correct"),
+        ("20% of 50 = 11, so eleven of them.", "incorrect"),
+        ("Half of 10 + 2 = 7.", "unverifiable"),  # (10 / 2) + 2: the words carry an operand
         ("We factor the polynomial.", "unverifiable"),
         (r"Therefore $f^{-1}(0)=3$.", "unverifiable"),
         (r"So $17 \cdot 44 \equiv 1 \pmod{83}$.", "unverifiable"),
