@@ -129,12 +129,19 @@ def _sentences(text: str) -> list[str]:
 # Finding claims
 # ============================================================================================
 
+# A false equation in a sentence that supposes, tests or talks about mistakes may be meant as
+# false ("suppose 2 + 2 = 5", "let's try x = 3: 9 + 1 = 11, too big"): such a claim is not judged
+# incorrect, though a true one still counts. A conditional asserts its arithmetic ("if each box
+# holds 6, 4 boxes hold 4 * 6 = 24"): on PRM800K, judging those keeps the precision of
+# "incorrect" (benchmarks/math_steps.py). A negated sentence ("1 = 3 + 4 is not true") says
+# nothing either way.
 _HYPOTHETICAL = re.compile(
-    r"\b(?:suppose|supposing|assume|assuming|what if|hypothetically|whether|not|n't|wrong|"
-    r"mistake|incorrect|error|check|checking|try|guess|cannot|can't|plug|"
-    r"plugging|substitute|substituting|test|testing|does)\b",
+    r"\b(?:suppose|supposing|assume|assuming|let's say|let us say|what if|hypothetically|"
+    r"whether|wrong|mistake|incorrect|error|check|checking|try|trying|guess|plug|plugging|"
+    r"substitute|substituting|test|testing)\b",
     re.IGNORECASE,
 )
+_NEGATION = re.compile(r"\b(?:not|n't|never|false|untrue|cannot|can't)\b|≠|\\neq?\b", re.IGNORECASE)
 _MODULAR = re.compile(r"\\(?:pmod|bmod|mod|equiv)\b|\bmod\b|\\pmod|≡", re.IGNORECASE)
 _OPERATOR = re.compile(r"[-+*/^!×÷]|\\(?:times|cdot|div|frac|dfrac|tfrac|sqrt|binom)|\d\s*\(")
 _CONTINUATION = {
@@ -462,13 +469,16 @@ def check_step(step: str) -> StepVerdict:
     assignments: dict[sympy.Symbol, set] = {}
     equations: list[_Link] = []
     for sentence in _sentences(text) or [text]:
-        if _HYPOTHETICAL.search(_mask(sentence)) or _mask(sentence).rstrip().endswith("?"):
+        masked = _mask(sentence)
+        if _NEGATION.search(masked) or masked.rstrip().endswith("?"):
             continue
+        hypothetical = bool(_HYPOTHETICAL.search(masked))
         links = _claims_in_sentence(sentence)
         for link in links:
             free = link.left.free_symbols | link.right.free_symbols
             if free:
-                _note_symbolic(link, free, assignments, equations)
+                if not hypothetical:
+                    _note_symbolic(link, free, assignments, equations)
                 continue
             if not link.has_operator or _has_names(link.text):
                 continue
@@ -476,7 +486,10 @@ def check_step(step: str) -> StepVerdict:
             if key in seen:
                 continue
             seen.add(key)
-            claims.append(Claim(link.text, _judge(link)))
+            verdict = _judge(link)
+            if hypothetical and verdict == "incorrect":
+                verdict = "unverifiable"
+            claims.append(Claim(link.text, verdict))
     if not re.search(r"\b(?:or|either)\b", _mask(text)) and "\\text{or}" not in text:
         claims.extend(_substitution_claims(assignments, equations))
     return StepVerdict(0, _step_verdict(claims), tuple(claims))
