@@ -23,6 +23,7 @@ stated value may be off by less than one unit of its last digit.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Literal, Sequence
@@ -143,7 +144,12 @@ _HYPOTHETICAL = re.compile(
 )
 _NEGATION = re.compile(r"\b(?:not|n't|never|false|untrue|cannot|can't)\b|≠|\\neq?\b", re.IGNORECASE)
 _MODULAR = re.compile(r"\\(?:pmod|bmod|mod|equiv)\b|\bmod\b|\\pmod|≡", re.IGNORECASE)
-_OPERATOR = re.compile(r"[-+*/^!×÷]|\\(?:times|cdot|div|frac|dfrac|tfrac|sqrt|binom)|\d\s*\(")
+# What makes a chain compute something: arithmetic, and functions applied to numbers
+# (`\sin 90^\circ = 1`, `\gcd(5, 7) = 1`).
+_OPERATOR = re.compile(
+    r"[-+*/^!×÷]|\\(?:times|cdot|div|frac|dfrac|tfrac|sqrt|binom|sin|cos|tan|cot|sec|csc|arcsin|"
+    r"arccos|arctan|ln|log|exp|gcd|lcm)(?![a-zA-Z])|\d\s*\("
+)
 _CONTINUATION = {
     "of", "times", "by", "per", "x", "plus", "minus", "into", "over", "divided", "multiplied",
     "and", "than", "each", "squared", "cubed", "from", "out",
@@ -296,7 +302,8 @@ def _shows_in_full(value: sympy.Expr, places: int) -> bool:
 
 _ALLOWED_COMMANDS = re.compile(
     r"\\(?:frac|dfrac|tfrac|sqrt|cdot|times|div|left|right|pi|binom|approx|circ|le|ge|lt|gt|"
-    r"quad|qquad|displaystyle|sin|cos|tan|cot|sec|csc|ln|log|exp)(?![a-zA-Z])"
+    r"quad|qquad|displaystyle|sin|cos|tan|cot|sec|csc|arcsin|arccos|arctan|ln|log|exp|gcd|lcm)"
+    r"(?![a-zA-Z])"
 )
 
 
@@ -479,6 +486,12 @@ def check_step(step: str) -> StepVerdict:
             if free:
                 if not hypothetical:
                     _note_symbolic(link, free, assignments, equations)
+                key = link.text.replace(" ", "")
+                if link.has_operator and key not in seen and _is_identity(link):
+                    # `(x+2)(x+3) = x^2+5x+6` holds for every x. One that does not may be an
+                    # equation to solve, so a symbolic link is never judged incorrect.
+                    seen.add(key)
+                    claims.append(Claim(link.text, "correct"))
                 continue
             if not link.has_operator or _has_names(link.text):
                 continue
@@ -493,6 +506,29 @@ def check_step(step: str) -> StepVerdict:
     if not re.search(r"\b(?:or|either)\b", _mask(text)) and "\\text{or}" not in text:
         claims.extend(_substitution_claims(assignments, equations))
     return StepVerdict(0, _step_verdict(claims), tuple(claims))
+
+
+def _is_identity(link: _Link) -> bool:
+    """Whether both sides of a symbolic link are the same expression of its variables."""
+    if link.approx or link.left == link.right:
+        return False
+    difference = link.left - link.right
+    if difference.has(sympy.core.function.AppliedUndef, PERCENT, DEGREE, PM):
+        return False
+    try:
+        if sympy.cancel(sympy.expand(difference)) == 0:
+            return True
+        # Trigonometric and radical rewrites: zero at several random rational points.
+        rng = random.Random(0)
+        for _ in range(3):
+            point = {s: sympy.Rational(rng.randint(7, 97), rng.randint(3, 31)) for s in difference.free_symbols}
+            value = sympy.N(difference.subs(point), 40)
+            if not value.is_number or not abs(value) < sympy.Float(10) ** -25:
+                return False
+        return True
+    except (TypeError, ValueError, ZeroDivisionError, AttributeError, NotImplementedError,
+            sympy.SympifyError):
+        return False
 
 
 def _note_symbolic(link: _Link, free: set, assignments: dict, equations: list) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,34 @@ def verdict(step: str) -> str:
         (r"Therefore $f^{-1}(0)=3$.", "unverifiable"),
         (r"So $17 \cdot 44 \equiv 1 \pmod{83}$.", "unverifiable"),
         (r"$x = 5$", "unverifiable"),
+        # Functions of numbers compute; a symbolic identity holds or says nothing.
+        (r"So $\sin 90^\circ = 1$.", "correct"),
+        (r"So $\cos 100^\circ = \sin 80^\circ$.", "incorrect"),
+        (r"Expanding, $(x+2)(x+3) = x^2+5x+6$.", "correct"),
+        (r"Expanding, $(x+2)(x+3) = x^2+5x+7$.", "unverifiable"),  # may be an equation to solve
+        # Claims in prose, with units, rates, currency and bare equations.
+        ("80 GB / 2 GB/minute = 40 minutes", "correct"),
+        ("80 GB / 2 GB/minute = 45 minutes", "incorrect"),
+        ("$30/hour * 15 hours/week = $450/week", "correct"),
+        ("$30/hour * 15 hours/week = $460/week", "incorrect"),
+        ("3 hours - 1 hour - 1 hour = 1 hour", "correct"),
+        ("a profit of 1.2% which is $8000*(1.2/100) = $96", "correct"),
+        ("a profit of 1.2% which is $8000*(1.2/100) = $98", "incorrect"),
+        ("24 + 48 = 73", "incorrect"),
+        ("48/2 = 24", "correct"),
+        ("Tommy raised 23 slices x $4 = $92 by selling cheesecakes.", "correct"),
+        ("He earned 26 x $15 = $391 for selling apple pie.", "incorrect"),
+        ("So 84/12 = 7 dozen eggs.", "correct"),  # dozens as a unit
+        ("So 3 dozen eggs + 2 eggs = 38 eggs.", "correct"),  # dozen as 12
+        ("So 84/12 = 8 dozen eggs.", "incorrect"),
+        ("If each box holds 6, then 4 boxes hold 4 * 6 = 25 eggs.", "incorrect"),
+        ("Let's try 4 * 6 = 25 and see.", "unverifiable"),  # a trial may be false on purpose
+        ("Let's try 4 * 6 = 24 and see.", "correct"),
+        ("Twin = 6 + 7 = 13", "correct"),
+        ("16 students drank 2 quarts = 16 * 2 = 32 quarts", "correct"),
+        ("Howie has 25 classmates + his 1 teacher + 1 himself = 27 people.", "unverifiable"),
+        ("In one hour, there are 60 / 15 = 4 (15 minutes).", "correct"),
+        ("He writes 1 + 1 = 3, which is not true.", "unverifiable"),
     ],
 )
 def test_step_verdicts(step: str, expected: str) -> None:
@@ -162,6 +191,63 @@ def test_gsm8k_calculator_annotations() -> None:
     assert [r for r, v in zip(lines, results[2]) if v.verdict != "correct"] == []
 
 
+_ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
+_SHOWN = re.compile(r"(\$?)(\d[\d,]*(?:\.\d+)?)")
+
+
+def _falsified(line: str) -> str | None:
+    """The line with the result shown after its first annotation made wrong (integers + 1,
+    decimals + 0.5, written the same way), annotations removed; None when the shown result is
+    not the annotation's."""
+    annotation = _ANNOTATION.search(line)
+    if annotation is None:
+        return None
+    shown = _SHOWN.match(line, annotation.end())
+    if shown is None or float(shown.group(2).replace(",", "")) != float(annotation.group(2)):
+        return None
+    digits = shown.group(2)
+    if "." in digits:
+        wrong = str(float(digits.replace(",", "")) + 0.5)
+    else:
+        number = int(digits.replace(",", "")) + 1
+        wrong = f"{number:,}" if "," in digits else str(number)
+    twin = line[: shown.start(2)] + wrong + line[shown.end(2):]
+    return _ANNOTATION.sub("", twin)
+
+
+def gsm8k_plain_lines(rows: list[dict]) -> tuple[list[str], list[str]]:
+    """The solution lines of GSM8K test as a model writes them (calculator annotations removed)
+    that show a claim (an `=`), and their falsified twins."""
+    lines, twins = [], []
+    for row in rows:
+        for line in row["answer"].split("\n"):
+            if "<<" not in line or line.startswith("####"):
+                continue
+            plain = _ANNOTATION.sub("", line)
+            if "=" in plain:
+                lines.append(plain)
+                twin = _falsified(line)
+                if twin is not None:
+                    twins.append(twin)
+    return lines, twins
+
+
+def test_gsm8k_plain_text_lines(record_property) -> None:
+    """Lines in prose with units, currency and percentages: at least 90% of the true ones are
+    judged correct and 90% of their falsified twins incorrect, and no true line incorrect."""
+    lines, twins = gsm8k_plain_lines(_jsonl("gsm8k_test.jsonl"))
+    assert len(lines) > 4000 and len(twins) > 4000
+    true_results, twin_results = check_many([lines, twins], timeout_s=10.0)
+    wrongly_incorrect = [line for line, v in zip(lines, true_results) if v.verdict == "incorrect"]
+    correct = sum(v.verdict == "correct" for v in true_results) / len(lines)
+    caught = sum(v.verdict == "incorrect" for v in twin_results) / len(twins)
+    record_property("gsm8k_plain_true_correct", round(correct, 3))
+    record_property("gsm8k_plain_twins_incorrect", round(caught, 3))
+    assert wrongly_incorrect == []
+    assert correct >= 0.9
+    assert caught >= 0.9
+
+
 def test_prm800k_precision_of_incorrect(record_property) -> None:
     """On human-rated PRM800K phase-1 test steps, "incorrect" means a -1 rating at least 90% of
     the time; the share of steps the checker can judge at all is recorded."""
@@ -176,7 +262,7 @@ def test_prm800k_precision_of_incorrect(record_property) -> None:
     record_property("prm800k_checkable_share", round(share, 3))
     assert len(flagged) >= 30
     assert precision >= PRECISION_TARGET
-    assert share >= 0.05
+    assert share >= 0.09
 
 
 def test_step_verdict_is_a_frozen_record() -> None:
