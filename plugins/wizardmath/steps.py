@@ -1,19 +1,24 @@
 """The process check: split a solution into steps and check each step's arithmetic exactly.
 
-A step is "incorrect" when one of its claims is false, "correct" when it makes checkable claims
-and all of them hold, and "unverifiable" when it makes none: a step with nothing to check is never
-called correct. Claims are found where a solution commits to a value:
+A step's verdict says what sympy found, and nothing more: "a claim is false" when one of its
+claims is false, "claims true" when it makes checkable claims and all of them hold, "nothing to
+check" when it makes none. True arithmetic does not make a step right (a wrong plan may add up
+correctly), so "claims true" is never read as "this step is good" by the labels built on it
+(``wizardmath.labels``). Claims are found where a solution commits to a value:
 
 - GSM8K calculator annotations ``<<48/2=24>>``;
-- equations and chains in LaTeX math (``$2^{10} = 1024$``, ``\\frac{3}{4} \\cdot 8 = 6``);
-- plain-text arithmetic (``48/2 = 24``, ``$80,000 * 1.5 = $120,000``, ``5 x 3 = 15``);
+- equations and chains in LaTeX math (``$2^{10} = 1024$``, ``\\frac{3}{4} \\cdot 8 = 6``,
+  ``\\sin 90^\\circ = 1``), and symbolic identities (``(x+2)(x+3) = x^2+5x+6``, which can
+  only be found true: an expression that differs may be an equation to solve);
+- arithmetic in prose, with its units, rates, currency and percentages made plain by
+  ``wizardmath.prose`` (``80 GB / 2 GB/minute = 40 minutes``, ``$80,000 * 1.5 = $120,000``);
 - an equation in one unknown together with the value the step gives it
   (``3x + 2 = 11, so x = 3``): the value must satisfy the equation.
 
-Only claims whose sides are constants are judged (plus the substitution above); anything with a
-free variable is an equation to solve, not a claim. Hypothetical sentences ("suppose", "if we",
-"let's assume", questions) and sentences about mistakes are skipped. Judging errs towards
-"unverifiable": a false "incorrect" costs more than a missed one.
+Sentences that suppose or test something ("suppose", "let's try", "plug in") may state a false
+equation on purpose: a false claim there is not judged. Negated sentences and questions are
+skipped. Judging errs towards "nothing to check": a false "a claim is false" teaches a reward
+model a wrong label.
 
 Rounding (see docs/math-grading.md): a stated decimal with d >= 1 places passes when it is the
 exact value rounded or truncated to d places; a stated integer must be exact or the correct
@@ -26,7 +31,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, replace
-from typing import Iterable, Literal, Sequence
+from typing import Literal, Sequence
 
 import sympy
 
@@ -36,17 +41,24 @@ from .answers import (
 )
 
 __all__ = [
-    "Claim", "StepVerdict", "check_many", "check_step", "check_steps", "check_steps_async",
-    "process_reward", "split_steps",
+    "CLAIMS_TRUE", "CLAIM_FALSE", "NOTHING_TO_CHECK", "Claim", "StepVerdict", "check_many",
+    "check_step", "check_steps", "check_steps_async", "split_steps",
 ]
 
 Verdict = Literal["correct", "incorrect", "unverifiable"]
+"""How one link of a chain was judged, inside this module."""
+ClaimVerdict = Literal["true", "false", "unknown"]
+StepFinding = Literal["claims true", "a claim is false", "nothing to check"]
+CLAIMS_TRUE: StepFinding = "claims true"
+CLAIM_FALSE: StepFinding = "a claim is false"
+NOTHING_TO_CHECK: StepFinding = "nothing to check"
+_CLAIM_WORD: dict[str, ClaimVerdict] = {"correct": "true", "incorrect": "false", "unverifiable": "unknown"}
 
 
 @dataclass(frozen=True)
 class Claim:
     text: str
-    verdict: Verdict
+    verdict: ClaimVerdict
 
     def as_dict(self) -> dict:
         return {"text": self.text, "verdict": self.verdict}
@@ -55,7 +67,7 @@ class Claim:
 @dataclass(frozen=True)
 class StepVerdict:
     index: int
-    verdict: Verdict
+    verdict: StepFinding
     claims: tuple[Claim, ...]
 
     def as_dict(self) -> dict:
@@ -470,7 +482,7 @@ def check_step(step: str) -> StepVerdict:
     for lhs, rhs in _ANNOTATION.findall(step):
         links = _chain_links(f"{lhs} = {rhs}")
         verdict = _judge(links[0]) if links else "unverifiable"
-        claims.append(Claim(f"{lhs}={rhs}", verdict))
+        claims.append(Claim(f"{lhs}={rhs}", _CLAIM_WORD[verdict]))
     text = _drop_currency(_ANNOTATION.sub(" ", step))
     seen = {c.text.replace(" ", "") for c in claims}
     assignments: dict[sympy.Symbol, set] = {}
@@ -491,7 +503,7 @@ def check_step(step: str) -> StepVerdict:
                     # `(x+2)(x+3) = x^2+5x+6` holds for every x. One that does not may be an
                     # equation to solve, so a symbolic link is never judged incorrect.
                     seen.add(key)
-                    claims.append(Claim(link.text, "correct"))
+                    claims.append(Claim(link.text, "true"))
                 continue
             if not link.has_operator or _has_names(link.text):
                 continue
@@ -502,7 +514,7 @@ def check_step(step: str) -> StepVerdict:
             verdict = _judge(link)
             if hypothetical and verdict == "incorrect":
                 verdict = "unverifiable"
-            claims.append(Claim(link.text, verdict))
+            claims.append(Claim(link.text, _CLAIM_WORD[verdict]))
     if not re.search(r"\b(?:or|either)\b", _mask(text)) and "\\text{or}" not in text:
         claims.extend(_substitution_claims(assignments, equations))
     return StepVerdict(0, _step_verdict(claims), tuple(claims))
@@ -562,16 +574,16 @@ def _substitution_claims(assignments: dict, equations: list[_Link]) -> list[Clai
             continue
         ok = any(r == 0 for r in results)
         shown = ", ".join(f"{symbol} = {v}" for v in sorted(values, key=str))
-        claims.append(Claim(f"{link.text} with {shown}", "correct" if ok else "incorrect"))
+        claims.append(Claim(f"{link.text} with {shown}", "true" if ok else "false"))
     return claims
 
 
-def _step_verdict(claims: Sequence[Claim]) -> Verdict:
-    if any(c.verdict == "incorrect" for c in claims):
-        return "incorrect"
-    if any(c.verdict == "correct" for c in claims):
-        return "correct"
-    return "unverifiable"
+def _step_verdict(claims: Sequence[Claim]) -> StepFinding:
+    if any(c.verdict == "false" for c in claims):
+        return CLAIM_FALSE
+    if any(c.verdict == "true" for c in claims):
+        return CLAIMS_TRUE
+    return NOTHING_TO_CHECK
 
 
 # ============================================================================================
@@ -582,7 +594,7 @@ def _bounded(outcome, index: int) -> StepVerdict:
     if outcome.ok:
         return StepVerdict(index, outcome.value.verdict, outcome.value.claims)
     reason = "timed out" if outcome.timed_out else f"checker error: {outcome.error}"
-    return StepVerdict(index, "unverifiable", (Claim(reason, "unverifiable"),))
+    return StepVerdict(index, NOTHING_TO_CHECK, (Claim(reason, "unknown"),))
 
 
 def check_steps(steps: list[str], timeout_s: float = 5.0) -> list[StepVerdict]:
@@ -610,19 +622,3 @@ def check_many(
     items = [(step,) for steps in solutions for step in steps]
     outcomes = iter(default_pool().map(check_step, items, timeout_s=timeout_s, progress=progress))
     return [[_bounded(next(outcomes), i) for i in range(len(steps))] for steps in solutions]
-
-
-SCORES = {"correct": 1.0, "incorrect": 0.0}
-
-
-def process_reward(verdicts: Iterable[StepVerdict | str], unverifiable: float = 0.5) -> float:
-    """The minimum over steps of: correct 1, incorrect 0, unverifiable ``unverifiable``.
-
-    One wrong step sinks the solution (WizardMath's later PRM reward is the minimum of the step
-    scores). A solution without steps scores ``unverifiable``.
-    """
-    scores = []
-    for verdict in verdicts:
-        name = verdict if isinstance(verdict, str) else verdict.verdict
-        scores.append(SCORES.get(name, unverifiable))
-    return min(scores) if scores else unverifiable
