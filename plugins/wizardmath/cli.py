@@ -113,6 +113,9 @@ def math_group() -> None:
               help="Accept a decimal that is the other side correctly rounded to its digits.")
 @click.option("--min-rounded-places", type=click.IntRange(min=0), default=2, show_default=True,
               help="Digits after the point a predicted decimal needs to stand for an exact reference.")
+@click.option("--min-significant-digits", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Significant digits a decimal needs to stand for a value it does not equal "
+              "exactly (0.33 is not 1/3; 0.333 is).")
 @click.option("--assignments/--no-assignments", default=True, show_default=True,
               help="Accept `x = 3` for 3 (and `x = 1 + 2 = 3`).")
 @click.option("--units/--keep-units", "strip_units", default=True, show_default=True,
@@ -130,7 +133,7 @@ def math_group() -> None:
 @_pool_options
 def equal_command(
     source: TextIO, percent: str, rel_tol: float, rounding: bool, min_rounded_places: int,
-    assignments: bool, strip_units: bool, degrees_as_radians: bool,
+    min_significant_digits: int, assignments: bool, strip_units: bool, degrees_as_radians: bool,
     inequality_for_interval: bool, ordered_lists: bool, mixed_numbers: bool,
     rename_symbols: bool, prose_numbers: bool, timeout_s: float, workers: int | None,
 ) -> None:
@@ -149,6 +152,7 @@ def equal_command(
 
     policy = GradingPolicy(
         percent=percent, rounding=rounding, min_rounded_places=min_rounded_places,
+        min_significant_digits=min_significant_digits,
         rel_tol=rel_tol, accept_assignment=assignments, strip_units=strip_units,
         degrees_as_radians=degrees_as_radians, inequality_for_interval=inequality_for_interval,
         ordered_lists=ordered_lists, mixed_numbers=mixed_numbers, rename_symbols=rename_symbols,
