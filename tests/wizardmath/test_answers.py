@@ -41,10 +41,12 @@ def policy_for(settings: dict) -> GradingPolicy:
     """Math-Verify's per-case settings, translated to our policy.
 
     match_types without "expr": no bare numbers read from prose; strict=False: symbols may be
-    renamed; allow_set_relation_comp: an inequality may stand for an interval reference.
-    Math-Verify's float precision has no counterpart: our rounding rule decides.
+    renamed; allow_set_relation_comp: an inequality may stand for an interval reference;
+    precision p (decimal places a float is rounded to, default 6): a case with p < 3 accepts a
+    decimal with p significant digits, such as 0.33 for 1/3 at p = 2.
     """
     return GradingPolicy(
+        min_significant_digits=min(3, settings.get("precision", 6)),
         prose_numbers="expr" in settings.get("match_types", ["latex", "expr"]),
         rename_symbols=not settings.get("strict", True),
         inequality_for_interval=settings.get("allow_set_relation_comp", False),
