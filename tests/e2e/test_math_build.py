@@ -271,3 +271,33 @@ def test_rollout_labels(tmp_path: Path, loopback_llm_factory) -> None:
     (record,) = rows(out / "stepwise.jsonl").values()
     assert record["completions"] == ["In 9 evenings Lena reads 18 * 9 = 162 pages.", "She has 270 - 162 pages left."]
     assert record["labels"] == [True, False]
+
+
+def test_unlabelled_steps_skip_drop_or_judge(tmp_path: Path, loopback_llm_factory) -> None:
+    """With one sample per problem an evolved problem has no target answer: its steps have no
+    label but sympy's false claims, and --unlabelled-steps decides what the export does."""
+
+    def stepwise_of(name: str, *extra: str, rules: tuple[Rule, ...] = RULES) -> dict[str, dict[str, Any]]:
+        out = tmp_path / name
+        result = evol(
+            "build", "--domain", "math", "--seeds", str(SEEDS), "--out", str(out), "--limit", "2",
+            "--schedule", "up", *extra, env={"OPENAI_BASE_URL": loopback_llm_factory(rules).base_url, **API},
+        )
+        assert result.returncode == 0, result.stderr
+        exported = evol("export", str(out), "--format", "stepwise")
+        assert exported.returncode == 0, exported.stderr
+        return rows(out / "stepwise.jsonl")
+
+    skipped = stepwise_of("skip")
+    assert set(skipped) == {"seed-0", "seed-1"}  # the seeds reach their references
+
+    dropped = stepwise_of("drop", "--unlabelled-steps", "drop")
+    assert set(dropped) == {"seed-0", "seed-1", "seed-1/r1"}
+    assert dropped["seed-1/r1"]["completions"] == ["\n".join(LENA_WRONG.split("\n")[:2])]
+    assert dropped["seed-1/r1"]["labels"] == [False]
+
+    judge_rules = (Rule(contains="one step at a time", reply="Correct"), *RULES)
+    judged = stepwise_of("judge", "--unlabelled-steps", "judge", rules=judge_rules)
+    assert judged["seed-0/r1"] == {"id": "seed-0/r1", "prompt": BAKERY,
+                                   "completions": BAKERY_SOLUTION.split("\n"), "labels": [True] * 4}
+    assert judged["seed-1/r1"]["labels"] == [True, False]
