@@ -35,10 +35,10 @@ from typing import Literal, Sequence
 
 import sympy
 
-from .prose import has_scale_words, plain_arithmetic
 from .answers import (
     DEGREE, PERCENT, PM, ParseError, ReadOptions, Rel, Scalar, Seq, clean, read,
 )
+from .prose import has_scale_words, plain_arithmetic
 
 __all__ = [
     "CLAIMS_TRUE", "CLAIM_FALSE", "NOTHING_TO_CHECK", "Claim", "StepVerdict", "check_many",
