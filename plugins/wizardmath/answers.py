@@ -46,8 +46,11 @@ class GradingPolicy:
     # A decimal matches an exact value when it is that value correctly rounded to its digits.
     rounding: bool = True
     # ... but a decimal standing in for an exact reference must show at least this many digits
-    # after the point (0.33 for 1/3 passes, 0.3 does not). A decimal reference is always honoured.
+    # after the point (0.333 for 1/3 passes, 0.3 does not).
     min_rounded_places: int = 2
+    # ... and a decimal on either side stands for a value it does not equal only when it shows at
+    # least this many significant digits: 0.33 is not 1/3, 0.333 is, and 3.14 is pi.
+    min_significant_digits: int = 3
     # Extra relative tolerance between two numbers (0: exact, apart from the rounding rule).
     rel_tol: float = 0.0
     # `x = 3` matches `3` (and `x = 1 + 2 = 3` reads as 3).
@@ -172,6 +175,12 @@ def _rounds_to(decimal: Scalar, other: sympy.Expr, places: int) -> bool:
     return bool(abs(value - decimal.expr) < sympy.Rational(1, 2) * sympy.Rational(1, 10**places))
 
 
+def _significant_digits(decimal: Scalar) -> int:
+    """Significant digits a decimal shows: 0.33 -> 2, 3.14 -> 3, 0.050 -> 2, 120.0 -> 4."""
+    shown = abs(decimal.expr) * 10 ** (decimal.places or 0)
+    return len(str(int(sympy.floor(shown + sympy.Rational(1, 2))))) if shown >= 1 else 0
+
+
 def _numbers_equal(gold: Scalar, pred: Scalar, policy: GradingPolicy) -> _Verdict:
     a, b = gold.expr, pred.expr
     if a.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan) or b.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
@@ -195,10 +204,12 @@ def _numbers_equal(gold: Scalar, pred: Scalar, policy: GradingPolicy) -> _Verdic
         else:
             exact = False
     if not exact and policy.rounding:
-        if gold.places is not None and _rounds_to(gold, b, gold.places):
+        digits = policy.min_significant_digits
+        if (gold.places is not None and _significant_digits(gold) >= digits
+                and _rounds_to(gold, b, gold.places)):
             return _Verdict(True, f"the reference is the prediction rounded to {gold.places} places")
         if (pred.places is not None and pred.places >= policy.min_rounded_places
-                and _rounds_to(pred, a, pred.places)):
+                and _significant_digits(pred) >= digits and _rounds_to(pred, a, pred.places)):
             return _Verdict(True, f"the prediction is the reference rounded to {pred.places} places")
     if policy.rel_tol > 0:
         va, vb = _numeric_value(a), _numeric_value(b)

@@ -113,6 +113,9 @@ def math_group() -> None:
               help="Accept a decimal that is the other side correctly rounded to its digits.")
 @click.option("--min-rounded-places", type=click.IntRange(min=0), default=2, show_default=True,
               help="Digits after the point a predicted decimal needs to stand for an exact reference.")
+@click.option("--min-significant-digits", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Significant digits a decimal needs to stand for a value it does not equal "
+              "exactly (0.33 is not 1/3; 0.333 is).")
 @click.option("--assignments/--no-assignments", default=True, show_default=True,
               help="Accept `x = 3` for 3 (and `x = 1 + 2 = 3`).")
 @click.option("--units/--keep-units", "strip_units", default=True, show_default=True,
@@ -130,7 +133,7 @@ def math_group() -> None:
 @_pool_options
 def equal_command(
     source: TextIO, percent: str, rel_tol: float, rounding: bool, min_rounded_places: int,
-    assignments: bool, strip_units: bool, degrees_as_radians: bool,
+    min_significant_digits: int, assignments: bool, strip_units: bool, degrees_as_radians: bool,
     inequality_for_interval: bool, ordered_lists: bool, mixed_numbers: bool,
     rename_symbols: bool, prose_numbers: bool, timeout_s: float, workers: int | None,
 ) -> None:
@@ -149,6 +152,7 @@ def equal_command(
 
     policy = GradingPolicy(
         percent=percent, rounding=rounding, min_rounded_places=min_rounded_places,
+        min_significant_digits=min_significant_digits,
         rel_tol=rel_tol, accept_assignment=assignments, strip_units=strip_units,
         degrees_as_radians=degrees_as_radians, inequality_for_interval=inequality_for_interval,
         ordered_lists=ordered_lists, mixed_numbers=mixed_numbers, rename_symbols=rename_symbols,
@@ -184,44 +188,73 @@ def equal_command(
 @math_group.command("steps")
 @click.argument("source", type=click.File("r"), default="-", metavar="[FILE|-]")
 @click.option("--unverifiable", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
-              help="The score of a step with nothing checkable in the process reward.")
+              help="The score of a step without a label in the process reward.")
 @_pool_options
 def steps_command(source: TextIO, unverifiable: float, timeout_s: float, workers: int | None) -> None:
-    """Check the arithmetic of each step of each solution.
+    """Check the arithmetic of each step of each solution, and label the steps.
 
-    Reads JSONL lines {"id", "problem"?, "steps": [str, ...]} or {"id", "solution": str} (split
-    into steps by "Step k:" markers, else lines, else sentences) and writes
-    {"id", "steps": [{"index", "verdict", "claims"}], "process_reward"} per line, in input order.
-    A verdict is "correct", "incorrect" or "unverifiable" (nothing checkable); each claim is
-    {"text", "verdict"}. The process reward is the minimum step score: correct 1, incorrect 0,
-    unverifiable --unverifiable. Malformed lines get empty steps, a null reward and an "error".
+    Reads JSONL lines {"id", "steps": [str, ...]} or {"id", "solution": str} (split into steps
+    by "Step k:" markers, else lines, else sentences), each with an optional reference final
+    answer "answer", and writes {"id", "steps": [{"index", "verdict", "claims", "label",
+    "label_source"}], "outcome", "process_reward"} per line, in input order.
+
+    \b
+    verdict  what sympy found: "claims true", "a claim is false" or "nothing to check"
+    claims   each {"text", "verdict"}, a claim's verdict being "true", "false" or "unknown"
+    outcome  whether the solution's final answer equals "answer" (null without one)
+    label    true, false or null, by the rules of docs/math-grading.md: a false claim makes a
+             step bad; a final answer equal to "answer" makes every other step good; a wrong one
+             makes the last step bad. "claims true" alone is never a label.
+    process_reward  the minimum step score: good 1, bad 0, no label --unverifiable; the build
+             computes it the same way.
+
+    Malformed lines get empty steps, a null reward and an "error".
     """
-    from .steps import check_many, process_reward, split_steps
+    from .answers import answers_equal_many, extract_answer
+    from .labels import StepEvidence, process_reward, step_labels
+    from .steps import check_many, split_steps
 
     _start_pool(workers)
     with _progress("checking steps") as advance:
         for batch in _batches(_read_lines(source), BATCH_LINES):
             solutions: list[list[str]] = []
-            slots: list[tuple[dict, int | None]] = []
+            pairs: list[tuple[str, str]] = []
+            slots: list[tuple[dict, int | None, int | None, bool]] = []
             for line in batch:
                 record = line.record or {}
-                slot = {"id": record.get("id"), "steps": [], "process_reward": None}
+                slot = {"id": record.get("id"), "steps": [], "outcome": None, "process_reward": None}
                 error = line.error
                 steps = record.get("steps")
                 if error is None and steps is None and isinstance(record.get("solution"), str):
                     steps = split_steps(record["solution"])
                 if error is None and not (isinstance(steps, list) and all(isinstance(s, str) for s in steps)):
                     error = f"line {line.number} needs steps (a list of strings) or solution (a string)"
+                reference = record.get("answer")
+                if error is None and reference is not None and not isinstance(reference, (str, int, float)):
+                    error = f"line {line.number}: answer must be a string or a number"
                 if error is not None:
                     slot["error"] = error
-                    slots.append((slot, None))
+                    slots.append((slot, None, None, False))
                     continue
-                slots.append((slot, len(solutions)))
+                pair, missing = None, False
+                if reference is not None:
+                    text = record["solution"] if isinstance(record.get("solution"), str) else "\n".join(steps)
+                    predicted = extract_answer(text) if text.strip() else None
+                    if predicted is None:
+                        missing = True  # no final answer: refuted, as in the build
+                    else:
+                        pair = len(pairs)
+                        pairs.append((str(reference), predicted))
+                slots.append((slot, len(solutions), pair, missing))
                 solutions.append(steps)
             results = check_many(solutions, timeout_s=timeout_s, progress=advance)
-            for slot, position in slots:
+            equalities = answers_equal_many(pairs, timeout_s=timeout_s) if pairs else []
+            for slot, position, pair, missing in slots:
                 if position is not None:
                     verdicts = results[position]
-                    slot["steps"] = [v.as_dict() for v in verdicts]
-                    slot["process_reward"] = process_reward(verdicts, unverifiable)
+                    outcome = False if missing else (equalities[pair].equal if pair is not None else None)
+                    labels = step_labels([StepEvidence(v.verdict) for v in verdicts], outcome)
+                    slot["steps"] = [{**v.as_dict(), **label.as_dict()} for v, label in zip(verdicts, labels)]
+                    slot["outcome"] = outcome
+                    slot["process_reward"] = process_reward(labels, unverifiable)
                 _emit(slot)

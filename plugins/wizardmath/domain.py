@@ -25,13 +25,11 @@ import click
 from evolinstruct import Domain, Message, Operation, Sample, SampleContext, SeedError, clean_rewrite
 
 from . import prompts
-from .rewards import group_answers
+from .consensus import group_answers
+from .process import DEFAULT_ROLLOUTS
+from .references import INHERITED_REFERENCE, REFERENCE
 
 DOMAIN = "math"
-REFERENCE = "answer"
-"""The field holding a seed's reference final answer."""
-INHERITED_REFERENCE = "seed_answer"
-"""Where an evolved sample keeps its seed's reference answer: lineage information, not a key."""
 FINAL_LINE = "The answer is \\boxed{{{answer}}}"
 
 _GSM8K_FINAL = "####"
@@ -157,14 +155,6 @@ def read_seed(record: Mapping[str, Any]) -> Mapping[str, Any]:
 # --- responses --------------------------------------------------------------------------------
 
 
-def reference_answer(sample: Sample) -> str | None:
-    """The reference final answer, which only a seed has (see the module's docstring)."""
-    if sample.parent_id is not None:
-        return None
-    value = sample.fields.get(REFERENCE)
-    return value if isinstance(value, str) and value.strip() else None
-
-
 def inherit_fields(parent_fields: Mapping[str, Any]) -> dict[str, Any]:
     """An evolved problem's fields: its seed's reference answer kept as lineage information
     under ``seed_answer``, never as the answer to the new problem."""
@@ -194,14 +184,42 @@ OPTIONS = (
         default=1,
         show_default=True,
         help="math: solutions sampled per problem; the response comes from the largest group of "
-        "equal final answers, whose share is the answer reward of a problem without a reference.",
+        "equal final answers, which confirms that answer when it is a strict majority of at "
+        "least two (an evolved problem has no reference answer).",
+    ),
+    click.Option(
+        ["--step-labels"],
+        type=click.Choice(["answer", "rollout"]),
+        default="answer",
+        show_default=True,
+        help="math: where step labels come from. answer: sympy's false claims and whether the "
+        "solution reaches the reference (or confirmed consensus) answer; rollout: also complete "
+        "the solution --rollouts times from each step, a step being good when a completion "
+        "reaches that answer (Math-Shepherd). A step with a false claim is bad either way.",
+    ),
+    click.Option(
+        ["--rollouts"],
+        type=click.IntRange(1, 64),
+        default=DEFAULT_ROLLOUTS,
+        show_default=True,
+        help="math: completions per step with --step-labels rollout.",
     ),
     click.Option(
         ["--step-judge/--no-step-judge"],
         default=False,
         show_default=True,
-        help="math: ask an LLM judge about the solution steps sympy cannot check (a step sympy "
-        "finds incorrect stays incorrect).",
+        help="math: ask an LLM judge about the steps that still have no label (a step sympy "
+        "finds false stays bad).",
+    ),
+    click.Option(
+        ["--unlabelled-steps"],
+        type=click.Choice(["skip", "drop", "judge"]),
+        default="skip",
+        show_default=True,
+        help="math: what the prm and stepwise exports do with a step that has no label. skip: "
+        "leave the solution out; drop: keep its text, joined to the next labelled step, without "
+        "a label of its own; judge: ask the step judge (as --step-judge), and leave the solution "
+        "out when the judge gives no verdict.",
     ),
     click.Option(
         ["--min-reward"],
@@ -210,6 +228,14 @@ OPTIONS = (
         show_default=True,
         help="math: eliminate evolved samples whose reward (instruction reward times answer "
         "reward) is below this; 0 turns it off.",
+    ),
+    click.Option(
+        ["--missing-reward"],
+        type=click.Choice(["eliminate", "keep"]),
+        default="eliminate",
+        show_default=True,
+        help="math: with --min-reward, what to do with a sample whose reward is missing because "
+        "the instruction judge's reply could not be read.",
     ),
 )
 

@@ -28,7 +28,8 @@ _NUMBER = re.compile(
     r"(?<![A-Za-z0-9_.\\])[-−]?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+(?!\d)|\d+)(?:[.,]\d+)?"
     r"(?:\s*/\s*\d+)?(?:\s*%)?"
 )
-# Words that may sit between two boxes of one multi-part answer, or next to a short answer.
+# At most this many words on one line without a marked answer are an answer, not prose.
+_BARE_WORDS = 3
 
 
 def _matching_brace(text: str, open_index: int) -> int:
@@ -162,6 +163,10 @@ def extract_answer(text: str, prose_numbers: bool = True) -> str | None:
     bare = text.strip()
     if not _is_prose(bare) and "\n\n" not in bare:
         return bare
+    # A few words and nothing else are the answer itself: `Evelyn`, `no solution` (as
+    # `\text{Evelyn}` is).
+    if len(bare.split()) <= _BARE_WORDS and re.fullmatch(r"[A-Za-z][A-Za-z'’ -]*\.?", bare):
+        return bare.rstrip(".")
     found = _math_spans(text)[-1:]
     if prose_numbers:
         outside = _INLINE_MATH.sub(lambda m: " " * len(m.group()), text)

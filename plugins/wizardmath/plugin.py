@@ -39,6 +39,7 @@ def evol_filters() -> Iterable[Filter]:
 
 @hookimpl
 def evol_exporters() -> Iterable[Exporter]:
-    from .prm_export import PRM
+    from .exports import PRM, STEPWISE
 
     yield PRM
+    yield STEPWISE

@@ -1,5 +1,5 @@
-"""Every prompt the math domain sends: evolving a problem up or down, solving it, and the two
-judges (instruction quality, one solution step).
+"""Every prompt the math domain sends: evolving a problem up or down, solving it, completing a
+solution from its first steps (rollouts), and the two judges (instruction quality, one step).
 
 The evolving templates carry the project's shared labels, so the core's cleaner, the
 ``template-leak`` filter and the offline model treat math rewrites like every other domain's.
@@ -103,6 +103,20 @@ Problem:
 {problem}
 """
 
+CONTINUE_TEMPLATE = """\
+Below are a math problem and the first steps of a solution to it. Continue the solution from \
+where it stops: do not repeat or change the steps given, add the remaining steps, each on its \
+own line, with every calculation written out as an equation with its result. Finish with one \
+last line that gives the final answer in exactly this form:
+The answer is \\boxed{{ANSWER}}
+
+Problem:
+{problem}
+
+Steps so far:
+{steps}
+"""
+
 STEP_JUDGE_TEMPLATE = """\
 You check solutions to math problems one step at a time. Below are a problem, the steps of a \
 solution written so far, and the next step of that solution.
@@ -167,6 +181,11 @@ def easier_topic(problem: str) -> Sequence[Message]:
 
 def solve(problem: str) -> Sequence[Message]:
     return _user(RESPOND_TEMPLATE.format(problem=problem))
+
+
+def continue_solution(problem: str, steps: Sequence[str]) -> Sequence[Message]:
+    """Ask for the rest of a solution from its first steps (Math-Shepherd's completions)."""
+    return _user(CONTINUE_TEMPLATE.format(problem=problem, steps="\n".join(steps)))
 
 
 def judge_step(problem: str, previous: Sequence[str], step: str) -> Sequence[Message]:

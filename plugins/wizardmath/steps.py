@@ -1,19 +1,24 @@
 """The process check: split a solution into steps and check each step's arithmetic exactly.
 
-A step is "incorrect" when one of its claims is false, "correct" when it makes checkable claims
-and all of them hold, and "unverifiable" when it makes none: a step with nothing to check is never
-called correct. Claims are found where a solution commits to a value:
+A step's verdict says what sympy found, and nothing more: "a claim is false" when one of its
+claims is false, "claims true" when it makes checkable claims and all of them hold, "nothing to
+check" when it makes none. True arithmetic does not make a step right (a wrong plan may add up
+correctly), so "claims true" is never read as "this step is good" by the labels built on it
+(``wizardmath.labels``). Claims are found where a solution commits to a value:
 
 - GSM8K calculator annotations ``<<48/2=24>>``;
-- equations and chains in LaTeX math (``$2^{10} = 1024$``, ``\\frac{3}{4} \\cdot 8 = 6``);
-- plain-text arithmetic (``48/2 = 24``, ``$80,000 * 1.5 = $120,000``, ``5 x 3 = 15``);
+- equations and chains in LaTeX math (``$2^{10} = 1024$``, ``\\frac{3}{4} \\cdot 8 = 6``,
+  ``\\sin 90^\\circ = 1``), and symbolic identities (``(x+2)(x+3) = x^2+5x+6``, which can
+  only be found true: an expression that differs may be an equation to solve);
+- arithmetic in prose, with its units, rates, currency and percentages made plain by
+  ``wizardmath.prose`` (``80 GB / 2 GB/minute = 40 minutes``, ``$80,000 * 1.5 = $120,000``);
 - an equation in one unknown together with the value the step gives it
   (``3x + 2 = 11, so x = 3``): the value must satisfy the equation.
 
-Only claims whose sides are constants are judged (plus the substitution above); anything with a
-free variable is an equation to solve, not a claim. Hypothetical sentences ("suppose", "if we",
-"let's assume", questions) and sentences about mistakes are skipped. Judging errs towards
-"unverifiable": a false "incorrect" costs more than a missed one.
+Sentences that suppose or test something ("suppose", "let's try", "plug in") may state a false
+equation on purpose: a false claim there is not judged. Negated sentences and questions are
+skipped. Judging errs towards "nothing to check": a false "a claim is false" teaches a reward
+model a wrong label.
 
 Rounding (see docs/math-grading.md): a stated decimal with d >= 1 places passes when it is the
 exact value rounded or truncated to d places; a stated integer must be exact or the correct
@@ -23,28 +28,37 @@ stated value may be off by less than one unit of its last digit.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, replace
-from typing import Iterable, Literal, Sequence
+from typing import Literal, Sequence
 
 import sympy
 
 from .answers import (
     DEGREE, PERCENT, PM, ParseError, ReadOptions, Rel, Scalar, Seq, clean, read,
 )
+from .prose import has_scale_words, plain_arithmetic
 
 __all__ = [
-    "Claim", "StepVerdict", "check_many", "check_step", "check_steps", "check_steps_async",
-    "process_reward", "split_steps",
+    "CLAIMS_TRUE", "CLAIM_FALSE", "NOTHING_TO_CHECK", "Claim", "StepVerdict", "check_many",
+    "check_step", "check_steps", "check_steps_async", "split_steps",
 ]
 
 Verdict = Literal["correct", "incorrect", "unverifiable"]
+"""How one link of a chain was judged, inside this module."""
+ClaimVerdict = Literal["true", "false", "unknown"]
+StepFinding = Literal["claims true", "a claim is false", "nothing to check"]
+CLAIMS_TRUE: StepFinding = "claims true"
+CLAIM_FALSE: StepFinding = "a claim is false"
+NOTHING_TO_CHECK: StepFinding = "nothing to check"
+_CLAIM_WORD: dict[str, ClaimVerdict] = {"correct": "true", "incorrect": "false", "unverifiable": "unknown"}
 
 
 @dataclass(frozen=True)
 class Claim:
     text: str
-    verdict: Verdict
+    verdict: ClaimVerdict
 
     def as_dict(self) -> dict:
         return {"text": self.text, "verdict": self.verdict}
@@ -53,7 +67,7 @@ class Claim:
 @dataclass(frozen=True)
 class StepVerdict:
     index: int
-    verdict: Verdict
+    verdict: StepFinding
     claims: tuple[Claim, ...]
 
     def as_dict(self) -> dict:
@@ -128,19 +142,33 @@ def _sentences(text: str) -> list[str]:
 # Finding claims
 # ============================================================================================
 
+# A false equation in a sentence that supposes, tests or talks about mistakes may be meant as
+# false ("suppose 2 + 2 = 5", "let's try x = 3: 9 + 1 = 11, too big"): such a claim is not judged
+# incorrect, though a true one still counts. A conditional asserts its arithmetic ("if each box
+# holds 6, 4 boxes hold 4 * 6 = 24"): on PRM800K, judging those keeps the precision of
+# "incorrect" (benchmarks/math_steps.py). A negated sentence ("1 = 3 + 4 is not true") says
+# nothing either way.
 _HYPOTHETICAL = re.compile(
-    r"\b(?:suppose|supposing|assume|assuming|let's say|let us say|what if|if|imagine|"
-    r"hypothetically|for example|for instance|e\.g\.|would|could|might|whether|not|n't|wrong|"
-    r"mistake|incorrect|error|instead|check|checking|try|guess|maybe|perhaps|cannot|can't|plug|"
-    r"plugging|substitute|substituting|test|testing|does|see)\b",
+    r"\b(?:suppose|supposing|assume|assuming|let's say|let us say|what if|hypothetically|"
+    r"whether|wrong|mistake|incorrect|error|check|checking|try|trying|guess|plug|plugging|"
+    r"substitute|substituting|test|testing)\b",
     re.IGNORECASE,
 )
+_NEGATION = re.compile(r"\b(?:not|n't|never|false|untrue|cannot|can't)\b|≠|\\neq?\b", re.IGNORECASE)
 _MODULAR = re.compile(r"\\(?:pmod|bmod|mod|equiv)\b|\bmod\b|\\pmod|≡", re.IGNORECASE)
-_OPERATOR = re.compile(r"[-+*/^!×÷]|\\(?:times|cdot|div|frac|dfrac|tfrac|sqrt|binom)|\d\s*\(")
+# What makes a chain compute something: arithmetic, and functions applied to numbers
+# (`\sin 90^\circ = 1`, `\gcd(5, 7) = 1`).
+_OPERATOR = re.compile(
+    r"[-+*/^!×÷]|\\(?:times|cdot|div|frac|dfrac|tfrac|sqrt|binom|sin|cos|tan|cot|sec|csc|arcsin|"
+    r"arccos|arctan|ln|log|exp|gcd|lcm)(?![a-zA-Z])|\d\s*\("
+)
 _CONTINUATION = {
     "of", "times", "by", "per", "x", "plus", "minus", "into", "over", "divided", "multiplied",
     "and", "than", "each", "squared", "cubed", "from", "out",
 }
+# Words after a result that make it an operand of more arithmetic (`= 4 squared`); word
+# operators followed by a number were already made arithmetic.
+_CONTINUES_AFTER = {"squared", "cubed", "divided", "multiplied", "plus", "minus", "over", "into", "percent"}
 _ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
 # Plain-text algebra: single-letter unknowns among numbers (`3x + 2 = 11`, `x = 3`); only used
 # to pair an equation with the value a step gives its unknown.
@@ -160,6 +188,9 @@ class _Link:
     right_text: str
     has_operator: bool
     right_as_label: sympy.Expr | None = None  # the right side with its % read as a label
+    left_text: str = ""
+    alternative: "_Link | None" = None
+    """The same claim read another way (`7 dozen` as 7 or as 84): it holds when either holds."""
 
 
 def _step_options() -> ReadOptions:
@@ -203,7 +234,7 @@ def _chain_links(source: str) -> list[_Link]:
                 alternative = _as_expr(rel.parts[k + 1], sympy.Integer(1))
             links.append(_Link(
                 left, right, op == "≈", f"{left_text} {'≈' if op == '≈' else '='} {right_text}",
-                right_text, computes or op == "≈", alternative,
+                right_text, computes or op == "≈", alternative, left_text,
             ))
     return links
 
@@ -222,7 +253,9 @@ def _judge(link: _Link) -> Verdict:
     """Whether a constant link holds, under the rounding policy of the module docstring."""
     verdict = _judge_sides(link)
     if verdict == "incorrect" and link.right_as_label is not None:
-        return _judge_sides(replace(link, right=link.right_as_label, right_as_label=None))
+        verdict = _judge_sides(replace(link, right=link.right_as_label, right_as_label=None))
+    if verdict == "incorrect" and link.alternative is not None:
+        return _judge(link.alternative)
     return verdict
 
 
@@ -281,7 +314,8 @@ def _shows_in_full(value: sympy.Expr, places: int) -> bool:
 
 _ALLOWED_COMMANDS = re.compile(
     r"\\(?:frac|dfrac|tfrac|sqrt|cdot|times|div|left|right|pi|binom|approx|circ|le|ge|lt|gt|"
-    r"quad|qquad|displaystyle|sin|cos|tan|cot|sec|csc|ln|log|exp)(?![a-zA-Z])"
+    r"quad|qquad|displaystyle|sin|cos|tan|cot|sec|csc|arcsin|arccos|arctan|ln|log|exp|gcd|lcm)"
+    r"(?![a-zA-Z])"
 )
 
 
@@ -293,29 +327,55 @@ def _has_names(text: str) -> bool:
     return bool(re.search(r"\\[a-zA-Z]+|[a-zA-Z]", text))
 
 
+# Words before "of" that make what follows an operand of something unwritten: `half of 10 + 2`
+# is 7, not 12, and `the square of 3 + 1` is 16.
+_OPERAND_OF = {
+    "half", "halves", "third", "thirds", "quarter", "quarters", "fourth", "fourths", "fifth",
+    "fifths", "sixth", "sixths", "eighth", "eighths", "tenth", "tenths", "twice", "double",
+    "triple", "thrice", "fraction", "product", "quotient", "ratio", "square", "squares", "cube",
+    "cubes", "root", "roots", "log", "logarithm", "factorial", "average", "mean", "median",
+    "percent", "percentage", "multiple", "sum", "difference", "power", "reciprocal", "inverse",
+    "sine", "cosine", "tangent", "rest",
+}
+
+
 def _context_ok(text: str, start: int, end: int) -> bool:
-    """Whether plain arithmetic at text[start:end] stands alone: `20% of 50 = 10` does not."""
+    """Whether plain arithmetic at text[start:end] stands alone: in `half of 10 + 2 = 7` or
+    `the sum of 3 and 4 = 7` the arithmetic lost an operand to the words before it."""
     before = text[:start].rstrip()
     after = text[end:].lstrip()
     word_before = re.search(r"([A-Za-z]+)\W*$", before)
     word_after = re.match(r"([A-Za-z]+)", after)
-    if before[-1:] in "+-*/^×÷(=" and before:
+    if before and before[-1] in "+-*/^×÷(":
+        return False
+    if before.endswith("=") and not re.search(r"[A-Za-z]\s*=$", before):
+        return False  # `5 + 3 = 8`'s right side alone; a named left side (`Twin = 6 + 7`) is fine
+    # `25 classmates + his 1 teacher + 1 = 27`: an operator, words, then the arithmetic.
+    if re.search(r"(?:^|[\s\d)%])[-+*/×÷]\s+(?:[A-Za-z'’]+\s+){0,3}[A-Za-z'’]+\s*$", before):
         return False
     # `f(-2) = 18`, `2x = 10`: the math is glued to a name.
-    if text[start - 1:start].isalpha() or text[end:end + 1].isalpha() or text[start - 1:start] in "}\\":
+    glued_before = start > 0 and (text[start - 1].isalpha() or text[start - 1] in "}\\")
+    if glued_before or text[end:end + 1].isalpha():
         return False
     # `w + 2 = 10`: the piece starts with an operator whose left operand is a word.
     if text[start:start + 1] in "+*/^×÷-–−" and re.search(r"[A-Za-z0-9)]\s*$", before):
         return False
-    if word_before and word_before.group(1).lower() in _CONTINUATION:
-        # `2 + 3 = 5 and 4 * 2 = 8` joins two claims; `the sum of 3 and 4 = 7` splits one.
-        joined = re.search(r"(=\s*)?[\d.,$%]+\s*and\W*$", before)
-        if not (word_before.group(1).lower() == "and" and (joined is None or joined.group(1))):
+    if word_before:
+        word = word_before.group(1).lower()
+        if word == "of":
+            owner = re.search(r"([A-Za-z]+)\W*of\W*$", before)
+            if owner is None or owner.group(1).lower() in _OPERAND_OF or re.search(r"\d\s*of\W*$", before):
+                return False
+        elif word == "and":
+            # `2 + 3 = 5 and 4 * 2 = 8` joins two claims; `the sum of 3 and 4 = 7` splits one.
+            joined = re.search(r"(=\s*)?[\d.,%]+\s*and\W*$", before)
+            if not (joined is None or joined.group(1)):
+                return False
+        elif word in _CONTINUATION:
             return False
-    if word_after and word_after.group(1).lower() in (_CONTINUATION - {"and"}) | {"percent"}:
+    if word_after and word_after.group(1).lower() in _CONTINUES_AFTER:
         return False
-    # `5 apples * 3 = 15`: a number, a word, then the math: the math lost its first factor.
-    if re.search(r"\d\s*[A-Za-z]+\s*$", before) and not re.search(r"=\s*[\d.,$%]+\s*and\s*$", before):
+    if word_after and word_after.group(1).lower() == "of" and re.match(r"of\s+\$?\d", after):
         return False
     return True
 
@@ -328,14 +388,37 @@ def _plain_pieces(text: str) -> list[tuple[int, int]]:
         # A comma followed by a space ends a piece (`3 + 4 = 7, 7 * 2 = 14`); `1,000` does not.
         for part in re.finditer(r"(?:[^,]|,(?=\d{3}(?!\d)))+", text[start:end]):
             chunk = part.group()
+            # `60 / 15 = 4 (15 minutes)`: a bracket after a number and a space opens a remark.
+            remark = re.search(r"(?<=[\d%])\s+\(", chunk)
+            if remark:
+                chunk = chunk[: remark.start()]
+            # `Twin = 6 + 7 = 13`: the words before the first `=` name what the chain computes.
+            label = re.match(r"\s*=", chunk) if re.search(r"[A-Za-z]\s*$", text[:start + part.start()]) else None
+            if label:
+                chunk = " " * label.end() + chunk[label.end():]
             if "=" not in chunk:
                 continue
             left_trim = len(chunk) - len(re.sub(r"^(?:\s|,|\.(?!\d))+", "", chunk))
             right_trim = len(chunk) - len(chunk.rstrip(" .,"))
-            a, b = start + part.start() + left_trim, start + part.end() - right_trim
+            a, b = start + part.start() + left_trim, start + part.start() + len(chunk) - right_trim
             if re.search(r"\d", text[a:b].split("=")[0]) and re.search(r"\d", text[a:b].split("=")[-1]):
                 pieces.append((a, b))
     return pieces
+
+
+def _prose_links(plain: str) -> list[_Link]:
+    """The links of the plain-text arithmetic of one sentence (after ``plain_arithmetic``)."""
+    links: list[_Link] = []
+    for a, b in _plain_pieces(plain):
+        if not _context_ok(plain, a, b):
+            continue
+        chain = _chain_links(plain[a:b].replace("\x00", " "))
+        # `16 students drank 2 quarts = 16 * 2 = 32 quarts`: a lone quantity before a computation
+        # is the writer's "that is", not an equation.
+        if len(chain) > 1 and not _OPERATOR.search(chain[0].left_text) and _OPERATOR.search(chain[0].right_text):
+            chain = chain[1:]
+        links.extend(chain)
+    return links
 
 
 def _claims_in_sentence(sentence: str) -> list[_Link]:
@@ -349,12 +432,15 @@ def _claims_in_sentence(sentence: str) -> list[_Link]:
         body = re.sub(r"\\\\\s*&?\s*(?=&?\s*(?:=|\\approx))", " ", body).replace("&", " ")
         for piece in re.split(r"\\\\|\\quad|\\qquad|\\text\{\s*(?:and|or|so|thus)\s*\}|,\s*\\text", body):
             links.extend(_chain_links(piece))
-    plain = _mask(sentence)
-    plain = re.sub(r"(?<=\d)\s*[x×]\s*(?=[\d$(])", " * ", plain)
-    for a, b in _plain_pieces(plain):
-        if not _context_ok(plain, a, b) or _MODULAR.search(sentence):
-            continue
-        links.extend(_chain_links(plain[a:b].replace("\x00", " ")))
+    masked = _mask(sentence)
+    plain = plain_arithmetic(masked)
+    if not _MODULAR.search(sentence):
+        found = _prose_links(plain)
+        if has_scale_words(masked):
+            # `84/12 = 7 dozen` counts dozens; `3 dozen + 2 = 38` counts eggs: either reading.
+            other = _prose_links(plain_arithmetic(masked, scale_words_multiply=False))
+            found = [replace(a, alternative=b) for a, b in zip(found, other)] if len(other) == len(found) else []
+        links.extend(found)
     for run in _ALGEBRA_RUN.finditer(plain):
         for piece in re.split(r",\s", run.group()):
             if re.search(r"[a-zA-Z]", piece) and "=" in piece:
@@ -396,19 +482,28 @@ def check_step(step: str) -> StepVerdict:
     for lhs, rhs in _ANNOTATION.findall(step):
         links = _chain_links(f"{lhs} = {rhs}")
         verdict = _judge(links[0]) if links else "unverifiable"
-        claims.append(Claim(f"{lhs}={rhs}", verdict))
+        claims.append(Claim(f"{lhs}={rhs}", _CLAIM_WORD[verdict]))
     text = _drop_currency(_ANNOTATION.sub(" ", step))
     seen = {c.text.replace(" ", "") for c in claims}
     assignments: dict[sympy.Symbol, set] = {}
     equations: list[_Link] = []
     for sentence in _sentences(text) or [text]:
-        if _HYPOTHETICAL.search(_mask(sentence)) or _mask(sentence).rstrip().endswith("?"):
+        masked = _mask(sentence)
+        if _NEGATION.search(masked) or masked.rstrip().endswith("?"):
             continue
+        hypothetical = bool(_HYPOTHETICAL.search(masked))
         links = _claims_in_sentence(sentence)
         for link in links:
             free = link.left.free_symbols | link.right.free_symbols
             if free:
-                _note_symbolic(link, free, assignments, equations)
+                if not hypothetical:
+                    _note_symbolic(link, free, assignments, equations)
+                key = link.text.replace(" ", "")
+                if link.has_operator and key not in seen and _is_identity(link):
+                    # `(x+2)(x+3) = x^2+5x+6` holds for every x. One that does not may be an
+                    # equation to solve, so a symbolic link is never judged incorrect.
+                    seen.add(key)
+                    claims.append(Claim(link.text, "true"))
                 continue
             if not link.has_operator or _has_names(link.text):
                 continue
@@ -416,10 +511,36 @@ def check_step(step: str) -> StepVerdict:
             if key in seen:
                 continue
             seen.add(key)
-            claims.append(Claim(link.text, _judge(link)))
+            verdict = _judge(link)
+            if hypothetical and verdict == "incorrect":
+                verdict = "unverifiable"
+            claims.append(Claim(link.text, _CLAIM_WORD[verdict]))
     if not re.search(r"\b(?:or|either)\b", _mask(text)) and "\\text{or}" not in text:
         claims.extend(_substitution_claims(assignments, equations))
     return StepVerdict(0, _step_verdict(claims), tuple(claims))
+
+
+def _is_identity(link: _Link) -> bool:
+    """Whether both sides of a symbolic link are the same expression of its variables."""
+    if link.approx or link.left == link.right:
+        return False
+    difference = link.left - link.right
+    if difference.has(sympy.core.function.AppliedUndef, PERCENT, DEGREE, PM):
+        return False
+    try:
+        if sympy.cancel(sympy.expand(difference)) == 0:
+            return True
+        # Trigonometric and radical rewrites: zero at several random rational points.
+        rng = random.Random(0)
+        for _ in range(3):
+            point = {s: sympy.Rational(rng.randint(7, 97), rng.randint(3, 31)) for s in difference.free_symbols}
+            value = sympy.N(difference.subs(point), 40)
+            if not value.is_number or not abs(value) < sympy.Float(10) ** -25:
+                return False
+        return True
+    except (TypeError, ValueError, ZeroDivisionError, AttributeError, NotImplementedError,
+            sympy.SympifyError):
+        return False
 
 
 def _note_symbolic(link: _Link, free: set, assignments: dict, equations: list) -> None:
@@ -453,16 +574,16 @@ def _substitution_claims(assignments: dict, equations: list[_Link]) -> list[Clai
             continue
         ok = any(r == 0 for r in results)
         shown = ", ".join(f"{symbol} = {v}" for v in sorted(values, key=str))
-        claims.append(Claim(f"{link.text} with {shown}", "correct" if ok else "incorrect"))
+        claims.append(Claim(f"{link.text} with {shown}", "true" if ok else "false"))
     return claims
 
 
-def _step_verdict(claims: Sequence[Claim]) -> Verdict:
-    if any(c.verdict == "incorrect" for c in claims):
-        return "incorrect"
-    if any(c.verdict == "correct" for c in claims):
-        return "correct"
-    return "unverifiable"
+def _step_verdict(claims: Sequence[Claim]) -> StepFinding:
+    if any(c.verdict == "false" for c in claims):
+        return CLAIM_FALSE
+    if any(c.verdict == "true" for c in claims):
+        return CLAIMS_TRUE
+    return NOTHING_TO_CHECK
 
 
 # ============================================================================================
@@ -473,7 +594,7 @@ def _bounded(outcome, index: int) -> StepVerdict:
     if outcome.ok:
         return StepVerdict(index, outcome.value.verdict, outcome.value.claims)
     reason = "timed out" if outcome.timed_out else f"checker error: {outcome.error}"
-    return StepVerdict(index, "unverifiable", (Claim(reason, "unverifiable"),))
+    return StepVerdict(index, NOTHING_TO_CHECK, (Claim(reason, "unknown"),))
 
 
 def check_steps(steps: list[str], timeout_s: float = 5.0) -> list[StepVerdict]:
@@ -501,19 +622,3 @@ def check_many(
     items = [(step,) for steps in solutions for step in steps]
     outcomes = iter(default_pool().map(check_step, items, timeout_s=timeout_s, progress=progress))
     return [[_bounded(next(outcomes), i) for i in range(len(steps))] for steps in solutions]
-
-
-SCORES = {"correct": 1.0, "incorrect": 0.0}
-
-
-def process_reward(verdicts: Iterable[StepVerdict | str], unverifiable: float = 0.5) -> float:
-    """The minimum over steps of: correct 1, incorrect 0, unverifiable ``unverifiable``.
-
-    One wrong step sinks the solution (WizardMath's later PRM reward is the minimum of the step
-    scores). A solution without steps scores ``unverifiable``.
-    """
-    scores = []
-    for verdict in verdicts:
-        name = verdict if isinstance(verdict, str) else verdict.verdict
-        scores.append(SCORES.get(name, unverifiable))
-    return min(scores) if scores else unverifiable

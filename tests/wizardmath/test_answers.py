@@ -41,10 +41,12 @@ def policy_for(settings: dict) -> GradingPolicy:
     """Math-Verify's per-case settings, translated to our policy.
 
     match_types without "expr": no bare numbers read from prose; strict=False: symbols may be
-    renamed; allow_set_relation_comp: an inequality may stand for an interval reference.
-    Math-Verify's float precision has no counterpart: our rounding rule decides.
+    renamed; allow_set_relation_comp: an inequality may stand for an interval reference;
+    precision p (decimal places a float is rounded to, default 6): a case with p < 3 accepts a
+    decimal with p significant digits, such as 0.33 for 1/3 at p = 2.
     """
     return GradingPolicy(
+        min_significant_digits=min(3, settings.get("precision", 6)),
         prose_numbers="expr" in settings.get("match_types", ["latex", "expr"]),
         rename_symbols=not settings.get("strict", True),
         inequality_for_interval=settings.get("allow_set_relation_comp", False),
@@ -110,7 +112,15 @@ def test_products_in_parentheses_are_products() -> None:
         ("3+4i", "4i+3", True), ("3+4i", "3-4i", False),
         ("x^2+2x+1", "(x+1)^2", True), ("x^2+2x+1", "(x-1)^2", False),
         (r"\text{(B)}", "B", True), (r"\text{(B)}", "C", False),
-        (r"\frac13", "0.33", True), (r"\frac13", "0.3", False), (r"\frac13", "0.34", False),
+        # A decimal stands for a value it does not equal only with three significant digits.
+        (r"\frac13", "0.333", True), (r"\frac13", "0.33", False), (r"\frac13", "0.3", False),
+        (r"\frac13", "0.34", False), ("0.33", r"\frac13", False), ("0.333", r"\frac13", True),
+        (r"\frac23", "0.67", False), (r"\frac23", "0.667", True), (r"\pi", "3.14", True),
+        # Bare text equals the same text in \text{}, \mathrm{}, \textbf{}.
+        ("Evelyn", r"\text{Evelyn}", True), (r"\text{Evelyn}", "Evelyn", True),
+        ("odd", r"\mathrm{odd}", True), (r"\textbf{odd}", "odd", True),
+        ("no solution", r"\text{no solution}", True), (r"\text{North}", "north", True),
+        ("Evelyn", r"\text{Bob}", False), ("odd", r"\textbf{even}", False),
         ("7.78", r"\frac{70}{9}", True), ("7.79", r"\frac{70}{9}", False),
         (r"1 \pm \sqrt{2}", r"1-\sqrt2, 1+\sqrt2", True), (r"\pm 3", "3", False),
         ("", "5", False), ("5", "", False),
@@ -151,7 +161,7 @@ def test_policy_choices() -> None:
     assert not compare_texts(r"28\%", "0.28", GradingPolicy(percent="number")).equal
     assert not compare_texts(r"28\%", "28", GradingPolicy(percent="fraction")).equal
     assert not compare_texts("7.78", r"\frac{70}{9}", GradingPolicy(rounding=False)).equal
-    assert compare_texts(r"\frac13", "0.3", GradingPolicy(min_rounded_places=1)).equal
+    assert compare_texts(r"\frac13", "0.3", GradingPolicy(min_rounded_places=1, min_significant_digits=1)).equal
     assert compare_texts("100", "101", GradingPolicy(rel_tol=0.02)).equal
     assert not compare_texts("3", "x = 3", GradingPolicy(accept_assignment=False)).equal
     assert compare_texts(r"30^\circ", r"\frac{\pi}{6}", GradingPolicy(degrees_as_radians=True)).equal

@@ -60,18 +60,51 @@ def test_steps_from_steps_and_from_solutions() -> None:
                                 "She sold 48+24 = <<48+24=72>>72 clips.\n#### 72"},
         "{broken",
         {"id": "d", "steps": "not a list"},
+        {"id": "e", "steps": ["24 + 48 = 73"]},
     ))
     rows = outputs(result)
-    assert [r["id"] for r in rows] == ["a", "b", None, "d"]
-    a, b, c, d = rows
-    assert [s["verdict"] for s in a["steps"]] == ["correct", "incorrect", "unverifiable"]
+    assert [r["id"] for r in rows] == ["a", "b", None, "d", "e"]
+    a, b, c, d, e = rows
+    assert [s["verdict"] for s in a["steps"]] == ["claims true", "a claim is false", "nothing to check"]
     assert [s["index"] for s in a["steps"]] == [0, 1, 2]
-    assert a["steps"][1]["claims"] == [{"text": "24 + 48 = 73", "verdict": "incorrect"}]
-    assert a["process_reward"] == 0.0
-    assert [s["verdict"] for s in b["steps"]] == ["correct", "correct"]
-    assert b["process_reward"] == 1.0
+    assert a["steps"][1]["claims"] == [{"text": "24 + 48 = 73", "verdict": "false"}]
+    assert [(s["label"], s["label_source"]) for s in a["steps"]] == [(None, None), (False, "sympy"), (None, None)]
+    assert a["process_reward"] == 0.0 and a["outcome"] is None
+    # True arithmetic alone is no label: without a reference answer the steps stay unlabelled.
+    assert [s["verdict"] for s in b["steps"]] == ["claims true", "claims true"]
+    assert [s["label"] for s in b["steps"]] == [None, None]
+    assert b["process_reward"] == 0.5
     assert c["process_reward"] is None and "error" in c
     assert d["steps"] == [] and "error" in d
+    assert e["steps"][0]["verdict"] == "a claim is false"  # a bare equation alone on a line
+
+
+def test_steps_with_a_reference_answer_label_by_the_outcome() -> None:
+    solution = "Natalia sold 48/2 = 24 clips in May.\nShe sold 48 + 24 = 72 clips.\nThe answer is \\boxed{72}"
+    rows = outputs(evol_math("steps", stdin=jsonl(
+        {"id": "right", "solution": solution, "answer": "72"},
+        {"id": "wrong", "solution": solution, "answer": 71},
+        {"id": "none", "steps": ["So 1 + 1 = 2."], "answer": "2"},  # no final answer that reads as 2
+        {"id": "bad", "steps": ["So 1 + 1 = 2."], "answer": ["2"]},
+    )))
+    right, wrong, none, bad = rows
+    assert right["outcome"] is True and right["process_reward"] == 1.0
+    assert {(s["label"], s["label_source"]) for s in right["steps"]} == {(True, "outcome")}
+    assert wrong["outcome"] is False and wrong["process_reward"] == 0.0
+    assert [s["label"] for s in wrong["steps"]] == [None, None, False]
+    assert none["outcome"] is False and none["steps"][0]["label"] is False
+    assert "error" in bad and "answer" in bad["error"]
+
+
+def test_steps_with_units_and_currency() -> None:
+    rows = outputs(evol_math("steps", stdin=jsonl(
+        {"id": 1, "steps": ["80 GB / 2 GB/minute = 40 minutes", "$30/hour * 15 hours/week = $450/week",
+                            "3 hours - 1 hour - 1 hour = 1 hour", "a profit of 1.2% which is $8000*(1.2/100) = $96"]},
+        {"id": 2, "steps": ["80 GB / 2 GB/minute = 45 minutes", "$30/hour * 15 hours/week = $460/week"]},
+    )))
+    assert [s["verdict"] for s in rows[0]["steps"]] == ["claims true"] * 4
+    assert rows[0]["steps"][0]["claims"] == [{"text": "80 / 2 = 40", "verdict": "true"}]
+    assert [s["verdict"] for s in rows[1]["steps"]] == ["a claim is false"] * 2
 
 
 def test_steps_unverifiable_score_option() -> None:
@@ -87,3 +120,4 @@ def test_help_describes_the_formats() -> None:
     assert '"gold"' in equal and "--timeout" in equal and "--workers" in equal and "--percent" in equal
     steps = evol_math("steps", "--help").stdout
     assert '"solution"' in steps and "process_reward" in steps and "--unverifiable" in steps
+    assert '"answer"' in steps and "claims true" in steps

@@ -16,7 +16,8 @@ from evolinstruct.types.rewrite import leaks_template
 from evolinstruct.runtime.seeds import SeedFile
 from evolinstruct.testing import Rule
 from wizardmath import prompts
-from wizardmath.domain import MATH, clean_math_rewrite, read_seed, reference_answer, respond
+from wizardmath.domain import MATH, clean_math_rewrite, read_seed, respond
+from wizardmath.references import reference_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "examples" / "seeds"
@@ -102,10 +103,15 @@ def test_a_rewrite_loses_a_solution_the_model_appended() -> None:
 
 def test_domain_options() -> None:
     options = {option.name: option for option in MATH.options}
-    assert set(options) == {"samples", "step_judge", "min_reward"}
+    assert set(options) == {"samples", "step_labels", "rollouts", "step_judge", "unlabelled_steps",
+                            "min_reward", "missing_reward"}
     assert options["samples"].default == 1
+    assert options["step_labels"].default == "answer"
+    assert options["rollouts"].default == 8  # Math-Shepherd's N
     assert options["step_judge"].default is False
+    assert options["unlabelled_steps"].default == "skip"
     assert options["min_reward"].default == 0.0
+    assert options["missing_reward"].default == "eliminate"
     assert "--no-step-judge" in options["step_judge"].secondary_opts
 
 

@@ -1,0 +1,233 @@
+"""Arithmetic in prose, made plain: the quantities of a sentence with their units, currency,
+percent words and word operators turned into the bare arithmetic the step checker judges.
+
+Real solutions write claims the way people talk: "80 GB / 2 GB/minute = 40 minutes",
+"$30/hour * 15 hours/week = $450/week", "23 slices x $4 = $92", "20% of 50 = 10". ``plain_arithmetic``
+rewrites such text so that the arithmetic stands alone ("80 / 2 = 40", "30 * 15 = 450") and leaves
+everything else as it was, so that prose around the claim still breaks it off.
+
+Units are recognised by where they stand, not from a vocabulary: the words right after a number
+are its unit when an operator (or ``=``) follows them, as in "15 fireworks + 120 fireworks". A
+slash glued to a word after a number is a rate ("/hour", "GB/minute"), and "per ..." too; a slash
+before a number is a division. Words after a number that lead to anything else (another number,
+the end of the sentence) are prose and stay. Multiplier words are the exception: "3 dozen" is
+3 * 12 and "2 million" 2 * 1000000, because dropping them would change the value.
+
+Why not a units library: pint and sympy.physics.units know physical units, but solutions count
+apples, fireworks and lessons ("4 teachers * 2 lessons each = 8 lessons" is dimensionally
+teacher-lessons), so a units library either cannot read the claim or finds a dimension error
+where the writer made none. benchmarks/math_steps.py measures both ways on GSM8K.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SCALE_WORDS = {
+    "dozen": "12", "dozens": "12", "hundred": "100", "thousand": "1000", "million": "1000000",
+    "billion": "1000000000", "trillion": "1000000000000",
+}
+# Word operators between two quantities.
+WORD_OPERATORS = {"times": "*", "x": "*", "plus": "+", "minus": "-"}
+TWO_WORD_OPERATORS = {("multiplied", "by"): "*", ("divided", "by"): "/"}
+PERCENT_WORDS = ("percent", "percentage", "pct")
+ORDINAL_SUFFIXES = ("st", "nd", "rd", "th")
+# Abbreviated units that are written glued to their number (`3cm`, `12kg`); single letters are
+# not among them, since `2x` is algebra.
+GLUED_UNITS = {
+    "cm", "mm", "km", "kg", "mg", "ml", "lb", "lbs", "oz", "ft", "hr", "hrs", "min", "mins", "sec",
+    "secs", "mph", "kph", "gb", "mb", "kb", "tb", "pm", "am", "yd", "yds", "mi", "sqft",
+}
+# At most this many words between a number and the operator after it are read as its unit
+# ("200 pink calla lilies / 5"); longer runs of words are prose.
+MAX_UNIT_WORDS = 4
+
+_TOKEN = re.compile(
+    r"(?P<num>(?<![\w.])(?:\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+))"
+    r"|(?P<word>[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*)"
+    r"|(?P<op>[-+*/^()=×÷–−])"
+    r"|(?P<pct>%)"
+    r"|(?P<cur>[$€£])"
+    r"|(?P<space>\s+)"
+    r"|(?P<other>.)",
+    re.DOTALL,
+)
+_OPERATOR_SPELLING = {"×": "*", "÷": "/", "–": "-", "−": "-"}
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+
+
+def _tokens(text: str) -> list[_Tok]:
+    tokens = [_Tok(m.lastgroup or "other", m.group()) for m in _TOKEN.finditer(text)]
+    merged: list[_Tok] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.kind == "num" and nxt is not None and nxt.kind == "word":
+            # A number glued to letters: `6th` is 6, `3cm` is 3 with a unit, `2Z` is algebra.
+            lowered = nxt.text.lower()
+            if lowered == "x" and i + 2 < len(tokens) and tokens[i + 2].kind == "num":
+                merged.extend([tok, _Tok("op", "*")])  # `700x2`
+                i += 2
+                continue
+            if lowered in ORDINAL_SUFFIXES:
+                merged.append(tok)
+                i += 2
+                continue
+            if lowered in GLUED_UNITS:
+                merged.extend([tok, _Tok("space", " "), _Tok("word", nxt.text)])
+                i += 2
+                continue
+            merged.append(_Tok("name", tok.text + nxt.text))
+            i += 2
+            continue
+        if (tok.kind == "num" and nxt is not None and nxt.text == "-" and i + 2 < len(tokens)
+                and tokens[i + 2].kind == "word"):
+            # `5-point`, `3-year-old`: a compound word, not a subtraction.
+            merged.append(_Tok("name", tok.text + "-" + tokens[i + 2].text))
+            i += 3
+            continue
+        merged.append(tok)
+        i += 1
+    return merged
+
+
+def _skip_space(tokens: list[_Tok], j: int) -> int:
+    while j < len(tokens) and tokens[j].kind == "space":
+        j += 1
+    return j
+
+
+def _starts_quantity(tokens: list[_Tok], j: int) -> bool:
+    """Whether a number (possibly after a currency sign or an opening bracket) starts at j."""
+    j = _skip_space(tokens, j)
+    while j < len(tokens) and (tokens[j].kind == "cur" or tokens[j].text == "("):
+        j = _skip_space(tokens, j + 1)
+    return j < len(tokens) and tokens[j].kind == "num"
+
+
+def _is_rate(tokens: list[_Tok], j: int) -> bool:
+    """Whether token j is the slash of a rate glued to its unit: `/hour`, `GB/minute`."""
+    return tokens[j].text == "/" and j + 1 < len(tokens) and tokens[j + 1].kind == "word"
+
+
+def _operator_at(tokens: list[_Tok], j: int) -> tuple[str, int] | None:
+    """The operator (as plain arithmetic) starting at token j, and the index after it."""
+    tok = tokens[j]
+    if tok.kind == "op" and tok.text != "(" and not _is_rate(tokens, j):
+        return _OPERATOR_SPELLING.get(tok.text, tok.text), j + 1
+    if tok.kind == "word":
+        lowered = tok.text.lower()
+        if lowered in WORD_OPERATORS and _starts_quantity(tokens, j + 1):
+            return WORD_OPERATORS[lowered], j + 1
+        k = _skip_space(tokens, j + 1)
+        if k < len(tokens) and tokens[k].kind == "word":
+            pair = (lowered, tokens[k].text.lower())
+            if pair in TWO_WORD_OPERATORS and _starts_quantity(tokens, k + 1):
+                return TWO_WORD_OPERATORS[pair], k + 1
+    return None
+
+
+def _unit_span(tokens: list[_Tok], j: int) -> tuple[int, str | None] | None:
+    """After a quantity ending before token j: when the words from j are its unit, the index
+    where the operator after them starts and that operator's plain spelling; else None."""
+    words = 0
+    k = j
+    while True:
+        k = _skip_space(tokens, k)
+        if k >= len(tokens):
+            return None
+        found = _operator_at(tokens, k)
+        if found is not None:
+            return k, None
+        tok = tokens[k]
+        if _is_rate(tokens, k):
+            k += 2
+            words += 1
+            continue
+        if tok.kind == "word" and words < MAX_UNIT_WORDS:
+            if tok.text.lower() == "per":  # `per sandwich`: a rate
+                nxt = _skip_space(tokens, k + 1)
+                if nxt < len(tokens) and tokens[nxt].kind == "word":
+                    k = nxt + 1
+                    words += 1
+                    continue
+                return None
+            words += 1
+            k += 1
+            continue
+        return None
+
+
+_SCALE_WORD = re.compile(r"(?i)\b(?:" + "|".join(SCALE_WORDS) + r")\b")
+
+
+def has_scale_words(text: str) -> bool:
+    return bool(_SCALE_WORD.search(text))
+
+
+def plain_arithmetic(text: str, scale_words_multiply: bool = True) -> str:
+    """``text`` with its quantities' units, currency signs, thousands separators, percent words
+    and word operators rewritten as plain arithmetic; the rest is left as it was.
+
+    ``scale_words_multiply``: `3 dozen` is 3 * 12 (True) or 3 of the unit "dozen" (False);
+    writers mean either, so the checker tries both readings."""
+    tokens = _tokens(text)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.kind == "cur" and _starts_quantity(tokens, i + 1):
+            out.append(" ")
+            i += 1
+            continue
+        if _is_rate(tokens, i) and re.search(r"[\w%)]\s*$", "".join(out[-3:])):
+            # `$30/hour`, `2 GB/minute`, `= $450/week`: a rate glued to what precedes it.
+            out.append(" ")
+            i += 2
+            continue
+        if tok.kind == "word" and re.search(r"[\d%)]\s*$", "".join(out[-3:])):
+            found = _operator_at(tokens, i)
+            if found is not None:  # `5 times 3`, `23 slices x $4`, `12 divided by 4`
+                out.append(f" {found[0]} ")
+                i = found[1]
+                continue
+        if tok.kind != "num":
+            out.append(_OPERATOR_SPELLING.get(tok.text, tok.text) if tok.kind == "op" else tok.text)
+            i += 1
+            continue
+        out.append(tok.text.replace(",", ""))
+        i += 1
+        # `$96` after the number (`3528$`), `%` and percent words.
+        j = _skip_space(tokens, i)
+        if j < len(tokens) and tokens[j].kind == "cur" and not _starts_quantity(tokens, j + 1):
+            i = j + 1
+            j = _skip_space(tokens, i)
+        if j < len(tokens) and (tokens[j].kind == "pct" or tokens[j].text.lower() in PERCENT_WORDS):
+            out.append("%")
+            i = j + 1
+            j = _skip_space(tokens, i)
+        # Multiplier words change the value: `3 dozen` is 3 * 12.
+        while (scale_words_multiply and j < len(tokens) and tokens[j].kind == "word"
+               and tokens[j].text.lower() in SCALE_WORDS):
+            out.append(f"*{SCALE_WORDS[tokens[j].text.lower()]}")
+            i = j + 1
+            j = _skip_space(tokens, i)
+        # `20% of 50`: "of" between a percentage and a number multiplies.
+        if (out[-1].endswith("%") and j < len(tokens) and tokens[j].kind == "word"
+                and tokens[j].text.lower() == "of" and _starts_quantity(tokens, j + 1)):
+            out.append(" *")
+            i = j + 1
+            continue
+        span = _unit_span(tokens, i)
+        if span is not None:
+            k, _ = span
+            out.append(" ")
+            i = k
+    return "".join(out)
