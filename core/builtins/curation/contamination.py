@@ -20,6 +20,8 @@ import numpy as np
 
 from .benchmarks import Fingerprints
 from .ngrams import NgramHasher, TokenStream
+from .rule import CurationRule, Removal, Row
+from .text import benchmark_tokens, dedup_text
 
 DEFAULT_THRESHOLD = 0.4
 """Share of an item's n-grams that must appear in a row; see benchmarks/README.md (Curation)."""
@@ -154,3 +156,31 @@ class ContaminationIndex:
                 if best[row] is None or not best[row].whole and best[row].containment < 1.0:
                     benchmark, item_id = self.item_names[item]
                     best[row] = Match(benchmark, item_id, 1, 1, whole=True)
+
+
+NAME = "contamination"
+
+
+def contamination_rule(index: ContaminationIndex) -> CurationRule:
+    """Removes rows that contain a benchmark item of the index (see the module docstring)."""
+
+    def check_rows(rows: Sequence[Row]) -> list[Removal | None]:
+        texts = [
+            [
+                benchmark_tokens(dedup_text(row.get("instruction") or "", row.get("input"))),
+                benchmark_tokens(row.get("response") or ""),
+            ]
+            for row in rows
+        ]
+        return [
+            None if match is None else Removal(match.reason(index.ngram), of=match.of)
+            for match in index.match(texts)
+        ]
+
+    return CurationRule(
+        NAME,
+        f"Rows whose instruction or response contains at least {index.threshold:.0%} of a benchmark "
+        f"item's word {index.ngram}-grams (numbers read as 0), or a short item whole.",
+        ("instruction", "input", "response"),
+        check_rows=check_rows,
+    )

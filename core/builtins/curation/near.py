@@ -21,6 +21,8 @@ import numpy as np
 import rensa
 
 from .ngrams import NgramHasher, TokenStream, sequence_hash
+from .rule import Candidate, CurationRule, Progress, Removal
+from .text import dedup_text, normal_tokens
 
 SHINGLE = 2
 """Words per shingle; chosen with the threshold by benchmarks/near_duplicates.py."""
@@ -126,36 +128,17 @@ def find_near_duplicates(
     sets: Sequence[np.ndarray],
     order: Iterable[int],
     threshold: float = DEFAULT_THRESHOLD,
-    progress: Iterator[None] | None = None,
     signature_rows: np.ndarray | None = None,
 ) -> Iterator[Twin]:
     """Visit rows in ``order``; yield each row whose shingle set has Jaccard >= ``threshold``
-    with a row kept before it (its most similar one, the earliest on ties).
+    with a row kept before it (its most similar one, the earliest kept on ties).
 
     ``signature_rows`` replaces rensa's signatures (the library comparison uses it)."""
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"the near-duplicate threshold must be in (0, 1], got {threshold}")
-    bands, rows = bands_for(threshold)
-    keys = band_keys(signatures(sets) if signature_rows is None else signature_rows, bands, rows)
-    kept = KeptSet(bands)
-    rank: dict[int, int] = {}
+    search = NearDuplicateSearch(sets, threshold, signature_rows)
     for row in order:
-        if progress is not None:
-            next(progress, None)
-        shingles = sets[row]
-        if len(shingles) == 0:
-            continue  # nothing to compare; exact duplicates are another rule's business
-        row_keys = keys[row].tolist()
-        best: Twin | None = None
-        for other in sorted(kept.candidates(row_keys), key=rank.__getitem__):
-            similarity = jaccard(shingles, sets[other])
-            if similarity >= threshold and (best is None or similarity > best.similarity):
-                best = Twin(row, other, similarity)
-        if best is not None:
-            yield best
-        else:
-            rank[row] = len(rank)
-            kept.add(row, row_keys)
+        twin = search.offer(row)
+        if twin is not None:
+            yield twin
 
 
 def expected_recall(similarity: float, threshold: float) -> float:
@@ -163,3 +146,65 @@ def expected_recall(similarity: float, threshold: float) -> float:
     bands, rows = bands_for(threshold)
     return 1 - (1 - similarity**rows) ** bands
 
+
+
+class NearDuplicateSearch:
+    """Rows offered one at a time: each is either kept or found to be a near duplicate of a row
+    kept before it. ``find_near_duplicates`` and the budget selection both use it."""
+
+    def __init__(self, sets: Sequence[np.ndarray], threshold: float, signature_rows: np.ndarray | None = None) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"the similarity threshold must be in (0, 1], got {threshold}")
+        self.sets = sets
+        self.threshold = threshold
+        bands, rows = bands_for(threshold)
+        self.keys = band_keys(signatures(sets) if signature_rows is None else signature_rows, bands, rows)
+        self.kept = KeptSet(bands)
+        self.rank: dict[int, int] = {}
+
+    def offer(self, row: int) -> Twin | None:
+        """The kept row this one nearly duplicates (the most similar, the earliest kept on
+        ties), or None, in which case the row is now kept."""
+        shingles = self.sets[row]
+        if len(shingles) == 0:
+            return None  # nothing to compare: kept, and never anyone's twin
+        row_keys = self.keys[row].tolist()
+        best: Twin | None = None
+        for other in sorted(self.kept.candidates(row_keys), key=self.rank.__getitem__):
+            similarity = jaccard(shingles, self.sets[other])
+            if similarity >= self.threshold and (best is None or similarity > best.similarity):
+                best = Twin(row, other, similarity)
+        if best is None:
+            self.rank[row] = len(self.rank)
+            self.kept.add(row, row_keys)
+        return best
+
+
+NAME = "near-duplicate"
+
+
+def near_duplicate_rule(threshold: float = DEFAULT_THRESHOLD) -> CurationRule:
+    def check(candidates: Sequence[Candidate], progress: Progress) -> Iterator[tuple[int, Removal]]:
+        ordered = sorted(candidates, key=lambda c: c.keep_order)
+        sets = shingle_sets(
+            [normal_tokens(dedup_text(c.values.get("instruction") or "", c.values.get("input"))) for c in ordered],
+            NgramHasher(),
+        )
+        search = NearDuplicateSearch(sets, threshold)
+        for index in progress(range(len(ordered)), total=len(ordered), description="near duplicates"):
+            twin = search.offer(index)
+            if twin is not None:
+                kept = ordered[twin.kept]
+                yield ordered[index].position, Removal(
+                    f"Jaccard similarity {twin.similarity:.2f} (>= {threshold}) of word {SHINGLE}-shingles "
+                    f"with {kept.id} (round {kept.round})",
+                    of=kept.id,
+                )
+
+    return CurationRule(
+        NAME,
+        f"Rows whose instruction (with its input) shares at least {threshold} (Jaccard) of its word "
+        f"{SHINGLE}-shingles with a kept row's; the lowest round, then the first in the file, is kept.",
+        ("instruction", "input"),
+        check_dataset=check,
+    )
