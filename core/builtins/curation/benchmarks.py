@@ -53,7 +53,8 @@ class FingerprintItem:
     id: str
     tokens: int
     grams: np.ndarray = field(repr=False)
-    """Sorted distinct n-gram hashes (uint64); for a short item, one hash of the whole item."""
+    """Sorted distinct n-gram hashes (uint64); for a short item, the hash of the whole item and
+    the hash of its first n tokens."""
     whole: bool = False
     """A short item (fewer than ``whole_below`` tokens): matched only when its whole token
     sequence appears in a row."""
@@ -147,7 +148,10 @@ def fingerprint(
         hashes, lengths = hasher.batch([tokens])
         whole = len(tokens) < whole_below
         if whole:
-            grams = np.array([sequence_hash(hashes.tolist())], dtype=np.uint64)
+            # The whole sequence's hash, then that of its first n tokens: the anchor a matcher
+            # looks for among a row's n-grams before it checks the whole.
+            anchor = hashes[: min(ngram, len(tokens))].tolist()
+            grams = np.array([sequence_hash(hashes.tolist()), sequence_hash(anchor)], dtype=np.uint64)
         else:
             grams = np.unique(window_hashes(hashes, lengths, ngram)[0])
         fingerprinted.append(FingerprintItem(item.id, len(tokens), grams, whole))

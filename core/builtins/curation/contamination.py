@@ -70,17 +70,21 @@ class ContaminationIndex:
         item_totals: list[int] = []
         gram_chunks: list[np.ndarray] = []
         owner_chunks: list[np.ndarray] = []
-        whole: dict[int, dict[int, int]] = {}  # length -> {sequence hash: item index}
+        anchors: dict[int, list[tuple[int, int, int]]] = {}  # first n-gram -> [(item, length, hash)]
+        tiny: dict[int, dict[int, int]] = {}  # items shorter than n: length -> {hash: item}
         for fp in benchmarks:
             for item in fp.items:
                 index = len(self.item_names)
                 self.item_names.append((fp.name, item.id))
                 item_totals.append(len(item.grams))
-                if item.whole:
-                    whole.setdefault(item.tokens, {}).setdefault(int(item.grams[0]), index)
-                else:
+                if not item.whole:
                     gram_chunks.append(item.grams)
                     owner_chunks.append(np.full(len(item.grams), index, np.int64))
+                elif item.tokens >= self.ngram:
+                    whole_hash, anchor = (int(value) for value in item.grams)
+                    anchors.setdefault(anchor, []).append((index, item.tokens, whole_hash))
+                else:
+                    tiny.setdefault(item.tokens, {}).setdefault(int(item.grams[0]), index)
         self.item_totals = np.array(item_totals, np.int64)
         grams = np.concatenate(gram_chunks) if gram_chunks else np.empty(0, np.uint64)
         owners = np.concatenate(owner_chunks) if owner_chunks else np.empty(0, np.int64)
@@ -90,7 +94,9 @@ class ContaminationIndex:
         self.grams, first = np.unique(grams, return_index=True)
         self.item_start = np.append(first, len(grams)).astype(np.int64)
         self.item_of = owners
-        self.whole = {length: (np.array(sorted(table), np.uint64), table) for length, table in whole.items()}
+        self.anchors = anchors
+        self.anchor_hashes = np.array(sorted(anchors), np.uint64)
+        self.tiny = {length: (np.array(sorted(table), np.uint64), table) for length, table in tiny.items()}
 
     @property
     def size(self) -> int:
@@ -112,14 +118,14 @@ class ContaminationIndex:
         hashes, lengths = self.hasher.batch(token_lists)
         stream = TokenStream(hashes, lengths)
         text_rows = np.array(row_of_text, np.int64)
-        self._match_grams(stream, text_rows, best)
-        self._match_whole(stream, text_rows, best)
+        windows, owners, starts = stream.windows_at(self.ngram)
+        self._match_grams(windows, owners, text_rows, best)
+        self._match_whole(stream, windows, owners, starts, text_rows, best)
         return best
 
-    def _match_grams(self, stream: TokenStream, text_rows: np.ndarray, best: list[Match | None]) -> None:
-        if len(self.grams) == 0:
+    def _match_grams(self, windows: np.ndarray, owners: np.ndarray, text_rows: np.ndarray, best: list[Match | None]) -> None:
+        if len(self.grams) == 0 or len(windows) == 0:
             return
-        windows, owners = stream.windows(self.ngram)
         position = np.searchsorted(self.grams, windows)
         position[position == len(self.grams)] = 0
         hit = self.grams[position] == windows
@@ -127,16 +133,19 @@ class ContaminationIndex:
             return
         # Distinct (row, gram) pairs: a gram repeated in a row, or in its instruction and its
         # response, counts once.
-        pairs = np.unique(np.stack([text_rows[owners[hit]], position[hit]], axis=1), axis=0)
-        rows, grams = pairs[:, 0], pairs[:, 1]
+        width = np.int64(len(self.grams))
+        pairs = np.unique(text_rows[owners[hit]] * width + position[hit])
+        rows, grams = pairs // width, pairs % width
         starts, stops = self.item_start[grams], self.item_start[grams + 1]
         spans = stops - starts
         row_per_item = np.repeat(rows, spans)
         offsets = np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
         items = self.item_of[np.repeat(starts, spans) + offsets]
-        found_pairs, found = np.unique(np.stack([row_per_item, items], axis=1), axis=0, return_counts=True)
-        share = found / self.item_totals[found_pairs[:, 1]]
-        for (row, item), count, fraction in zip(found_pairs.tolist(), found.tolist(), share.tolist()):
+        items_width = np.int64(len(self.item_names))
+        found_pairs, found = np.unique(row_per_item * items_width + items, return_counts=True)
+        found_rows, found_items = found_pairs // items_width, found_pairs % items_width
+        share = found / self.item_totals[found_items]
+        for row, item, count, fraction in zip(found_rows.tolist(), found_items.tolist(), found.tolist(), share.tolist()):
             if fraction >= self.threshold:
                 benchmark, item_id = self.item_names[item]
                 candidate = Match(benchmark, item_id, count, int(self.item_totals[item]), whole=False)
@@ -144,19 +153,36 @@ class ContaminationIndex:
                 if current is None or candidate.containment > current.containment:
                     best[row] = candidate
 
-    def _match_whole(self, stream: TokenStream, text_rows: np.ndarray, best: list[Match | None]) -> None:
-        for length, (sequences, table) in sorted(self.whole.items()):
-            windows, owners = stream.windows(length)
-            position = np.searchsorted(sequences, windows)
+    def _match_whole(
+        self,
+        stream: TokenStream,
+        windows: np.ndarray,
+        owners: np.ndarray,
+        starts: np.ndarray,
+        text_rows: np.ndarray,
+        best: list[Match | None],
+    ) -> None:
+        found: list[tuple[int, int]] = []  # (row, item)
+        if len(self.anchor_hashes) and len(windows):
+            # A short item can only start where a row's n-gram equals the item's first n-gram.
+            position = np.searchsorted(self.anchor_hashes, windows)
+            position[position == len(self.anchor_hashes)] = 0
+            for window in np.flatnonzero(self.anchor_hashes[position] == windows).tolist():
+                start, text = int(starts[window]), int(owners[window])
+                for item, length, whole_hash in self.anchors[int(windows[window])]:
+                    if start + length <= int(stream.ends[text]) and int(stream.hash_at(np.array([start]), length)[0]) == whole_hash:
+                        found.append((int(text_rows[text]), item))
+        for length, (sequences, table) in self.tiny.items():
+            tiny_windows, tiny_owners = stream.windows(length)
+            position = np.searchsorted(sequences, tiny_windows)
             position[position == len(sequences)] = 0
-            hit = np.flatnonzero(sequences[position] == windows)
-            for window in hit.tolist():
-                row = int(text_rows[owners[window]])
-                item = table[int(windows[window])]
-                if best[row] is None or not best[row].whole and best[row].containment < 1.0:
-                    benchmark, item_id = self.item_names[item]
-                    best[row] = Match(benchmark, item_id, 1, 1, whole=True)
-
+            for window in np.flatnonzero(sequences[position] == tiny_windows).tolist():
+                found.append((int(text_rows[tiny_owners[window]]), table[int(tiny_windows[window])]))
+        for row, item in found:
+            current = best[row]
+            if current is None or (not current.whole and current.containment < 1.0):
+                benchmark, item_id = self.item_names[item]
+                best[row] = Match(benchmark, item_id, 1, 1, whole=True)
 
 NAME = "contamination"
 

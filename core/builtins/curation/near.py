@@ -39,17 +39,18 @@ def shingle_sets(token_lists: Sequence[Sequence[str]], hasher: NgramHasher, k: i
     hashes, lengths = hasher.batch(token_lists)
     stream = TokenStream(hashes, lengths)
     windows, owners = stream.windows(k)
-    out: list[np.ndarray] = []
+    # One sort for the whole batch instead of one per text: by text, then by hash.
+    order = np.lexsort((windows, owners))
+    windows, owners = windows[order], owners[order]
+    distinct = np.ones(len(windows), bool)
+    distinct[1:] = (windows[1:] != windows[:-1]) | (owners[1:] != owners[:-1])
+    windows, owners = windows[distinct], owners[distinct]
     bounds = np.searchsorted(owners, np.arange(len(token_lists) + 1))
+    out = [windows[bounds[i] : bounds[i + 1]] for i in range(len(token_lists))]
     starts = stream.ends - lengths
-    for index, length in enumerate(lengths.tolist()):
-        if length >= k:
-            out.append(np.unique(windows[bounds[index] : bounds[index + 1]]))
-        elif length > 0:
-            start = int(starts[index])
-            out.append(np.array([sequence_hash(hashes[start : start + length].tolist())], np.uint64))
-        else:
-            out.append(np.empty(0, np.uint64))
+    for index in np.flatnonzero((lengths > 0) & (lengths < k)).tolist():
+        start, length = int(starts[index]), int(lengths[index])
+        out[index] = np.array([sequence_hash(hashes[start : start + length].tolist())], np.uint64)
     return out
 
 

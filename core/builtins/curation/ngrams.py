@@ -35,14 +35,14 @@ class TokenHasher:
     def __init__(self) -> None:
         self._memo: dict[str, int] = {}
 
-    def hashes(self, tokens: Iterable[str]) -> list[int]:
+    def hashes(self, tokens: Sequence[str]) -> list[int]:
         memo = self._memo
-        out = []
-        for token in tokens:
-            value = memo.get(token)
-            if value is None:
-                value = memo[token] = token_hash(token)
-            out.append(value)
+        out = list(map(memo.get, tokens))  # the common case, known words, at C speed
+        if None in out:
+            for index, value in enumerate(out):
+                if value is None:
+                    token = tokens[index]
+                    out[index] = memo[token] = memo.get(token) or token_hash(token)
         return out
 
 
@@ -82,14 +82,24 @@ class TokenStream:
     def windows(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(hashes, owners)`` of every window of ``n`` tokens inside one text (windows that
         would straddle two texts are left out; a text shorter than ``n`` has none)."""
+        hashes, owners, _ = self.windows_at(n)
+        return hashes, owners
+
+    def windows_at(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``windows(n)`` plus each window's start position in the batch."""
         if n < 1 or self.total < n:
-            return np.empty(0, np.uint64), np.empty(0, np.int64)
+            return np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64)
         count = self.total - n + 1
-        with np.errstate(over="ignore"):
-            hashes = self.prefix[n : n + count] - self.prefix[:count] * np.uint64(pow(_BASE, n, 2**64))
+        starts = np.arange(count)
         owners = self.owner[:count]
-        valid = np.arange(count) + n <= self.ends[owners]
-        return hashes[valid], owners[valid]
+        valid = starts + n <= self.ends[owners]
+        starts = starts[valid]
+        return self.hash_at(starts, n), owners[valid], starts
+
+    def hash_at(self, starts: np.ndarray, n: int) -> np.ndarray:
+        """Hashes of the windows of ``n`` tokens beginning at ``starts`` (all inside the batch)."""
+        with np.errstate(over="ignore"):
+            return self.prefix[starts + n] - self.prefix[starts] * np.uint64(pow(_BASE, n, 2**64))
 
 
 def window_hashes(token_hashes: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
