@@ -110,19 +110,31 @@ class KeptSet:
     """Rows kept so far, indexed by band for candidate look-ups."""
 
     def __init__(self, bands: int) -> None:
-        self.buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]
+        self.buckets: list[dict[int, int | list[int]]] = [{} for _ in range(bands)]
 
     def candidates(self, keys: Sequence[int]) -> set[int]:
         found: set[int] = set()
         for bucket, key in zip(self.buckets, keys):
             rows = bucket.get(key)
-            if rows:
+            if rows is None:
+                continue
+            if isinstance(rows, int):
+                found.add(rows)
+            else:
                 found.update(rows)
         return found
 
     def add(self, row: int, keys: Sequence[int]) -> None:
+        # Most band keys belong to one row: store the row itself and make a list only on a
+        # collision (a list per key would cost about a third of the memory at 300k rows).
         for bucket, key in zip(self.buckets, keys):
-            bucket.setdefault(key, []).append(row)
+            present = bucket.get(key)
+            if present is None:
+                bucket[key] = row
+            elif isinstance(present, int):
+                bucket[key] = [present, row]
+            else:
+                present.append(row)
 
 
 def find_near_duplicates(
