@@ -4,7 +4,7 @@
 
 1. Libraries. Instructions from ../shared/data (Code Alpaca, GSM8K train, MBPP, HumanEval,
    MATH-500), each also planted once as a lightly edited copy, go through the same near-duplicate
-   search (word 3-shingles, exact Jaccard on every candidate, threshold 0.8) with the MinHash
+   search (word 2-shingles, exact Jaccard on every candidate, the default threshold) with the MinHash
    signatures and LSH of each library: rensa's R-MinHash with our banding (``near.py``), and
    datasketch's MinHash with its MinHashLSH. Both check candidates exactly, so they can differ
    only in pairs their LSH misses; the table gives time, rows removed, and how far the two removal

@@ -2,7 +2,7 @@
 
 A fingerprint file holds, for each benchmark item, the sorted 64-bit hashes of its distinct word
 n-grams (tokens from ``text.benchmark_tokens``: numbers read as ``0``), or, for an item shorter
-than ``n`` tokens, the hash of its whole token sequence. It also records where it came from (file
+than ``WHOLE_BELOW`` tokens, the hash of its whole token sequence and of its first n tokens. It also records where it came from (file
 name, SHA-256, number of records, which of them) so ``curation.json`` can say which version of
 each benchmark a dataset was checked against. The package ships the files for HumanEval, MBPP
 (test tasks 11-510), GSM8K (test) and MATH-500, built by ``scripts/build_fingerprints.py``; a
