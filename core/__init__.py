@@ -18,6 +18,7 @@ from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 from .types.context import RunContext, SampleContext, stable_int
+from .types.curation import Candidate, CurationRule, Removal, row_rule
 from .types.errors import (
     EndpointError,
     EvolError,
@@ -75,8 +76,10 @@ __all__ = [
     "Build",
     "BuildConfig",
     "BuildSummary",
+    "Candidate",
     "Candidates",
     "Completion",
+    "CurationRule",
     "Decoding",
     "Domain",
     "Elimination",
@@ -91,6 +94,7 @@ __all__ = [
     "Operation",
     "PluginError",
     "Registration",
+    "Removal",
     "RunAborted",
     "RunContext",
     "Sample",
@@ -106,5 +110,6 @@ __all__ = [
     "clean_rewrite",
     "hookimpl",
     "leaks_template",
+    "row_rule",
     "stable_int",
 ]

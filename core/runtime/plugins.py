@@ -33,6 +33,7 @@ import click
 import pluggy
 
 from ..types import hookspecs
+from ..types.curation import CurationRule
 from ..types.errors import PluginError
 from ..types.registrations import Domain, Exporter, ExtraOperation, Filter, Scorer
 
@@ -67,6 +68,7 @@ REGISTRATION_HOOKS: tuple[HookTable, ...] = (
     HookTable("evol_scorers", Scorer, Scorer.kind),
     HookTable("evol_exporters", Exporter, Exporter.kind),
     HookTable("evol_commands", click.Command, "command"),
+    HookTable("evol_curation_rules", CurationRule, CurationRule.kind),
 )
 
 
@@ -130,6 +132,10 @@ class Registry:
     @property
     def commands(self) -> dict[str, click.Command]:
         return self.items["evol_commands"]
+
+    @property
+    def curation_rules(self) -> dict[str, CurationRule]:
+        return self.items["evol_curation_rules"]
 
 
 def _split_names(value: str | None) -> set[str]:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import click
 
     from .context import RunContext
+    from .curation import CurationRule
     from .registrations import Domain, Exporter, ExtraOperation, Filter, Scorer
 
 PROJECT = "evolinstruct"
@@ -72,6 +73,16 @@ def evol_exporters() -> Iterable[Exporter]:
     """Yield ``Exporter`` objects: formats for ``evol export DIR --format NAME``.
 
     An exporter receives the dataset's rows (dicts, as in dataset.jsonl) and a path to write.
+    """
+
+
+@hookspec
+def evol_curation_rules() -> Iterable[CurationRule]:
+    """Yield ``CurationRule`` objects that ``evol curate`` applies before the built-in rules.
+
+    A rule decides row by row (``check_rows``, or ``row_rule(...)`` around a one-row function)
+    or over the whole dataset (``check_dataset``); what it removes goes to
+    ``curated/removed.jsonl`` with the rule's name and reason.
     """
 
 

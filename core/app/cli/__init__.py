@@ -14,13 +14,14 @@ import click
 from ...types.errors import EvolError, ExitCode
 from .build import build_command
 from .common import disabled_from, host_for, setup_logging
+from .curate import curate_command
 from .export import export_command
 from .listing import domains_group, plugins_group
 from .loopback import loopback_command
 
 CORE_COMMANDS: dict[str, click.Command] = {
     command.name: command  # type: ignore[misc]
-    for command in (build_command, export_command, plugins_group, domains_group, loopback_command)
+    for command in (build_command, export_command, curate_command, plugins_group, domains_group, loopback_command)
 }
 
 

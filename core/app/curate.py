@@ -1,0 +1,568 @@
+"""``evol curate DIR``: the curation rules applied to a build folder's dataset.jsonl.
+
+Reads ``DIR/dataset.jsonl`` once (every row checked: a bad row stops the command naming file,
+line and field), runs the rules (``evolinstruct.builtins.curation``: the plugins' rules first,
+then contamination, exact duplicates, near duplicates and the budget), and writes ``DIR/curated/``:
+
+- ``dataset.jsonl``: the kept rows, byte for byte as they were, in their order;
+- ``removed.jsonl``: every other row, byte for byte, with ``"removal": {"rule", "reason", "of"}``
+  added at its end;
+- ``curation.json``: counts per rule, the settings, the benchmark versions, difficulty and length
+  per round and per operation, and the time taken;
+- ``difficulty.jsonl`` (with ``--difficulty``): each row's id and rating (null: none readable).
+
+Nothing is lost: every input row is in exactly one of the two JSONL files, which is checked before
+the files are moved into place. The difficulty judge's requests go through ``DIR/cache.sqlite``,
+so a second run (or a run after ``evol build --difficulty`` with the same seed and model) pays for
+nothing it already has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence, TypeVar
+
+
+from ..builtins.curation import benchmarks as benchmark_files
+from ..builtins.curation import difficulty as judge
+from ..builtins.curation.contamination import DEFAULT_THRESHOLD as CONTAINMENT, ContaminationIndex, contamination_rule
+from ..builtins.curation.exact import exact_duplicate_rule
+from ..builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, SHINGLE, near_duplicate_rule
+from ..types.curation import Candidate, CurationRule, Progress
+from ..builtins.curation.runner import Decision, RuleRunner
+from ..builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, budget_rule, score_from_row
+from ..types.errors import EvolError
+
+T = TypeVar("T")
+
+DATASET = "dataset.jsonl"
+CURATED = "curated"
+KEPT_FILE = "dataset.jsonl"
+REMOVED_FILE = "removed.jsonl"
+REPORT_FILE = "curation.json"
+DIFFICULTY_FILE = "difficulty.jsonl"
+CACHE = "cache.sqlite"
+DEFAULT_MODEL = "gpt-4o-mini"
+BUILTIN_RULES = ("contamination", "exact-duplicate", "near-duplicate", "budget")
+
+
+class DatasetRowError(EvolError):
+    """A row of the dataset that curation cannot use: names the file, the line and the field."""
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """The judge's endpoint, resolved as a build resolves it (``BuildConfig.endpoint_urls``)."""
+
+    model: str | None = None
+    urls: tuple[str, ...] = ()
+    identity: str | None = None
+    """The endpoint's identity in cache keys; the build's, to reuse its cached judgements."""
+    api_key: str | None = field(default=None, repr=False)
+    concurrency: int = 32
+    max_attempts: int = 6
+    timeout: float = 600.0
+    run_seed: int = 0
+
+
+@dataclass(frozen=True)
+class CurationSettings:
+    against: tuple[str, ...] | None = None
+    """Benchmark names or files; None: every built-in benchmark."""
+    near_dup_threshold: float = NEAR_DUP_THRESHOLD
+    containment: float = CONTAINMENT
+    budget: int | None = None
+    by: str = judge.SCORE
+    budget_similarity: float = DEFAULT_SIMILARITY
+    difficulty: bool = False
+    skip: tuple[str, ...] = ()
+    llm: LLMSettings = LLMSettings()
+    progress: bool | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "against": list(self.against) if self.against is not None else "all built-in",
+            "near_dup_threshold": self.near_dup_threshold,
+            "near_dup_shingle_words": SHINGLE,
+            "containment_threshold": self.containment,
+            "budget": self.budget,
+            "by": self.by if self.budget is not None else None,
+            "budget_similarity": self.budget_similarity if self.budget is not None else None,
+            "difficulty": self.difficulty,
+            "skip": list(self.skip),
+            "model": self.llm.model if self.difficulty else None,
+            "seed": self.llm.run_seed if self.difficulty else None,
+        }
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    rows: int
+    kept: int
+    rated: int
+    mean_difficulty: float | None
+    mean_instruction_words: float
+    mean_response_words: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "kept": self.kept,
+            "rated": self.rated,
+            "mean_difficulty": None if self.mean_difficulty is None else round(self.mean_difficulty, 3),
+            "mean_instruction_words": round(self.mean_instruction_words, 1),
+            "mean_response_words": round(self.mean_response_words, 1),
+        }
+
+
+@dataclass(frozen=True)
+class CurationReport:
+    """What ``curate`` did; ``as_json`` is curation.json."""
+
+    folder: Path
+    rows: int
+    kept: int
+    removed_per_rule: Mapping[str, int]
+    rules: Sequence[Mapping[str, str]]
+    settings: Mapping[str, Any]
+    benchmarks: Sequence[Mapping[str, Any]]
+    per_round: Mapping[str, GroupStats]
+    per_operation: Mapping[str, GroupStats]
+    difficulty: Mapping[str, Any] | None
+    budget: Mapping[str, int] | None
+    versions: Mapping[str, str]
+    wall_time_s: float
+
+    @property
+    def removed(self) -> int:
+        return self.rows - self.kept
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "input": str(self.folder / DATASET),
+            "rows": self.rows,
+            "kept": self.kept,
+            "removed": self.removed,
+            "removed_per_rule": dict(self.removed_per_rule),
+            "rules": list(self.rules),
+            "settings": dict(self.settings),
+            "benchmarks": list(self.benchmarks),
+            "difficulty": None if self.difficulty is None else dict(self.difficulty),
+            "budget": None if self.budget is None else dict(self.budget),
+            "per_round": {key: stats.as_json() for key, stats in self.per_round.items()},
+            "per_operation": {key: stats.as_json() for key, stats in self.per_operation.items()},
+            "versions": dict(self.versions),
+            "wall_time_s": round(self.wall_time_s, 3),
+        }
+
+
+# --- reading the dataset ---------------------------------------------------------------------
+
+
+@dataclass
+class RowFacts:
+    """What the report needs of each row, kept compactly for the whole dataset."""
+
+    ids: list[Any] = field(default_factory=list)
+    rounds: list[int | None] = field(default_factory=list)
+    operations: list[str | None] = field(default_factory=list)
+    instruction_words: list[int] = field(default_factory=list)
+    response_words: list[int] = field(default_factory=list)
+    difficulty: list[float | None] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+
+def _fail(path: Path, line: int, field_name: str | None, message: str) -> DatasetRowError:
+    where = f"{path}:{line}"
+    return DatasetRowError(f"{where}: field {field_name!r}: {message}" if field_name else f"{where}: {message}")
+
+
+def _check_row(row: Any, path: Path, line: int) -> None:
+    if not isinstance(row, dict):
+        raise _fail(path, line, None, f"a row must be a JSON object, got {type(row).__name__}")
+    row_id = row.get("id")
+    if isinstance(row_id, bool) or not isinstance(row_id, (str, int)) or row_id == "":
+        raise _fail(path, line, "id", "missing, or not a non-empty string or an integer")
+    instruction = row.get("instruction")
+    if not isinstance(instruction, str) or not instruction.strip():
+        raise _fail(path, line, "instruction", "missing, or not a non-empty string")
+    if "response" not in row:
+        raise _fail(path, line, "response", "missing (a row needs id, instruction and response)")
+    if row["response"] is not None and not isinstance(row["response"], str):
+        raise _fail(path, line, "response", "must be a string or null")
+    if row.get("input") is not None and not isinstance(row["input"], str):
+        raise _fail(path, line, "input", "must be a string when present")
+    round_ = row.get("round")
+    if round_ is not None and (isinstance(round_, bool) or not isinstance(round_, int) or round_ < 0):
+        raise _fail(path, line, "round", "must be an integer >= 0 when present")
+    for name in ("scores", "checks", "fields"):
+        if row.get(name) is not None and not isinstance(row[name], dict):
+            raise _fail(path, line, name, "must be a JSON object when present")
+    if row.get("operation") is not None and not isinstance(row["operation"], str):
+        raise _fail(path, line, "operation", "must be a string when present")
+    if row.get("domain") is not None and not isinstance(row["domain"], str):
+        raise _fail(path, line, "domain", "must be a string when present")
+    if "removal" in row:
+        raise _fail(path, line, "removal", "is reserved for removed.jsonl; is this a curated output file?")
+
+
+def _words(text: str | None) -> int:
+    return len(text.split()) if text else 0
+
+
+def _numeric(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def read_dataset(path: Path, runner: RuleRunner, progress: Progress) -> RowFacts:
+    """Check every row, show it to the rules, keep the report's facts. Raises on a bad row."""
+    facts = RowFacts()
+    seen: dict[str, int] = {}
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        for line_number, raw in progress(_lines(handle), total=size, description="reading rows"):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise _fail(path, line_number, None, f"not valid JSON ({getattr(error, 'msg', error)})") from None
+            _check_row(row, path, line_number)
+            key = json.dumps(row["id"])
+            if key in seen:
+                raise _fail(path, line_number, "id", f"{row['id']!r} is also the id of line {seen[key]}")
+            seen[key] = line_number
+            position = len(facts.ids)
+            runner.observe(position, row)
+            facts.ids.append(row["id"])
+            facts.rounds.append(row.get("round"))
+            facts.operations.append(row.get("operation"))
+            facts.instruction_words.append(_words(row["instruction"]) + _words(row.get("input")))
+            facts.response_words.append(_words(row["response"]))
+            scores = row.get("scores") or {}
+            facts.difficulty.append(_numeric(scores.get(judge.SCORE)))
+            facts.lines.append(line_number)
+    return facts
+
+
+def _lines(handle: Any) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw line) of a binary file (the progress bar counts their bytes)."""
+    for number, raw in enumerate(handle, start=1):
+        yield number, raw
+
+
+# --- difficulty through the LLM runtime ------------------------------------------------------
+
+
+@dataclass
+class JudgeTally:
+    asked: int = 0
+    sent: int = 0
+    from_cache: int = 0
+    unreadable: int = 0
+    failed: int = 0
+    already_scored: int = 0
+
+
+def rate_difficulty(
+    folder: Path,
+    items: Sequence[tuple[int, Any, str]],
+    settings: LLMSettings,
+    progress: Progress,
+) -> tuple[dict[int, int | None], dict[int, str], JudgeTally]:
+    """Ask the judge about each (position, row id, instruction); every request goes through
+    ``folder/cache.sqlite``. Returns ratings (None: no readable rating), the raw replies, counts."""
+    from ..runtime.cache import Cache
+    from ..runtime.llm import LLM
+    from ..types.context import stable_int
+    from ..types.errors import LLMFailure
+    from ..types.records import Decoding
+
+    if not settings.urls:
+        raise EvolError(
+            "--difficulty asks an LLM judge: give an endpoint with --base-url, OPENAI_BASE_URL or "
+            "OPENAI_API_KEY (the bundled offline model cannot rate anything)"
+        )
+    tally = JudgeTally(asked=len(items))
+    ratings: dict[int, int | None] = {}
+    replies: dict[int, str] = {}
+    decoding = Decoding(**judge.DECODING)
+    cache = Cache(folder / CACHE)
+    llm = LLM(
+        model=settings.model or DEFAULT_MODEL,
+        base_url=settings.urls,
+        api_key=settings.api_key,
+        cache=cache,
+        identity=settings.identity,
+        concurrency=settings.concurrency,
+        max_attempts=settings.max_attempts,
+        timeout=settings.timeout,
+    )
+
+    async def ask(position: int, row_id: Any, instruction: str) -> None:
+        # The seed a build's SampleContext would derive for this sample and stage, so the
+        # request (and its cache entry) is the same one.
+        seed = stable_int(settings.run_seed, str(row_id), judge.STAGE, 0)
+        try:
+            completion = await llm.chat(judge.judge_messages(instruction), decoding, seed)
+        except LLMFailure:
+            tally.failed += 1
+            ratings[position] = None
+            return
+        replies[position] = completion.text
+        rating = judge.read_rating(completion.text)
+        if rating is None:
+            tally.unreadable += 1
+        ratings[position] = rating
+
+    async def main() -> None:
+        queue: asyncio.Queue[tuple[int, Any, str]] = asyncio.Queue()
+        for item in items:
+            queue.put_nowait(item)
+        done = asyncio.Queue[None]()
+
+        async def worker() -> None:
+            while not queue.empty():
+                await ask(*queue.get_nowait())
+                done.put_nowait(None)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(len(items), 2 * settings.concurrency) or 1)]
+
+        async def drain() -> None:
+            for _ in progress(range(len(items)), total=len(items), description="difficulty"):
+                await done.get()
+
+        try:
+            await asyncio.gather(drain(), *workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            await llm.aclose()
+
+    try:
+        asyncio.run(main())
+    finally:
+        tally.sent = llm.stats.sent
+        tally.from_cache = llm.stats.cached
+        cache.close()
+    return ratings, replies, tally
+
+
+# --- the pipeline ----------------------------------------------------------------------------
+
+
+def builtin_rules(
+    settings: CurationSettings,
+    benchmarks: Sequence[benchmark_files.Fingerprints],
+    score_of: Any,
+    budget_tally: BudgetTally,
+) -> list[CurationRule]:
+    """contamination, exact-duplicate, near-duplicate, then (with a budget) budget."""
+    rules = []
+    if benchmarks:
+        rules.append(contamination_rule(ContaminationIndex(benchmarks, settings.containment)))
+    rules.append(exact_duplicate_rule())
+    rules.append(near_duplicate_rule(settings.near_dup_threshold))
+    if settings.budget is not None:
+        rules.append(budget_rule(settings.budget, settings.by, score_of, settings.budget_similarity, budget_tally))
+    return rules
+
+
+def _group(facts: RowFacts, keys: Sequence[Any], removed: Mapping[int, Decision]) -> dict[str, GroupStats]:
+    groups: dict[str, list[int]] = {}
+    for position, key in enumerate(keys):
+        groups.setdefault("none" if key is None else str(key), []).append(position)
+
+    def order(name: str) -> tuple[int, Any]:
+        return (0, int(name)) if name.isdigit() else (1, name)
+
+    out = {}
+    for name in sorted(groups, key=order):
+        members = groups[name]
+        rated = [facts.difficulty[p] for p in members if facts.difficulty[p] is not None]
+        out[name] = GroupStats(
+            rows=len(members),
+            kept=sum(1 for p in members if p not in removed),
+            rated=len(rated),
+            mean_difficulty=sum(rated) / len(rated) if rated else None,  # type: ignore[arg-type]
+            mean_instruction_words=sum(facts.instruction_words[p] for p in members) / len(members),
+            mean_response_words=sum(facts.response_words[p] for p in members) / len(members),
+        )
+    return out
+
+
+def curate(
+    folder: Path,
+    settings: CurationSettings,
+    rules: Sequence[CurationRule] = (),
+    progress: Progress | None = None,
+) -> CurationReport:
+    """Curate ``folder/dataset.jsonl`` into ``folder/curated/``.
+
+    ``rules`` are extra rules (the plugins' ``evol_curation_rules``); they run before the
+    built-in ones, in the order given. Raises ``EvolError`` for bad input.
+    """
+    started = time.monotonic()
+    progress = progress or _quiet
+    source = folder / DATASET
+    if not source.is_file():
+        raise EvolError(f"{source}: no dataset here (evol curate reads DIR/dataset.jsonl)")
+    if not 0.0 < settings.near_dup_threshold <= 1.0:
+        raise EvolError(f"--near-dup-threshold must be in (0, 1], got {settings.near_dup_threshold}")
+    if not 0.0 < settings.budget_similarity <= 1.0:
+        raise EvolError(f"--budget-similarity must be in (0, 1], got {settings.budget_similarity}")
+    if settings.budget is not None and settings.budget < 0:
+        raise EvolError(f"--budget must be >= 0, got {settings.budget}")
+    skipped = set(settings.skip)
+    known = set(BUILTIN_RULES) | {rule.name for rule in rules}
+    unknown = sorted(skipped - known)
+    if unknown:
+        raise EvolError(f"--skip {', '.join(unknown)}: no such rule; rules: {', '.join(sorted(known))}")
+    clash = sorted({rule.name for rule in rules} & set(BUILTIN_RULES))
+    if clash:
+        raise EvolError(f"a plugin rule takes the name of a built-in rule: {', '.join(clash)}")
+
+    benchmarks = [] if "contamination" in skipped else benchmark_files.resolve(settings.against)
+    # The budget's scores are filled in after the LLM judge ran, which is after reading.
+    external_scores: dict[int, float | None] = {}
+    row_score = score_from_row(settings.by)
+
+    def score_of(candidate: Candidate) -> float | None:
+        if settings.by == judge.SCORE and candidate.position in external_scores:
+            return external_scores[candidate.position]
+        return row_score(candidate)
+
+    budget_tally = BudgetTally()
+    all_rules = [*rules, *builtin_rules(settings, benchmarks, score_of, budget_tally)]
+    active = [rule for rule in all_rules if rule.name not in skipped]
+    runner = RuleRunner(active)
+    if settings.difficulty and "instruction" not in runner.kept_fields:
+        runner.kept_fields = sorted({*runner.kept_fields, "instruction", "input"})
+
+    facts = read_dataset(source, runner, progress)
+
+    difficulty_report: dict[str, Any] | None = None
+    ratings: dict[int, int | None] = {}
+    if settings.difficulty:
+        missing = [
+            (c.position, c.id, _instruction_of(c)) for c in runner.candidates if facts.difficulty[c.position] is None
+        ]
+        ratings, _, tally = rate_difficulty(folder, missing, settings.llm, progress)
+        tally.already_scored = len(facts.ids) - len(missing)
+        for position, rating in ratings.items():
+            facts.difficulty[position] = None if rating is None else float(rating)
+        difficulty_report = {**vars(tally), "rated": sum(1 for d in facts.difficulty if d is not None)}
+    external_scores.update({p: d for p, d in enumerate(facts.difficulty)})
+
+    if settings.budget is not None:
+        by_values = [score_of(c) for c in runner.candidates]
+        if not any(value is not None for value in by_values):
+            hint = " (add --difficulty to rate the rows)" if settings.by == judge.SCORE and not settings.difficulty else ""
+            raise EvolError(f"--by {settings.by}: no row has a numeric scores.{settings.by}{hint}")
+
+    removed = runner.finish(progress)
+    curated = folder / CURATED
+    curated.mkdir(exist_ok=True)
+    _write_outputs(source, curated, removed, len(facts.ids), progress)
+    if settings.difficulty:
+        _write_difficulty(curated, facts)
+
+    per_rule = {rule.name: 0 for rule in active}
+    for decision in removed.values():
+        per_rule[decision.rule] += 1
+    report = CurationReport(
+        folder=folder,
+        rows=len(facts.ids),
+        kept=len(facts.ids) - len(removed),
+        removed_per_rule=per_rule,
+        rules=[{"name": r.name, "mode": r.mode, "description": r.description} for r in active],
+        settings=settings.as_json(),
+        benchmarks=[fp.version() for fp in benchmarks],
+        per_round=_group(facts, facts.rounds, removed),
+        per_operation=_group(facts, facts.operations, removed),
+        difficulty=difficulty_report,
+        budget=budget_tally.as_json() if settings.budget is not None else None,
+        versions=_versions(),
+        wall_time_s=time.monotonic() - started,
+    )
+    _atomic_write(curated / REPORT_FILE, json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
+    return report
+
+
+def _instruction_of(candidate: Candidate) -> str:
+    instruction = candidate.values.get("instruction") or ""
+    extra = candidate.values.get("input")
+    return f"{instruction}\n{extra}" if extra else instruction
+
+
+def _quiet(items: Iterable[T], *, total: int, description: str) -> Iterable[T]:
+    return items
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("evolinstruct", "rensa", "numpy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _with_removal(raw: bytes, decision: Decision) -> bytes:
+    """The row's own bytes with the removal added as its last field."""
+    body = raw.rstrip()
+    if not body.endswith(b"}"):
+        raise EvolError("a row does not end with '}'")  # cannot happen for a row json.loads read as an object
+    addition = json.dumps(decision.as_json(), ensure_ascii=False, separators=(", ", ": "))
+    return body[:-1].rstrip() + b', "removal": ' + addition.encode("utf-8") + b"}\n"
+
+
+def _write_outputs(source: Path, curated: Path, removed: Mapping[int, Decision], rows: int, progress: Progress) -> None:
+    kept_path, removed_path = curated / KEPT_FILE, curated / REMOVED_FILE
+    kept_tmp, removed_tmp = kept_path.with_name(KEPT_FILE + ".tmp"), removed_path.with_name(REMOVED_FILE + ".tmp")
+    position = kept_count = removed_count = 0
+    with source.open("rb") as reader, kept_tmp.open("wb") as kept_out, removed_tmp.open("wb") as removed_out:
+        for _, raw in progress(_lines(reader), total=source.stat().st_size, description="writing"):
+            if not raw.strip():
+                continue
+            decision = removed.get(position)
+            if decision is None:
+                kept_out.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                kept_count += 1
+            else:
+                removed_out.write(_with_removal(raw, decision))
+                removed_count += 1
+            position += 1
+    # Nothing lost: every row read is in exactly one of the two files.
+    if position != rows or kept_count + removed_count != rows or removed_count != len(removed):
+        kept_tmp.unlink(missing_ok=True)
+        removed_tmp.unlink(missing_ok=True)
+        raise EvolError(f"{source} changed while it was curated ({rows} rows read, {position} on the second pass)")
+    os.replace(kept_tmp, kept_path)
+    os.replace(removed_tmp, removed_path)
+
+
+def _write_difficulty(curated: Path, facts: RowFacts) -> None:
+    lines = [
+        json.dumps({"id": row_id, judge.SCORE: None if value is None else int(value) if value.is_integer() else value})
+        for row_id, value in zip(facts.ids, facts.difficulty)
+    ]
+    _atomic_write(curated / DIFFICULTY_FILE, "\n".join(lines) + ("\n" if lines else ""))

@@ -1,0 +1,74 @@
+"""The difficulty judge: an LLM rates how hard an instruction is, from 1 to 10.
+
+The WizardLM paper checked that evolution works by asking a strong model to rate each
+instruction's difficulty and complexity from 1 to 10 and averaging per round (3.00 for the seeds
+up to 7.08 after four rounds). This module is that judge as pure functions: the messages to send
+and the reading of the reply. Sending them is the caller's (``evol curate --difficulty`` through
+the folder's cache; a build scorer through ``SampleContext.chat(..., stage=STAGE, **DECODING)``),
+so the same instruction of the same sample is the same cached request in both.
+
+A reply that does not state one rating from 1 to 10 in the asked form is no rating: ``None``,
+never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+STAGE = "difficulty"
+SCORE = "difficulty"
+DECODING: dict[str, Any] = {"temperature": 0.0, "top_p": 1.0, "max_tokens": 64}
+"""A rating, not a composition: deterministic decoding and a short reply. Every parameter is
+set, so the request does not depend on the run's own decoding settings."""
+
+JUDGE_PROMPT = """\
+Rate how difficult and complex the instruction below is for an AI assistant to carry out well, \
+on a scale from 1 to 10:
+
+1-2: a simple fact, a greeting, a one-step task.
+3-4: a common task that takes a few steps or a short text.
+5-6: a task that needs several steps of reasoning, some domain knowledge or several constraints.
+7-8: a task that needs deep expertise, long multi-step reasoning, or many interacting constraints.
+9-10: a task that only an expert could do well after careful work.
+
+Judge the instruction itself, not how long it is. Do not carry it out.
+
+Instruction:
+<<<
+{instruction}
+>>>
+
+Reply with one line and nothing else, in exactly this form:
+Difficulty: N"""
+
+
+def judge_messages(instruction: str) -> list[dict[str, str]]:
+    """The chat messages that ask for one instruction's difficulty."""
+    return [{"role": "user", "content": JUDGE_PROMPT.format(instruction=instruction)}]
+
+
+_LABELLED = re.compile(r"difficulty\s*(?:rating|score|level)?\s*[:=]?\s*\**\s*(\d{1,2})(?!\.\d)(?:\s*/\s*10)?\b", re.I)
+_BARE = re.compile(r"\s*\**\s*(\d{1,2})\s*(?:/\s*10)?\s*\**\s*\.?\s*")
+
+
+def read_rating(reply: str | None) -> int | None:
+    """The rating a judge's reply states, or None when it states none or several.
+
+    Accepted: ``Difficulty: 7`` (any case, optionally ``/10`` or Markdown bold) anywhere in the
+    reply, as long as every such statement gives the same number; or a reply that is only the
+    number (``7``, ``7/10``). Numbers outside 1-10 are no rating.
+    """
+    if not reply:
+        return None
+    labelled = {int(value) for value in _LABELLED.findall(reply)}
+    if labelled:
+        if len(labelled) != 1:
+            return None
+        value = labelled.pop()
+    else:
+        bare = _BARE.fullmatch(reply)
+        if bare is None:
+            return None
+        value = int(bare.group(1))
+    return value if 1 <= value <= 10 else None

@@ -1,0 +1,120 @@
+"""What a curation rule is: a name, what it reads, and how it decides which rows to remove.
+
+One type for every rule, built-in or registered by a plugin through the ``evol_curation_rules``
+hook. A rule decides in one of two ways:
+
+- row by row (``check_rows``): each row on its own, such as "a code sample whose
+  ``checks.execution.verdict`` is not PASS". It receives rows in batches (so a rule that can
+  vectorise, such as benchmark matching, does) and returns, per row, a ``Removal``, a reason
+  string, or None to keep it. ``row_rule`` wraps a plain one-row function;
+- over the whole dataset (``check_dataset``): rows compared with each other, such as duplicates
+  or a budget. It receives the rows still present (``Candidate``: position, id, round, domain and
+  the fields it reads) and yields ``(position, Removal)`` for the rows it removes.
+
+``reads`` names the top-level row fields the rule looks at (``instruction``, ``input``,
+``response``, ``checks``, ``scores``...): the pipeline keeps only those in memory, and a rule sees
+exactly those (a field missing from a row reads as None). Rules apply in the order given; a row
+removed by an earlier rule is not shown to a later one, and its removal names the first rule
+that removed it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Sequence, TypeVar, Union
+
+from .registrations import Registration
+
+T = TypeVar("T")
+
+Row = Mapping[str, Any]
+"""The fields a rule reads, plus ``id``: ``{"id": ..., "checks": {...}}``."""
+
+
+@dataclass(frozen=True)
+class Removal:
+    """Why a row goes: a reason a person can check, and the row or benchmark item it duplicates
+    (``of``: the kept twin's id, or ``BENCHMARK:ITEM_ID``), if any."""
+
+    reason: str
+    of: Any = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A row as a whole-dataset rule sees it."""
+
+    position: int
+    """0-based position of the row among the dataset's rows (blank lines do not count)."""
+    id: Any
+    round: int | None
+    domain: str | None
+    values: Mapping[str, Any]
+
+    @property
+    def keep_order(self) -> tuple[int, int]:
+        """Which of two equivalent rows is kept: the lower round, then the earlier in the file.
+        A row without a round counts as round 0."""
+        return (self.round or 0, self.position)
+
+
+class Progress(Protocol):
+    """Wraps an iterable in a progress display (the command's bars; nothing in tests)."""
+
+    def __call__(self, items: Iterable[T], *, total: int, description: str) -> Iterable[T]: ...
+
+
+def no_progress(items: Iterable[T], *, total: int, description: str) -> Iterable[T]:
+    return items
+
+
+Verdict = Union[Removal, str, None]
+RowsCheck = Callable[[Sequence[Row]], Sequence[Verdict]]
+DatasetCheck = Callable[[Sequence[Candidate], Progress], Iterable[tuple[int, Removal]]]
+
+
+@dataclass(frozen=True)
+class CurationRule(Registration):
+    """A rule ``evol curate`` applies (see the module docstring)."""
+
+    kind: ClassVar[str] = "curation rule"
+    name: str
+    description: str
+    reads: tuple[str, ...]
+    check_rows: RowsCheck | None = None
+    check_dataset: DatasetCheck | None = None
+    domains: tuple[str, ...] | None = None
+    """Only rows whose ``domain`` is one of these (None: every row)."""
+
+    def __post_init__(self) -> None:
+        if not self.name or not isinstance(self.name, str):
+            raise ValueError(f"a curation rule needs a name, got {self.name!r}")
+        if (self.check_rows is None) == (self.check_dataset is None):
+            raise ValueError(f"curation rule {self.name!r}: give exactly one of check_rows and check_dataset")
+        if isinstance(self.reads, str):
+            object.__setattr__(self, "reads", (self.reads,))
+
+    @property
+    def mode(self) -> str:
+        """``row`` (decides row by row) or ``dataset`` (compares rows with each other)."""
+        return "row" if self.check_rows is not None else "dataset"
+
+    def applies_to(self, domain: str | None) -> bool:
+        return self.domains is None or domain in self.domains
+
+
+def row_rule(
+    name: str,
+    description: str,
+    reads: Sequence[str],
+    check: Callable[[Row], Verdict],
+    domains: Sequence[str] | None = None,
+) -> CurationRule:
+    """A rule from a function that looks at one row at a time."""
+
+    def check_rows(rows: Sequence[Row]) -> list[Verdict]:
+        return [check(row) for row in rows]
+
+    return CurationRule(
+        name, description, tuple(reads), check_rows=check_rows, domains=tuple(domains) if domains is not None else None
+    )

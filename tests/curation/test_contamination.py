@@ -1,0 +1,100 @@
+"""The shipped fingerprints, and finding benchmark items planted in rows the ways it happens."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from evolinstruct.builtins.curation.benchmarks import BUILTIN_SOURCES, build_builtin, load_builtin, read_user_benchmark, resolve
+from evolinstruct.builtins.curation.contamination import ContaminationIndex
+from evolinstruct.builtins.curation.text import benchmark_tokens
+
+from ..conftest import REPO, SHARED_DATA
+
+FILES = {
+    "humaneval": "HumanEval.jsonl.gz",
+    "mbpp": "mbpp.jsonl",
+    "gsm8k": "gsm8k_test.jsonl",
+    "math500": "prm800k_math_splits_test.jsonl",
+}
+SHIPPED = REPO / "core" / "builtins" / "curation" / "fingerprints"
+
+
+def lines(name):
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(SHARED_DATA / name, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_SOURCES))
+def test_the_shipped_fingerprints_are_what_the_script_builds_from_the_benchmark_files(name, shared_data):
+    rebuilt = build_builtin(name, shared_data / FILES[name])
+    shipped = load_builtin(name)
+    assert shipped.source == rebuilt.source
+    assert [(i.id, i.tokens, i.whole, i.grams.tolist()) for i in shipped.items] == [
+        (i.id, i.tokens, i.whole, i.grams.tolist()) for i in rebuilt.items
+    ]
+
+
+def test_the_shipped_files_hold_no_benchmark_text(shared_data):
+    text = " ".join(path.read_text(encoding="utf-8") for path in SHIPPED.glob("*.json"))
+    questions = [row["question"] for row in lines("gsm8k_test.jsonl")[:50]]
+    prompts = [row["prompt"] for row in lines("HumanEval.jsonl.gz")[:50]]
+    for item in questions + prompts:
+        words = re.findall(r"[A-Za-z_]{4,}", item)
+        phrases = [" ".join(words[i : i + 3]) for i in range(0, max(1, len(words) - 2), 3)]
+        assert not any(phrase in text for phrase in phrases if len(phrase) > 12), item[:60]
+    assert "has_close_elements" not in text
+
+
+@pytest.fixture(scope="module")
+def index():
+    return ContaminationIndex(resolve(None))
+
+
+def match(index, instruction, response=""):
+    return index.match([[benchmark_tokens(instruction), benchmark_tokens(response)]])[0]
+
+
+def test_items_are_found_verbatim_edited_with_numbers_changed_and_embedded(index, shared_data):
+    question = lines("gsm8k_test.jsonl")[0]["question"]  # Janet's ducks
+    assert match(index, question).of == "gsm8k:0"
+    edited = question.replace("Janet’s ducks lay", "The ducks of Janet lay").replace("every morning", "each day")
+    assert match(index, edited).of == "gsm8k:0"
+    renumbered = re.sub(r"\d+", lambda m: str(int(m.group()) * 3 + 1), question)
+    assert renumbered != question and match(index, renumbered).of == "gsm8k:0"
+    embedded = f"You are a helpful tutor. Read carefully.\n\n{question}\n\nAnswer in French and show your work step by step."
+    assert match(index, embedded).of == "gsm8k:0"
+    assert match(index, "Summarise this.", f"The problem says: {question}").of == "gsm8k:0"
+    problem = lines("prm800k_math_splits_test.jsonl")[0]
+    assert match(index, problem["problem"]).of == f"math500:{problem['unique_id']}"
+
+
+def test_a_short_item_is_matched_whole(index, shared_data):
+    mbpp = {row["task_id"]: row["text"] for row in lines("mbpp.jsonl")}
+    text = mbpp[17]  # "Write a function to find the perimeter of a square."
+    assert len(benchmark_tokens(text)) < 20
+    found = match(index, f"Please help. {text} Use Python.")
+    assert found is not None and found.of == "mbpp:17" and found.whole
+    assert match(index, "Write a function to find the perimeter of a rectangle.") is None
+
+
+def test_clean_training_rows_are_not_flagged(index, shared_data):
+    alpaca = json.loads((shared_data / "code_alpaca_2k.json").read_text(encoding="utf-8"))[:300]
+    rows = [[benchmark_tokens(r["instruction"] + "\n" + r["input"]), benchmark_tokens(r["output"])] for r in alpaca]
+    assert sum(m is not None for m in index.match(rows)) == 0
+
+
+def test_a_user_benchmark_file(tmp_path):
+    path = tmp_path / "mybench.jsonl"
+    path.write_text(
+        json.dumps({"id": "q1", "question": "A farmer has 17 sheep and buys 5 more goats; how many animals are on the farm now in total?"}) + "\n"
+    )
+    fingerprints = read_user_benchmark(path)
+    assert fingerprints.name == "mybench" and fingerprints.source["records"] == 1
+    index = ContaminationIndex([fingerprints])
+    assert match(index, "A farmer has 30 sheep and buys 2 more goats; how many animals are on the farm now in total?").of == "mybench:q1"
