@@ -73,7 +73,8 @@ def domains_list(ctx: click.Context, as_json: bool) -> None:
 @functools.cache
 def core_commands() -> dict[str, click.Command]:
     from .build_command import build_command, export_command
+    from .app.report.command import report_command
     from .testing.command import serve_command
 
-    commands = [plugins_group, domains_group, build_command, export_command, serve_command]
+    commands = [plugins_group, domains_group, build_command, export_command, serve_command, report_command]
     return {command.name: command for command in commands}
