@@ -25,7 +25,7 @@ from .sections import ReportSection, SectionContent
 
 
 def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
 def _script(code: str) -> str:
