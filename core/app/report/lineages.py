@@ -27,11 +27,12 @@ lineage of 4 rounds with a few eliminated candidates); the whole page then stays
 DiffSegment = tuple[str, str]
 """``("=", text)`` unchanged, ``("+", text)`` added, ``("-", text)`` removed."""
 
-_TOKENS = re.compile(r"\s+|[^\s]+")
+_TOKENS = re.compile(r"\w+|[^\w\s]+|\s+")
 
 
 def word_diff(before: str, after: str) -> list[DiffSegment]:
-    """The change from ``before`` to ``after`` word by word (whitespace kept as it is)."""
+    """The change from ``before`` to ``after`` word by word (punctuation as its own token, so a
+    word that gains a comma is not shown as replaced; whitespace kept as it is)."""
     old, new = _TOKENS.findall(before), _TOKENS.findall(after)
     segments: list[DiffSegment] = []
 
