@@ -250,8 +250,8 @@ class _Accumulator:
                     self.scores.setdefault(name, [])
             for name, check in (row.get("checks") or {}).items():
                 self.checks[name] += 1
-                verdict = nested(check, "verdict") if isinstance(check, Mapping) else None
                 if isinstance(check, Mapping) and "verdict" in check:
+                    verdict = check["verdict"]
                     self.verdicts[name][str(verdict) if verdict is not None else "none"] += 1
         self.sampler.offer(kind, row)
 
@@ -331,15 +331,17 @@ def _round_counts(seen: _Accumulator, rounds: int | None) -> tuple[RoundCounts, 
 
 def _manifest_disagreements(manifest: Mapping[str, Any] | None, rounds: tuple[RoundCounts, ...]) -> Iterator[str]:
     per_round = nested(manifest, "counts.per_round")
-    if not isinstance(per_round, Mapping):
-        return
+    if not isinstance(per_round, Mapping) or nested(manifest, "status") != "complete":
+        return  # an unfinished build's counts run ahead of the lineages written so far
     from_rows = {str(counts.round): counts for counts in rounds}
     for number in sorted(set(per_round) | set(from_rows), key=lambda text: int(text) if text.isdigit() else math.inf):
         stated = per_round.get(number) if isinstance(per_round.get(number), Mapping) else {}
         counted = from_rows.get(number)
-        for kind in ALL_KINDS:
+        for kind in (*ALL_KINDS, "skipped"):
             said = stated.get(kind, 0)
             found = getattr(counted, kind) if counted is not None else 0
+            if found is None:  # skipped, with the number of rounds unknown
+                continue
             if said != found:
                 yield (
                     f"manifest.json says round {number} has {said} {kind}, the rows hold {found}; "
