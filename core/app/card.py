@@ -43,24 +43,25 @@ PAPERS = (
     ),
 )
 
-METHOD = {
-    None: (
-        "Seed instructions were rewritten by a language model with Evol-Instruct (WizardLM, "
-        "arXiv:2304.12244): each round, every instruction in the pool is evolved once with an "
-        "operation drawn at random (in-depth operations make it harder: more constraints, deeper, "
-        "more concrete, more reasoning steps, a complicated input; in-breadth creates a rarer one). "
-        "A rewrite is eliminated when it copies the evolving prompt, brings no information gain "
-        "over its parent (an LLM equality judge), or draws an answer that apologises in under 80 "
-        "words or holds only punctuation and stop words; its parent is then evolved again in the "
-        "next round. Every survivor is answered by the same model and becomes the next round's "
-        "instruction."
-    ),
+EVOL_INSTRUCT = (
+    "Seed instructions were rewritten by a language model with Evol-Instruct (WizardLM, "
+    "arXiv:2304.12244): each round, every instruction in the pool is evolved once with an "
+    "operation drawn at random (in-depth operations make it harder: more constraints, deeper, "
+    "more concrete, more reasoning steps, a complicated input; in-breadth creates a rarer one). "
+    "A rewrite is eliminated when it copies the evolving prompt, brings no information gain "
+    "over its parent (an LLM equality judge), or draws an answer that apologises in under 80 "
+    "words or holds only punctuation and stop words; its parent is then evolved again in the "
+    "next round. Every survivor is answered by the same model and becomes the next round's "
+    "instruction."
+)
+
+DOMAIN_METHOD = {
     "code": (
         "For code, the five operations of WizardCoder (arXiv:2306.08568) replace those of "
         "WizardLM: new constraints, a rarer requirement, more reasoning steps, erroneous code as "
         "misdirection, and higher time or space complexity. Unlike the paper, every answer's code "
-        "was run with its tests in an isolated Docker sandbox, and the verdict is kept with the "
-        "sample (`checks.execution`)."
+        "was run in an isolated Docker sandbox, against its tests where verified tests exist, and "
+        "the verdict is kept with the sample (`checks.execution`)."
     ),
     "math": (
         "For math, evolution runs upward (harder: constraints, concretizing, more reasoning) and "
@@ -126,8 +127,8 @@ def render_card(report: BuildReport, exports: Mapping[str, str] | None = None, l
             *_summary(report),
             "## Method",
             "",
-            METHOD[None],
-            *([ "", METHOD[domain]] if domain in METHOD else []),
+            EVOL_INSTRUCT,
+            *(["", DOMAIN_METHOD[domain]] if domain in DOMAIN_METHOD else []),
             "",
             "References: " + "; ".join(f"{title}, [arXiv:{number_}](https://arxiv.org/abs/{number_})" for title, number_ in PAPERS) + ".",
             "",

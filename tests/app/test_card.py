@@ -108,6 +108,7 @@ def test_every_number_in_the_card_is_the_files(build: Path) -> None:
     assert "| model | loopback-model |" in card
     assert "| temperature | 1 |" in card and "| top_p | 0.9 |" in card and "| max_tokens | 2,048 |" in card
     assert "## Checks\n\nNo check or score ran" in card
+    assert card.count("Seed instructions were rewritten") == 1
     assert "arXiv:2304.12244" in card and "arXiv:2306.08568" in card and "arXiv:2308.09583" in card
     command = json.loads((build / "manifest.json").read_text())["command"]
     assert " ".join(command) in card

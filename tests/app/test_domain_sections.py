@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from evolinstruct.app.card import write_card
 from evolinstruct.app.report import read_build, write_report
 from evolinstruct.app.report.page import sections_for
 from tests.app.conftest import EXAMPLES, open_page, read_rows
@@ -68,6 +69,16 @@ def test_math_reward_histograms_count_every_scored_row_and_no_missing_one(tmp_pa
     # The offline model's solutions leave some steps unchecked: a missing process reward is
     # counted as missing, and not one of them was drawn as a 0.
     assert missing_somewhere
+
+    # The card says which checks ran and gives each reward's numbers over the kept rows.
+    card = write_card(out).read_text()
+    assert "- question-answering" in card and "WizardMath (arXiv:2308.09583)" in card
+    kept = read_rows(out, "dataset.jsonl")
+    for name, _title in REWARDS:
+        present = [row["scores"][name] for row in kept if isinstance(row["scores"].get(name), (int, float))]
+        if present:
+            line = f"| {name} | {len(present):,} | {len(kept) - len(present):,} | {sum(present) / len(present):.3f} |"
+            assert line in card, line
 
 
 @pytest.mark.docker

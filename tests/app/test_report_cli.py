@@ -88,3 +88,11 @@ def test_a_manifest_that_disagrees_with_the_rows_is_reported_and_the_rows_win(bu
     message = f"manifest.json says round 1 has {said + 5} kept, the rows hold {said}"
     assert message in result.stderr
     assert message in (build / "report.html").read_text()
+
+
+def test_an_empty_build_gives_a_page_and_a_card_of_zeros(tmp_path: Path) -> None:
+    (tmp_path / "dataset.jsonl").write_text("")
+    result = evol("report", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "0 samples kept (0 seeds and 0 evolved)" in (tmp_path / "report.html").read_text()
+    assert "0 instruction-response pairs in `dataset.jsonl`" in (tmp_path / "README.md").read_text()
