@@ -335,7 +335,8 @@ def _reproduce(report: BuildReport) -> list[str]:
     lines = ["## Reproduce", ""]
     versions = run.versions
     if versions:
-        plugins = versions.get("plugins") if isinstance(versions.get("plugins"), Mapping) else {}
+        found = versions.get("plugins")
+        plugins: Mapping[str, object] = found if isinstance(found, Mapping) else {}
         described = ", ".join(f"{name} {version}" for name, version in plugins.items())
         lines += [
             f"Built with evolinstruct {versions.get('evolinstruct', 'unknown')} on Python "

@@ -76,7 +76,7 @@ def render(report: BuildReport) -> SectionContent | None:
             title, [f"round {number}" for number in rounds], series, value_title="samples", colors=VERDICT_COLORS
         )
         charts.append(Chart.of(f"verdicts-{kind}", figure))
-        total = Counter()
+        total: Counter[str] = Counter()
         for tally in per_round.values():
             total.update(tally)
         cells = "".join(

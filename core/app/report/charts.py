@@ -44,6 +44,7 @@ def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, **extra: 
     settings: dict[str, Any] = {
         "title": {"text": title},
         "legend": {"orientation": "h", "y": -0.2, "traceorder": "normal"},
+        "showlegend": True,  # also for one series: its name says what the bars count
         "margin": {"l": 60, "r": 20, "t": 50, "b": 60},
         "height": 380,
         **extra,
@@ -89,7 +90,7 @@ def stacked_bars(
 
 def boxes_per_round(
     title: str,
-    series: Mapping[str, Mapping[int, Distribution]],
+    series: Mapping[Any, Mapping[int, Distribution]],
     *,
     y_title: str,
     colors: Mapping[str, str] | None = None,

@@ -218,7 +218,7 @@ def scores_content(report: BuildReport) -> SectionContent | None:
         return None
     parts = []
     if report.scores:
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for score in report.scores:
             summary = score.distribution
             rows.append(
@@ -237,12 +237,12 @@ def scores_content(report: BuildReport) -> SectionContent | None:
         parts.append(table(["score", "samples", "missing", "mean", "min", "median", "max"], rows))
     if report.checks:
         parts.append(paragraph("Checks the kept samples carry, and their verdicts where a check gives one."))
-        rows = []
+        check_rows = []
         for name, carried in report.checks.items():
             verdicts = report.verdicts.get(name)
             shown = ", ".join(f"{verdict}: {count:,}" for verdict, count in verdicts.items()) if verdicts else ""
-            rows.append((name, carried, shown))
-        parts.append(table(["check", "samples", "verdicts"], rows))
+            check_rows.append((name, carried, shown))
+        parts.append(table(["check", "samples", "verdicts"], check_rows))
     return SectionContent("".join(parts))
 
 

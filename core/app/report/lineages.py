@@ -115,8 +115,8 @@ class Lineage:
 
     @property
     def seed_instruction(self) -> str:
-        roots = [node for node in self.nodes if node.round == 0 and node.instruction is not None]
-        return roots[0].instruction if roots else ""
+        roots = [node.instruction for node in self.nodes if node.round == 0 and node.instruction is not None]
+        return roots[0] if roots else ""
 
     def count(self, status: RowKind) -> int:
         return sum(1 for node in self.nodes if node.status == status)

@@ -23,7 +23,6 @@ from .folder import ALL_KINDS, ELIMINATED_KIND, FAILED_KIND, KEPT, BuildFolder, 
 from .lineages import DEFAULT_LINEAGES, Lineage, LineageSampler
 from .stats import Distribution, number_or_none
 
-SEED_OPERATION = "seed"
 DIFFICULTY = "difficulty"
 
 
@@ -101,10 +100,11 @@ class RunInfo:
     def from_manifest(cls, manifest: Mapping[str, Any] | None, path: Path) -> RunInfo:
         if manifest is None:
             return cls()
-        config = manifest.get("config") if isinstance(manifest.get("config"), Mapping) else {}
+        config = _mapping(manifest.get("config"))
         command = manifest.get("command")
         rounds = config.get("rounds")
-        wall = manifest.get("wall_time_s")
+        wall = number_or_none(manifest.get("wall_time_s"))
+        decoding = config.get("decoding")
         written = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
         return cls(
             status=_text(manifest.get("status")),
@@ -114,18 +114,23 @@ class RunInfo:
             endpoint=_text(config.get("base_url")),
             offline=config.get("offline") if isinstance(config.get("offline"), bool) else None,
             rounds=rounds if isinstance(rounds, int) and not isinstance(rounds, bool) else None,
-            decoding=config.get("decoding") if isinstance(config.get("decoding"), Mapping) else None,
+            decoding=decoding if isinstance(decoding, Mapping) else None,
             config=config,
-            versions=manifest.get("versions") if isinstance(manifest.get("versions"), Mapping) else {},
-            seeds=manifest.get("seeds") if isinstance(manifest.get("seeds"), Mapping) else {},
-            requests=manifest.get("requests") if isinstance(manifest.get("requests"), Mapping) else {},
-            wall_time_s=float(wall) if number_or_none(wall) is not None else None,
+            versions=_mapping(manifest.get("versions")),
+            seeds=_mapping(manifest.get("seeds")),
+            requests=_mapping(manifest.get("requests")),
+            wall_time_s=wall,
             written_at=written.strftime("%Y-%m-%d %H:%M:%S UTC"),
         )
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """A manifest's object, or an empty one where the manifest has something else (unknown)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,7 @@ class _Accumulator:
         self.per_operation: dict[str, Counter[str]] = defaultdict(Counter)
         self.filters: Counter[str] = Counter()
         self.eliminations: Counter[tuple[str, str]] = Counter()
-        self.words: dict[RowKind, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self.words: dict[RowKind, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
         self.difficulty: dict[RowKind, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
         self.scores: dict[str, list[float]] = defaultdict(list)
         self.verdicts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -335,7 +340,7 @@ def _manifest_disagreements(manifest: Mapping[str, Any] | None, rounds: tuple[Ro
         return  # an unfinished build's counts run ahead of the lineages written so far
     from_rows = {str(counts.round): counts for counts in rounds}
     for number in sorted(set(per_round) | set(from_rows), key=lambda text: int(text) if text.isdigit() else math.inf):
-        stated = per_round.get(number) if isinstance(per_round.get(number), Mapping) else {}
+        stated = _mapping(per_round.get(number))
         counted = from_rows.get(number)
         for kind in (*ALL_KINDS, "skipped"):
             said = stated.get(kind, 0)
