@@ -96,3 +96,15 @@ def test_an_empty_build_gives_a_page_and_a_card_of_zeros(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert "0 samples kept (0 seeds and 0 evolved)" in (tmp_path / "report.html").read_text()
     assert "0 instruction-response pairs in `dataset.jsonl`" in (tmp_path / "README.md").read_text()
+
+
+def test_credentials_in_the_endpoint_never_reach_the_page(build: Path) -> None:
+    manifest = json.loads((build / "manifest.json").read_text())
+    manifest["config"]["base_url"] = "https://zq7user:Zq7s3cret@llm.example:8443/v1"
+    manifest["command"] += ["--base-url=https://zq7user:Zq7s3cret@llm.example:8443/v1"]
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    assert evol("report", str(build)).returncode == 0
+    page = (build / "report.html").read_text()
+    assert "Zq7s3cret" not in page and "zq7user" not in page
+    assert "https://***@llm.example:8443/v1" in page
+    assert "Zq7s3cret" not in (build / "README.md").read_text()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,8 @@ class RunInfo:
         if manifest is None:
             return cls()
         config = _mapping(manifest.get("config"))
+        if isinstance(config.get("base_url"), str):
+            config = {**config, "base_url": _without_credentials(config["base_url"])}
         command = manifest.get("command")
         rounds = config.get("rounds")
         wall = number_or_none(manifest.get("wall_time_s"))
@@ -108,10 +111,10 @@ class RunInfo:
         written = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
         return cls(
             status=_text(manifest.get("status")),
-            command=tuple(str(part) for part in command) if isinstance(command, list) else None,
+            command=tuple(_without_credentials(str(part)) or "" for part in command) if isinstance(command, list) else None,
             domain=_text(config.get("domain")),
             model=_text(config.get("model")),
-            endpoint=_text(config.get("base_url")),
+            endpoint=_without_credentials(_text(config.get("base_url"))),
             offline=config.get("offline") if isinstance(config.get("offline"), bool) else None,
             rounds=rounds if isinstance(rounds, int) and not isinstance(rounds, bool) else None,
             decoding=decoding if isinstance(decoding, Mapping) else None,
@@ -126,6 +129,15 @@ class RunInfo:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
+def _without_credentials(text: str | None) -> str | None:
+    """A URL (or a command word holding one) as the page may show it: a user name or password
+    in it is masked."""
+    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text) if text is not None else None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
