@@ -40,6 +40,7 @@ from .types.registrations import (
     Filter,
     Operation,
     Registration,
+    ReportSection,
     Scorer,
 )
 from .types.rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, clean_rewrite, leaks_template
@@ -47,6 +48,7 @@ from .types.rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, clean_re
 if TYPE_CHECKING:  # pragma: no cover
     from .app.build import Build, BuildSummary, build
     from .app.config import BuildConfig
+    from .app.report import BuildReport, Chart, Histogram, SectionContent, histogram_bars, number_or_none, stacked_bars
 
 try:  # one source of truth: the version in pyproject.toml, as installed
     __version__ = _metadata.version("evolinstruct")
@@ -55,7 +57,20 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from an uni
 
 # The Python API lives in the application layer; it is imported on first use so that a plugin
 # importing this module does not pay for the command line, pydantic and rich.
-_APPLICATION = {"build": ".app.build", "Build": ".app.build", "BuildSummary": ".app.build", "BuildConfig": ".app.config"}
+_APPLICATION = {
+    "build": ".app.build",
+    "Build": ".app.build",
+    "BuildSummary": ".app.build",
+    "BuildConfig": ".app.config",
+    # What a plugin's report section draws with (imported by plotly's users only).
+    "BuildReport": ".app.report",
+    "Chart": ".app.report",
+    "Histogram": ".app.report",
+    "SectionContent": ".app.report",
+    "histogram_bars": ".app.report",
+    "number_or_none": ".app.report",
+    "stacked_bars": ".app.report",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -75,8 +90,10 @@ __all__ = [
     "REWRITTEN_LABEL",
     "Build",
     "BuildConfig",
+    "BuildReport",
     "BuildSummary",
     "Candidate",
+    "Chart",
     "Candidates",
     "Completion",
     "CurationRule",
@@ -89,18 +106,21 @@ __all__ = [
     "Exporter",
     "ExtraOperation",
     "Filter",
+    "Histogram",
     "LLMFailure",
     "Message",
     "Operation",
     "PluginError",
     "Registration",
     "Removal",
+    "ReportSection",
     "RunAborted",
     "RunContext",
     "Sample",
     "SampleContext",
     "Score",
     "Scorer",
+    "SectionContent",
     "Seed",
     "SeedError",
     "TransientError",
@@ -108,8 +128,11 @@ __all__ = [
     "UsageError",
     "build",
     "clean_rewrite",
+    "histogram_bars",
     "hookimpl",
     "leaks_template",
+    "number_or_none",
     "row_rule",
+    "stacked_bars",
     "stable_int",
 ]

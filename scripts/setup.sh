@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything evolinstruct needs on a fresh Debian machine (run as root, or with sudo
-# rights for the Docker part): the Python packages, the example plugin, a Docker engine and the
-# code sandbox image. Safe to run again: each step skips what is already there.
+# rights for the Docker part): the Python packages, the example plugin, Chromium for the browser
+# tests, a Docker engine and the code sandbox image. Safe to run again: each step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,15 @@ echo "== Python packages (evolinstruct with its test tools, and the example plug
 # editable install given in the same command, and fails looking for it on the index.
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
 python3 -m pip install --quiet --disable-pip-version-check ./examples/evol-haiku
+
+echo "== Chromium (the report's browser tests drive Debian's chromium through playwright)"
+if [ -x /usr/bin/chromium ]; then
+    echo "chromium is already installed"
+else
+    # playwright's own browser download cannot be reached everywhere; Debian's package can.
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
 
 if [ "${EVOL_SKIP_SANDBOX:-0}" = "1" ]; then
     echo "== skipping the Docker engine and the sandbox image (EVOL_SKIP_SANDBOX=1)"

@@ -247,9 +247,10 @@ class Build:
         }
         manifest = self.manifest.write(
             status, reason=reason, tally=self.tally, requests=requests,
-            endpoints=[{"url": e.url, **e.stats.as_dict()} for e in self.llm.endpoints.all],
+            endpoints=[{"url": e.name, **e.stats.as_dict()} for e in self.llm.endpoints.all],
             wall_time_s=time.monotonic() - self.started,
         )
+        refresh_card(config.out, self.host.registry.exporters)
         return BuildSummary(status, reason, exit_code, config.out, self.tally.as_dict(), requests, manifest)
 
     # --- 3. report -----------------------------------------------------------------------------
@@ -316,6 +317,17 @@ def build(config: BuildConfig | None = None, *, progress: bool = False, **settin
     with Build(config) as run:
         run.prepare()
         return run.run()
+
+
+def refresh_card(folder: Path, exporters: Mapping[str, Any]) -> None:
+    """Write the folder's dataset card (README.md) from its files. The data is written already:
+    a card that cannot be made is reported, never a reason to lose the build's outcome."""
+    from .card import write_card
+
+    try:
+        write_card(folder, exports={name: exporter.default_filename for name, exporter in exporters.items()})
+    except Exception as error:  # noqa: BLE001 - reported, and the build's own result stands
+        log.warning("the dataset card %s could not be written: %s: %s", folder / "README.md", type(error).__name__, error)
 
 
 def domain_options(domain: Domain, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from ..runtime.endpoints import OPENAI_URL, normalise_url
+from ..runtime.endpoints import OPENAI_URL, normalise_url, public_url
 from ..types.errors import UsageError
 from ..types.records import Decoding
 
@@ -93,7 +93,12 @@ class BuildConfig(BaseModel):
                 if not part:
                     continue
                 if not part.startswith(("http://", "https://")):
-                    raise ValueError(f"{part!r} is not an http(s) URL")
+                    raise ValueError(f"{public_url(part)!r} is not an http(s) URL")
+                if "@" in part.split("://", 1)[1].split("/", 1)[0]:
+                    raise ValueError(
+                        f"{public_url(part)} carries a user name and password; the key goes with --api-key "
+                        "(or OPENAI_API_KEY) and is sent as a bearer token"
+                    )
                 out.append(part)
         return tuple(out)
 
@@ -164,10 +169,10 @@ class BuildConfig(BaseModel):
         return self.model or environ.get("EVOL_MODEL") or DEFAULT_MODEL
 
     def identity(self, urls: Sequence[str]) -> str:
-        """The endpoint's identity in cache keys and provenance."""
+        """The endpoint's identity in cache keys and provenance (never a password)."""
         if not urls:
             return OFFLINE_ENDPOINT
-        return self.endpoint_id or ",".join(sorted(urls))
+        return self.endpoint_id or ",".join(sorted(public_url(url) for url in urls))
 
     @property
     def decoding(self) -> Decoding:
@@ -176,6 +181,7 @@ class BuildConfig(BaseModel):
     def recorded(self) -> dict[str, Any]:
         """The configuration as the manifest keeps it: JSON, no secrets."""
         data = self.model_dump(mode="json", exclude={"api_key", "command"})
+        data["base_url"] = [public_url(url) for url in self.base_url]
         data["options"] = {key: _jsonable(value) for key, value in self.options.items()}
         return data
 

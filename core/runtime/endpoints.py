@@ -43,7 +43,15 @@ def normalise_url(url: str) -> str:
     """One spelling per endpoint: lower-case scheme and host, no trailing slash."""
     parts = urlsplit(url.strip())
     path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+    userinfo, at, host = parts.netloc.rpartition("@")
+    return urlunsplit((parts.scheme.lower(), userinfo + at + host.lower(), path, "", ""))
+
+
+def public_url(url: str) -> str:
+    """The URL without user name and password: what logs, messages, manifests and rows may show."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 class AdaptiveLimit:
@@ -124,6 +132,8 @@ class Endpoint:
 
     def __init__(self, url: str, *, api_key: str | None, concurrency: int, timeout: float) -> None:
         self.url = normalise_url(url)
+        self.name = public_url(self.url)
+        """How the endpoint is shown: its URL without credentials."""
         self.api_key = api_key
         self.timeout = timeout
         self.limit = AdaptiveLimit(concurrency)
@@ -166,7 +176,7 @@ class Endpoint:
         self._failing_requests.clear()
         if self.down_since is None:
             return False
-        log.warning("endpoint %s answers again after %.0f s", self.url, time.monotonic() - self.down_since)
+        log.warning("endpoint %s answers again after %.0f s", self.name, time.monotonic() - self.down_since)
         self.down_since = None
         self.probing = False
         self._probe_interval = FIRST_PROBE_S
@@ -194,7 +204,7 @@ class Endpoint:
             self.down_since = now
             self.next_probe = now + self._probe_interval
             self.stats.outages += 1
-            log.warning("endpoint %s is not answering; requests wait while it is probed", self.url)
+            log.warning("endpoint %s is not answering; requests wait while it is probed", self.name)
             return True
         return False
 
@@ -239,7 +249,7 @@ class Endpoints:
             if self._all_down_since is None:
                 self._all_down_since = now
             if now - self._all_down_since > self.max_outage:
-                urls = ", ".join(endpoint.url for endpoint in self.all)
+                urls = ", ".join(endpoint.name for endpoint in self.all)
                 raise EndpointOutage(
                     f"no endpoint answered for {self.max_outage:g} s ({urls}); everything received is "
                     "kept: run the same command again to resume"

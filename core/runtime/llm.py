@@ -165,7 +165,7 @@ class LLM:
             [Endpoint(url, api_key=api_key, concurrency=concurrency, timeout=timeout) for url in urls],
             max_outage=max_outage,
         )
-        self.identity = identity if identity is not None else ",".join(sorted(e.url for e in self.endpoints.all))
+        self.identity = identity if identity is not None else ",".join(sorted(e.name for e in self.endpoints.all))
         self.max_attempts = max_attempts
         self.backoff_max = backoff_max
         self.stats = LLMStats()
@@ -288,10 +288,10 @@ class LLM:
         self._answered_badly(endpoint)
         message = _endpoint_message(error)
         if status in (401, 403):
-            raise EndpointError(f"{endpoint.url} refused the run ({status}): {message}") from None
+            raise EndpointError(f"{endpoint.name} refused the run ({status}): {message}") from None
         if status == 404:
             raise EndpointError(
-                f"{endpoint.url} answered 404 for model {request['model']!r}: {message} "
+                f"{endpoint.name} answered 404 for model {request['model']!r}: {message} "
                 "(check --model and --base-url)"
             ) from None
         if status in (400, 422) and "response_format" in request:
@@ -299,7 +299,7 @@ class LLM:
         self._rejections_in_a_row += 1
         if self._rejections_in_a_row >= REJECTIONS_BEFORE_STOP:
             raise EndpointError(
-                f"{endpoint.url} rejects the run's requests as invalid ({status}, {self._rejections_in_a_row} "
+                f"{endpoint.name} rejects the run's requests as invalid ({status}, {self._rejections_in_a_row} "
                 f"in a row): {message}"
             ) from None
         raise RequestRejected(f"the endpoint rejected the request as invalid ({status}): {message}") from None
@@ -337,10 +337,10 @@ class LLM:
                     "/models", cast_to=RawResponse, options={"timeout": PREFLIGHT_TIMEOUT_S}
                 )
             except openai.APIConnectionError as error:
-                raise EndpointError(f"cannot connect to {endpoint.url}: {connection_reason(error)}") from None
+                raise EndpointError(f"cannot connect to {endpoint.name}: {connection_reason(error)}") from None
             except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
                 raise EndpointError(
-                    f"{endpoint.url} refused the key ({error.status_code}): {_endpoint_message(error)}"
+                    f"{endpoint.name} refused the key ({error.status_code}): {_endpoint_message(error)}"
                 ) from None
             except openai.APIStatusError:
                 continue  # no model list here: the first chat request will tell
@@ -350,7 +350,7 @@ class LLM:
                 continue
             if served and self.model not in served:
                 shown = ", ".join(sorted(served)[:10])
-                warnings.append(f"{endpoint.url} does not list model {self.model!r} (it lists: {shown})")
+                warnings.append(f"{endpoint.name} does not list model {self.model!r} (it lists: {shown})")
         return warnings
 
     async def aclose(self) -> None:

@@ -35,7 +35,7 @@ import pluggy
 from ..types import hookspecs
 from ..types.curation import CurationRule
 from ..types.errors import PluginError
-from ..types.registrations import Domain, Exporter, ExtraOperation, Filter, Scorer
+from ..types.registrations import Domain, Exporter, ExtraOperation, Filter, ReportSection, Scorer
 
 log = logging.getLogger("evolinstruct.plugins")
 
@@ -69,6 +69,7 @@ REGISTRATION_HOOKS: tuple[HookTable, ...] = (
     HookTable("evol_exporters", Exporter, Exporter.kind),
     HookTable("evol_commands", click.Command, "command"),
     HookTable("evol_curation_rules", CurationRule, CurationRule.kind),
+    HookTable("evol_report_sections", ReportSection, ReportSection.kind),
 )
 
 
@@ -136,6 +137,10 @@ class Registry:
     @property
     def curation_rules(self) -> dict[str, CurationRule]:
         return self.items["evol_curation_rules"]
+
+    @property
+    def report_sections(self) -> dict[str, ReportSection]:
+        return self.items["evol_report_sections"]
 
 
 def _split_names(value: str | None) -> set[str]:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .context import RunContext
     from .curation import CurationRule
-    from .registrations import Domain, Exporter, ExtraOperation, Filter, Scorer
+    from .registrations import Domain, Exporter, ExtraOperation, Filter, ReportSection, Scorer
 
 PROJECT = "evolinstruct"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -83,6 +83,15 @@ def evol_curation_rules() -> Iterable[CurationRule]:
     A rule decides row by row (``check_rows``, or ``row_rule(...)`` around a one-row function)
     or over the whole dataset (``check_dataset``); what it removes goes to
     ``curated/removed.jsonl`` with the rule's name and reason.
+    """
+
+
+@hookspec
+def evol_report_sections() -> Iterable[ReportSection]:
+    """Yield ``ReportSection`` objects: sections ``evol report`` adds to its page after the core's.
+
+    Import what drawing needs (``Chart``, ``SectionContent``...) inside the hook, so that a build
+    does not load the charting library.
     """
 
 

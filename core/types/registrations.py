@@ -171,5 +171,26 @@ class Exporter(Registration):
     include_eliminated: bool = False
 
 
+@dataclass(frozen=True)
+class ReportSection(Registration):
+    """A section of ``evol report``'s page: a name (its anchor, ``report.html#NAME``), a title,
+    and ``render(report)``, which turns the build's ``BuildReport`` into a ``SectionContent``
+    (HTML and charts; both in ``evolinstruct``), or None to leave the section out of this build.
+
+    ``render`` must cover every row of the build (``report.rows()``), not the lineage sample the
+    page's browser holds. ``domains`` limits the section to builds of those domains.
+    """
+
+    kind: ClassVar[str] = "report section"
+    name: str
+    title: str
+    render: Callable[[Any], Any]
+    domains: tuple[str, ...] | None = None
+    description: str = ""
+
+    def applies_to(self, domain: str | None) -> bool:
+        return self.domains is None or (domain is not None and domain in self.domains)
+
+
 def applies_to(registration: Filter | Scorer, domain: str) -> bool:
     return registration.domains is None or domain in registration.domains

@@ -9,7 +9,7 @@ from typing import Iterable
 
 import click
 
-from evolinstruct import Domain, EvolError, Filter, RunContext, Scorer, hookimpl
+from evolinstruct import Domain, EvolError, Filter, ReportSection, RunContext, Scorer, hookimpl
 
 from .domain import CODE, FILTERS, NAME, SCORERS
 
@@ -70,3 +70,10 @@ def evol_run_end(run: RunContext) -> None:
         pool.close()
     except Exception as error:  # the build's own outcome matters more than a failed cleanup
         print(f"evol: closing the sandbox pool failed: {error}", file=sys.stderr)
+
+
+@hookimpl
+def evol_report_sections() -> Iterable[ReportSection]:
+    from .report import SECTION  # here: drawing loads plotly, which a build never needs
+
+    yield SECTION

@@ -6,7 +6,7 @@ from typing import Iterable
 
 import click
 
-from evolinstruct import Domain, Exporter, Filter, Scorer, hookimpl
+from evolinstruct import Domain, Exporter, Filter, ReportSection, Scorer, hookimpl
 
 
 @hookimpl
@@ -43,3 +43,10 @@ def evol_exporters() -> Iterable[Exporter]:
 
     yield PRM
     yield STEPWISE
+
+
+@hookimpl
+def evol_report_sections() -> Iterable[ReportSection]:
+    from .report import SECTION  # here: drawing loads plotly, which a build never needs
+
+    yield SECTION

@@ -161,12 +161,19 @@ def test_offline_model_says_so_and_export_writes_parquet(tmp_path) -> None:
     assert {stage: used for stage, used in usage.items() if used is not None} == rows[0]["usage"]
 
 
-def test_the_api_key_never_reaches_the_manifest(tmp_path, loopback_llm) -> None:
+def test_no_secret_reaches_the_folder(tmp_path, loopback_llm) -> None:
     seeds = many_seeds(tmp_path, 1)
+    with_password = loopback_llm.base_url.replace("http://", "http://someone:pa55word@")
+    refused = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "o"), "--base-url", with_password)
+    assert refused.returncode == 2 and "carries a user name and password" in refused.stderr
+    assert "pa55word" not in refused.stderr
     result = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "o"), "--rounds", "0",
                   "--base-url", loopback_llm.base_url, "--api-key", "sk-secret-123")
     assert result.returncode == 0, result.stderr
-    assert "sk-secret-123" not in (tmp_path / "o" / "manifest.json").read_text()
+    for path in (tmp_path / "o").iterdir():
+        if path.suffix in (".json", ".jsonl", ".md"):
+            text = path.read_text()
+            assert "sk-secret-123" not in text, path.name
 
 
 def test_shards_merge_into_the_unsharded_dataset(tmp_path, loopback_llm) -> None:

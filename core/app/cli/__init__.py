@@ -18,10 +18,12 @@ from .curate import curate_command
 from .export import export_command
 from .listing import domains_group, plugins_group
 from .loopback import loopback_command
+from .report import report_command
 
 CORE_COMMANDS: dict[str, click.Command] = {
     command.name: command  # type: ignore[misc]
-    for command in (build_command, export_command, curate_command, plugins_group, domains_group, loopback_command)
+    for command in (build_command, export_command, curate_command, report_command, plugins_group, domains_group,
+                    loopback_command)
 }
 
 

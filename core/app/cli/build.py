@@ -9,6 +9,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from ...runtime.endpoints import public_url
 from ...types.errors import UsageError
 from ..build import Build
 from ..config import make_config, read_recipe
@@ -135,6 +136,9 @@ def _mask_secrets(argv: list[str]) -> list[str]:
             hide_next = True
         elif arg.startswith("--api-key="):
             masked.append("--api-key=***")
+        elif "://" in arg and "@" in arg:  # a URL with a user name and password in it
+            prefix, equals, url = arg.rpartition("=") if arg.startswith("--") else ("", "", arg)
+            masked.append(prefix + equals + public_url(url))
         else:
             masked.append(arg)
     return masked

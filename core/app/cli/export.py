@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..build import refresh_card
 from ..export import ExportFilters, export
 from .common import host_for
 
@@ -59,7 +60,9 @@ def export_command(ctx: click.Context, out_dir: Path, fmt: str, output: Path | N
     The filters apply to every format. The build folder is only read: the export is a new file.
     """
     filters = ExportFilters(min_round, domain_verdict, _min_scores(min_score) or None, system)
-    written, rows = export(host_for(ctx).registry.exporters, out_dir, fmt, output, filters)
+    exporters = host_for(ctx).registry.exporters
+    written, rows = export(exporters, out_dir, fmt, output, filters)
     click.echo(f"wrote {written} ({rows} rows)")
+    refresh_card(out_dir, exporters)
 
 

@@ -1,0 +1,397 @@
+"""The dataset card: ``DIR/README.md`` in the layout the Hugging Face Hub reads.
+
+YAML front matter (a license the user must fill in, task categories, size category, and one
+config per data file present in the folder), then what a reader of the dataset needs: the method
+with its papers, the rounds, operations and filters with their counts, the model and decoding,
+the checks that ran, the curation summary and how to reproduce the run. Every number is computed
+from the folder's files (through the same ``BuildReport`` as the report page).
+
+The card is written again whenever it is refreshed (``evol report``, at the end of a build, by
+``evol export``). A README.md that evol did not write is left alone; in one it did write, a
+license the user filled in is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from .report.folder import CARD, CURATED
+from .report.markup import number
+from .report.model import BuildReport, read_build
+
+MARKER = "<!-- evol-card: written by evolinstruct from this folder's files -->"
+LICENSE_PLACEHOLDER = "unknown"
+
+CORE_EXPORTS: Mapping[str, str] = {
+    "parquet": "dataset.parquet",
+    "chat": "chat.jsonl",
+    "sharegpt": "sharegpt.jsonl",
+    "alpaca": "alpaca.json",
+}
+"""Files the core's export formats write by default; plugins' formats are passed in."""
+
+PAPERS = (
+    ("WizardLM: Empowering Large Language Models to Follow Complex Instructions", "2304.12244"),
+    ("WizardCoder: Empowering Code Large Language Models with Evol-Instruct", "2306.08568"),
+    (
+        "WizardMath: Empowering Mathematical Reasoning for Large Language Models via Reinforced "
+        "Evol-Instruct",
+        "2308.09583",
+    ),
+)
+
+EVOL_INSTRUCT = (
+    "Seed instructions were rewritten by a language model with Evol-Instruct (WizardLM, "
+    "arXiv:2304.12244): each round, every instruction in the pool is evolved once with an "
+    "operation drawn at random (in-depth operations make it harder: more constraints, deeper, "
+    "more concrete, more reasoning steps, a complicated input; in-breadth creates a rarer one). "
+    "A rewrite is eliminated when it copies the evolving prompt, brings no information gain "
+    "over its parent (an LLM equality judge), or draws an answer that apologises in under 80 "
+    "words or holds only punctuation and stop words; its parent is then evolved again in the "
+    "next round. Every survivor is answered by the same model and becomes the next round's "
+    "instruction."
+)
+
+DOMAIN_METHOD = {
+    "code": (
+        "For code, the five operations of WizardCoder (arXiv:2306.08568) replace those of "
+        "WizardLM: new constraints, a rarer requirement, more reasoning steps, erroneous code as "
+        "misdirection, and higher time or space complexity. Unlike the paper, every answer's code "
+        "was run in an isolated Docker sandbox, against its tests where verified tests exist, and "
+        "the verdict is kept with the sample (`checks.execution`)."
+    ),
+    "math": (
+        "For math, evolution runs upward (harder: constraints, concretizing, more reasoning) and "
+        "downward (easier) as in WizardMath (arXiv:2308.09583). Final answers and the equations "
+        "of each step were checked with sympy, and each sample carries the instruction, answer "
+        "and process rewards, with reward = instruction reward x answer reward."
+    ),
+}
+
+TASK_CATEGORIES = {"math": ("text-generation", "question-answering")}
+DOMAIN_TAGS = {"general": ("wizardlm",), "code": ("code", "wizardcoder"), "math": ("math", "wizardmath")}
+
+
+def size_category(rows: int) -> str:
+    """The Hub's size bucket for a number of rows."""
+    bounds = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+              (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"))
+    for bound, name in bounds:
+        if rows < bound:
+            return name
+    return "n>1B"
+
+
+def data_files(folder: Path, exports: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(config name, file) for each data file present: the dataset first, as the default config."""
+    configs = [("default", "dataset.jsonl")]
+    if _has_rows(folder / "eliminated.jsonl"):
+        configs.append(("eliminated", "eliminated.jsonl"))
+    formats = {**CORE_EXPORTS, **(exports or {})}
+    for name, filename in sorted(formats.items()):
+        if (folder / filename).is_file() and name != "default":
+            configs.append((name, filename))
+    if (folder / CURATED / "dataset.jsonl").is_file():
+        configs.append(("curated", f"{CURATED}/dataset.jsonl"))
+    return configs
+
+
+def _has_rows(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
+
+
+def existing_license(card: Path) -> str | None:
+    """The license a user wrote into an evol-written card, or None (absent, or the placeholder)."""
+    text = card.read_text(encoding="utf-8", errors="replace")
+    front = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    if not front:
+        return None
+    found = re.search(r"^license:\s*([^#\s]+)", front.group(1), re.M)
+    if not found or found.group(1).strip("'\"") == LICENSE_PLACEHOLDER:
+        return None
+    return found.group(1).strip("'\"")
+
+
+def render_card(report: BuildReport, exports: Mapping[str, str] | None = None, license_id: str | None = None) -> str:
+    domain = report.domain
+    return "\n".join(
+        [
+            *_front_matter(report, exports, license_id),
+            MARKER,
+            "",
+            f"# {report.path.name}",
+            "",
+            *_summary(report),
+            "## Method",
+            "",
+            EVOL_INSTRUCT,
+            *(["", DOMAIN_METHOD[domain]] if domain in DOMAIN_METHOD else []),
+            "",
+            "References: " + "; ".join(f"{title}, [arXiv:{number_}](https://arxiv.org/abs/{number_})" for title, number_ in PAPERS) + ".",
+            "",
+            *_rounds(report),
+            *_operations(report),
+            *_filters(report),
+            *_model(report),
+            *_checks(report),
+            *_curation(report),
+            *_reproduce(report),
+            *_files(report, exports),
+            "## License",
+            "",
+            "Fill in the `license` field above: the license your seeds allow, within the terms of use "
+            "of the model that wrote the instructions and answers.",
+            "",
+        ]
+    )
+
+
+def _yaml_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML scalar
+
+
+def _front_matter(report: BuildReport, exports: Mapping[str, str] | None, license_id: str | None) -> list[str]:
+    domain = report.domain
+    lines = ["---"]
+    if license_id:
+        lines.append(f"license: {_yaml_string(license_id)}")
+    else:
+        lines.append(
+            f"license: {LICENSE_PLACEHOLDER}  # FILL IN: an id from the Hub's license list "
+            "(apache-2.0, cc-by-4.0, mit, ...)"
+        )
+    lines.append("task_categories:")
+    lines += [f"- {category}" for category in TASK_CATEGORIES.get(domain or "", ("text-generation",))]
+    lines.append("tags:")
+    lines += [f"- {tag}" for tag in ("evol-instruct", "synthetic", *DOMAIN_TAGS.get(domain or "", ()))]
+    lines += ["size_categories:", f"- {size_category(report.kept)}", "configs:"]
+    for name, filename in data_files(report.path, exports):
+        lines += [
+            f"- config_name: {_yaml_string(name)}",
+            "  data_files:",
+            "  - split: train",
+            f"    path: {_yaml_string(filename)}",
+        ]
+    lines.append("---")
+    return lines
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    def cell(value: object) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            text = number(value)
+        elif isinstance(value, float):
+            text = f"{value:g}"
+        else:
+            text = str(value)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _summary(report: BuildReport) -> list[str]:
+    run = report.run
+    evolved = report.kept - next((counts.kept for counts in report.rounds if counts.round == 0), 0)
+    lines = []
+    if run.offline:
+        lines += [
+            "> **Not for training.** This dataset was built with evolinstruct's bundled offline "
+            "model, which writes placeholder text to exercise the pipeline; it is not a model's output.",
+            "",
+        ]
+    lines += [
+        f"{report.kept:,} instruction-response pairs in `dataset.jsonl`: {report.seeds:,} seeds "
+        f"(round 0) and {evolved:,} instructions evolved from them over "
+        f"{run.rounds if run.rounds is not None else 'an unknown number of'} rounds of Evol-Instruct "
+        f"by {_code(run.model)} (domain {_code(domain_or_unknown(report))}). "
+        f"{report.eliminated:,} evolved candidates were eliminated (`eliminated.jsonl`, each with "
+        f"the filter and its reason) and {report.failed:,} could not be finished (`failed.jsonl`). "
+        "Each row names its seed, its parent and its round, so every seed's evolution tree can be "
+        "rebuilt from the files.",
+        "",
+    ]
+    if run.status not in (None, "complete"):
+        why = f": {run.reason}" if run.reason else ""
+        lines += [f"> The build's status is `{run.status}`{why}.", ""]
+    return lines
+
+
+def domain_or_unknown(report: BuildReport) -> str:
+    return report.domain or "unknown"
+
+
+def _code(value: object) -> str:
+    return f"`{value}`" if value is not None else "an unknown model"
+
+
+def _rounds(report: BuildReport) -> list[str]:
+    rows = [(counts.round, counts.kept, counts.eliminated, counts.failed) for counts in report.rounds]
+    return ["## Rounds", "", *_table(["round", "kept", "eliminated", "failed"], rows)]
+
+
+def _operations(report: BuildReport) -> list[str]:
+    if not report.operations:
+        return []
+    rows = [
+        (counts.operation, counts.kept + counts.eliminated + counts.failed, counts.kept, counts.eliminated, counts.failed)
+        for counts in report.operations
+    ]
+    return [
+        "## Operations",
+        "",
+        "Evolution attempts per operation (rounds 1 and later):",
+        "",
+        *_table(["operation", "attempts", "kept", "eliminated", "failed"], rows),
+    ]
+
+
+def _filters(report: BuildReport) -> list[str]:
+    if not report.filters:
+        return ["## Elimination", "", "No candidate was eliminated.", ""]
+    return [
+        "## Elimination",
+        "",
+        *_table(["filter", "eliminated"], report.filters.items()),
+    ]
+
+
+def _model(report: BuildReport) -> list[str]:
+    run = report.run
+    decoding = run.decoding or {}
+    config = run.config
+    rows = [
+        ("model", run.model if run.model is not None else "unknown"),
+        ("endpoint", "the bundled offline model" if run.offline else ("an OpenAI-compatible endpoint" if run.offline is False else "unknown")),
+        ("temperature", decoding.get("temperature", "unknown")),
+        ("top_p", decoding.get("top_p", "unknown")),
+        ("max_tokens", decoding.get("max_tokens", "unknown")),
+        ("run seed", config.get("run_seed", "unknown")),
+        ("schedule", ",".join(config["schedule"]) if config.get("schedule") else "uniform draw" if config else "unknown"),
+    ]
+    total = report.total_usage
+    return [
+        "## Model and decoding",
+        "",
+        *_table(["", ""], rows),
+        f"The rows record {total.requests:,} requests, {total.prompt_tokens:,} prompt tokens and "
+        f"{total.completion_tokens:,} completion tokens:",
+        "",
+        *_table(
+            ["stage", "requests", "prompt tokens", "completion tokens"],
+            [(used.stage, used.requests, used.prompt_tokens, used.completion_tokens) for used in report.usage],
+        ),
+    ]
+
+
+def _checks(report: BuildReport) -> list[str]:
+    lines = ["## Checks", ""]
+    if not report.checks and not report.scores:
+        return lines + ["No check or score ran on the samples beyond the elimination filters.", ""]
+    if report.verdicts:
+        lines += ["Verdicts of the kept samples (for code, `execution` is the sandbox's verdict):", ""]
+        lines += _table(
+            ["check", "verdict", "samples"],
+            [(name, verdict, count) for name, verdicts in report.verdicts.items() for verdict, count in verdicts.items()],
+        )
+    if report.scores:
+        lines += ["Scores of the kept samples (a sample without the score is counted as missing, not as 0):", ""]
+        rows = []
+        for score in report.scores:
+            summary = score.distribution
+            if summary is None:
+                rows.append((score.name, 0, score.missing, "", "", ""))
+            else:
+                rows.append((score.name, summary.count, score.missing, f"{summary.mean:.3f}", f"{summary.minimum:.3f}", f"{summary.maximum:.3f}"))
+        lines += _table(["score", "samples", "missing", "mean", "min", "max"], rows)
+    others = [name for name in report.checks if name not in report.verdicts]
+    if others:
+        lines += ["Other checks recorded: " + ", ".join(f"`{name}` ({report.checks[name]:,} samples)" for name in others) + ".", ""]
+    return lines
+
+
+def _curation(report: BuildReport) -> list[str]:
+    curation = report.curation
+    if curation is None:
+        return []
+    lines = [
+        "## Curation",
+        "",
+        f"`evol curate` kept {number(curation.kept)} rows (`curated/dataset.jsonl`) and removed "
+        f"{number(curation.removed)} (`curated/removed.jsonl`).",
+        "",
+    ]
+    if curation.per_rule:
+        lines += _table(["rule", "removed"], curation.per_rule.items())
+    lines += [f"> {problem}" for problem in curation.problems]
+    return lines + ([""] if curation.problems else [])
+
+
+def _reproduce(report: BuildReport) -> list[str]:
+    run = report.run
+    lines = ["## Reproduce", ""]
+    versions = run.versions
+    if versions:
+        found = versions.get("plugins")
+        plugins: Mapping[str, object] = found if isinstance(found, Mapping) else {}
+        described = ", ".join(f"{name} {version}" for name, version in plugins.items())
+        lines += [
+            f"Built with evolinstruct {versions.get('evolinstruct', 'unknown')} on Python "
+            f"{versions.get('python', 'unknown')}" + (f" (plugins: {described})" if described else "") + ".",
+            "",
+        ]
+    if run.command:
+        lines += [
+            "The command below, with the same seeds file, model and endpoint (`OPENAI_BASE_URL`, "
+            "`OPENAI_API_KEY`), runs the same method with the same operation draws and request seeds "
+            "(a model may still answer differently). Run again on this folder, it reads every "
+            "response it already has from `cache.sqlite` and rebuilds these files exactly:",
+            "",
+            "```sh",
+            " ".join(_shell_word(word) for word in run.command),
+            "```",
+            "",
+        ]
+    else:
+        lines += ["The command is unknown (no manifest.json).", ""]
+    lines += ["`evol report DIR` draws the run, its charts and every seed's evolution tree in `report.html`.", ""]
+    return lines
+
+
+def _shell_word(word: str) -> str:
+    return word if re.fullmatch(r"[\w@%+=:,./-]+", word) else "'" + word.replace("'", "'\\''") + "'"
+
+
+def _files(report: BuildReport, exports: Mapping[str, str] | None) -> list[str]:
+    rows = [
+        ("dataset.jsonl", f"{report.kept:,} kept samples of every round"),
+        ("eliminated.jsonl", f"{report.eliminated:,} eliminated candidates, with `elimination: {{filter, reason}}`"),
+        ("failed.jsonl", f"{report.failed:,} samples whose work could not be finished, with the stage and the error"),
+        ("manifest.json", "the command, configuration, versions, counts and requests of the run"),
+    ]
+    for name, filename in data_files(report.path, exports):
+        if filename not in {row[0] for row in rows}:
+            rows.append((filename, f"`{name}` export" if name != "curated" else "the curated dataset"))
+    return ["## Files", "", *_table(["file", "what"], rows)]
+
+
+def write_card(folder: Path, *, exports: Mapping[str, str] | None = None, report: BuildReport | None = None) -> Path | None:
+    """Write (or refresh) ``folder/README.md``; returns its path, or None when a README.md that
+    evol did not write is there (it is left alone). ``exports`` maps the active export formats to
+    their default file names, so the card's configs name the plugins' files too."""
+    target = folder / CARD
+    license_id = None
+    if target.is_file():
+        if MARKER not in target.read_text(encoding="utf-8", errors="replace"):
+            return None
+        license_id = existing_license(target)
+    if report is None:
+        report = read_build(folder, lineages=0)
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(render_card(report, exports, license_id), encoding="utf-8")
+    temporary.replace(target)
+    return target

@@ -1,0 +1,73 @@
+"""``evol report DIR``: the build's report page, and its dataset card refreshed."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..report.lineages import DEFAULT_LINEAGES
+from .common import host_for
+
+
+def _exports(ctx: click.Context) -> dict[str, str]:
+    """Export format -> its default file name, from the active plugins (for the card's configs)."""
+    return {name: exporter.default_filename for name, exporter in host_for(ctx).registry.exporters.items()}
+
+
+@click.command("report")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="DIR")
+@click.option("--price-in", type=click.FloatRange(min=0), default=None, help="Price per million prompt tokens, to show the run's cost.")
+@click.option("--price-out", type=click.FloatRange(min=0), default=None, help="Price per million completion tokens, to show the run's cost.")
+@click.option(
+    "--lineages",
+    type=click.IntRange(min=0),
+    default=DEFAULT_LINEAGES,
+    show_default=True,
+    help="Lineages the page's browser holds (a uniform sample of seeds); the charts always cover every row.",
+)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write the page.  [default: DIR/report.html]")
+@click.option("--card/--no-card", default=True, show_default=True, help="Also refresh the dataset card DIR/README.md.")
+@click.pass_context
+def report_command(
+    ctx: click.Context,
+    folder: Path,
+    price_in: float | None,
+    price_out: float | None,
+    lineages: int,
+    output: Path | None,
+    card: bool,
+) -> None:
+    """Write DIR/report.html: one self-contained page (it opens offline) about a build folder.
+
+    The page shows the run (command, model, settings, versions, requests, tokens per stage and,
+    with --price-in and --price-out, the cost), charts of kept, eliminated and failed samples per
+    round, eliminations per filter and per operation, instruction length and difficulty per
+    round, the domain's own sections, the curation summary when DIR/curated exists, and a lineage
+    browser: choose a seed to see its evolution tree with every candidate, why each eliminated
+    one was eliminated, and what each rewrite changed.
+
+    It also refreshes the dataset card DIR/README.md (--no-card leaves it alone).
+    """
+    from ..card import write_card
+    from ..report.model import Prices, read_build
+    from ..report.page import write_report
+
+    if (price_in is None) != (price_out is None):
+        raise click.BadParameter("give both --price-in and --price-out, or neither", param_hint="--price-in/--price-out")
+    prices = Prices(price_in, price_out) if price_in is not None and price_out is not None else None
+    started = time.monotonic()
+    report = read_build(folder, lineages=lineages, prices=prices)
+    written = write_report(report, list(host_for(ctx).registry.report_sections.values()), output)
+    click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
+    if card:
+        card_path = write_card(folder, exports=_exports(ctx), report=report)
+        if card_path is None:
+            click.echo(f"evol: {folder / 'README.md'} was not written by evol; left as it is", err=True)
+        else:
+            click.echo(f"wrote {card_path}")
+    for text in report.notes:
+        click.echo(f"evol: note: {text}", err=True)
+    sys.stdout.flush()
