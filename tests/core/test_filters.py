@@ -1,28 +1,11 @@
 from __future__ import annotations
 
-import pytest
-
-from evolinstruct import Sample, clean_rewrite
+from evolinstruct import Sample
 from evolinstruct.builtins.rules import sorry_short, stopwords_only, template_leak
 
 
 def sample(instruction: str = "Do a thing.", response: str | None = None) -> Sample:
     return Sample("s/r1", "s", "s", 1, "deepen", "general", instruction, response)
-
-
-@pytest.mark.parametrize(
-    ("raw", "clean"),
-    [
-        ("#Rewritten Instruction#: List three rivers.", "List three rivers."),
-        ("Sure! Here is the rewritten instruction:\nList three rivers.", "List three rivers."),
-        ("Here's a more complex version:\n\n**Rewritten Instruction:** List three rivers.", "List three rivers."),
-        ('"List three rivers."', "List three rivers."),
-        ("List three rivers.\n\n```python\nprint(1)\n```", "List three rivers.\n\n```python\nprint(1)\n```"),
-        ('He said "hi" and "bye".', 'He said "hi" and "bye".'),
-    ],
-)
-def test_clean_rewrite_strips_labels_preambles_and_quotes(raw: str, clean: str) -> None:
-    assert clean_rewrite(raw) == clean
 
 
 def test_template_leak_catches_label_words_and_empty_rewrites() -> None:

@@ -1,0 +1,111 @@
+"""``evol export`` through the real CLI: every core format checked field by field against the
+build's rows, the filters every format shares, and the folders it is given."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from evolinstruct.testing import Rule
+from tests.conftest import evol
+
+API = {"OPENAI_API_KEY": "sk-loopback"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from evolinstruct.testing import LoopbackLLM
+
+    folder = tmp_path_factory.mktemp("export")
+    seeds = folder / "seeds.jsonl"
+    seeds.write_text("".join(json.dumps({"id": f"s{i}", "instruction": f"Describe bridge number {i}."}) + "\n"
+                             for i in range(4)), encoding="utf-8")
+    with LoopbackLLM(rules=[Rule(contains="Not Equal", reply="Equal", probability=0.4)], seed=2) as server:
+        result = evol("build", "--seeds", str(seeds), "--out", str(folder / "out"), "--rounds", "2",
+                      env={"OPENAI_BASE_URL": server.base_url, **API})
+    assert result.returncode == 0, result.stderr
+    return folder / "out"
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_chat_sharegpt_and_alpaca_hold_each_row_with_a_system_prompt(built: Path, tmp_path: Path) -> None:
+    dataset = rows(built / "dataset.jsonl")
+    for fmt in ("chat", "sharegpt", "alpaca"):
+        result = evol("export", str(built), "--format", fmt, "--system", "Be brief.", "--output", str(tmp_path / fmt))
+        assert result.returncode == 0, result.stderr
+        assert f"({len(dataset)} rows)" in result.stdout
+    chat = rows(tmp_path / "chat")
+    assert [c["messages"] for c in chat] == [
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": r["instruction"]},
+         {"role": "assistant", "content": r["response"]}] for r in dataset
+    ]
+    sharegpt = rows(tmp_path / "sharegpt")
+    assert [c["conversations"] for c in sharegpt] == [
+        [{"from": "system", "value": "Be brief."}, {"from": "human", "value": r["instruction"]},
+         {"from": "gpt", "value": r["response"]}] for r in dataset
+    ]
+    alpaca = json.loads((tmp_path / "alpaca").read_text())
+    assert alpaca == [{"instruction": r["instruction"], "input": "", "output": r["response"], "system": "Be brief."}
+                      for r in dataset]
+
+
+def test_parquet_keeps_nested_fields_as_structs(built: Path, tmp_path: Path) -> None:
+    result = evol("export", str(built), "--output", str(tmp_path / "d.parquet"))
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(tmp_path / "d.parquet")
+    dataset = rows(built / "dataset.jsonl")
+    assert str(table.schema.field("usage").type).startswith("struct<")
+    assert str(table.schema.field("provenance").type).startswith("struct<")
+    for exported, row in zip(table.to_pylist(), dataset):
+        assert exported["id"] == row["id"] and exported["instruction"] == row["instruction"]
+        assert exported["provenance"] == row["provenance"]
+        assert {k: v for k, v in exported["usage"].items() if v is not None} == row["usage"]
+
+
+def test_the_filters_every_format_shares(built: Path, tmp_path: Path) -> None:
+    dataset = rows(built / "dataset.jsonl")
+    result = evol("export", str(built), "--format", "chat", "--min-round", "1", "--output", str(tmp_path / "late"))
+    assert result.returncode == 0, result.stderr
+    assert len(rows(tmp_path / "late")) == sum(1 for r in dataset if r["round"] >= 1)
+    none = evol("export", str(built), "--format", "chat", "--min-score", "reward=0.5", "--output", str(tmp_path / "none"))
+    assert none.returncode == 0 and "no row passes the export filters" in none.stderr
+    assert rows(tmp_path / "none") == []  # a general build has no reward: a missing score fails
+    verdict = evol("export", str(built), "--format", "chat", "--domain-verdict", "PASS", "--output", str(tmp_path / "v"))
+    assert verdict.returncode == 0 and rows(tmp_path / "v") == []
+    bad = evol("export", str(built), "--min-score", "reward")
+    assert bad.returncode == 2 and "expected NAME=NUMBER" in bad.stderr
+
+
+def test_export_creates_its_folder_and_names_what_is_missing(built: Path, tmp_path: Path) -> None:
+    target = tmp_path / "new" / "deeper" / "chat.jsonl"
+    assert evol("export", str(built), "--format", "chat", "--output", str(target)).returncode == 0
+    assert target.is_file()
+    missing = evol("export", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no such build folder" in missing.stderr
+    unknown = evol("export", str(built), "--format", "csv")
+    assert unknown.returncode == 2 and "unknown export format; known: alpaca, chat, parquet" in unknown.stderr
+    help_text = evol("export", "--help").stdout
+    for fmt in ("parquet", "chat", "sharegpt", "alpaca", "prm", "stepwise"):
+        assert f"{fmt}:" in " ".join(help_text.split())
+
+
+def test_an_empty_or_interrupted_build_says_so(built: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "dataset.jsonl").write_text("")
+    result = evol("export", str(empty))
+    assert result.returncode == 2 and "the dataset is empty" in result.stderr
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "dataset.jsonl").write_text((built / "dataset.jsonl").read_text())
+    manifest = json.loads((built / "manifest.json").read_text())
+    (partial / "manifest.json").write_text(json.dumps({**manifest, "status": "interrupted", "reason": "Ctrl-C"}))
+    warned = evol("export", str(partial), "--format", "chat")
+    assert warned.returncode == 0
+    assert "this build is interrupted (Ctrl-C): the export holds only what it wrote" in warned.stderr
