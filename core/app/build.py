@@ -93,6 +93,7 @@ class Build:
         self.console = console or Console(stderr=True)
         self.stack = contextlib.ExitStack()
         self.started = time.monotonic()
+        self.checked = False
         self.prepared = False
 
     def __enter__(self) -> Build:
@@ -106,7 +107,10 @@ class Build:
 
     # --- 1. prepare ----------------------------------------------------------------------------
 
-    def prepare(self) -> Build:
+    def check(self) -> Build:
+        """Everything about the inputs that can be wrong, found without touching the output folder
+        or the network: the domain and its options, the schedule, the seeds, the endpoint's
+        settings. ``prepare`` starts with it; ``evol build --dry-run`` stops after it."""
         config = self.config
         self.host = self.host or load_host(environ=self.environ)
         registry = self.host.registry
@@ -137,7 +141,13 @@ class Build:
         self.identity = config.identity(urls)
         if self.offline and config.model and config.model != self.model:
             log.warning("no endpoint is configured, so --model %s is not used: the offline model answers", config.model)
+        self.checked = True
+        return self
 
+    def prepare(self) -> Build:
+        if not self.checked:
+            self.check()
+        config = self.config
         out = prepare_folder(config.out)
         self.stack.enter_context(_released(FolderLock(out).acquire()))
         state = {key: _recorded(getattr(config, key)) for key in DATASET_OPTIONS if key != "options"}
@@ -273,6 +283,18 @@ class Build:
         console.print("evol: " + line + (f"; {'; '.join(advice)}" if advice else ""), soft_wrap=True, highlight=False)
         if summary.status != "complete" and summary.reason:
             console.print(f"evol: {summary.status}: {summary.reason}", soft_wrap=True, highlight=False, markup=False)
+
+    def dry_run(self) -> Any:
+        """What the build would send at most (``evol build --dry-run``); sends nothing."""
+        from .estimate import estimate
+
+        if not self.checked:
+            self.check()
+        return estimate(
+            seed_file=self.seed_file, selection=self.selection, domain=self.domain, options=self.options,
+            rounds=self.config.rounds, max_tokens=self.config.max_tokens, filters=self.filters,
+            scorers=self.scorers, label=self._label,
+        )
 
     # --- helpers -------------------------------------------------------------------------------
 

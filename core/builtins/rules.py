@@ -95,9 +95,17 @@ def stopwords_only(ctx: SampleContext, sample: Sample) -> str | None:
     return None
 
 
+def _no_requests(options: object) -> dict[str, int]:
+    return {}
+
+
 PAPER_RULES = (
-    Filter("template-leak", "instruction", template_leak, description="rule 4: the rewrite copies the evolving prompt's labels"),
-    Filter("equality", "instruction", equality, description="rule 1: an LLM judge finds no information gain over the parent"),
-    Filter("sorry-short", "response", sorry_short, description='rule 2: the answer says "sorry" in under 80 words'),
-    Filter("stopwords-only", "response", stopwords_only, description="rule 3: the answer is only punctuation and stop words"),
+    Filter("template-leak", "instruction", template_leak, requests=_no_requests,
+           description="rule 4: the rewrite copies the evolving prompt's labels"),
+    Filter("equality", "instruction", equality, requests=lambda options: {"equality": 1},
+           description="rule 1: an LLM judge finds no information gain over the parent"),
+    Filter("sorry-short", "response", sorry_short, requests=_no_requests,
+           description='rule 2: the answer says "sorry" in under 80 words'),
+    Filter("stopwords-only", "response", stopwords_only, requests=_no_requests,
+           description="rule 3: the answer is only punctuation and stop words"),
 )

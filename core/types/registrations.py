@@ -61,6 +61,12 @@ Raises ``SeedError`` (with the field) for a record it cannot use."""
 
 Cleaner = Callable[[str], str]
 
+RequestBudget = Callable[[Mapping[str, Any]], Mapping[str, int]]
+"""The most chat requests a registration's code sends for one sample it works on, per stage, in a
+build with these options: ``lambda options: {"judge": 1, "rollouts": 8 * options["max_steps"]}``.
+``evol build --dry-run`` adds them up before anything is sent; a registration that declares none
+(None) is listed there as not counted, since its code may send any number."""
+
 
 @dataclass(frozen=True)
 class Candidates:
@@ -97,6 +103,9 @@ class Domain(Registration):
     for fields that stop applying once the instruction changes, such as a reference answer."""
     candidates: Candidates | None = None
     """None: one candidate per round."""
+    requests: RequestBudget | None = None
+    """What answering one sample sends at most; with ``respond=None`` the core knows (one
+    ``respond`` request) and this may stay None."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,8 @@ class Filter(Registration):
     domains: tuple[str, ...] | None = None
     """None: every domain."""
     description: str = ""
+    requests: RequestBudget | None = None
+    """What ``check`` sends at most per candidate (``lambda options: {}`` for a rule that asks no LLM)."""
 
 
 ScoreFunction = Callable[[SampleContext, Sample], Awaitable[Score]]
@@ -149,6 +160,8 @@ class Scorer(Registration):
     enabled: Callable[[Mapping[str, Any]], bool] | None = None
     """Whether the scorer runs in a build with these options (None: always), for scorers a
     build option switches on, such as ``--difficulty``."""
+    requests: RequestBudget | None = None
+    """What ``score`` sends at most per sample (``lambda options: {}`` for a check with no LLM)."""
 
 
 ExportWriter = Callable[[Iterable[Mapping[str, JSON]], "Path"], None]

@@ -235,3 +235,24 @@ def test_the_example_seeds_build_offline_with_every_row_saying_so(tmp_path) -> N
     assert "--model gpt-4o-mini is not used: the offline model answers" in " ".join(result.stderr.split())
     for line in (out / "dataset.jsonl").read_text().splitlines():
         assert json.loads(line)["provenance"]["model"] == "offline-placeholder"
+
+
+def test_a_dry_run_counts_the_most_it_will_send_and_sends_nothing(tmp_path, loopback_llm) -> None:
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(
+        json.dumps({"id": "a", "instruction": "Name a river.", "output": "The Nile."}) + "\n"
+        + "".join(json.dumps({"id": f"s{i}", "instruction": f"Name mountain {i}."}) + "\n" for i in range(2)),
+        encoding="utf-8",
+    )
+    out = tmp_path / "o"
+    result = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "2", "--max-tokens", "100",
+                  "--dry-run", "--price-in", "1", "--price-out", "2", env={"OPENAI_BASE_URL": loopback_llm.base_url, **API})
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("  ")}
+    # 3 seeds x 2 rounds = 6 candidates: 6 rewrites, 6 equality judgements, 2 seeds + 6 candidates answered
+    assert lines["evolve"][0] == "6" and lines["equality"][0] == "6" and lines["respond"][0] == "8"
+    prompt = 4096 + 3 * 100  # the template and three texts, the seeds being shorter than --max-tokens
+    assert lines["total"] == [f"{20:,}", f"{20 * prompt:,}", f"{20 * 100:,}"]
+    cost = (20 * prompt * 1 + 20 * 100 * 2) / 1e6
+    assert f"cost at most: {cost:,.2f}" in result.stdout
+    assert loopback_llm.request_count == 0 and not out.exists()

@@ -69,6 +69,10 @@ class BuildCommand(click.Command):
 @click.option("--skip-invalid", is_flag=True, default=None, help="Skip malformed seed records (listed in the manifest) instead of stopping.")
 @click.option("--restart", is_flag=True, default=None, help="Start the folder over with these settings (the response cache is kept).")
 @click.option("--progress/--no-progress", default=None, help="Live progress display.  [default: on a terminal]")
+@click.option("--dry-run", is_flag=True, default=None,
+              help="Check everything, then print the most requests and tokens per stage the build would send, and stop; nothing is sent or written.")
+@click.option("--price-in", type=click.FloatRange(min=0), default=None, help="With --dry-run: price per million prompt tokens, to show the most it can cost.")
+@click.option("--price-out", type=click.FloatRange(min=0), default=None, help="With --dry-run: price per million completion tokens.")
 @click.pass_context
 def build_command(ctx: click.Context, **params: Any) -> None:
     """Evolve seed instructions for --rounds rounds, eliminate failed evolutions, answer the
@@ -86,6 +90,8 @@ def build_command(ctx: click.Context, **params: Any) -> None:
     given = {name: value for name, value in params.items()
              if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
     recipe_path = given.pop("recipe", None)
+    dry_run = bool(given.pop("dry_run", False))
+    prices = (given.pop("price_in", None), given.pop("price_out", None))
     values: dict[str, Any] = read_recipe(recipe_path) if recipe_path is not None else {}
     sources = {key: str(recipe_path) for key in values}
 
@@ -118,6 +124,13 @@ def build_command(ctx: click.Context, **params: Any) -> None:
     values["command"] = tuple(_mask_secrets(["evol", *sys.argv[1:]]))
     config = make_config(values, sources=sources)
 
+    if dry_run:
+        from ..estimate import describe
+
+        with Build(config, host=host) as build:
+            for line in describe(build.dry_run(), price_in=prices[0], price_out=prices[1]):
+                click.echo(line)
+        return
     with Build(config, host=host) as build:
         build.prepare()
         summary = build.run()
