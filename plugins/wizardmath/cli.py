@@ -11,7 +11,7 @@ import json
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TextIO
+from typing import Any, BinaryIO, Callable, Iterator
 
 import click
 
@@ -28,8 +28,14 @@ class _Line:
     error: str | None
 
 
-def _read_lines(stream: TextIO) -> Iterator[_Line]:
-    for number, raw in enumerate(stream, start=1):
+def _read_lines(stream: BinaryIO) -> Iterator[_Line]:
+    # Read as bytes: a line that is not UTF-8 is that line's error, not the end of the command.
+    for number, data in enumerate(stream, start=1):
+        try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            yield _Line(number, None, f"line {number} is not UTF-8 (byte 0x{data[error.start]:02x} at byte {error.start + 1})")
+            continue
         if not raw.strip():
             continue
         try:
@@ -104,7 +110,7 @@ def math_group() -> None:
 
 
 @math_group.command("equal")
-@click.argument("source", type=click.File("r"), default="-", metavar="[FILE|-]")
+@click.argument("source", type=click.File("rb"), default="-", metavar="[FILE|-]")
 @click.option("--percent", type=click.Choice(["either", "number", "fraction"]), default="either",
               show_default=True, help="What 28% matches: 28 and 0.28, only 28, or only 0.28.")
 @click.option("--rel-tol", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
@@ -132,7 +138,7 @@ def math_group() -> None:
               help="Without a marked answer, take the last number of the text.")
 @_pool_options
 def equal_command(
-    source: TextIO, percent: str, rel_tol: float, rounding: bool, min_rounded_places: int,
+    source: BinaryIO, percent: str, rel_tol: float, rounding: bool, min_rounded_places: int,
     min_significant_digits: int, assignments: bool, strip_units: bool, degrees_as_radians: bool,
     inequality_for_interval: bool, ordered_lists: bool, mixed_numbers: bool,
     rename_symbols: bool, prose_numbers: bool, timeout_s: float, workers: int | None,
@@ -186,11 +192,11 @@ def equal_command(
 
 
 @math_group.command("steps")
-@click.argument("source", type=click.File("r"), default="-", metavar="[FILE|-]")
+@click.argument("source", type=click.File("rb"), default="-", metavar="[FILE|-]")
 @click.option("--unverifiable", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="The score of a step without a label in the process reward.")
 @_pool_options
-def steps_command(source: TextIO, unverifiable: float, timeout_s: float, workers: int | None) -> None:
+def steps_command(source: BinaryIO, unverifiable: float, timeout_s: float, workers: int | None) -> None:
     """Check the arithmetic of each step of each solution, and label the steps.
 
     Reads JSONL lines {"id", "steps": [str, ...]} or {"id", "solution": str} (split into steps
