@@ -319,14 +319,3 @@ def configure_default_pool(workers: int) -> BoundedPool:
         _default = BoundedPool(workers)
         atexit.register(_default.close)
         return _default
-
-
-def chunked(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -754,7 +754,7 @@ class _Parser:
             return DEGREE
         if name in _TRIG and name != "det":
             return self.function(name)
-        if name in _MULTI_ARG or cmd in (r"\operatorname",) and False:
+        if name in _MULTI_ARG:
             return self.multi(name)
         if cmd in _TEXT_COMMANDS:
             return self.text_command(cmd)
