@@ -25,7 +25,7 @@ from contextlib import contextmanager
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 # A worker may use this much address space; past it, MemoryError is raised inside the worker
 # instead of the machine swapping while the clock runs.
