@@ -135,6 +135,7 @@ class Operation:
     prompt: PromptBuilder
     tags: tuple[str, ...] = ()
     description: str = ""
+    weight: float = 1.0  # relative chance of being drawn among a round's candidates
 
 
 Responder = Callable[["SampleContext", Sample], Awaitable[Sample]]
