@@ -9,7 +9,7 @@ from importlib import metadata
 import docker
 import docker.errors
 
-from evolinstruct.errors import EvolError
+from evolinstruct import EvolError
 
 LABEL = "evolinstruct.sandbox"
 OWNER_LABEL = "evolinstruct.sandbox.owner"

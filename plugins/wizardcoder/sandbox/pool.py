@@ -20,13 +20,10 @@ from . import lifecycle
 from .container import WarmContainer
 from .engine import LABEL, OWNER_LABEL, POOL_LABEL, SandboxUnavailable, connect, default_image, owner_tag, remove_orphans, require_image
 from .job import Job, Result, sandbox_error
-from .limits import Limits
+from .limits import DEFAULT_LIMITS, Limits
 from .protocol import ChannelClosed, ChannelTimeout
 from .verdict import Verdict
 
-# Beyond a job's own time limit, how long the host waits for the supervisor's reply (the reset
-# after the job, the round trip) before it kills the container from outside.
-GRACE_S = 3.0
 SPAWN_ATTEMPTS = 3
 
 
@@ -42,17 +39,18 @@ class SandboxPool:
         size: int | None = None,
         image: str | None = None,
         *,
-        max_jobs_per_container: int = 100,
+        max_jobs_per_container: int | None = None,
         limits: Limits | None = None,
-        memory_mb: int = 256,
+        memory_mb: int | None = None,
         retries: int = 2,
         start_timeout_s: float = 60.0,
     ) -> None:
         self.size = max(1, size or os.cpu_count() or 1)
         self.image = image or default_image()
-        self.max_jobs_per_container = max(1, max_jobs_per_container)
-        self.limits = limits or Limits()
-        self.memory_mb = memory_mb
+        self.limits = limits or DEFAULT_LIMITS
+        self.max_jobs_per_container = max(1, max_jobs_per_container or self.limits.max_jobs_per_container)
+        # Containers start at this memory limit; a job that asks for another resizes its container.
+        self.memory_mb = memory_mb or self.limits.memory_mb
         self.retries = max(0, retries)
         self.start_timeout_s = start_timeout_s
         self.pool_id = secrets.token_hex(5)
@@ -175,9 +173,11 @@ class SandboxPool:
     def _request(self, job: Job) -> dict[str, Any]:
         return {
             "op": "job",
+            "language": job.language,
             "code": job.code,
-            "tests": job.tests,
+            "tests": list(job.tests) if isinstance(job.tests, tuple) else job.tests,
             "timeout_s": job.timeout_s,
+            "compile_timeout_s": job.compile_timeout_s,
             "memory_mb": job.memory_mb,
             "output_cap": self.limits.output_cap,
             "return_cap": self.limits.keep_bytes,
@@ -189,11 +189,11 @@ class SandboxPool:
         try:
             if job.memory_mb != container.memory_mb:
                 container.set_memory(job.memory_mb)
-            reply = container.request(self._request(job), deadline=started + job.timeout_s + GRACE_S)
+            reply = container.request(self._request(job), deadline=started + job.wall_s + self.limits.grace_s)
         except ChannelTimeout:
             # The supervisor itself did not answer: stop everything from outside.
             container.kill()
-            message = f"no answer within {job.timeout_s}s; the sandbox container was killed"
+            message = f"no answer within {job.wall_s}s; the sandbox container was killed"
             return Result(job.id, Verdict.TIMEOUT, time.monotonic() - started, "", "", None, None, message), False
         except (ChannelClosed, docker.errors.DockerException, OSError, ValueError) as error:
             return sandbox_error(job.id, f"the sandbox container failed: {error}", time.monotonic() - started), False
@@ -211,6 +211,7 @@ class SandboxPool:
             tests_passed=reply.get("passed"),
             tests_total=reply.get("total"),
             message=_text(reply.get("message")),
+            compile_s=reply.get("compile_s"),
         )
         healthy = (
             not reply.get("killed")
