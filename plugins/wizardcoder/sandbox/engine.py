@@ -18,7 +18,6 @@ HARNESS_LABEL = "evolinstruct.sandbox.harness"
 BUILD_LABEL = "evolinstruct.sandbox.build"
 
 FIX_ENGINE = "run: bash scripts/install-docker.sh (as root), or start the Docker engine"
-FIX_IMAGE = "run: evol sandbox build"
 
 
 class SandboxUnavailable(EvolError):
@@ -37,6 +36,11 @@ def default_image() -> str:
     return f"evolinstruct-sandbox:{version}"
 
 
+def build_fix(image: str) -> str:
+    """The command that builds `image`: the default tag needs no option, any other one does."""
+    return "run: evol sandbox build" + ("" if image == default_image() else f" --tag {image}")
+
+
 def connect(timeout_s: float = 60.0) -> docker.DockerClient:
     """A client whose engine answered a ping; SandboxUnavailable otherwise."""
     try:
@@ -52,7 +56,7 @@ def require_image(client: docker.DockerClient, image: str) -> docker.models.imag
     try:
         return client.images.get(image)
     except docker.errors.ImageNotFound as error:
-        raise SandboxUnavailable(f"the sandbox image {image} is not built. Fix: {FIX_IMAGE}") from error
+        raise SandboxUnavailable(f"the sandbox image {image} is not built. Fix: {build_fix(image)}") from error
     except docker.errors.DockerException as error:
         raise SandboxUnavailable(f"cannot inspect the sandbox image {image} ({error}). Fix: {FIX_ENGINE}") from error
 

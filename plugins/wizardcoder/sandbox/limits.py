@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from docker.types import LogConfig, Ulimit
-
-from .rootfs import SANDBOX_UID
+# The sandbox user's id; rootfs.py and the Dockerfile create it (kept here so that reading the
+# defaults loads neither the Docker SDK nor the image builder).
+SANDBOX_UID = 10001
 
 # Memory the supervisor needs besides the job's own (its warm interpreter with preloaded
 # modules), so that a job given N MB can really use about N MB.
@@ -39,6 +39,8 @@ class Limits:
     grace_s: float = 3.0  # beyond a job's time, how long the host waits before killing the container
 
     def container_settings(self, memory_mb: int) -> dict[str, Any]:
+        from docker.types import LogConfig, Ulimit
+
         memory = f"{memory_mb + SUPERVISOR_MB}m"
         # /work allows exec (compiled programs run from it); /tmp and /dev/shm do not. The
         # container, not noexec, is the boundary: a job can run any code through Python anyway.

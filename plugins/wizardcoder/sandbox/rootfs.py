@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-SANDBOX_UID = 10001
+from .limits import SANDBOX_UID
+
 SANDBOX_USER = "sandbox"
 # Bump when the recipe below changes, so cached root filesystems are rebuilt.
 RECIPE = "3"

@@ -359,7 +359,8 @@ def _classify(error: BaseException) -> tuple[str, str]:
         # A test runner (unittest.main) ends by exiting: its status is the tests' verdict.
         if error.code in (None, 0, False):
             return "PASS", ""
-        return "FAIL", f"the tests exited with {error.code!r}"
+        status = 1 if error.code is True else error.code
+        return "FAIL", f"the tests exited with status {status!r} (a test runner reporting failures)"
     return "RUNTIME_ERROR", _describe(error)
 
 

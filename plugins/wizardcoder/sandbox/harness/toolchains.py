@@ -81,6 +81,23 @@ def _joined(code: str, tests: str | None) -> str:
     return code.rstrip("\n") + "\n\n" + (tests or "").strip("\n") + "\n"
 
 
+_HAS_MAIN = {
+    "c": re.compile(r"\bmain\s*\("),
+    "cpp": re.compile(r"\bmain\s*\("),
+    "rust": re.compile(r"\bfn\s+main\s*\("),
+}
+_EMPTY_MAIN = {"c": "int main(void) { return 0; }", "cpp": "int main() { return 0; }", "rust": "fn main() {}"}
+
+
+def _with_main(language: str, code: str, tests: str | list[str] | None) -> str:
+    """Code and tests; code with no tests and no main of its own gets an empty one, so that a
+    job without tests still compiles (and is UNTESTED, not a COMPILE_ERROR)."""
+    text = tests if isinstance(tests, str) else None
+    if not (text or "").strip() and not _HAS_MAIN[language].search(code):
+        text = _EMPTY_MAIN[language]
+    return _joined(code, text)
+
+
 def _heap_mb(memory_mb: int) -> int:
     # Room for what a runtime needs beside its heap (code, stacks, metadata) inside the job's
     # memory, so that running out of heap is the runtime's own clear error, not an OOM kill.
@@ -110,7 +127,33 @@ class Sql(Toolchain):
 # --- JavaScript and TypeScript -------------------------------------------------------------------
 
 
+# `const assert = require('assert')` in the code and again in the tests is fine in two files and a
+# SyntaxError in one: such top-level requires become `var`, which may be declared twice, and an
+# ES import written in both parts is kept once, at the top.
+_JS_REQUIRE = re.compile(r"^(?:const|let)(?=[ \t]+(?:[\w$]+|\{[^}\n]*\})[ \t]*=[ \t]*require[ \t]*\()", re.M)
+_ES_IMPORT = re.compile(r"^import[ \t][^\n;]*?from[ \t]*['\"][^'\"\n]+['\"][ \t]*;?[ \t]*$", re.M)
+
+
+def _js_merged(part: str, imports: list[str]) -> str:
+    def take(match: re.Match[str]) -> str:
+        imports.append(match.group(0).strip().rstrip(";") + ";")
+        return ""
+
+    return _JS_REQUIRE.sub("var", _ES_IMPORT.sub(take, part))
+
+
 def _js_unit(code: str, tests: str | list[str] | None, typed: bool) -> str:
+    imports: list[str] = []
+    code = _js_merged(code, imports)
+    if isinstance(tests, list):
+        tests = [_js_merged(test, imports) for test in tests]
+    elif tests:
+        tests = _js_merged(tests, imports)
+    header = "".join(f"{line}\n" for line in dict.fromkeys(imports))
+    return header + _js_body(code, tests, typed)
+
+
+def _js_body(code: str, tests: str | list[str] | None, typed: bool) -> str:
     if not isinstance(tests, list):
         return _joined(code, tests)
     # Each statement in its own closure, inside the program's own module scope, so that it sees
@@ -184,7 +227,7 @@ class C(Toolchain):
         build = ("/usr/bin/gcc", "-std=gnu17", "-O2", "-pipe", "-fmax-errors=10", "-o", f"{WORK}/solution",
                  f"{WORK}/solution.c", f"{WORK}/evol_record.o", "-lm", "-Wl,--wrap=exit")
         return Plan(
-            files={"solution.c": _joined(code, tests if isinstance(tests, str) else None)},
+            files={"solution.c": _with_main("c", code, tests)},
             compile=(_record_object("/usr/bin/gcc", channels), build),
             run=(f"{WORK}/solution",),
         )
@@ -201,7 +244,7 @@ class Cpp(Toolchain):
         build = ("/usr/bin/g++", "-std=gnu++17", "-O2", "-pipe", "-fmax-errors=10", "-o", f"{WORK}/solution",
                  f"{WORK}/solution.cpp", f"{WORK}/evol_record.o", "-Wl,--wrap=exit")
         return Plan(
-            files={"solution.cpp": _joined(code, tests if isinstance(tests, str) else None)},
+            files={"solution.cpp": _with_main("cpp", code, tests)},
             compile=(_record_object("/usr/bin/gcc", channels), build),
             run=(f"{WORK}/solution",),
         )
@@ -265,7 +308,7 @@ class Rust(Toolchain):
         build = ("/usr/bin/rustc", "--edition", "2021", "-C", "opt-level=1", "-C", "debug-assertions=on",
                  "-A", "warnings", "-C", "link-arg=-Wl,--wrap=exit", "-o", f"{WORK}/solution", f"{WORK}/solution.rs")
         return Plan(
-            files={"solution.rs": _joined(code, tests if isinstance(tests, str) else None) + record},
+            files={"solution.rs": _with_main("rust", code, tests) + record},
             compile=(build,),
             run=(f"{WORK}/solution",),
         )
