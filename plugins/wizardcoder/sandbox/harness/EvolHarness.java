@@ -64,7 +64,8 @@ public final class EvolHarness {
         String verdict = "RUNTIME_ERROR";
         if (error instanceof AssertionError) {
             verdict = "FAIL";
-        } else if (error instanceof OutOfMemoryError) {
+        } else if (error instanceof OutOfMemoryError && !String.valueOf(error.getMessage()).contains("native thread")) {
+            // "unable to create native thread" is the process limit, not memory.
             verdict = "MEMORY_LIMIT";
         }
         error.printStackTrace();

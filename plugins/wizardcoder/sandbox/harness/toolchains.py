@@ -424,7 +424,8 @@ def java_unit(code: str, tests: str | None) -> str:
 
 class Java(Toolchain):
     name = "java"
-    memory_patterns = (re.compile(r"java\.lang\.OutOfMemoryError"),)
+    # "unable to create native thread" is the process limit, not memory.
+    memory_patterns = (re.compile(r"java\.lang\.OutOfMemoryError(?!: unable to create native thread)"),)
 
     def plan(self, code, tests, channels, memory_mb):
         # One garbage collector thread, the quick JIT only, no /tmp/hsperfdata: a program of a
