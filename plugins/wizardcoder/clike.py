@@ -146,10 +146,11 @@ _JS_CONTAINER = re.compile(r"\bclass\s+[\w$]+[^{;]*$", re.S)
 
 def _header_start(blanked: str, brace: int) -> int:
     """Where the declaration before a brace starts: after the previous `;`, `{`, `}` or directive."""
-    start = max(blanked.rfind(";", 0, brace), blanked.rfind("{", 0, brace), blanked.rfind("}", 0, brace)) + 1
+    base = max(blanked.rfind(";", 0, brace), blanked.rfind("{", 0, brace), blanked.rfind("}", 0, brace)) + 1
+    start = base
     # A preprocessor line (#include ...) ends where its line ends.
-    for line in re.finditer(r"^[ \t]*#[^\n]*$", blanked[start:brace], re.M):
-        start = max(start, start + line.end())
+    for line in re.finditer(r"^[ \t]*#[^\n]*$", blanked[base:brace], re.M):
+        start = base + line.end()
     return start
 
 
@@ -184,6 +185,7 @@ def _classify(language: str, header: str, enclosing: str) -> tuple[str, str, str
         returns = found.group("returns").strip()
         return ("function", found.group("name"), returns, not returns or found.group("name") == enclosing)
     if language == "go":
+        text = re.split(r"\n(?=func\b)", text)[-1]  # after an import block, which ends in no brace
         found = _GO_FUNCTION.search(text)
         return ("function", found.group("name"), found.group("returns").strip(), False) if found else None
     if language == "rust":
@@ -192,6 +194,8 @@ def _classify(language: str, header: str, enclosing: str) -> tuple[str, str, str
             return ("function", found.group("name"), (found.group("returns") or "").strip(), False)
         return ("container", "", "", False) if _RUST_CONTAINER.search(text) else None
     if language in ("javascript", "typescript"):
+        # Statements need no semicolon: a declaration starts on its own line.
+        text = re.split(r"\n(?=[ \t]*(?:export\s+|async\s+)*(?:function|const|let|var|class)\b)", text)[-1].strip()
         if _JS_CONTAINER.search(text):
             return ("container", re.search(r"class\s+([\w$]+)", text).group(1), "", False)  # type: ignore[union-attr]
         for pattern in (_JS_FUNCTION, _JS_ARROW) + ((_JS_METHOD,) if enclosing else ()):

@@ -285,3 +285,32 @@ def test_sql_answers_run_on_tables_the_tests_create(pool: Any, sample_context_fa
     execution = scored.checks["execution"]
     assert (execution["verdict"], execution["tests_passed"], execution["tests_total"]) == ("PASS", 2, 2), scored.checks
     assert scored.checks["tests"]["suite"]["setup"].startswith("CREATE TABLE customers")
+
+
+# --- the example seeds -------------------------------------------------------------------------
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+EXAMPLE_SEEDS = Path(__file__).resolve().parents[2] / "examples" / "seeds" / "code_languages.jsonl"
+
+
+def _example_seeds() -> list[dict]:
+    return [read_seed(json.loads(line)) for line in EXAMPLE_SEEDS.read_text().splitlines()]
+
+
+def test_the_example_seeds_ask_for_many_languages() -> None:
+    languages = {seed["language"] for seed in _example_seeds()}
+    assert {"javascript", "cpp", "java", "go", "rust", "typescript", "c", "bash", "sql"} <= languages
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("seed_id", [json.loads(line)["id"] for line in EXAMPLE_SEEDS.read_text().splitlines()
+                                     if "tests" in json.loads(line)])
+def test_the_example_seeds_answers_pass_their_own_tests(pool: Any, context: Any, seed_id: str) -> None:
+    seed = next(seed for seed in _example_seeds() if seed["id"] == seed_id)
+    fields = {key: seed[key] for key in ("tests", "test_setup", "entry_point") if seed.get(key) is not None}
+    item = sample(seed["instruction"], seed["output"], seed["language"], fields=fields)
+    scored = run_score(context(resources={"sandbox": pool}, options={"exec_timeout": 60}), item)
+    execution = scored.checks["execution"]
+    assert execution["verdict"] == "PASS" and execution["tested"] is True, (execution, scored.checks.get("tests"))

@@ -24,11 +24,8 @@ class SandboxUnavailable(EvolError):
     """The engine or the image is missing; the message says what to run."""
 
 
-def default_image() -> str:
-    """The image pools use unless told otherwise: $EVOL_SANDBOX_IMAGE, else ours for this version."""
-    override = os.environ.get("EVOL_SANDBOX_IMAGE")
-    if override:
-        return override
+def versioned_image() -> str:
+    """Our image for this version of the project."""
     try:
         version = metadata.version("evolinstruct")
     except metadata.PackageNotFoundError:
@@ -36,9 +33,14 @@ def default_image() -> str:
     return f"evolinstruct-sandbox:{version}"
 
 
+def default_image() -> str:
+    """The image pools use unless told otherwise: $EVOL_SANDBOX_IMAGE, else ours for this version."""
+    return os.environ.get("EVOL_SANDBOX_IMAGE") or versioned_image()
+
+
 def build_fix(image: str) -> str:
-    """The command that builds `image`: the default tag needs no option, any other one does."""
-    return "run: evol sandbox build" + ("" if image == default_image() else f" --tag {image}")
+    """The command that builds `image`, whatever the environment of whoever runs it."""
+    return "run: evol sandbox build" + ("" if image == versioned_image() else f" --tag {image}")
 
 
 def connect(timeout_s: float = 60.0) -> docker.DockerClient:
