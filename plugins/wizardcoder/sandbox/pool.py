@@ -170,56 +170,9 @@ class SandboxPool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._jobs, self.run, job)
 
-    def _request(self, job: Job) -> dict[str, Any]:
-        return {
-            "op": "job",
-            "language": job.language,
-            "code": job.code,
-            "tests": list(job.tests) if isinstance(job.tests, tuple) else job.tests,
-            "timeout_s": job.timeout_s,
-            "compile_timeout_s": job.compile_timeout_s,
-            "memory_mb": job.memory_mb,
-            "output_cap": self.limits.output_cap,
-            "return_cap": self.limits.keep_bytes,
-        }
-
     def _run_on(self, container: WarmContainer, job: Job) -> tuple[Result, bool]:
-        """The result, and whether the container may serve another job."""
-        started = time.monotonic()
-        try:
-            if job.memory_mb != container.memory_mb:
-                container.set_memory(job.memory_mb)
-            reply = container.request(self._request(job), deadline=started + job.wall_s + self.limits.grace_s)
-        except ChannelTimeout:
-            # The supervisor itself did not answer: stop everything from outside.
-            container.kill()
-            message = f"no answer within {job.wall_s}s; the sandbox container was killed"
-            return Result(job.id, Verdict.TIMEOUT, time.monotonic() - started, "", "", None, None, message), False
-        except (ChannelClosed, docker.errors.DockerException, OSError, ValueError) as error:
-            return sandbox_error(job.id, f"the sandbox container failed: {error}", time.monotonic() - started), False
-        container.jobs_run += 1
-        try:
-            verdict = Verdict(reply.get("verdict"))
-        except ValueError:
-            return sandbox_error(job.id, f"unreadable reply from the sandbox: {reply!r:.300}"), False
-        result = Result(
-            id=job.id,
-            verdict=verdict,
-            duration_s=float(reply.get("duration_s") or 0.0),
-            stdout=_text(reply.get("stdout")),
-            stderr=_text(reply.get("stderr")),
-            tests_passed=reply.get("passed"),
-            tests_total=reply.get("total"),
-            message=_text(reply.get("message")),
-            compile_s=reply.get("compile_s"),
-        )
-        healthy = (
-            not reply.get("killed")
-            and not reply.get("dirty")
-            and verdict is not Verdict.SANDBOX_ERROR
-            and container.jobs_run < self.max_jobs_per_container
-        )
-        return result, healthy
+        result, healthy = run_on(container, job, self.limits)
+        return result, healthy and container.jobs_run < self.max_jobs_per_container
 
     # ------------------------------------------------------------------ containers
 
@@ -287,6 +240,55 @@ class SandboxPool:
         with self._lock:
             self._capacity -= 1
         self._idle.put(None)
+
+
+def job_request(job: Job, limits: Limits) -> dict[str, Any]:
+    """The supervisor's request for one job (harness/supervisor.py reads it)."""
+    return {
+        "op": "job",
+        "language": job.language,
+        "code": job.code,
+        "tests": list(job.tests) if isinstance(job.tests, tuple) else job.tests,
+        "timeout_s": job.timeout_s,
+        "compile_timeout_s": job.compile_timeout_s,
+        "memory_mb": job.memory_mb,
+        "output_cap": limits.output_cap,
+        "return_cap": limits.keep_bytes,
+    }
+
+
+def run_on(container: WarmContainer, job: Job, limits: Limits) -> tuple[Result, bool]:
+    """Run one job on a started container: the result, and whether the container may serve another."""
+    started = time.monotonic()
+    try:
+        if job.memory_mb != container.memory_mb:
+            container.set_memory(job.memory_mb)
+        reply = container.request(job_request(job, limits), deadline=started + job.wall_s + limits.grace_s)
+    except ChannelTimeout:
+        # The supervisor itself did not answer: stop everything from outside.
+        container.kill()
+        message = f"no answer within {job.wall_s}s; the sandbox container was killed"
+        return Result(job.id, Verdict.TIMEOUT, time.monotonic() - started, "", "", None, None, message), False
+    except (ChannelClosed, docker.errors.DockerException, OSError, ValueError) as error:
+        return sandbox_error(job.id, f"the sandbox container failed: {error}", time.monotonic() - started), False
+    container.jobs_run += 1
+    try:
+        verdict = Verdict(reply.get("verdict"))
+    except ValueError:
+        return sandbox_error(job.id, f"unreadable reply from the sandbox: {reply!r:.300}"), False
+    result = Result(
+        id=job.id,
+        verdict=verdict,
+        duration_s=float(reply.get("duration_s") or 0.0),
+        stdout=_text(reply.get("stdout")),
+        stderr=_text(reply.get("stderr")),
+        tests_passed=reply.get("passed"),
+        tests_total=reply.get("total"),
+        message=_text(reply.get("message")),
+        compile_s=reply.get("compile_s"),
+    )
+    healthy = not reply.get("killed") and not reply.get("dirty") and verdict is not Verdict.SANDBOX_ERROR
+    return result, healthy
 
 
 def _text(value: Any) -> str:
