@@ -96,6 +96,7 @@ class Function:
     body_open: int  # the body's opening brace
     body_close: int  # and its closing brace
     constructor: bool = False
+    owner: str = ""  # the class (or struct, impl...) it is declared in, when known
 
 
 _CONTROL = frozenset({"if", "for", "while", "switch", "catch", "do", "else", "return", "sizeof", "with", "elif",
@@ -164,7 +165,8 @@ def _classify(language: str, header: str, enclosing: str) -> tuple[str, str, str
         return None
     if language in ("c", "cpp"):
         if _C_CONTAINER.search(text):
-            return ("container", "", "", False)
+            named = re.search(r"\b(?:class|struct|union)\s+(\w+)", text)
+            return ("container", named.group(1) if named else "", "", False)
         if "=" in text.split("(", 1)[0]:
             return None  # an initialiser: int xs[] = {...}
         found = _C_FUNCTION.search(_C_SPECIFIERS.sub(" ", text))
@@ -192,7 +194,10 @@ def _classify(language: str, header: str, enclosing: str) -> tuple[str, str, str
         found = _RUST_FUNCTION.search(text)
         if found:
             return ("function", found.group("name"), (found.group("returns") or "").strip(), False)
-        return ("container", "", "", False) if _RUST_CONTAINER.search(text) else None
+        if not _RUST_CONTAINER.search(text):
+            return None
+        named = re.search(r"\bimpl\b(?:\s*<[^>]*>)?\s+(?:[\w:<>]+\s+for\s+)?(\w+)", text)
+        return ("container", named.group(1) if named else "", "", False)
     if language in ("javascript", "typescript"):
         # Statements need no semicolon: a declaration starts on its own line.
         text = re.split(r"\n(?=[ \t]*(?:export\s+|async\s+)*(?:function|const|let|var|class)\b)", text)[-1].strip()
@@ -230,7 +235,7 @@ def functions(source: str, language: str) -> list[Function]:
             if kind is not None and kind[0] == "function":
                 _, name, returns, constructor = kind
                 header = " ".join(blanked[header_start:brace].split())
-                found.append(Function(name, header, returns, header_start, brace, close, constructor))
+                found.append(Function(name, header, returns, header_start, brace, close, constructor, enclosing))
             elif kind is not None and kind[0] == "container":
                 walk(brace + 1, close, kind[1] or enclosing)
             index = close + 1

@@ -407,8 +407,10 @@ def declarations(code: str, language: str, names: set[str] | None = None) -> lis
     if language in clike.BRACE_LANGUAGES:
         found = [f for f in clike.functions(code, language) if not f.constructor and f.name != "main"]
         if names is not None:
-            found = [f for f in found if f.name.split("::")[-1] in names]
-        return list(dict.fromkeys(f.header for f in found))
+            found = [f for f in found if f.name.split("::")[-1] in names or f.owner in names]
+        # A method is shown with its class, which the tests name too (Solution.add in Java).
+        kind = "impl" if language == "rust" else "class"
+        return list(dict.fromkeys(f"{kind} {f.owner} {{ {f.header} }}" if f.owner else f.header for f in found))
     if language == "bash":
         return [f"{name}()" for name in sorted(names_defined(code, language)) if names is None or name in names]
     return []

@@ -16,8 +16,7 @@ from typing import Any, Callable, Mapping
 
 import pytest
 
-from evolinstruct import GIVEN_LABEL, REWRITTEN_LABEL, EvolError, Sample, SampleContext, SeedError
-from evolinstruct.general import GENERAL
+from evolinstruct import GIVEN_LABEL, REWRITTEN_LABEL, Domain, EvolError, Sample, SampleContext, SeedError
 from evolinstruct.testing import Rule
 from wizardcoder import plugin
 from wizardcoder.domain import (
@@ -334,7 +333,7 @@ def test_misdirection_filters(context: Any) -> None:
 
 
 def test_other_domains_get_no_pool_and_closing_nothing_is_fine(context: Any) -> None:
-    run = context(domain=GENERAL).run
+    run = context(domain=Domain(name="general", description="another domain", operations=())).run
     plugin.evol_run_start(run)
     assert run.resources == {}
     plugin.evol_run_end(run)
