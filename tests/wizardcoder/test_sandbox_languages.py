@@ -261,3 +261,8 @@ def test_compiling_counts_against_the_time_limit(sandbox_pool: SandboxPool) -> N
     result = sandbox_pool.run(Job("slow-compile", heavy, "int main() { return f() ? 0 : 1; }", timeout_s=0.3, language="cpp"))
     assert result.verdict is Verdict.TIMEOUT, result
     assert "did not finish" in result.message
+
+
+def test_sql_tests_that_check_nothing_are_untested(sandbox_pool: SandboxPool) -> None:
+    result = run(sandbox_pool, "sql", PROGRAMS["sql"].right, ["INSERT INTO t VALUES (5, 5)"])
+    assert result.verdict is Verdict.UNTESTED and (result.tests_passed, result.tests_total) == (0, 0), result

@@ -69,7 +69,7 @@ HACKS = {
     "eq_always_true_through_unittest": Hack(
         "class Anything:\n    def __eq__(self, other):\n        return True\n\ndef solve(x):\n    return Anything()\n",
         "import unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n        self.assertEqual(solve(1), 2)\n\nunittest.main()\n",
-        "the tests exited with status 1",
+        "the tests exited with status 1 (a test runner reporting failures): DefeatedComparison: the comparison",
     ),
     "sys_exit_0_inside_the_tests": Hack(
         "import sys\n\ndef solve(x):\n    sys.exit(0)\n",
@@ -190,7 +190,7 @@ def test_a_faked_pass_is_a_fail_that_says_so(sandbox_pool: SandboxPool, name: st
     hack = HACKS[name]
     result = sandbox_pool.run(Job(name, hack.code, hack.tests, timeout_s=30, language=hack.language))
     assert result.verdict is Verdict.FAIL, result
-    assert hack.message in result.message + result.stderr, result
+    assert hack.message in result.message, result
 
 
 @pytest.mark.parametrize("name", sorted(HONEST))

@@ -116,7 +116,8 @@ def run(code: str, tests: str | list | None) -> dict[str, Any]:
             elif not failure:
                 failure = f"check {total} ({statement[:200]!r}) returned {_show(rows) if rows else 'no rows'}"
                 sys.stderr.write(f"Check failed: {failure}\n")
-        counts = {"passed": passed, "total": total} if total else {}
+        # A total of 0 (tests that only set things up) is reported as such: no check ran.
+        counts = {"passed": passed, "total": total}
         if passed < total:
             return {"verdict": "FAIL", "message": failure, **counts}
         return {"verdict": "PASS", **counts}
