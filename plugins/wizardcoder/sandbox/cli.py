@@ -131,7 +131,10 @@ def exec_command(source, timeout_s: float, memory_mb: int, concurrency: int | No
     the tests hold main; for java the code defines its classes and the tests hold
     `public class Main`; javascript tests may require('assert'); for python, javascript,
     typescript and sql, tests may be a list of statements, each counted. Compiling counts
-    against timeout_s unless the job gives compile_timeout_s.
+    against timeout_s unless the job gives compile_timeout_s. A test fails (FAIL) with
+    AssertionError in python, javascript, typescript and java, assert() in c and cpp, assert!
+    in rust, a panic("assertion failed...") in go, `exit 1` in bash; in sql the code's last
+    query is kept in the table `result` and every query of the tests must return true.
 
     \b
     Verdicts: PASS, UNTESTED (it ran, but had no tests), FAIL (a failed assertion, or a faked
