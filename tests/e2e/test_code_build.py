@@ -20,7 +20,7 @@ import pytest
 
 from evolinstruct.testing import Rule
 from tests.conftest import EXAMPLES, evol
-from tests.wizardcoder.helpers import sandbox_env
+from tests.wizardcoder.environment import sandbox_env
 from wizardcoder.prompts import method_text
 
 SEEDS = EXAMPLES / "seeds" / "code_mbpp.jsonl"

@@ -15,7 +15,7 @@ import docker
 import pytest
 
 from tests.conftest import evol
-from tests.wizardcoder.helpers import sandbox_env
+from tests.wizardcoder.environment import sandbox_env
 
 pytestmark = pytest.mark.docker
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import evol
-from tests.wizardcoder.helpers import sandbox_env
+from tests.wizardcoder.environment import sandbox_env
 
 pytestmark = pytest.mark.docker
 

@@ -1,4 +1,4 @@
-"""What the wizardcoder tests share besides fixtures."""
+"""The environment sandbox tests pass on to the `evol` subprocesses they start."""
 
 from __future__ import annotations
 
