@@ -10,7 +10,6 @@ from running the code: the solutions print markers that have to show up in the r
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 
 from evolinstruct.testing import Rule
 from tests.conftest import EXAMPLES, evol
-from tests.wizardcoder.environment import sandbox_env
+from tests.wizardcoder.environment import require_docker, sandbox_env
 from wizardcoder.prompts import method_text
 
 SEEDS = EXAMPLES / "seeds" / "code_mbpp.jsonl"
@@ -93,19 +92,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 @pytest.fixture(scope="module", autouse=True)
 def sandbox_image() -> None:
-    """Skip without a Docker engine and the sandbox image, unless EVOL_REQUIRE_DOCKER=1 (CI)."""
-    import docker
-
-    from wizardcoder.sandbox import default_image
-
-    try:
-        client = docker.from_env()
-        client.ping()
-        client.images.get(default_image())  # $EVOL_SANDBOX_IMAGE when set, passed on to `evol` below
-    except Exception as error:  # no engine, no permission, no image: all mean "cannot run here"
-        if os.environ.get("EVOL_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"the sandbox is required (EVOL_REQUIRE_DOCKER=1) but unavailable: {error}")
-        pytest.skip(f"needs Docker and the sandbox image (evol sandbox build): {error}")
+    """Skip without a Docker engine and a current sandbox image, unless EVOL_REQUIRE_DOCKER=1 (CI)."""
+    require_docker()
 
 
 def build(out: Path, server: Any, *extra: str) -> Any:
