@@ -242,3 +242,66 @@ def extract_misdirection(instruction: str, parent_instruction: str | None = None
     if parent_code is not None and _normalised(parent_code) == _normalised(code):
         return None
     return code
+
+
+# --- other languages ---------------------------------------------------------------------------
+#
+# The same idea for a task in another language: the fenced blocks tagged with it (or untagged and
+# looking like it) are its code. Of several, the blocks that define something are the solution,
+# joined when they define different names, else the last one ("here is the corrected version");
+# with none defining anything, the last block. Code written without a fence is not taken: an
+# answer in another language is asked for in a fenced block.
+
+
+def blocks_in(text: str, language: str) -> list[str]:
+    """The fenced blocks of `text` in `language`, in order."""
+    if language == "python":
+        return python_blocks(text)
+    from .languages import guess_code, normalise
+
+    tagged = [block.code for block in code_blocks(text) if normalise(block.language) == language and block.code.strip()]
+    if tagged:
+        return tagged
+    return [block.code for block in code_blocks(text)
+            if block.language == "" and block.code.strip() and guess_code(block.code) in (language, None)]
+
+
+def _names(code: str, language: str) -> set[str]:
+    from .clike import BRACE_LANGUAGES, defined_names
+
+    if language in BRACE_LANGUAGES:
+        return defined_names(code, language)
+    if language == "bash":
+        return set(re.findall(r"^[ \t]*(?:function[ \t]+)?([A-Za-z_][\w-]*)[ \t]*\([ \t]*\)", code, re.M))
+    if language == "sql":
+        return set(re.findall(r"\b(?:CREATE\s+(?:TEMP\w*\s+)?(?:TABLE|VIEW|INDEX|TRIGGER)\s+(?:IF\s+NOT\s+EXISTS\s+)?)([\w\"]+)", code, re.I))
+    return set()
+
+
+def extract_code(text: str | None, language: str) -> str | None:
+    """The solution in an answer, in the task's language, or None when it has none."""
+    if language == "python":
+        return extract_solution(text)
+    if not text or not text.strip():
+        return None
+    blocks = blocks_in(text, language)
+    if not blocks:
+        return None
+    defining = [(code, _names(code, language)) for code in blocks]
+    defining = [(code, names) for code, names in defining if names]
+    if not defining:
+        return blocks[-1].strip("\n") + "\n"
+    all_names = [name for _code, names in defining for name in names]
+    if len(all_names) == len(set(all_names)):
+        return "\n\n".join(code.strip("\n") for code, _names_ in defining) + "\n"
+    return defining[-1][0].strip("\n") + "\n"
+
+
+def extract_snippet(instruction: str, parent_instruction: str | None, language: str) -> str | None:
+    """The erroneous reference code an erroneous-code evolution put into `instruction`, in the
+    task's language (see extract_misdirection for Python)."""
+    if language == "python":
+        return extract_misdirection(instruction, parent_instruction)
+    old = {_normalised(code) for code in blocks_in(parent_instruction or "", language)}
+    new = [code for code in blocks_in(instruction, language) if _normalised(code) not in old]
+    return new[-1].strip("\n") + "\n" if new else None

@@ -52,7 +52,7 @@ def evol_run_start(run: RunContext) -> None:
     size = run.options.get("sandbox_workers") or os.cpu_count() or 1
     try:
         # The pool's containers start at the build's memory limit, so no job has to resize one.
-        pool = SandboxPool(size=size, memory_mb=int(run.options.get("exec_memory") or 256))
+        pool = SandboxPool(size=size, memory_mb=run.options.get("exec_memory"))
         pool.start()
     except SandboxUnavailable as error:
         # The sandbox's own messages usually say what to run; add ours only when they do not.

@@ -1,12 +1,16 @@
 """Test suites: what they are, whether they still fit a solution, and whether they test anything.
 
-A suite is either a list of assert statements (MBPP style, and every suite the LLM writes), each
-run and counted on its own by the sandbox, or one script (HumanEval style: ``def check(candidate)``
-followed by ``check(entry_point)``) that passes or fails as a whole. ``setup`` is code the tests
-need (MBPP's ``test_setup_code``, imports, helpers); it runs after the solution.
+A suite is in the task's language. It is either a list of statements (MBPP's asserts, and what
+the LLM writes for Python, JavaScript, TypeScript and SQL), each run and counted on its own by
+the sandbox, or one script that passes or fails as a whole (HumanEval's ``def check(candidate)``
+followed by ``check(entry_point)``; for C, C++, Go, Rust and Java a ``main`` holding the checks;
+a Bash script). ``setup`` is code the tests need (MBPP's ``test_setup_code``, imports, helpers);
+it runs after the solution, except for SQL, where it creates and fills the tables the solution
+queries and so runs before it.
 
 Nothing here talks to the LLM or the sandbox: this module answers questions about code by reading
-it (``ast``), so that the rules are easy to test and cheap to apply.
+it (``ast`` for Python; for the brace languages, clike.py), so that the rules are easy to test and
+cheap to apply.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .extract import code_blocks, python_blocks, unfenced_code
+from . import clike
+from .extract import blocks_in, code_blocks, python_blocks, unfenced_code
 
 MAX_TESTS = 20
 
@@ -50,6 +55,7 @@ class Suite:
     setup: str = ""
     entry_point: str | None = None
     origin: str = SEED
+    language: str = "python"
 
     @property
     def is_script(self) -> bool:
@@ -67,6 +73,7 @@ class Suite:
     def as_dict(self) -> dict[str, Any]:
         return {
             "origin": self.origin,
+            "language": self.language,
             "tests": self.tests if isinstance(self.tests, str) else list(self.tests),
             "setup": self.setup,
             "entry_point": self.entry_point,
@@ -81,12 +88,13 @@ class Suite:
                 return None
         elif not isinstance(tests, str) or not tests.strip():
             return None
-        return cls(tests, str(data.get("setup") or ""), data.get("entry_point"), str(data.get("origin") or SEED))
+        return cls(tests, str(data.get("setup") or ""), data.get("entry_point"), str(data.get("origin") or SEED),
+                   str(data.get("language") or "python"))
 
     def keeping(self, indices: list[int]) -> Suite:
         """The suite with only the tests at ``indices`` (0-based); a script cannot be split."""
         kept = tuple(test for index, test in enumerate(self.items) if index in indices)
-        return Suite(kept, self.setup, self.entry_point, REDUCED)
+        return Suite(kept, self.setup, self.entry_point, REDUCED, self.language)
 
 
 # --- what the solution defines and what the tests use ---------------------------------------
@@ -235,13 +243,19 @@ def imports_for(suite: Suite) -> str:
     return "".join(f"import {module}\n" for module in modules)
 
 
-def misfit(suite: Suite, solution: str) -> str | None:
+def misfit(suite: Suite, solution: str, reference: str | None = None) -> str | None:
     """Why the suite cannot call this solution as it stands (None when it can).
 
     This is the test of whether a lineage's tests "still apply" to a rewritten task: the names
     the tests use must still be defined, and every call must fit the definition's parameters. A
-    rewrite that renames the function or changes its parameters gets tests of its own.
+    rewrite that renames the function or changes its parameters gets tests of its own. In
+    languages other than Python only the names are checked (those of the `reference` solution,
+    the one the suite was settled against, that the tests use); a changed signature shows when
+    the program does not compile.
     """
+    if suite.language != "python":
+        missing = sorted(needed_names(suite, reference) - names_defined(solution, suite.language))
+        return f"the solution does not define {', '.join(missing)}" if missing else None
     free = free_names(suite)
     if free is None:
         return "the tests do not parse"
@@ -266,6 +280,8 @@ def signatures_for(suite: Suite | None, reference: str | None) -> list[str]:
     """How the definitions the suite uses are declared in ``reference`` (a parent's solution)."""
     if suite is None or not reference:
         return []
+    if suite.language != "python":
+        return declarations(reference, suite.language, needed_names(suite, reference))
     free = free_names(suite) or set()
     headers = Definitions.of(reference).headers
     return [headers[name] for name in sorted(free) if name in headers]
@@ -274,8 +290,10 @@ def signatures_for(suite: Suite | None, reference: str | None) -> list[str]:
 # --- suites the LLM writes --------------------------------------------------------------------
 
 
-def parse_generated(reply: str) -> Suite | None:
+def parse_generated(reply: str, language: str = "python") -> Suite | None:
     """The assert statements of a test-writing reply, with the imports and helpers they need."""
+    if language != "python":
+        return _parse_generated_other(reply, language)
     sources = python_blocks(reply)
     if not sources:
         if any(block.language for block in code_blocks(reply)):
@@ -307,7 +325,10 @@ def trivial_solutions(suite: Suite, solution: str) -> list[tuple[str, str]]:
 
     Every function the tests use becomes ``def name(*args, **kwargs): <body>``; a class becomes
     one whose methods all run that body. Names the solution binds otherwise (constants) are None.
+    In the other languages see ``trivial_programs``.
     """
+    if suite.language != "python":
+        return trivial_programs(solution, suite.language)
     free = sorted(free_names(suite) or ())
     defined = Definitions.of(solution)
     classes = _class_names(solution)
@@ -358,3 +379,114 @@ def parse_review(reply: str, count: int) -> list[int] | None:
     if not numbers:
         return None
     return sorted({n - 1 for n in numbers if 1 <= n <= count})
+
+
+# --- other languages -------------------------------------------------------------------------
+
+
+def names_defined(code: str, language: str) -> set[str]:
+    """The names a solution in `language` defines (functions, types, top-level constants)."""
+    from .extract import _names
+
+    return _names(code, language)
+
+
+def needed_names(suite: Suite, reference: str | None) -> set[str]:
+    """The solution's names a suite uses: those of the reference solution the tests mention,
+    and the suite's entry point."""
+    needed = {suite.entry_point} if suite.entry_point else set()
+    if reference:
+        used = clike.identifiers("\n".join([suite.setup, *suite.items]), suite.language) \
+            if suite.language in clike.BRACE_LANGUAGES else set(re.findall(r"[A-Za-z_]\w*", " ".join(suite.items)))
+        needed |= used & names_defined(reference, suite.language)
+    return needed
+
+
+def declarations(code: str, language: str, names: set[str] | None = None) -> list[str]:
+    """How the functions of `code` are declared (all of them, or those named), for prompts."""
+    if language in clike.BRACE_LANGUAGES:
+        found = [f for f in clike.functions(code, language) if not f.constructor and f.name != "main"]
+        if names is not None:
+            found = [f for f in found if f.name.split("::")[-1] in names or f.owner in names]
+        # A method is shown with its class, which the tests name too (Solution.add in Java).
+        kind = "impl" if language == "rust" else "class"
+        return list(dict.fromkeys(f"{kind} {f.owner} {{ {f.header} }}" if f.owner else f.header for f in found))
+    if language == "bash":
+        return [f"{name}()" for name in sorted(names_defined(code, language)) if names is None or name in names]
+    return []
+
+
+def trivial_programs(solution: str, language: str) -> list[tuple[str, str]]:
+    """(description, code) pairs: the solution reduced to doing nothing useful.
+
+    C, C++, Java, Go and Rust keep their declarations with trivial bodies (zero values, or 1);
+    JavaScript and TypeScript get the solution's names defined as functions returning one
+    trivial value; Bash functions print nothing or 0; SQL answers nothing or NULL.
+    """
+    if language in ("javascript", "typescript"):
+        return [(f"return {value}", code) for value, code in zip(clike.JS_TRIVIAL_VALUES, clike.js_trivial_variants(solution, language))]
+    if language in clike.BRACE_LANGUAGES:
+        return [(f"trivial bodies #{number}", code)
+                for number, code in enumerate(clike.trivial_variants(clike.without_main(solution, language), language), 1)]
+    if language == "bash":
+        names = sorted(names_defined(solution, language))
+        if not names:
+            return []
+        return [(body, "".join(f"{name}() {{ {body}; }}\n" for name in names)) for body in (":", "echo 0", "echo")]
+    if language == "sql":
+        return [("no query", "SELECT 1 WHERE 0;"), ("SELECT NULL", "SELECT NULL;")]
+    return []
+
+
+_JS_CHECK = re.compile(r"^(?:assert\b|console\.assert\b)")
+_MAIN = {
+    "c": re.compile(r"\bmain\s*\("),
+    "cpp": re.compile(r"\bmain\s*\("),
+    "go": re.compile(r"\bfunc\s+main\s*\("),
+    "rust": re.compile(r"\bfn\s+main\s*\("),
+    "java": re.compile(r"\bclass\s+Main\b"),
+}
+
+
+def _js_chunks(code: str) -> list[str]:
+    """Top-level statements of JavaScript: a new one starts at every line that is not indented
+    and does not continue the previous one (a closing bracket, a chained call)."""
+    chunks: list[str] = []
+    for line in code.splitlines():
+        starts = line[:1] not in (" ", "\t", "}", ")", "]", ".", "") and not (chunks and chunks[-1].rstrip().endswith((",", "(", "[", "{", "+", "&&", "||")))
+        if starts or not chunks:
+            chunks.append(line)
+        else:
+            chunks[-1] += "\n" + line
+    return [chunk.strip() for chunk in chunks if chunk.strip()]
+
+
+def _parse_generated_other(reply: str, language: str) -> Suite | None:
+    blocks = blocks_in(reply, language)
+    if not blocks:
+        return None
+    if language in ("javascript", "typescript"):
+        tests: list[str] = []
+        setup: list[str] = []
+        for block in blocks:
+            for chunk in _js_chunks(block):
+                if _JS_CHECK.match(chunk) and "=>" not in chunk.split("(", 1)[0]:
+                    if chunk not in tests:
+                        tests.append(chunk)
+                else:
+                    setup.append(chunk)
+        return Suite(tuple(tests[:MAX_TESTS]), "\n".join(setup), None, GENERATED, language) if tests else None
+    if language == "sql":
+        from .sandbox.harness.sql_tests import statements
+
+        checks: list[str] = []
+        tables: list[str] = []
+        for statement in (s for block in blocks for s in statements(block)):
+            (checks if re.match(r"(?:SELECT|WITH|VALUES)\b", statement, re.I) else tables).append(statement)
+        return Suite(tuple(checks[:MAX_TESTS]), "\n".join(tables), None, GENERATED, language) if checks else None
+    script = max(blocks, key=len)
+    if language in _MAIN and not _MAIN[language].search(script):
+        return None
+    if language == "bash" and "exit" not in script:
+        return None
+    return Suite(script.strip("\n") + "\n", "", None, GENERATED, language)

@@ -10,7 +10,6 @@ from running the code: the solutions print markers that have to show up in the r
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 from pathlib import Path
@@ -20,7 +19,8 @@ import pytest
 
 from evolinstruct.testing import Rule
 from tests.conftest import EXAMPLES, evol
-from wizardcoder.prompts import METHODS
+from tests.wizardcoder.environment import require_docker, sandbox_env
+from wizardcoder.prompts import method_text
 
 SEEDS = EXAMPLES / "seeds" / "code_mbpp.jsonl"
 FENCE = "```"
@@ -31,8 +31,8 @@ def fenced(code: str) -> str:
     return f"{FENCE}python\n{code}\n{FENCE}"
 
 
-def evolve(method: str, seed_words: str, reply: str) -> Rule:
-    return Rule(contains=METHODS[method], pattern=re.escape(seed_words), reply=reply)
+def evolve(method: str, seed_words: str, reply: str, language: str = "python") -> Rule:
+    return Rule(contains=method_text(method, language), pattern=re.escape(seed_words), reply=reply)
 
 
 def answer(marker: str, reply: str) -> Rule:
@@ -92,19 +92,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 @pytest.fixture(scope="module", autouse=True)
 def sandbox_image() -> None:
-    """Skip without a Docker engine and the sandbox image, unless EVOL_REQUIRE_DOCKER=1 (CI)."""
-    import docker
-
-    from wizardcoder.sandbox import default_image
-
-    try:
-        client = docker.from_env()
-        client.ping()
-        client.images.get(default_image())
-    except Exception as error:  # no engine, no permission, no image: all mean "cannot run here"
-        if os.environ.get("EVOL_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"the sandbox is required (EVOL_REQUIRE_DOCKER=1) but unavailable: {error}")
-        pytest.skip(f"needs Docker and the sandbox image (evol sandbox build): {error}")
+    """Skip without a Docker engine and a current sandbox image, unless EVOL_REQUIRE_DOCKER=1 (CI)."""
+    require_docker()
 
 
 def build(out: Path, server: Any, *extra: str) -> Any:
@@ -112,7 +101,7 @@ def build(out: Path, server: Any, *extra: str) -> Any:
         "build", "--domain", "code", "--seeds", str(SEEDS), "--out", str(out), "--limit", "3",
         "--rounds", "2", "--schedule", "add-constraints,erroneous-code", "--sandbox-workers", "2",
         "--concurrency", "4", "--no-progress", *extra,
-        env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"},
+        env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback", **sandbox_env()},
     )
     assert result.returncode == 0, result.stderr
     return result
@@ -189,3 +178,100 @@ def test_no_require_pass_keeps_failing_solutions_flagged(tmp_path: Path, loopbac
     # The failing sample's lineage goes on from it, judged by the same seed tests.
     assert kept["mbpp-2/r2"]["parent_id"] == "mbpp-2/r1"
     assert kept["mbpp-2/r2"]["checks"]["execution"]["verdict"] == "PASS"
+
+
+# --- tasks in other languages ------------------------------------------------------------------
+
+JS_TASK = "Write a JavaScript function countVowels(text) that counts the vowels of a string, in either case."
+CPP_TASK = "Write a C++ function long long sum_of_squares(int n) that returns 1*1 + 2*2 + ... + n*n."
+CPP_WRONG_TASK = "Write a C++ function int digit_sum(int n) that returns the sum of the decimal digits of a non-negative n."
+
+JS_SOLUTION = ("function countVowels(text) {\n  console.log('EXECUTED-JS');\n  return [...text.toLowerCase()]"
+               ".filter((ch) => 'aeiou'.includes(ch)).length;\n}")
+JS_TESTS = ("const assert = require('assert');\nassert.strictEqual(countVowels('hello'), 2);\n"
+            "assert.strictEqual(countVowels('AEIOU'), 5);\nassert.strictEqual(countVowels('xyz'), 0);\n"
+            "assert.strictEqual(countVowels(''), 0);")
+CPP_SOLUTION = ("#include <iostream>\n\nlong long sum_of_squares(int n) {\n    std::cout << \"EXECUTED-CPP\" << std::endl;\n"
+                "    long long total = 0;\n    for (long long k = 1; k <= n; ++k) total += k * k;\n    return total;\n}\n\n"
+                "int main() {\n    std::cout << sum_of_squares(3) << std::endl;  // the answer's own demo\n}")
+CPP_TESTS = ("#include <cassert>\n\nint main() {\n    assert(sum_of_squares(1) == 1);\n    assert(sum_of_squares(3) == 14);\n"
+             "    assert(sum_of_squares(0) == 0);\n    assert(sum_of_squares(10) == 385);\n}")
+DIGITS_RIGHT = "int digit_sum(int n) {\n    int total = 0;\n    for (; n > 0; n /= 10) total += n % 10;\n    return total;\n}"
+DIGITS_WRONG = "int digit_sum(int n) {\n    return n % 10;\n}"
+DIGITS_TESTS = ("#include <cassert>\n\nint main() {\n    assert(digit_sum(0) == 0);\n    assert(digit_sum(7) == 7);\n"
+                "    assert(digit_sum(123) == 6);\n    assert(digit_sum(9999) == 36);\n}")
+
+POLYGLOT_RULES = (
+    evolve("add-constraints", "countVowels", JS_TASK + " Treat the letter y as a consonant. (ZJS1)", "javascript"),
+    evolve("add-constraints", "sum_of_squares", CPP_TASK + " Use 64-bit arithmetic throughout. (ZCPP1)", "cpp"),
+    evolve("add-constraints", "digit_sum", CPP_WRONG_TASK + " Do it without converting n to a string. (ZCPP2)", "cpp"),
+    Rule(contains="ZJS1", pattern="working JavaScript solution", reply=fenced(JS_SOLUTION).replace("```python", "```javascript")),
+    Rule(contains="ZCPP1", pattern=re.escape("working C++ solution"), reply="```cpp\n" + CPP_SOLUTION + "\n```"),
+    Rule(contains="ZCPP2", pattern=re.escape("working C++ solution"), reply="```cpp\n" + DIGITS_WRONG + "\n```"),
+    Rule(contains="Write tests for a JavaScript solution", reply="```javascript\n" + JS_TESTS + "\n```"),
+    Rule(contains="Write tests for a C++ solution", pattern="sum_of_squares", reply="```cpp\n" + CPP_TESTS + "\n```"),
+    Rule(contains="Write tests for a C++ solution", pattern="digit_sum", reply="```cpp\n" + DIGITS_TESTS + "\n```"),
+)
+
+
+def test_tasks_asking_for_javascript_and_cpp_are_answered_and_run_in_those_languages(tmp_path: Path,
+                                                                                      loopback_llm_factory: Any) -> None:
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("\n".join(json.dumps(record) for record in (
+        {"id": "js", "instruction": JS_TASK, "output": "```javascript\n" + JS_SOLUTION + "\n```"},
+        {"id": "cpp", "instruction": CPP_TASK, "output": "```cpp\n" + CPP_SOLUTION + "\n```"},
+        {"id": "digits", "instruction": CPP_WRONG_TASK, "output": "```cpp\n" + DIGITS_RIGHT + "\n```"},
+    )) + "\n")
+    server = loopback_llm_factory(POLYGLOT_RULES)
+    out = tmp_path / "polyglot"
+    done = evol(
+        "build", "--domain", "code", "--seeds", str(seeds), "--out", str(out), "--rounds", "1",
+        "--schedule", "add-constraints", "--sandbox-workers", "2", "--concurrency", "4", "--exec-timeout", "60",
+        "--no-progress", env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback", **sandbox_env()},
+    )
+    assert done.returncode == 0, done.stderr
+    kept = rows(out / "dataset.jsonl")
+    eliminated = rows(out / "eliminated.jsonl")
+    assert (out / "failed.jsonl").read_text() == ""
+    assert sorted(kept) == ["cpp", "cpp/r1", "digits", "js", "js/r1"]
+    for key, language, marker in (("js", "javascript", "EXECUTED-JS"), ("js/r1", "javascript", "EXECUTED-JS"),
+                                  ("cpp", "cpp", "EXECUTED-CPP"), ("cpp/r1", "cpp", "EXECUTED-CPP")):
+        row = kept[key]
+        execution = row["checks"]["execution"]
+        assert row["fields"]["language"] == language and execution["language"] == language, key
+        assert execution["verdict"] == "PASS" and execution["tested"] is True, (key, execution)
+        # The verdict comes from running the code: its output was captured in the sandbox.
+        assert marker in execution["stdout"], key
+        assert row["checks"]["tests"]["suite"]["language"] == language
+    assert kept["js"]["checks"]["execution"]["tests_total"] == 4  # JavaScript asserts are counted one by one
+    assert kept["cpp"]["checks"]["execution"]["compile_s"] > 0
+    # The evolved sample is judged by the tests its parent settled, in the same language.
+    assert kept["cpp/r1"]["checks"]["tests"]["origin"] == "generated"
+    wrong = eliminated["digits/r1"]
+    assert wrong["elimination"]["filter"] == "require-pass"
+    assert wrong["checks"]["execution"]["verdict"] == "FAIL" and "Assertion" in wrong["checks"]["execution"]["message"]
+    # Every answer was asked for in its task's language, never in Python.
+    answers = [r.body["messages"][-1]["content"] for r in server.requests if "Write a complete, working" in r.body["messages"][-1]["content"]]
+    assert answers and not any("working Python solution" in text for text in answers)
+
+
+def test_code_that_ran_no_test_is_kept_as_untested_never_as_passed(tmp_path: Path, loopback_llm_factory: Any) -> None:
+    # The bundled offline model answers with a placeholder that raises NotImplementedError and
+    # writes no usable tests: nothing is verified, and the dataset says so.
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(json.dumps({"id": "t", "instruction": "Write a function that reverses the words of a sentence."}) + "\n")
+    server = loopback_llm_factory()
+    out = tmp_path / "untested"
+    done = evol(
+        "build", "--domain", "code", "--seeds", str(seeds), "--out", str(out), "--rounds", "1", "--no-require-pass",
+        "--sandbox-workers", "1", "--no-progress",
+        env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback", **sandbox_env()},
+    )
+    assert done.returncode == 0, done.stderr
+    kept = rows(out / "dataset.jsonl")
+    evolved = [row for row in kept.values() if row["round"] == 1]
+    assert evolved, kept
+    for row in evolved:
+        execution = row["checks"]["execution"]
+        assert "NotImplementedError" in row["response"]
+        assert execution["verdict"] == "UNTESTED" and execution["tested"] is False, execution

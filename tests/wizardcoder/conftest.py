@@ -1,38 +1,19 @@
 """Docker for the wizardcoder tests: real engine, real image, no stand-ins.
 
-Tests marked ``docker`` are skipped when the engine or the sandbox image is missing, unless
-EVOL_REQUIRE_DOCKER is set (CI sets it), in which case they fail loudly with the fix.
+Tests marked ``docker`` are skipped when the engine or the sandbox image is missing, or when the
+image was built from another version of the harness (its toolchains and supervisor would not be
+the ones under test), unless EVOL_REQUIRE_DOCKER is set (CI sets it), in which case they fail
+loudly with the fix.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from wizardcoder.sandbox import SandboxPool, SandboxUnavailable, default_image
-
-
-@functools.lru_cache(maxsize=1)
-def _docker_problem() -> str | None:
-    from wizardcoder.sandbox.engine import connect, require_image
-
-    try:
-        require_image(connect(timeout_s=10), default_image())
-    except SandboxUnavailable as error:
-        return str(error)
-    return None
-
-
-def require_docker() -> None:
-    problem = _docker_problem()
-    if problem is None:
-        return
-    if os.environ.get("EVOL_REQUIRE_DOCKER"):
-        pytest.fail(f"EVOL_REQUIRE_DOCKER is set, but {problem}", pytrace=False)
-    pytest.skip(problem)
+from tests.wizardcoder.environment import require_docker
+from wizardcoder.sandbox import SandboxPool
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,7 @@ from typing import Any, Callable, Mapping
 
 import pytest
 
-from evolinstruct import GIVEN_LABEL, REWRITTEN_LABEL, EvolError, Sample, SampleContext, SeedError
-from evolinstruct.builtins.general import GENERAL
+from evolinstruct import GIVEN_LABEL, REWRITTEN_LABEL, Domain, EvolError, Sample, SampleContext, SeedError
 from evolinstruct.testing import Rule
 from wizardcoder import plugin
 from wizardcoder.domain import (
@@ -30,7 +29,7 @@ from wizardcoder.domain import (
     respond,
     score_execution,
 )
-from wizardcoder.prompts import METHODS
+from wizardcoder.prompts import method_text
 from wizardcoder.suites import (
     GENERATED,
     REDUCED,
@@ -138,9 +137,9 @@ def test_humaneval_records_become_a_check_script() -> None:
     assert "return n + 1" in seed["output"]
 
 
-def test_code_alpaca_records_pass_through() -> None:
+def test_code_alpaca_records_pass_through_with_their_language() -> None:
     record = {"instruction": "Write a function.", "input": "", "output": "def f():\n    return 1"}
-    assert read_seed(record) == record
+    assert read_seed(record) == {**record, "language": "python"}
     with_tests = read_seed({**record, "tests": ["assert f() == 1"]})
     assert with_tests["entry_point"] == "f"
 
@@ -189,7 +188,7 @@ def test_the_five_wizardcoder_operations_and_nothing_else() -> None:
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
 def test_one_template_frames_the_instruction_with_the_labels(operation: Any) -> None:
     prompt = operation.prompt(sample("Write f(x).", None), random.Random(0))[-1]["content"]
-    assert METHODS[operation.name] in prompt
+    assert method_text(operation.name) in prompt
     assert prompt.count(GIVEN_LABEL) == 1 and prompt.count(REWRITTEN_LABEL) == 1
     rules = prompt.split(GIVEN_LABEL)[0]
     assert "none of the headings of this message" in rules
@@ -334,7 +333,7 @@ def test_misdirection_filters(context: Any) -> None:
 
 
 def test_other_domains_get_no_pool_and_closing_nothing_is_fine(context: Any) -> None:
-    run = context(domain=GENERAL).run
+    run = context(domain=Domain(name="general", description="another domain", operations=())).run
     plugin.evol_run_start(run)
     assert run.resources == {}
     plugin.evol_run_end(run)
@@ -529,3 +528,16 @@ def test_a_timeout_is_the_solutions_fault_and_is_not_reviewed(pool: Any, context
     scored = run_score(ctx, child)  # a tests-review request would be refused (UNSCRIPTED)
     assert scored.checks["execution"]["verdict"] == "TIMEOUT"
     assert ctx.usage == {}
+
+
+@pytest.mark.docker
+def test_a_solution_no_test_ran_is_untested_never_a_pass(pool: Any, context: Any) -> None:
+    stub = fenced("def solution(*args):\n    raise NotImplementedError")
+    # The test writer has nothing usable to say: no tests are verified.
+    ctx = context(Rule(contains=WRITE_TESTS, reply="I cannot write tests for this."), resources={"sandbox": pool})
+    scored = run_score(ctx, sample("Write a function that does something.", stub))
+    execution = scored.checks["execution"]
+    assert execution["verdict"] == "UNTESTED" and execution["tested"] is False
+    assert "no test ran" in execution["message"]
+    assert "execution" not in scored.scores
+    assert _filter("require-pass")(context(options={"require_pass": False}), scored) is None  # kept, and says so

@@ -2,6 +2,7 @@
 
 After every case, the next job on the pool's only container must find no stray process, no file
 and no IPC object, and the host must see exactly one process (the supervisor) in the container.
+Compiled programs are hostile too: their compilers and binaries run under the same limits.
 """
 
 from __future__ import annotations
@@ -37,9 +38,13 @@ class Case:
     tests: str | list[str] | None = None
     timeout_s: float = 5.0
     memory_mb: int = 256
+    language: str = "python"
+    message: str = ""  # words the result's message must contain
+    compile_timeout_s: float | None = None
 
     def job(self, name: str) -> Job:
-        return Job(name, textwrap.dedent(self.code), self.tests, self.timeout_s, self.memory_mb)
+        return Job(name, textwrap.dedent(self.code), self.tests, self.timeout_s, self.memory_mb,
+                   language=self.language, compile_timeout_s=self.compile_timeout_s)
 
 
 CASES = {
@@ -182,7 +187,139 @@ CASES = {
     "sys_exit_0_before_list_tests": Case("import sys\ndef f():\n    return 2\nsys.exit(0)", Verdict.RUNTIME_ERROR, ["assert f() == 1"]),
     "sys_exit_0_before_script_tests": Case("import sys\ndef f():\n    return 2\nsys.exit(0)", Verdict.RUNTIME_ERROR, "assert f() == 1"),
     "os_exit_0_before_tests": Case("import os\ndef f():\n    return 2\nos._exit(0)", Verdict.RUNTIME_ERROR, "assert f() == 1"),
-    "exit_0_from_inside_the_solution": Case("import sys\ndef f():\n    sys.exit(0)", Verdict.RUNTIME_ERROR, "assert f() == 1"),
+    "exit_0_from_inside_the_solution": Case("import sys\ndef f():\n    sys.exit(0)", Verdict.FAIL, "assert f() == 1",
+                                            message="exited with status 0 in the middle of its tests"),
+    "fills_the_work_dir_with_files": Case(
+        """
+        import os
+        made = 0
+        try:
+            while True:
+                open(f"/work/f{made}", "w").close()
+                made += 1
+        except OSError as error:
+            print("stopped after", made, error)
+        """,
+        Verdict.PASS,
+        ["assert made > 1000", "assert made < 100_000"],
+        timeout_s=20,
+    ),
+    "fills_tmp_and_shm_with_directories": Case(
+        """
+        import os
+        made = 0
+        for root in ("/tmp", "/dev/shm"):
+            try:
+                while True:
+                    os.mkdir(f"{root}/d{made}")
+                    made += 1
+            except OSError:
+                pass
+        """,
+        Verdict.PASS,
+        ["assert made > 1000"],
+        timeout_s=20,
+    ),
+    "main_thread_ends_while_another_thread_runs_forever": Case(
+        """
+        import threading, time
+        def spin():
+            while True:
+                time.sleep(0.05)
+        threading.Thread(target=spin).start()  # not a daemon: `python3 solution.py` never exits
+        def f():
+            return 1
+        """,
+        Verdict.TIMEOUT,
+        ["assert f() == 1"],
+        timeout_s=2,
+        message="the tests passed, but the program did not end",
+    ),
+    "main_thread_ends_while_another_thread_finishes": Case(
+        """
+        import threading, time
+        def work():
+            time.sleep(0.3)
+            print("the thread finished")
+        threading.Thread(target=work).start()
+        def f():
+            return 1
+        """,
+        Verdict.PASS,
+        ["assert f() == 1"],
+    ),
+    "a_thread_exits_with_status_3_after_the_tests": Case(
+        """
+        import os, threading, time
+        def later():
+            time.sleep(0.2)
+            os._exit(3)
+        threading.Thread(target=later).start()
+        def f():
+            return 1
+        """,
+        Verdict.RUNTIME_ERROR,
+        ["assert f() == 1"],
+        message="the tests passed, then the program exited with status 3",
+    ),
+    "c_fork_bomb": Case(
+        "#include <unistd.h>\nvoid f(void) { for (;;) fork(); }", Verdict.TIMEOUT, "int main(void) { f(); }",
+        timeout_s=2, language="c", compile_timeout_s=60,
+    ),
+    "c_daemon_left_behind": Case(
+        """
+        #include <stdio.h>
+        #include <unistd.h>
+        #include <sys/wait.h>
+        int f(void) {
+            if (fork() == 0) {
+                setsid();
+                if (fork() == 0) {
+                    for (;;) { FILE *out = fopen("/tmp/daemon-was-here", "a"); if (out) { fputs("x", out); fclose(out); } usleep(20000); }
+                }
+                _exit(0);
+            }
+            wait(NULL);
+            usleep(100000);
+            return 1;
+        }
+        """,
+        Verdict.PASS, "#include <assert.h>\nint main(void) { assert(f() == 1); return 0; }", timeout_s=60, language="c",
+    ),
+    "c_writes_outside_the_work_dir": Case(
+        """
+        #include <stdio.h>
+        int written(void) {
+            const char *paths[] = {"/etc/passwd", "/opt/sandbox/supervisor.py", "/usr/bin/gcc", "/x", "/root/x"};
+            int count = 0;
+            for (int i = 0; i < 5; i++) { FILE *out = fopen(paths[i], "a"); if (out) { count++; fclose(out); } }
+            return count;
+        }
+        """,
+        Verdict.PASS, "#include <assert.h>\nint main(void) { assert(written() == 0); return 0; }", timeout_s=60, language="c",
+    ),
+    "cpp_compiler_error_flood": Case(
+        # Every line an error: the compiler's output is cut to a message, not shipped whole.
+        "\n".join(f"int f{i}() {{ return undefined_{i}; }}" for i in range(3000)),
+        Verdict.COMPILE_ERROR, "int main() {}", timeout_s=60, language="cpp",
+    ),
+    "go_floods_stdout": Case(
+        'import "os"\nfunc f() { b := make([]byte, 65536); for { os.Stdout.Write(b) } }', Verdict.OUTPUT_LIMIT,
+        "func main() { f() }", timeout_s=60, language="go",
+    ),
+    "java_spawns_threads_without_end": Case(
+        """
+        class Solution {
+            static void f() {
+                while (true) {
+                    new Thread(() -> { try { Thread.sleep(100000); } catch (InterruptedException e) { } }).start();
+                }
+            }
+        }
+        """,
+        Verdict.RUNTIME_ERROR, "public class Main { public static void main(String[] a) { Solution.f(); } }",
+        timeout_s=60, language="java",
+    ),
     "prints_a_fake_success_record": Case(
         """
         import json, os
@@ -266,11 +403,12 @@ def test_hostile_program_gets_its_verdict_and_leaves_nothing_behind(solo_pool: S
     elapsed = time.monotonic() - started
 
     assert result.verdict is case.expected, result
+    assert case.message in result.message, result
     if case.expected is Verdict.TIMEOUT:
         # Stopped at its limit from outside the program, not whenever it chose to stop.
-        assert elapsed < case.timeout_s + 2.5
-    if case.expected is Verdict.OUTPUT_LIMIT:
-        assert len(result.stdout) + len(result.stderr) < 8 * 1024
+        assert elapsed - (result.compile_s or 0.0) < case.timeout_s + 2.5
+    if case.expected in (Verdict.OUTPUT_LIMIT, Verdict.COMPILE_ERROR):
+        assert len(result.stdout) + len(result.stderr) < 8 * 1024 and len(result.message) <= 2000
     if case.expected not in KILLED and case.expected is not Verdict.MEMORY_LIMIT:
         assert solo_pool.containers_started == containers_before, "the container should have been kept"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import evol
+from tests.wizardcoder.environment import sandbox_env
 
 pytestmark = pytest.mark.docker
 
@@ -64,7 +65,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReq
     jobs = _jobs(_problems(shared_data))
     path = tmp_path_factory.mktemp("humaneval") / "jobs.jsonl"
     path.write_text("".join(json.dumps(job) + "\n" for job in jobs), encoding="utf-8")
-    done = evol("sandbox", "exec", str(path), "--timeout", "20", "--concurrency", "2", timeout=600)
+    done = evol("sandbox", "exec", str(path), "--timeout", "20", "--concurrency", "2", timeout=600, env=sandbox_env())
     assert done.returncode == 0, done.stderr[-2000:]
     results = [json.loads(line) for line in done.stdout.splitlines()]
     return jobs, {result["id"]: result for result in results} | {"__order__": [r["id"] for r in results]}

@@ -62,7 +62,9 @@ def test_unittest_runners_are_honoured(sandbox_pool: SandboxPool) -> None:
 @pytest.mark.docker
 def test_syntax_and_runtime_errors(sandbox_pool: SandboxPool) -> None:
     syntax = sandbox_pool.run(Job("s", "def f(:\n    pass"))
-    assert syntax.verdict is Verdict.RUNTIME_ERROR and "SyntaxError" in syntax.message
+    assert syntax.verdict is Verdict.COMPILE_ERROR and "SyntaxError" in syntax.message
+    in_tests = sandbox_pool.run(Job("t", "def f():\n    pass", ["assert f(("]))
+    assert in_tests.verdict is Verdict.COMPILE_ERROR and (in_tests.tests_passed, in_tests.tests_total) == (0, 1)
     error = sandbox_pool.run(Job("e", "raise KeyError('k')"))
     assert error.verdict is Verdict.RUNTIME_ERROR and "KeyError" in error.message and "KeyError" in error.stderr
 
@@ -70,7 +72,7 @@ def test_syntax_and_runtime_errors(sandbox_pool: SandboxPool) -> None:
 @pytest.mark.docker
 def test_output_is_returned_truncated_to_a_few_kb(sandbox_pool: SandboxPool) -> None:
     result = sandbox_pool.run(Job("o", "print('a' * 100_000)\nprint('the end')\nimport sys\nprint('é' * 10, file=sys.stderr)"))
-    assert result.verdict is Verdict.PASS
+    assert result.verdict is Verdict.UNTESTED
     assert len(result.stdout) < 6000 and "truncated" in result.stdout and result.stdout.endswith("the end\n")
     assert result.stderr == "é" * 10 + "\n"
 
@@ -79,7 +81,7 @@ def test_output_is_returned_truncated_to_a_few_kb(sandbox_pool: SandboxPool) -> 
 def test_memory_limit_is_per_job(sandbox_pool: SandboxPool) -> None:
     allocate = "ballast = b'x' * (150 << 20)"
     assert sandbox_pool.run(Job("small", allocate, memory_mb=64)).verdict is Verdict.MEMORY_LIMIT
-    assert sandbox_pool.run(Job("large", allocate, memory_mb=512)).verdict is Verdict.PASS
+    assert sandbox_pool.run(Job("large", allocate, memory_mb=512)).verdict is Verdict.UNTESTED
 
 
 @pytest.mark.docker
@@ -97,7 +99,7 @@ def test_run_is_thread_safe(sandbox_pool: SandboxPool) -> None:
     for thread in threads:
         thread.join()
     assert len(results) == 60
-    assert all(r.verdict is Verdict.PASS and r.stdout == f"{i}\n" and r.id == i for i, r in results.items())
+    assert all(r.verdict is Verdict.UNTESTED and r.stdout == f"{i}\n" and r.id == i for i, r in results.items())
 
 
 @pytest.mark.docker
@@ -124,7 +126,7 @@ def test_run_async_never_blocks_the_event_loop_and_is_bounded_by_the_pool(sandbo
         return results, elapsed, max(gaps)
 
     results, elapsed, worst_gap = asyncio.run(scenario())
-    assert all(r.verdict is Verdict.PASS for r in results)
+    assert all(r.verdict is Verdict.UNTESTED for r in results)
     assert elapsed >= 0.95  # four half-second jobs on two containers: two rounds
     assert worst_gap < 0.25
 
@@ -134,7 +136,7 @@ def test_containers_are_replaced_after_n_jobs() -> None:
     with SandboxPool(1, max_jobs_per_container=3) as pool:
         first = pool.container_ids()
         outcomes = [pool.run(Job(str(n), "pass")).verdict for n in range(7)]
-        assert outcomes == [Verdict.PASS] * 7
+        assert outcomes == [Verdict.UNTESTED] * 7
         assert pool.containers_started >= 3
         assert pool.container_ids() != first
 
@@ -146,7 +148,7 @@ def test_close_removes_every_container_and_is_idempotent() -> None:
     pool.start()
     ids = pool.container_ids()
     assert len(ids) == 2
-    assert pool.run(Job("x", "pass")).verdict is Verdict.PASS
+    assert pool.run(Job("x", "pass")).verdict is Verdict.UNTESTED
     pool.close()
     pool.close()
     for container_id in ids:
@@ -157,7 +159,7 @@ def test_close_removes_every_container_and_is_idempotent() -> None:
 
 @pytest.mark.docker
 def test_a_missing_image_says_how_to_build_it() -> None:
-    with pytest.raises(SandboxUnavailable, match="evol sandbox build"):
+    with pytest.raises(SandboxUnavailable, match="evol sandbox build --tag evolinstruct-sandbox:no-such-version"):
         SandboxPool(1, image="evolinstruct-sandbox:no-such-version").start()
 
 
@@ -197,6 +199,11 @@ def test_the_host_kills_a_container_whose_supervisor_does_not_answer() -> None:
 
 
 def test_jobs_are_validated() -> None:
+    assert Job("x", "pass", language="C++").language == "cpp"
+    with pytest.raises(ValueError, match="language must be one of python, javascript"):
+        Job("x", "pass", language="cobol")
+    with pytest.raises(TypeError, match="tests for java must be one program"):
+        Job("x", "class A {}", ["assert true;"], language="java")
     with pytest.raises(ValueError, match="timeout_s"):
         Job("x", "pass", timeout_s=0)
     with pytest.raises(ValueError, match="memory_mb"):

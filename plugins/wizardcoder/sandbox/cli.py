@@ -1,15 +1,23 @@
-"""`evol sandbox`: build the sandbox image, check it, and run jobs in it."""
+"""`evol sandbox`: build the sandbox image, check it, and run jobs in it.
+
+Errors a user can act on (no engine, no image, a build already running) are EvolErrors: the
+`evol` command prints them as one line and exits with status 2.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from .engine import SandboxUnavailable, connect, default_image
-from .limits import Limits
+from evolinstruct import EvolError
+
+from .engine import connect, default_image
+from .harness.toolchains import LANGUAGES
+from .limits import DEFAULT_LIMITS
 
 
 def _say(message: str) -> None:
@@ -18,11 +26,12 @@ def _say(message: str) -> None:
 
 @click.group("sandbox")
 def sandbox_group() -> None:
-    """The Docker sandbox that runs code answers (wizardcoder).
+    """The Docker sandbox that runs code answers (wizardcoder), in Python, JavaScript,
+    TypeScript, C, C++, Go, Rust, Java, Bash and SQL (SQLite).
 
     Every job runs in a warm container with no network, as a non-root user with no capabilities,
-    under memory, process, CPU and wall-clock limits, on a read-only root with a small tmpfs work
-    directory. First time: `evol sandbox build`, then `evol sandbox doctor`.
+    under memory, process, CPU and wall-clock limits (compilers included), on a read-only root
+    with a small tmpfs work directory. First time: `evol sandbox build`, then `evol sandbox doctor`.
     """
 
 
@@ -39,29 +48,34 @@ def sandbox_group() -> None:
 @click.option("--force", is_flag=True, help="Rebuild even when the image is already current.")
 @click.option("--mirror", default=None, metavar="URL", help="Debian mirror for --offline [default: from this machine's apt sources].")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the offline root filesystem is cached [default: /var/cache/evolinstruct/sandbox as root].")
+              help="Where the offline root filesystem is cached [default: $EVOL_SANDBOX_CACHE, or "
+              "/var/cache/evolinstruct/sandbox as root].")
 def build_command(tag: str | None, offline: bool | None, force: bool, mirror: str | None, cache_dir: Path | None) -> None:
-    """Build the sandbox image (a few minutes the first time, seconds after).
+    """Build the sandbox image with every language's toolchain (a few minutes the first time,
+    seconds after).
 
     Skipped when the image exists and was built from the current harness. Says which path it took:
     the Dockerfile (a base image could be pulled) or offline (debootstrap from the Debian mirror
-    apt already uses, then `docker import`). The offline path needs root.
+    apt already uses, then `docker import`). The offline path needs root. One build at a time
+    per cache directory: a second one exits at once (status 2).
     """
+    from . import rootfs
+    from .build_lock import build_lock
     from .engine import remove_orphans
     from .image import build_image
 
     image = tag or default_image()
-    try:
+    cache = cache_dir or rootfs.default_cache_dir()
+    with build_lock(cache):
         client = connect()
         remove_orphans(client)
-        report = build_image(
-            client, image, method="auto" if offline is None else ("offline" if offline else "pull"),
-            force=force, cache_dir=cache_dir, mirror=mirror, log=lambda line: _say(f"  {line}"),
-        )
-    except SandboxUnavailable as error:
-        raise click.ClickException(str(error)) from error
-    except (RuntimeError, LookupError) as error:
-        raise click.ClickException(str(error)) from error
+        try:
+            report = build_image(
+                client, image, method="auto" if offline is None else ("offline" if offline else "pull"),
+                force=force, cache_dir=cache, mirror=mirror, log=lambda line: _say(f"  {line}"),
+            )
+        except (RuntimeError, LookupError) as error:
+            raise EvolError(f"cannot build {image}: {error}") from error
     if report.path == "current":
         click.echo(f"{image} is up to date (built from this harness); nothing to do. --force rebuilds it.")
     else:
@@ -73,8 +87,8 @@ def build_command(tag: str | None, offline: bool | None, force: bool, mirror: st
 def doctor_command(image: str | None) -> None:
     """Check the engine, the image and the limits; say what is wrong and how to fix it.
 
-    Runs a few tiny jobs (a probe of the limits, an endless loop, a memory bomb). Exits non-zero
-    when anything is wrong.
+    Runs a few tiny jobs (a probe of the limits, an endless loop, a memory bomb, a program in
+    each language). Exits non-zero when anything is wrong.
     """
     from .doctor import run_checks
 
@@ -92,48 +106,62 @@ def doctor_command(image: str | None) -> None:
 
 @sandbox_group.command("exec")
 @click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"), default="-", metavar="[FILE|-]")
-@click.option("--timeout", "timeout_s", type=float, default=10.0, show_default=True,
-              help="Wall-clock seconds per job, for jobs without their own timeout_s.")
-@click.option("--memory", "memory_mb", type=int, default=256, show_default=True,
-              help="Memory in MB per job, for jobs without their own memory_mb.")
-@click.option("--concurrency", type=int, default=None, help="Warm containers, i.e. jobs at once [default: CPU count].")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_LIMITS.timeout_s,
+              show_default=True, help="Wall-clock seconds per job, compiling included, for jobs without their own timeout_s.")
+@click.option("--memory", "memory_mb", type=click.IntRange(16), default=DEFAULT_LIMITS.memory_mb, show_default=True,
+              help="Memory in MB per job (compilers included), for jobs without their own memory_mb.")
+@click.option("--concurrency", type=click.IntRange(1), default=None, help="Warm containers, i.e. jobs at once [default: CPU count].")
 @click.option("--image", default=None, help="Sandbox image [default: the one `evol sandbox build` makes].")
-@click.option("--max-jobs-per-container", type=int, default=100, show_default=True,
-              help="Replace a container after this many jobs (it is also replaced after any kill).")
+@click.option("--max-jobs-per-container", type=click.IntRange(1), default=DEFAULT_LIMITS.max_jobs_per_container,
+              show_default=True, help="Replace a container after this many jobs (it is also replaced after any kill).")
 def exec_command(source, timeout_s: float, memory_mb: int, concurrency: int | None, image: str | None,
                  max_jobs_per_container: int) -> None:
     """Run JSONL jobs and write one JSONL result per job to stdout, in input order.
 
     \b
-    Job:    {"id": "1", "code": "...", "tests": "..." | ["assert ...", ...], "timeout_s": 5, "memory_mb": 256}
-    Result: {"id", "verdict", "duration_s", "stdout", "stderr"} plus tests_passed/tests_total when
-            tests is a list, and a message when there is something to say.
+    Job:    {"id": "1", "language": "python", "code": "...", "tests": "..." | ["...", ...],
+             "timeout_s": 5, "compile_timeout_s": 20, "memory_mb": 256}
+    Result: {"id", "verdict", "duration_s", "stdout", "stderr"} plus compile_s for compiled
+            languages, tests_passed/tests_total when counted, and a message when there is
+            something to say.
 
-    The program is `code` followed by `tests`, run as one Python script. Verdicts: PASS, FAIL,
-    RUNTIME_ERROR, TIMEOUT, MEMORY_LIMIT, OUTPUT_LIMIT, SANDBOX_ERROR (the sandbox failed, not
-    the code). A malformed line gets a SANDBOX_ERROR result naming the line; the rest still run.
-    Output is truncated to a few KB per stream.
+    \b
+    language (default python): LANGUAGES.
+    The program is `code` followed by `tests`, as one compilation unit: for c, cpp, go and rust
+    the tests hold main; for java the code defines its classes and the tests hold
+    `public class Main`; javascript tests may require('assert'); for python, javascript,
+    typescript and sql, tests may be a list of statements, each counted. Compiling counts
+    against timeout_s unless the job gives compile_timeout_s. A test fails (FAIL) with
+    AssertionError in python, javascript, typescript and java, assert() in c and cpp, assert!
+    in rust, a panic("assertion failed...") in go, `exit 1` in bash; in sql the code's last
+    query is kept in the table `result` and every query of the tests must return true.
+
+    \b
+    Verdicts: PASS, UNTESTED (it ran, but had no tests), FAIL (a failed assertion, or a faked
+    pass), COMPILE_ERROR, RUNTIME_ERROR, TIMEOUT, MEMORY_LIMIT, OUTPUT_LIMIT, SANDBOX_ERROR (the
+    sandbox failed, not the code). A malformed line gets a SANDBOX_ERROR result naming the line;
+    the rest still run. Output is truncated to a few KB per stream.
     """
-    from .jsonl_jobs import Defaults, run_jsonl
+    from .jsonl_jobs import run_jsonl
     from .pool import SandboxPool
 
-    pool = SandboxPool(concurrency or os.cpu_count(), image, max_jobs_per_container=max_jobs_per_container,
-                       limits=Limits(), memory_mb=memory_mb)
-    defaults = Defaults(timeout_s=timeout_s, memory_mb=memory_mb)
-    try:
-        with pool:
-            if sys.stderr.isatty():
-                counts = _run_with_progress(source, pool, defaults)
-            else:
-                counts = run_jsonl(source, pool, sys.stdout, defaults=defaults)
-    except SandboxUnavailable as error:
-        raise click.ClickException(str(error)) from error
+    limits = dataclasses.replace(DEFAULT_LIMITS, timeout_s=timeout_s, memory_mb=memory_mb,
+                                 max_jobs_per_container=max_jobs_per_container)
+    pool = SandboxPool(concurrency or os.cpu_count(), image, limits=limits)
+    with pool:
+        if sys.stderr.isatty():
+            counts = _run_with_progress(source, pool, limits)
+        else:
+            counts = run_jsonl(source, pool, sys.stdout, defaults=limits)
     summary = ", ".join(f"{count} {verdict}" for verdict, count in sorted(counts.items()))
     if sys.stderr.isatty():
         _say(f"done: {summary or 'no jobs'}")
 
 
-def _run_with_progress(source, pool, defaults) -> dict[str, int]:
+exec_command.help = (exec_command.help or "").replace("LANGUAGES", ", ".join(LANGUAGES))
+
+
+def _run_with_progress(source, pool, limits) -> dict[str, int]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -154,4 +182,4 @@ def _run_with_progress(source, pool, defaults) -> dict[str, int]:
             seen[result.verdict.value] = seen.get(result.verdict.value, 0) + 1
             progress.update(task, advance=1, verdicts=" ".join(f"{k}:{v}" for k, v in sorted(seen.items())))
 
-        return run_jsonl(source, pool, sys.stdout, defaults=defaults, on_result=advance)
+        return run_jsonl(source, pool, sys.stdout, defaults=limits, on_result=advance)

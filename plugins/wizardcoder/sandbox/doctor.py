@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import docker
 import docker.errors
 
-from .engine import FIX_ENGINE, FIX_IMAGE, SandboxUnavailable, connect, remove_orphans
+from .engine import FIX_ENGINE, SandboxUnavailable, build_fix, connect, remove_orphans
 from .image import image_state
 from .job import Job
-from .limits import SUPERVISOR_MB, Limits
+from .limits import DEFAULT_LIMITS, SUPERVISOR_MB, Limits
 from .pool import SandboxPool
 from .verdict import Verdict
 
@@ -47,6 +47,21 @@ facts["env"] = sorted(os.environ)
 print(json.dumps(facts))
 """
 PROBE_MEMORY_MB = 128
+# One small program per language, each with one test that holds: the toolchain compiles it, runs
+# it, and the completion record comes back.
+HELLO: dict[str, tuple[str, str]] = {
+    "python": ("def f():\n    return 2", "assert f() == 2"),
+    "javascript": ("function f() { return 2; }", "const assert = require('assert');\nassert.strictEqual(f(), 2);"),
+    "typescript": ("function f(): number { return 2; }", "import * as assert from 'assert';\nassert.strictEqual(f(), 2);"),
+    "c": ("#include <assert.h>\nint f(void) { return 2; }", "int main(void) { assert(f() == 2); return 0; }"),
+    "cpp": ("#include <cassert>\nint f() { return 2; }", "int main() { assert(f() == 2); }"),
+    "go": ("func f() int { return 2 }", "func main() {\n\tif f() != 2 {\n\t\tpanic(\"assertion failed\")\n\t}\n}"),
+    "rust": ("fn f() -> i32 { 2 }", "fn main() { assert_eq!(f(), 2); }"),
+    "java": ("class Solution { static int f() { return 2; } }",
+             "public class Main { public static void main(String[] args) { assert Solution.f() == 2; } }"),
+    "bash": ("f() { echo 2; }", '[ "$(f)" = 2 ] || exit 1'),
+    "sql": ("SELECT 2 AS two;", "SELECT two = 2 FROM result;"),
+}
 
 
 @dataclass(frozen=True)
@@ -104,9 +119,9 @@ def _job_checks(client: docker.DockerClient, image: str, limits: Limits) -> Iter
         for container_id in pool.container_ids():
             problems += _host_config_problems(client, container_id)
         probe = pool.run(Job("doctor-probe", PROBE, timeout_s=10, memory_mb=PROBE_MEMORY_MB))
-        if probe.verdict is not Verdict.PASS:
+        if probe.verdict is not Verdict.UNTESTED:
             yield Check("job", False, f"a trivial job ended {probe.verdict.value}: {probe.message} {probe.stderr[-300:]}",
-                        "rebuild the image: evol sandbox build --force")
+                        f"rebuild the image: {build_fix(image)} --force")
             return
         yield Check("job", True, f"a trivial job passed in {probe.duration_s * 1000:.0f} ms")
         problems += _limit_problems(json.loads(probe.stdout.strip().splitlines()[-1]), limits)
@@ -120,16 +135,32 @@ def _job_checks(client: docker.DockerClient, image: str, limits: Limits) -> Iter
         if spin.verdict is Verdict.TIMEOUT:
             yield Check("timeout", True, "an endless loop was stopped at its 1 s limit")
         else:
-            yield Check("timeout", False, f"an endless loop ended {spin.verdict.value}", "rebuild the image: evol sandbox build --force")
+            yield Check("timeout", False, f"an endless loop ended {spin.verdict.value}", f"rebuild the image: {build_fix(image)} --force")
         bomb = pool.run(Job("doctor-memory", "x = bytearray(1 << 30)", timeout_s=10, memory_mb=PROBE_MEMORY_MB))
         if bomb.verdict is Verdict.MEMORY_LIMIT:
             yield Check("memory", True, "a 1 GiB allocation was refused (MEMORY_LIMIT)")
         else:
             yield Check("memory", False, f"a 1 GiB allocation ended {bomb.verdict.value}",
                         "use a Docker engine with cgroup memory control")
+    yield _language_check(image, limits)
 
 
-def run_checks(image: str, limits: Limits = Limits()) -> Iterator[Check]:
+def _language_check(image: str, limits: Limits) -> Check:
+    with SandboxPool(1, image, limits=limits, retries=0) as pool:
+        broken, slowest = [], ("", 0.0)
+        for language, (code, tests) in HELLO.items():
+            result = pool.run(Job(f"doctor-{language}", code, tests, timeout_s=30, language=language))
+            if result.verdict is not Verdict.PASS:
+                broken.append(f"{language}: {result.verdict.value} {result.message[:200]}")
+            elif result.duration_s > slowest[1]:
+                slowest = (language, result.duration_s)
+    if broken:
+        return Check("languages", False, "; ".join(broken), f"rebuild the image: {build_fix(image)} --force")
+    return Check("languages", True, f"{len(HELLO)} languages compiled, ran and passed a test "
+                 f"(slowest: {slowest[0]}, {slowest[1]:.1f}s)")
+
+
+def run_checks(image: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Check]:
     try:
         client = connect(timeout_s=10)
     except SandboxUnavailable as error:
@@ -145,14 +176,14 @@ def run_checks(image: str, limits: Limits = Limits()) -> Iterator[Check]:
         yield Check("leftovers", False, f"cannot list sandbox containers: {error}", FIX_ENGINE)
     state = image_state(client, image)
     if state == "missing":
-        yield Check("image", False, f"{image} is not built", FIX_IMAGE)
+        yield Check("image", False, f"{image} is not built", build_fix(image))
         return
     if state == "stale":
-        yield Check("image", False, f"{image} was built from another version of the harness", FIX_IMAGE)
+        yield Check("image", False, f"{image} was built from another version of the harness", build_fix(image))
         return
     built = client.images.get(image).labels.get("evolinstruct.sandbox.build", "?")
     yield Check("image", True, f"{image} is current ({built} build)")
     try:
         yield from _job_checks(client, image, limits)
     except SandboxUnavailable as error:
-        yield Check("job", False, str(error), "read /var/log/dockerd.log; then: evol sandbox build --force")
+        yield Check("job", False, str(error), f"read /var/log/dockerd.log; then: {build_fix(image)} --force")

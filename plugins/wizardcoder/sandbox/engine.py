@@ -18,23 +18,29 @@ HARNESS_LABEL = "evolinstruct.sandbox.harness"
 BUILD_LABEL = "evolinstruct.sandbox.build"
 
 FIX_ENGINE = "run: bash scripts/install-docker.sh (as root), or start the Docker engine"
-FIX_IMAGE = "run: evol sandbox build"
 
 
 class SandboxUnavailable(EvolError):
     """The engine or the image is missing; the message says what to run."""
 
 
-def default_image() -> str:
-    """The image pools use unless told otherwise: $EVOL_SANDBOX_IMAGE, else ours for this version."""
-    override = os.environ.get("EVOL_SANDBOX_IMAGE")
-    if override:
-        return override
+def versioned_image() -> str:
+    """Our image for this version of the project."""
     try:
         version = metadata.version("evolinstruct")
     except metadata.PackageNotFoundError:
         version = "dev"
     return f"evolinstruct-sandbox:{version}"
+
+
+def default_image() -> str:
+    """The image pools use unless told otherwise: $EVOL_SANDBOX_IMAGE, else ours for this version."""
+    return os.environ.get("EVOL_SANDBOX_IMAGE") or versioned_image()
+
+
+def build_fix(image: str) -> str:
+    """The command that builds `image`, whatever the environment of whoever runs it."""
+    return "run: evol sandbox build" + ("" if image == versioned_image() else f" --tag {image}")
 
 
 def connect(timeout_s: float = 60.0) -> docker.DockerClient:
@@ -52,7 +58,7 @@ def require_image(client: docker.DockerClient, image: str) -> docker.models.imag
     try:
         return client.images.get(image)
     except docker.errors.ImageNotFound as error:
-        raise SandboxUnavailable(f"the sandbox image {image} is not built. Fix: {FIX_IMAGE}") from error
+        raise SandboxUnavailable(f"the sandbox image {image} is not built. Fix: {build_fix(image)}") from error
     except docker.errors.DockerException as error:
         raise SandboxUnavailable(f"cannot inspect the sandbox image {image} ({error}). Fix: {FIX_ENGINE}") from error
 

@@ -1,6 +1,7 @@
 """Building the sandbox image: from the Dockerfile where the base can be pulled, else offline.
 
-Both paths give the same layout: the supervisor at /opt/sandbox/supervisor.py, user 10001, work
+Both paths give the same layout: the toolchains of every sandbox language, the harness (the
+``harness`` folder: the supervisor and each language's helpers) in /opt/sandbox, user 10001, work
 dir /work, and a label with a hash of what went in, so an image that is already current is not
 rebuilt.
 """
@@ -26,8 +27,8 @@ from .apt_sources import debian_mirror, os_codename
 from .engine import BUILD_LABEL, HARNESS_LABEL, LABEL
 
 BASE_IMAGE = "python:3.11-slim"
-HARNESS_FILES = ("supervisor.py",)
-SUPERVISOR_PATH = "/opt/sandbox/supervisor.py"
+HARNESS_DIR = "/opt/sandbox"
+SUPERVISOR_PATH = f"{HARNESS_DIR}/supervisor.py"
 # The same runtime settings the Dockerfile declares, for the imported (offline) image.
 IMPORT_CHANGES = (
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -52,12 +53,23 @@ def _package_file(name: str) -> bytes:
     return resources.files("wizardcoder.sandbox").joinpath(name).read_bytes()
 
 
+def harness_files() -> dict[str, bytes]:
+    """The files copied to /opt/sandbox: everything in the harness folder but Python caches."""
+    folder = resources.files("wizardcoder.sandbox").joinpath("harness")
+    return {
+        entry.name: entry.read_bytes()
+        for entry in sorted(folder.iterdir(), key=lambda entry: entry.name)
+        if entry.is_file() and entry.name != "__init__.py" and not entry.name.endswith((".pyc", ".pyo"))
+    }
+
+
 def harness_hash() -> str:
     """What decides whether an image is current: the harness, the Dockerfile, the recipes."""
     digest = hashlib.sha256()
-    for name in (*HARNESS_FILES, "Dockerfile"):
-        digest.update(name.encode() + b"\0" + _package_file(name) + b"\0")
-    digest.update("\0".join(IMPORT_CHANGES).encode() + rootfs.RECIPE.encode())
+    for name, data in [*harness_files().items(), ("Dockerfile", _package_file("Dockerfile"))]:
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    recipe = [*IMPORT_CHANGES, rootfs.RECIPE, *rootfs.PACKAGES, *rootfs.TRIM]
+    digest.update("\0".join(recipe).encode())
     return digest.hexdigest()[:16]
 
 
@@ -91,9 +103,9 @@ def _labels(path: str) -> dict[str, str]:
 
 def _build_dockerfile(client: docker.DockerClient, tag: str, log: Callable[[str], None]) -> None:
     context = io.BytesIO()
+    files = {"Dockerfile": _package_file("Dockerfile"), **{f"harness/{n}": d for n, d in harness_files().items()}}
     with tarfile.open(fileobj=context, mode="w") as tar:
-        for name in ("Dockerfile", *HARNESS_FILES):
-            data = _package_file(name)
+        for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), 0o644
             tar.addfile(info, io.BytesIO(data))
@@ -123,9 +135,8 @@ def _skip_special(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
 def _write_image_tar(root: Path, out: Path) -> None:
     with tarfile.open(out, "w") as tar:
         tar.add(root, arcname=".", filter=_skip_special)
-        for name in HARNESS_FILES:
-            data = _package_file(name)
-            info = tarfile.TarInfo("." + SUPERVISOR_PATH.rsplit("/", 1)[0] + "/" + name)
+        for name, data in harness_files().items():
+            info = tarfile.TarInfo(f".{HARNESS_DIR}/{name}")
             info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
             tar.addfile(info, io.BytesIO(data))
 

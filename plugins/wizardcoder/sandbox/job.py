@@ -5,35 +5,54 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .harness.toolchains import ALIASES, LANGUAGES, toolchain
+from .limits import DEFAULT_LIMITS
 from .verdict import Verdict
 
 
 @dataclass(frozen=True)
 class Job:
-    """A Python program: `code` followed by `tests`, run as one script.
+    """A program in one language: `code` followed by `tests`, as one compilation unit.
 
-    `tests` may be a script (run after the code, in the same namespace) or a list of statements,
-    each run on its own after the code so that passed/total can be counted.
+    `tests` is a script (for C, C++, Go, Rust and Java it holds `main`) or, for Python,
+    JavaScript, TypeScript and SQL, may be a list of statements, each run on its own after the
+    code so that passed/total can be counted. The job's time limit covers compiling too, unless
+    `compile_timeout_s` gives compiling its own.
     """
 
     id: str
     code: str
     tests: str | list[str] | None = None
-    timeout_s: float = 10.0
-    memory_mb: int = 256
+    timeout_s: float = DEFAULT_LIMITS.timeout_s
+    memory_mb: int = DEFAULT_LIMITS.memory_mb
+    language: str = "python"
+    compile_timeout_s: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str):
             raise TypeError(f"job {self.id}: code must be a string")
-        tests_ok = self.tests is None or isinstance(self.tests, str) or (
-            isinstance(self.tests, (list, tuple)) and all(isinstance(t, str) for t in self.tests)
-        )
+        if not isinstance(self.language, str) or self.language.strip().lower() not in ALIASES:
+            raise ValueError(f"job {self.id}: language must be one of {', '.join(LANGUAGES)}, got {self.language!r}")
+        # One spelling per language from here on: the record, the memo keys, the supervisor.
+        object.__setattr__(self, "language", ALIASES[self.language.strip().lower()])
+        is_list = isinstance(self.tests, (list, tuple))
+        tests_ok = self.tests is None or isinstance(self.tests, str) or (is_list and all(isinstance(t, str) for t in self.tests))
         if not tests_ok:
             raise TypeError(f"job {self.id}: tests must be a string, a list of strings, or None")
+        if is_list and not toolchain(self.language).list_tests:
+            raise TypeError(f"job {self.id}: tests for {self.language} must be one program (a string); "
+                            "a list of statements is for python, javascript, typescript and sql")
         if not 0 < float(self.timeout_s) <= 3600:
             raise ValueError(f"job {self.id}: timeout_s must be in (0, 3600], got {self.timeout_s}")
+        if self.compile_timeout_s is not None and not 0 < float(self.compile_timeout_s) <= 3600:
+            raise ValueError(f"job {self.id}: compile_timeout_s must be in (0, 3600], got {self.compile_timeout_s}")
         if not 16 <= int(self.memory_mb) <= 65536:
             raise ValueError(f"job {self.id}: memory_mb must be in [16, 65536], got {self.memory_mb}")
+
+    @property
+    def wall_s(self) -> float:
+        """The longest the job may take, compiling included."""
+        return float(self.timeout_s) + float(self.compile_timeout_s or 0.0)
 
 
 @dataclass(frozen=True)
@@ -46,6 +65,7 @@ class Result:
     tests_passed: int | None
     tests_total: int | None
     message: str = ""
+    compile_s: float | None = None  # time spent compiling, for languages that compile
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON record of `evol sandbox exec`: test counts only when known, message when set."""
@@ -56,6 +76,8 @@ class Result:
             "stdout": self.stdout,
             "stderr": self.stderr,
         }
+        if self.compile_s is not None:
+            record["compile_s"] = round(self.compile_s, 4)
         if self.tests_total is not None:
             record["tests_passed"] = self.tests_passed
             record["tests_total"] = self.tests_total

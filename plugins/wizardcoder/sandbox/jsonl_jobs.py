@@ -6,22 +6,16 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from .job import Job, Result, sandbox_error
+from .limits import DEFAULT_LIMITS, Limits
 from .pool import SandboxPool
 
-JOB_FIELDS = {"id", "code", "tests", "timeout_s", "memory_mb"}
+JOB_FIELDS = {"id", "language", "code", "tests", "timeout_s", "compile_timeout_s", "memory_mb"}
 
 
-@dataclass(frozen=True)
-class Defaults:
-    timeout_s: float = 10.0
-    memory_mb: int = 256
-
-
-def parse_job(line: str, number: int, defaults: Defaults) -> Job | Result:
+def parse_job(line: str, number: int, defaults: Limits = DEFAULT_LIMITS) -> Job | Result:
     """The job on this line, or a SANDBOX_ERROR result naming the line and what is wrong."""
     fallback_id = f"line-{number}"
     try:
@@ -40,6 +34,10 @@ def parse_job(line: str, number: int, defaults: Defaults) -> Job | Result:
     unknown = sorted(set(record) - JOB_FIELDS)
     if unknown:
         return sandbox_error(job_id, f"line {number}: unknown field(s) {', '.join(unknown)}")
+    language = record.get("language", "python")
+    if not isinstance(language, str):
+        return sandbox_error(job_id, f"line {number}: invalid \"language\" (a string)")
+    compile_timeout = record.get("compile_timeout_s")
     try:
         return Job(
             id=job_id,
@@ -47,6 +45,8 @@ def parse_job(line: str, number: int, defaults: Defaults) -> Job | Result:
             tests=record.get("tests"),
             timeout_s=float(record.get("timeout_s", defaults.timeout_s)),
             memory_mb=int(record.get("memory_mb", defaults.memory_mb)),
+            language=language,
+            compile_timeout_s=None if compile_timeout is None else float(compile_timeout),
         )
     except (TypeError, ValueError) as error:
         return sandbox_error(job_id, f"line {number}: {error}")
@@ -63,7 +63,7 @@ def run_jsonl(
     pool: SandboxPool,
     out: TextIO,
     *,
-    defaults: Defaults = Defaults(),
+    defaults: Limits = DEFAULT_LIMITS,
     on_result: Callable[[Result], None] = lambda _: None,
 ) -> dict[str, int]:
     """Run every job, writing each result as soon as all results before it are written.

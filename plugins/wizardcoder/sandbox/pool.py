@@ -20,13 +20,10 @@ from . import lifecycle
 from .container import WarmContainer
 from .engine import LABEL, OWNER_LABEL, POOL_LABEL, SandboxUnavailable, connect, default_image, owner_tag, remove_orphans, require_image
 from .job import Job, Result, sandbox_error
-from .limits import Limits
+from .limits import DEFAULT_LIMITS, Limits
 from .protocol import ChannelClosed, ChannelTimeout
 from .verdict import Verdict
 
-# Beyond a job's own time limit, how long the host waits for the supervisor's reply (the reset
-# after the job, the round trip) before it kills the container from outside.
-GRACE_S = 3.0
 SPAWN_ATTEMPTS = 3
 
 
@@ -42,17 +39,18 @@ class SandboxPool:
         size: int | None = None,
         image: str | None = None,
         *,
-        max_jobs_per_container: int = 100,
+        max_jobs_per_container: int | None = None,
         limits: Limits | None = None,
-        memory_mb: int = 256,
+        memory_mb: int | None = None,
         retries: int = 2,
         start_timeout_s: float = 60.0,
     ) -> None:
         self.size = max(1, size or os.cpu_count() or 1)
         self.image = image or default_image()
-        self.max_jobs_per_container = max(1, max_jobs_per_container)
-        self.limits = limits or Limits()
-        self.memory_mb = memory_mb
+        self.limits = limits or DEFAULT_LIMITS
+        self.max_jobs_per_container = max(1, max_jobs_per_container or self.limits.max_jobs_per_container)
+        # Containers start at this memory limit; a job that asks for another resizes its container.
+        self.memory_mb = memory_mb or self.limits.memory_mb
         self.retries = max(0, retries)
         self.start_timeout_s = start_timeout_s
         self.pool_id = secrets.token_hex(5)
@@ -172,53 +170,9 @@ class SandboxPool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._jobs, self.run, job)
 
-    def _request(self, job: Job) -> dict[str, Any]:
-        return {
-            "op": "job",
-            "code": job.code,
-            "tests": job.tests,
-            "timeout_s": job.timeout_s,
-            "memory_mb": job.memory_mb,
-            "output_cap": self.limits.output_cap,
-            "return_cap": self.limits.keep_bytes,
-        }
-
     def _run_on(self, container: WarmContainer, job: Job) -> tuple[Result, bool]:
-        """The result, and whether the container may serve another job."""
-        started = time.monotonic()
-        try:
-            if job.memory_mb != container.memory_mb:
-                container.set_memory(job.memory_mb)
-            reply = container.request(self._request(job), deadline=started + job.timeout_s + GRACE_S)
-        except ChannelTimeout:
-            # The supervisor itself did not answer: stop everything from outside.
-            container.kill()
-            message = f"no answer within {job.timeout_s}s; the sandbox container was killed"
-            return Result(job.id, Verdict.TIMEOUT, time.monotonic() - started, "", "", None, None, message), False
-        except (ChannelClosed, docker.errors.DockerException, OSError, ValueError) as error:
-            return sandbox_error(job.id, f"the sandbox container failed: {error}", time.monotonic() - started), False
-        container.jobs_run += 1
-        try:
-            verdict = Verdict(reply.get("verdict"))
-        except ValueError:
-            return sandbox_error(job.id, f"unreadable reply from the sandbox: {reply!r:.300}"), False
-        result = Result(
-            id=job.id,
-            verdict=verdict,
-            duration_s=float(reply.get("duration_s") or 0.0),
-            stdout=_text(reply.get("stdout")),
-            stderr=_text(reply.get("stderr")),
-            tests_passed=reply.get("passed"),
-            tests_total=reply.get("total"),
-            message=_text(reply.get("message")),
-        )
-        healthy = (
-            not reply.get("killed")
-            and not reply.get("dirty")
-            and verdict is not Verdict.SANDBOX_ERROR
-            and container.jobs_run < self.max_jobs_per_container
-        )
-        return result, healthy
+        result, healthy = run_on(container, job, self.limits)
+        return result, healthy and container.jobs_run < self.max_jobs_per_container
 
     # ------------------------------------------------------------------ containers
 
@@ -286,6 +240,55 @@ class SandboxPool:
         with self._lock:
             self._capacity -= 1
         self._idle.put(None)
+
+
+def job_request(job: Job, limits: Limits) -> dict[str, Any]:
+    """The supervisor's request for one job (harness/supervisor.py reads it)."""
+    return {
+        "op": "job",
+        "language": job.language,
+        "code": job.code,
+        "tests": list(job.tests) if isinstance(job.tests, tuple) else job.tests,
+        "timeout_s": job.timeout_s,
+        "compile_timeout_s": job.compile_timeout_s,
+        "memory_mb": job.memory_mb,
+        "output_cap": limits.output_cap,
+        "return_cap": limits.keep_bytes,
+    }
+
+
+def run_on(container: WarmContainer, job: Job, limits: Limits) -> tuple[Result, bool]:
+    """Run one job on a started container: the result, and whether the container may serve another."""
+    started = time.monotonic()
+    try:
+        if job.memory_mb != container.memory_mb:
+            container.set_memory(job.memory_mb)
+        reply = container.request(job_request(job, limits), deadline=started + job.wall_s + limits.grace_s)
+    except ChannelTimeout:
+        # The supervisor itself did not answer: stop everything from outside.
+        container.kill()
+        message = f"no answer within {job.wall_s}s; the sandbox container was killed"
+        return Result(job.id, Verdict.TIMEOUT, time.monotonic() - started, "", "", None, None, message), False
+    except (ChannelClosed, docker.errors.DockerException, OSError, ValueError) as error:
+        return sandbox_error(job.id, f"the sandbox container failed: {error}", time.monotonic() - started), False
+    container.jobs_run += 1
+    try:
+        verdict = Verdict(reply.get("verdict"))
+    except ValueError:
+        return sandbox_error(job.id, f"unreadable reply from the sandbox: {reply!r:.300}"), False
+    result = Result(
+        id=job.id,
+        verdict=verdict,
+        duration_s=float(reply.get("duration_s") or 0.0),
+        stdout=_text(reply.get("stdout")),
+        stderr=_text(reply.get("stderr")),
+        tests_passed=reply.get("passed"),
+        tests_total=reply.get("total"),
+        message=_text(reply.get("message")),
+        compile_s=reply.get("compile_s"),
+    )
+    healthy = not reply.get("killed") and not reply.get("dirty") and verdict is not Verdict.SANDBOX_ERROR
+    return result, healthy
 
 
 def _text(value: Any) -> str:

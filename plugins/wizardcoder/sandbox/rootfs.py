@@ -1,12 +1,18 @@
-"""A minimal Debian root filesystem with Python 3, made by debootstrap: the offline image base.
+"""A minimal Debian root filesystem with the toolchains of every sandbox language, made by
+debootstrap: the offline image base.
 
 Where no registry can be reached, debootstrap still can: it fetches packages from the same Debian
 mirror apt uses. The result is cached, keyed by everything that shapes it, so only the first
-build pays the minute or so debootstrap takes.
+build pays the minute or two debootstrap takes (benchmarks/README.md has the measured time).
+
+debootstrap installs the listed packages with what they depend on and nothing they merely
+recommend, the equivalent of ``apt-get install --no-install-recommends``; the headless JDK, the
+compilers without their documentation. Then parts nothing in the sandbox uses are removed (TRIM).
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -16,13 +22,38 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-SANDBOX_UID = 10001
+from .limits import SANDBOX_UID
+
 SANDBOX_USER = "sandbox"
 # Bump when the recipe below changes, so cached root filesystems are rebuilt.
-RECIPE = "2"
-# Space we do not ship: documentation, manuals, translations and apt's own downloads.
-TRIM = ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
-        "var/cache/apt", "var/lib/apt/lists", "var/log")
+RECIPE = "3"
+# One Debian package (with its dependencies) per toolchain; bash and SQLite (through Python's
+# sqlite3 module) come with the base system and python3.
+PACKAGES = (
+    "python3",
+    "nodejs",
+    "node-typescript",
+    "g++",  # and gcc, for C
+    "default-jdk-headless",
+    "golang-go",
+    "rustc",
+)
+# Space we do not ship (glob patterns): documentation, manuals, translations, apt's downloads,
+# and what no sandbox language uses: the Go sources and the Go tools' own packages (programs are
+# built with the compiler and linker alone, against the precompiled standard library), the
+# JDK's modules for jlink, GCC's link-time optimiser and the sanitizer runtimes.
+TRIM = (
+    "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
+    "var/cache/apt", "var/lib/apt/lists", "var/log",
+    "usr/share/go-*", "usr/lib/go-*/pkg/*/cmd",
+    "usr/lib/go-*/pkg/tool/*/[!cl]*", "usr/lib/go-*/pkg/tool/*/cover", "usr/lib/go-*/pkg/tool/*/cgo",
+    "usr/lib/jvm/*/jmods", "usr/lib/gcc/*/*/lto1",
+    "usr/lib/*/libasan.so*", "usr/lib/*/libtsan.so*", "usr/lib/*/liblsan.so*", "usr/lib/*/libubsan.so*",
+    "usr/lib/*/libhwasan.so*",
+)
+# Directories that must exist even when emptied (tools look for them).
+KEEP_DIRS = ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
+             "var/cache/apt", "var/lib/apt/lists", "var/log")
 MARKER = ".evol-rootfs.json"
 
 
@@ -31,7 +62,8 @@ class RootfsSpec:
     suite: str
     mirror: str
     arch: str
-    packages: tuple[str, ...] = ("python3",)
+    packages: tuple[str, ...] = PACKAGES
+    trim: tuple[str, ...] = TRIM
 
     def key(self) -> str:
         data = json.dumps({**asdict(self), "recipe": RECIPE}, sort_keys=True).encode()
@@ -65,12 +97,18 @@ def _add_user(root: Path) -> None:
             path.write_text(text + line)
 
 
-def _trim(root: Path) -> None:
-    for name in TRIM:
-        path = root / name
-        if path.is_dir():
-            shutil.rmtree(path)
-            path.mkdir(parents=True)
+def _trim(root: Path, patterns: tuple[str, ...]) -> None:
+    for pattern in patterns:
+        for name in glob.glob(str(root / pattern)):
+            path = Path(name)
+            if not os.path.lexists(path):
+                continue  # reached twice, through a symbolic link (/usr/lib/jvm/default-java)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    for name in KEEP_DIRS:
+        (root / name).mkdir(parents=True, exist_ok=True)
 
 
 def ensure_rootfs(spec: RootfsSpec, cache_dir: Path, log: Callable[[str], None]) -> Path:
@@ -102,7 +140,7 @@ def ensure_rootfs(spec: RootfsSpec, cache_dir: Path, log: Callable[[str], None])
         tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-15:])
         raise RuntimeError(f"debootstrap failed (exit {done.returncode}); last lines of {log_path}:\n{tail}")
 
-    _trim(partial)
+    _trim(partial, spec.trim)
     _add_user(partial)
     for directory in ("work", "opt/sandbox"):
         (partial / directory).mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""The verdicts of a sandboxed run."""
+"""The verdicts of a sandboxed run: each says what happened, nothing more."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import enum
 
 
 class Verdict(str, enum.Enum):
-    PASS = "PASS"  # the harness's completion record arrived and every test held
-    FAIL = "FAIL"  # an assertion of the tests failed
+    PASS = "PASS"  # the program's completion record arrived and every test held
+    UNTESTED = "UNTESTED"  # the program ran to its end, but the job had no test to run
+    FAIL = "FAIL"  # a test failed: a failed assertion, or a pass the program tried to fake
+    COMPILE_ERROR = "COMPILE_ERROR"  # the compiler (or Python's parser) refused the program
     RUNTIME_ERROR = "RUNTIME_ERROR"  # any other exception, a crash, or an exit before the end
-    TIMEOUT = "TIMEOUT"  # the wall-clock limit ran out
-    MEMORY_LIMIT = "MEMORY_LIMIT"  # MemoryError or an OOM kill
+    TIMEOUT = "TIMEOUT"  # the wall-clock limit ran out (compiling counts)
+    MEMORY_LIMIT = "MEMORY_LIMIT"  # out of memory: the runtime said so, or an OOM kill
     OUTPUT_LIMIT = "OUTPUT_LIMIT"  # more stdout/stderr than allowed
     # The sandbox failed, not the code: retried, and never counted against the solution.
     SANDBOX_ERROR = "SANDBOX_ERROR"

@@ -1,0 +1,90 @@
+"""What the multi-language sandbox image costs: its build time from nothing (as on a fresh CI
+machine), what it downloads, what it weighs, and which toolchain takes how much of it.
+
+    sudo python benchmarks/sandbox_image.py [--keep-cache]
+
+Builds the image offline (debootstrap from this machine's Debian mirror, the path a machine
+without a registry takes) into an empty temporary cache, under a throwaway tag that is removed
+afterwards, so nothing another build relies on is touched. Needs root and the Docker engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+
+from wizardcoder.sandbox.image import build_image
+from wizardcoder.sandbox.rootfs import PACKAGES
+
+# Where each toolchain lives in the root filesystem (Debian bookworm, amd64 or arm64).
+PARTS = {
+    "Rust (rustc, its standard library, LLVM)": ["usr/lib/rustlib", "usr/lib/*/libLLVM-*.so*", "usr/lib/*/librustc_driver-*.so",
+                                                 "usr/lib/*/libstd-*.so", "usr/bin/rustc", "usr/bin/rustdoc"],
+    "Java (OpenJDK 17, headless)": ["usr/lib/jvm"],
+    "Go (compiler, linker, standard library)": ["usr/lib/go-*"],
+    "C and C++ (GCC 12, binutils, headers)": ["usr/lib/gcc", "usr/libexec/gcc", "usr/include", "usr/bin/x86_64-linux-gnu-*",
+                                              "usr/bin/aarch64-linux-gnu-*", "usr/lib/*/libbfd*", "usr/lib/*/libstdc++*"],
+    "JavaScript and TypeScript (Node.js 18, tsc)": ["usr/share/nodejs", "usr/lib/*/libnode.so*", "usr/lib/*/libicu*",
+                                                    "usr/bin/node"],
+    "Python 3.11 (and SQLite)": ["usr/lib/python3*", "usr/lib/*/libpython3*", "usr/lib/*/libsqlite3*"],
+}
+
+
+def du(paths: list[Path]) -> int:
+    if not paths:
+        return 0
+    done = subprocess.run(["du", "-scb", *map(str, paths)], capture_output=True, text=True, check=True)
+    return int(done.stdout.strip().splitlines()[-1].split()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep-cache", action="store_true", help="leave the temporary cache (debs, root filesystem) in place")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("needs root: the offline build runs debootstrap")
+
+    client = docker.from_env()
+    tag = f"evolinstruct-sandbox:benchmark-{secrets.token_hex(3)}"
+    cache = Path(tempfile.mkdtemp(prefix="evol-sandbox-image-"))
+    try:
+        started = time.perf_counter()
+        report = build_image(client, tag, method="offline", force=True, cache_dir=cache, log=lambda line: print(f"  {line}"))
+        seconds = time.perf_counter() - started
+        image = client.images.get(tag)
+        root = next(cache.glob("rootfs-*"))
+        downloaded = du([cache / "debs"])
+        total = du([root])
+        print(f"machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+              f"Docker {client.version().get('Version')}; packages: {', '.join(PACKAGES)}")
+        print(f"build from an empty cache ({report.path} path): {seconds:.0f} s; downloaded {downloaded / 1e6:.0f} MB of packages")
+        print(f"image: {image.attrs['Size'] / 1e9:.2f} GB; root filesystem {total / 1e9:.2f} GB")
+        print("| part | MB |")
+        print("|---|---|")
+        counted = 0
+        for name, patterns in PARTS.items():
+            size = du(sorted({path for pattern in patterns for path in root.glob(pattern)}))
+            counted += size
+            print(f"| {name} | {size / 1e6:.0f} |")
+        print(f"| the rest (Debian's base system, shared libraries) | {(total - counted) / 1e6:.0f} |")
+    finally:
+        try:
+            client.images.remove(tag)
+        except docker.errors.DockerException:
+            pass
+        if not args.keep_cache:
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+// What TypeScript programs in the evolinstruct sandbox may use of Node.js without @types/node
+// (which Debian does not package): loosely typed, so that ordinary test code compiles.
+declare var require: any;
+declare var module: any;
+declare var exports: any;
+declare var process: any;
+declare var console: any;
+declare var Buffer: any;
+declare var __dirname: string;
+declare var __filename: string;
+declare function setTimeout(callback: (...args: any[]) => void, ms?: number, ...args: any[]): any;
+declare function clearTimeout(handle: any): void;
+declare function setInterval(callback: (...args: any[]) => void, ms?: number, ...args: any[]): any;
+declare function clearInterval(handle: any): void;
+declare function setImmediate(callback: (...args: any[]) => void, ...args: any[]): any;
+declare function queueMicrotask(callback: () => void): void;
+declare function structuredClone<T>(value: T): T;
+declare module "assert" { const assert: any; export = assert; }
+declare module "node:assert" { const assert: any; export = assert; }
+declare module "assert/strict" { const assert: any; export = assert; }
+declare module "node:assert/strict" { const assert: any; export = assert; }
+declare module "util" { const util: any; export = util; }
+declare module "fs" { const fs: any; export = fs; }

@@ -1,0 +1,504 @@
+"""A Python job, run inside the supervisor's forked warm interpreter, and what it cannot fake.
+
+The program is the code (``solution.py``) followed by the tests (``tests.py``, or a list of
+statements run and counted one by one), in one ``__main__`` namespace, as ``python3 solution.py``
+would run them. When the tests are done, the interpreter's own exit steps run as they would at
+the end of that command: the program's non-daemon threads are waited for, then its atexit
+handlers. Only then does the outcome count: a thread that never ends is a TIMEOUT, not a PASS.
+
+Ways a program can make failing tests look passed, and what closes them here:
+
+- A value under test whose ``__eq__`` answers True to anything (or ``__ne__`` False, an ordering
+  that always holds, a ``__bool__`` that is always True): every comparison in an ``assert`` of
+  the tests is checked. When one side's comparison is the built-in one (a literal, a list of
+  ints...) and the other side brings its own, written by the program, the comparison was decided
+  by the value under test: a FAIL that says so. Comparisons between two of the program's own
+  values are left alone, as are ``is`` tests. unittest's assertEqual family is checked the same way.
+- Exiting early with status 0 (``sys.exit(0)`` or ``os._exit(0)`` from the solution while the
+  tests run, an exit in ``__del__`` as a failing test unwinds): no completion record is written,
+  and the supervisor judges a status-0 exit in the middle of the tests a FAIL.
+- Patching what the tests rely on: a replaced built-in, a replaced attribute of unittest's
+  modules and classes (``TestCase.assertEqual``, ``TestResult.wasSuccessful``...), a replaced
+  function of ``sys`` (``sys.exit``), a replaced module in ``sys.modules``, or a trace function
+  (which can jump over the tests' lines) is a FAIL naming what was replaced.
+
+In-process code can always tamper with its own process on purpose (dig out the harness's
+descriptors, forge a code object's file name); these guards close the known reward hacks, not a
+determined attacker, whom the container contains.
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import builtins
+import linecache
+import operator
+import os
+import sys
+import sysconfig
+import threading
+import traceback
+import types
+from typing import Any, Callable, Protocol
+
+SOLUTION_FILE = "solution.py"
+TESTS_FILE = "tests.py"
+COMPARE = "__evol_compare__"
+TRUTH = "__evol_truth__"
+UNITTEST_MODULES = ("unittest", "unittest.case", "unittest.main", "unittest.result", "unittest.runner",
+                    "unittest.suite", "unittest.loader")
+
+_STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
+_C_METHODS = (types.WrapperDescriptorType, types.MethodWrapperType, types.MethodDescriptorType)
+_ELEMENTS_CHECKED = 10_000  # beyond this many elements, a container is taken as it is
+
+
+class DefeatedComparison(AssertionError):
+    """A comparison in the tests whose outcome the value under test decided for itself."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        # Kept where a test runner that catches it (unittest) cannot hide it from the verdict.
+        DEFEATED.append(message)
+
+
+DEFEATED: list[str] = []  # in the job's process, the comparisons refused so far
+
+
+class Tampering(AssertionError):
+    """The program replaced something the tests rely on."""
+
+
+# --- where a comparison comes from ------------------------------------------------------------
+
+
+def _honest_method(kind: type, method: str) -> bool:
+    """Does `kind` get `method` from Python itself (C code or the standard library)?"""
+    for klass in kind.__mro__:
+        impl = klass.__dict__.get(method, _MISSING)
+        if impl is _MISSING:
+            continue
+        if impl is None:
+            return True  # __hash__ = None: unhashable, nothing decided
+        if isinstance(impl, _C_METHODS):
+            return True
+        if isinstance(impl, types.FunctionType):
+            return os.path.realpath(impl.__code__.co_filename).startswith(_STDLIB)
+        return False
+    return True
+
+
+_MISSING = object()
+_EQUALITY = ("__eq__", "__ne__")
+_ORDER = ("__eq__", "__lt__", "__le__", "__gt__", "__ge__")
+
+
+def _who_decides(value: Any, methods: tuple[str, ...], budget: list[int], depth: int = 0) -> str | None:
+    """The program-written method that would decide a comparison of `value`, or None.
+
+    Containers compare their elements, so their elements are looked at too.
+    """
+    kind = type(value)
+    for method in methods:
+        if not _honest_method(kind, method):
+            return f"{kind.__qualname__}.{method}"
+    if depth > 20 or budget[0] <= 0:
+        return None
+    elements: Any = ()
+    if isinstance(value, (list, tuple)):
+        elements = value
+    elif isinstance(value, (set, frozenset)):
+        elements, methods = value, (*methods, "__hash__")
+    elif isinstance(value, dict):
+        for key in value:
+            budget[0] -= 1
+            found = _who_decides(key, ("__eq__", "__hash__"), budget, depth + 1)
+            if found:
+                return found
+        elements = value.values()
+    for element in elements:
+        budget[0] -= 1
+        if budget[0] <= 0:
+            return None
+        found = _who_decides(element, methods, budget, depth + 1)
+        if found:
+            return found
+    return None
+
+
+def _decider(value: Any, methods: tuple[str, ...]) -> str | None:
+    return _who_decides(value, methods, [_ELEMENTS_CHECKED])
+
+
+_OPERATORS: dict[str, tuple[Callable[[Any, Any], Any], tuple[str, ...]]] = {
+    "==": (operator.eq, _EQUALITY),
+    "!=": (operator.ne, _EQUALITY),
+    "<": (operator.lt, _ORDER),
+    "<=": (operator.le, _ORDER),
+    ">": (operator.gt, _ORDER),
+    ">=": (operator.ge, _ORDER),
+    "in": (lambda item, container: item in container, _EQUALITY),
+    "not in": (lambda item, container: item not in container, _EQUALITY),
+}
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__
+        text = f"<{type(value).__qualname__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def compare(left: Any, op: str, right: Any) -> Any:
+    """`left op right`, as the test wrote it, refusing an outcome the value under test decided."""
+    function, methods = _OPERATORS[op]
+    result = function(left, right)
+    if type(result) is bool and not result:
+        return result  # the assertion fails on its own
+    left_decider = _decider(left, methods)
+    right_decider = _decider(right, methods)
+    if op in ("in", "not in"):
+        # A container of the program's own may answer membership as its task asks; an element
+        # that equals anything must not get into a container of Python's.
+        defeated = left_decider is not None and right_decider is None
+    else:
+        defeated = (left_decider is None) != (right_decider is None)
+    if defeated:
+        raise DefeatedComparison(
+            f"the comparison {_short(left)} {op} {_short(right)} was decided by the value under test: "
+            f"{left_decider or right_decider} is the program's own, not Python's (a value that claims to "
+            "equal anything cannot pass)"
+        )
+    return result
+
+
+def truth(value: Any) -> Any:
+    """A value an `assert` tests directly, refusing one whose truth the program wrote."""
+    if type(value) is bool:
+        return value
+    kind = type(value)
+    for method in ("__bool__", "__len__"):
+        if not _honest_method(kind, method):
+            raise DefeatedComparison(
+                f"the assertion tested the truth of {_short(value)}, which {kind.__qualname__}.{method} decides: "
+                "the program's own, not Python's (a value that is always true cannot pass)"
+            )
+    return value
+
+
+_OP_NAMES = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+             ast.In: "in", ast.NotIn: "not in"}
+
+
+class _GuardAsserts(ast.NodeTransformer):
+    """Routes every single comparison inside an ``assert`` through ``compare``, and a call whose
+    result an ``assert`` tests directly through ``truth``. Evaluation order is unchanged."""
+
+    def visit_Assert(self, node: ast.Assert) -> ast.Assert:
+        node.test = _Comparisons().visit(node.test)
+        target = node.test.operand if isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not) else node.test
+        if isinstance(target, ast.Call):
+            checked = ast.copy_location(ast.Call(ast.Name(TRUTH, ast.Load()), [target], []), target)
+            if target is node.test:
+                node.test = checked
+            else:
+                node.test.operand = checked
+        return node
+
+
+class _Comparisons(ast.NodeTransformer):
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.ops) != 1 or type(node.ops[0]) not in _OP_NAMES:
+            return node
+        call = ast.Call(
+            ast.Name(COMPARE, ast.Load()),
+            [node.left, ast.Constant(_OP_NAMES[type(node.ops[0])]), node.comparators[0]],
+            [],
+        )
+        return ast.copy_location(call, node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        return node  # a lambda's comparisons run later, outside the assertion
+
+
+def guarded(tree: ast.Module) -> ast.Module:
+    return ast.fix_missing_locations(_GuardAsserts().visit(tree))
+
+
+# --- what the tests rely on -------------------------------------------------------------------
+
+
+def _unittest_wrap() -> None:
+    """Check unittest's equality assertions the way plain ``assert`` comparisons are checked."""
+    import unittest
+
+    case = unittest.TestCase
+    pairs = {"assertEqual": "==", "assertNotEqual": "!=", "assertIn": "in", "assertNotIn": "not in",
+             "assertCountEqual": None, "assertListEqual": "==", "assertTupleEqual": "==",
+             "assertDictEqual": "==", "assertSetEqual": "=="}
+    for name, op in pairs.items():
+        original = getattr(case, name)
+
+        def checked(self: Any, first: Any, second: Any, *args: Any, _original: Any = original, _op: str | None = op,
+                    **kwargs: Any) -> Any:
+            if _op is not None:
+                try:
+                    compare(first, _op, second)
+                except DefeatedComparison as error:
+                    raise self.failureException(str(error)) from None
+            return _original(self, first, second, *args, **kwargs)
+
+        checked.__name__ = name
+        checked.__qualname__ = f"TestCase.{name}"
+        setattr(case, name, checked)
+
+    original_true = case.assertTrue
+
+    def assert_true(self: Any, expr: Any, msg: Any = None) -> Any:
+        try:
+            truth(expr)
+        except DefeatedComparison as error:
+            raise self.failureException(str(error)) from None
+        return original_true(self, expr, msg)
+
+    case.assertTrue = assert_true  # type: ignore[method-assign]
+
+
+def install() -> None:
+    """Once, in the supervisor before any job: the checked unittest assertions."""
+    _unittest_wrap()
+
+
+def _attributes(namespace: dict[str, Any], prefix: str, into: dict[str, int]) -> None:
+    for name, value in list(namespace.items()):
+        into[f"{prefix}{name}"] = id(value)
+
+
+class Guards:
+    """What the tests rely on, as it was before the program ran."""
+
+    def __init__(self) -> None:
+        self.builtins = dict(vars(builtins))
+        self.modules = dict(sys.modules)
+        self.sys_functions = {name: value for name, value in vars(sys).items() if callable(value)}
+        self.unittest: dict[str, int] = {}
+        for name in UNITTEST_MODULES:
+            module = sys.modules.get(name)
+            if module is None:
+                continue
+            _attributes(vars(module), f"{name}.", self.unittest)
+            for attribute, value in list(vars(module).items()):
+                if isinstance(value, type) and value.__module__ == name:
+                    _attributes(dict(vars(value)), f"{name}.{attribute}.", self.unittest)
+        self.kept = (self.builtins, self.modules, self.sys_functions)  # the ids above stay valid
+
+    def tampering(self) -> str | None:
+        """What the program replaced, or None."""
+        if sys.gettrace() is not None or sys.getprofile() is not None:
+            return "the program installed a trace or profile function (which can skip the tests' lines)"
+        current = vars(builtins)
+        for name, value in self.builtins.items():
+            if current.get(name, _MISSING) is not value:
+                return f"the program replaced the built-in {name}"
+        for name, module in self.modules.items():
+            if name in sys.modules and sys.modules[name] is not module:
+                return f"the program replaced the module {name} in sys.modules"
+        for name, function in self.sys_functions.items():
+            if getattr(sys, name, _MISSING) is not function:
+                return f"the program replaced sys.{name}"
+        now: dict[str, int] = {}
+        for name in UNITTEST_MODULES:
+            module = sys.modules.get(name)
+            if module is None:
+                continue
+            _attributes(vars(module), f"{name}.", now)
+            for attribute, value in list(vars(module).items()):
+                if isinstance(value, type) and value.__module__ == name:
+                    _attributes(dict(vars(value)), f"{name}.{attribute}.", now)
+        for key, ident in self.unittest.items():
+            if now.get(key) != ident:
+                return f"the program replaced {key}"
+        return None
+
+
+# --- running the program ----------------------------------------------------------------------
+
+
+def _describe(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    # Lone surrogates from the program's strings would make the record unencodable.
+    return text[:500].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _print_error(error: BaseException) -> None:
+    try:
+        # The first frame is the harness's own exec call, of no use to whoever reads this.
+        tb = error.__traceback__.tb_next if error.__traceback__ else None
+        # The interpreter's own printer, in C: a million-frame recursion prints in no time.
+        sys.__excepthook__(type(error), error.with_traceback(tb), tb)
+    except BaseException:
+        pass
+
+
+def _raised_in(error: BaseException, filename: str) -> bool:
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _classify(error: BaseException) -> tuple[str, str]:
+    """The verdict of an exception raised while the tests ran."""
+    if isinstance(error, AssertionError):
+        return "FAIL", _describe(error) if str(error) else "AssertionError"
+    if isinstance(error, MemoryError):
+        return "MEMORY_LIMIT", "MemoryError"
+    if isinstance(error, SystemExit):
+        if _raised_in(error, SOLUTION_FILE):
+            if error.code in (None, 0, False):
+                return "FAIL", ("the program exited with status 0 in the middle of its tests: "
+                                "a run whose tests did not all complete is not a pass")
+            return "RUNTIME_ERROR", f"the program exited (SystemExit {error.code!r}) before its tests completed"
+        # A test runner (unittest.main) ends by exiting: its status is the tests' verdict.
+        if error.code in (None, 0, False):
+            return "PASS", ""
+        status = 1 if error.code is True else error.code
+        why = f": DefeatedComparison: {DEFEATED[0]}" if DEFEATED else ""
+        return "FAIL", f"the tests exited with status {status!r} (a test runner reporting failures){why}"
+    return "RUNTIME_ERROR", _describe(error)
+
+
+def _source(source: str, filename: str) -> None:
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    # The interpreter's traceback printer and `inspect` read source from files, not from
+    # linecache: without the file, tracebacks would show no source lines.
+    try:
+        with open(filename, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(source)
+    except OSError:
+        pass
+
+
+def _compile_tests(source: str, filename: str) -> types.CodeType:
+    tree = ast.parse(source, filename)
+    return compile(guarded(tree), filename, "exec", dont_inherit=True)
+
+
+def _finish() -> None:
+    """What the interpreter does when a script ends: wait for non-daemon threads, run atexit."""
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+class Reporter(Protocol):
+    """How a run tells the supervisor where it is (see supervisor.py)."""
+
+    def stage(self, name: str) -> None: ...
+
+    def passed(self, outcome: dict[str, Any]) -> None:
+        """The tests passed; the interpreter's exit steps (threads, atexit) come next."""
+
+
+def run(code: str, tests: str | list | None, reporter: Reporter) -> dict[str, Any]:
+    """The outcome of the program and its tests (verdict, message, passed, total)."""
+    guards = Guards()
+    module = types.ModuleType("__main__")
+    module.__file__ = SOLUTION_FILE
+    sys.modules["__main__"] = module
+    guards.modules["__main__"] = module
+    scope = module.__dict__
+    total = len(tests) if isinstance(tests, list) else None
+    counts = {"passed": 0 if total is not None else None, "total": total}
+    try:
+        _source(code, SOLUTION_FILE)
+        compiled = compile(code, SOLUTION_FILE, "exec", dont_inherit=True)
+        compiled_tests: list[types.CodeType] = []
+        if isinstance(tests, str) and tests.strip():
+            _source(tests, TESTS_FILE)
+            compiled_tests = [_compile_tests(tests, TESTS_FILE)]
+        elif isinstance(tests, list):
+            for index, test in enumerate(tests):
+                name = f"test_{index}.py"
+                linecache.cache[name] = (len(test), None, str(test).splitlines(True), name)
+                compiled_tests.append(_compile_tests(str(test), name))
+    except (SyntaxError, ValueError, UnicodeError) as error:
+        # The program never started: only the error itself is of interest, not where we compiled.
+        sys.stderr.write("".join(traceback.format_exception_only(type(error), error)))
+        return {"verdict": "COMPILE_ERROR", "message": _describe(error), **counts}
+
+    try:
+        exec(compiled, scope)
+    except BaseException as error:
+        _print_error(error)
+        if isinstance(error, SystemExit):
+            return {"verdict": "RUNTIME_ERROR", **counts,
+                    "message": f"the program exited (SystemExit {error.code!r}) before its tests ran"}
+        verdict = "MEMORY_LIMIT" if isinstance(error, MemoryError) else "RUNTIME_ERROR"
+        return {"verdict": verdict, "message": _describe(error), **counts}
+    tampered = guards.tampering()
+    if tampered:
+        return {"verdict": "FAIL", "message": f"{tampered}: a test that cannot fail is not a test", **counts}
+
+    scope[COMPARE] = compare
+    scope[TRUTH] = truth
+    reporter.stage("tests")
+    outcome = _run_tests(compiled_tests, tests, scope)
+    if outcome["verdict"] != "PASS":
+        return outcome
+    tampered = guards.tampering()
+    if tampered:
+        return {**outcome, "verdict": "FAIL", "message": f"{tampered}: a test that cannot fail is not a test"}
+    reporter.passed(outcome)
+    try:
+        _finish()
+    except BaseException as error:  # noqa: BLE001 - an atexit handler's own error, as Python prints it
+        _print_error(error)
+    tampered = guards.tampering()
+    if tampered:
+        return {**outcome, "verdict": "FAIL", "message": f"{tampered}: a test that cannot fail is not a test"}
+    return outcome
+
+
+def _run_tests(compiled_tests: list[types.CodeType], tests: str | list | None, scope: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(tests, list):
+        try:
+            for compiled_test in compiled_tests:
+                exec(compiled_test, scope)
+        except BaseException as error:
+            _print_error(error)
+            verdict, message = _classify(error)
+            if verdict != "PASS":
+                return {"verdict": verdict, "message": message}
+        return {"verdict": "PASS"}
+    total = len(tests)
+    passed, first_failure, verdicts = 0, "", set()
+    for index, compiled_test in enumerate(compiled_tests):
+        try:
+            exec(compiled_test, scope)
+            passed += 1
+        except Exception as error:
+            _print_error(error)
+            verdict, message = _classify(error)
+            verdicts.add(verdict)
+            first_failure = first_failure or f"test {index} ({str(tests[index])[:200]!r}): {message}"
+        except BaseException as error:
+            # An exit out of a single statement ends the run: the statements after it never ran.
+            _print_error(error)
+            verdict, message = _classify(error)
+            if verdict == "PASS":
+                verdict, message = "FAIL", "a test statement exited before the other tests ran"
+            return {"verdict": verdict, "message": f"test {index}: {message}", "passed": passed, "total": total}
+    if passed == total:
+        return {"verdict": "PASS", "passed": passed, "total": total}
+    worst = next(v for v in ("MEMORY_LIMIT", "FAIL", "RUNTIME_ERROR") if v in verdicts)
+    return {"verdict": worst, "message": first_failure, "passed": passed, "total": total}
