@@ -133,12 +133,12 @@ class Build:
         if self.seed_file.invalid:
             log.warning("skipped %d invalid seed records (listed in the manifest)", len(self.seed_file.invalid))
 
-        urls = config.endpoint_urls(self.environ)
-        self.offline = not urls
+        self.urls = config.endpoint_urls(self.environ)
+        self.offline = not self.urls
         if config.endpoint_id == OFFLINE_ENDPOINT and not self.offline:
             raise UsageError("--endpoint-id offline names the bundled offline model; choose another name")
         self.model = config.resolved_model(self.environ, self.offline)
-        self.identity = config.identity(urls)
+        self.identity = config.identity(self.urls)
         if self.offline and config.model and config.model != self.model:
             log.warning("no endpoint is configured, so --model %s is not used: the offline model answers", config.model)
         self.checked = True
@@ -161,7 +161,7 @@ class Build:
             from ..offline.server import LoopbackLLM
 
             server = self.stack.enter_context(LoopbackLLM())
-            urls = (server.base_url,)
+            self.urls = (server.base_url,)
             log.warning(
                 "no endpoint configured (--base-url, OPENAI_BASE_URL or OPENAI_API_KEY): using the bundled "
                 "offline model. It writes placeholder text to exercise the whole pipeline; it is not a real "
@@ -170,7 +170,7 @@ class Build:
         self.cache = self.stack.enter_context(contextlib.closing(Cache(out / CACHE)))
         self.llm = LLM(
             model=self.model,
-            base_url=urls,
+            base_url=self.urls,
             api_key=config.resolved_api_key(self.environ) or ("offline" if self.offline else None),
             cache=self.cache,
             identity=self.identity,
