@@ -139,6 +139,7 @@ class Endpoint:
         self.limit = AdaptiveLimit(concurrency)
         self.stats = EndpointStats()
         self.client: Any = self.new_client()
+        self._retired: list[Any] = []
         self.down_since: float | None = None
         self.next_probe = 0.0
         self.probing = False
@@ -159,24 +160,30 @@ class Endpoint:
     def up(self) -> bool:
         return self.down_since is None
 
-    def succeeded(self, latency_s: float) -> bool:
-        """Record an answer; True when it brought the endpoint back."""
+    def succeeded(self, sent_at: float) -> bool:
+        """Record an answer to a request sent at ``sent_at``; True when it brought the endpoint back."""
         self.stats.requests += 1
-        self.stats.latency_s += latency_s
-        return self._alive()
+        self.stats.latency_s += time.monotonic() - sent_at
+        return self._alive(sent_at)
 
-    def answered_badly(self) -> bool:
+    def answered_badly(self, sent_at: float) -> bool:
         """Record an answer that failed for a reason of its own (a 429, a rejection, a malformed
         body): the server is there. True when that brought the endpoint back."""
         self.stats.requests += 1
         self.stats.failures += 1
-        return self._alive()
+        return self._alive(sent_at)
 
-    def _alive(self) -> bool:
+    def _alive(self, sent_at: float) -> bool:
         self._failing_requests.clear()
         if self.down_since is None:
             return False
+        if sent_at < self.down_since:
+            return False  # an answer to a request sent before the outage says nothing about now
         log.warning("endpoint %s answers again after %.0f s", self.name, time.monotonic() - self.down_since)
+        # The connections pooled before the outage lead to a server that is gone: a new client
+        # starts with none, instead of failing one request per dead connection.
+        self._retired.append(self.client)
+        self.client = self.new_client()
         self.down_since = None
         self.probing = False
         self._probe_interval = FIRST_PROBE_S
@@ -209,7 +216,9 @@ class Endpoint:
         return False
 
     async def aclose(self) -> None:
-        await self.client.close()
+        for client in (*self._retired, self.client):
+            await client.close()
+        self._retired.clear()
 
 
 class Endpoints:

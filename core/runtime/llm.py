@@ -252,7 +252,7 @@ class LLM:
             raw = await endpoint.client.post("/chat/completions", body=request, cast_to=RawResponse)
         except openai.RateLimitError:
             endpoint.limit.throttled()
-            self._answered_badly(endpoint)
+            self._answered_badly(endpoint, started)
             self._count(attempts, endpoint, went_down=False)
             raise
         except openai.APIConnectionError as error:  # refused, reset, unresolvable, or timed out
@@ -260,17 +260,17 @@ class LLM:
             self._count(attempts, endpoint, went_down=endpoint.faulted(id(request), unreachable=unreachable, probe=probe))
             raise
         except openai.APIStatusError as error:
-            self._status_error(error, request, endpoint, attempts, probe)
+            self._status_error(error, request, endpoint, attempts, probe, started)
             raise
         finally:
             endpoint.limit.release()
         try:
             text, usage = _read_completion(raw.content)
         except (MalformedResponse, json.JSONDecodeError):
-            self._answered_badly(endpoint)
+            self._answered_badly(endpoint, started)
             self._count(attempts, endpoint, went_down=False)
             raise
-        if endpoint.succeeded(time.monotonic() - started):
+        if endpoint.succeeded(started):
             self.endpoints.changed()
         endpoint.limit.succeeded()
         self._rejections_in_a_row = 0
@@ -278,14 +278,14 @@ class LLM:
 
     def _status_error(
         self, error: openai.APIStatusError, request: dict[str, Any], endpoint: Endpoint, attempts: _Attempts,
-        probe: bool,
+        probe: bool, started: float,
     ) -> None:
         """Classify an HTTP error answer; raises instead when it is not to be retried."""
         status = error.status_code
         if status >= 500 or status in (408, 409):
             self._count(attempts, endpoint, went_down=endpoint.faulted(id(request), unreachable=False, probe=probe))
             return
-        self._answered_badly(endpoint)
+        self._answered_badly(endpoint, started)
         message = _endpoint_message(error)
         if status in (401, 403):
             raise EndpointError(f"{endpoint.name} refused the run ({status}): {message}") from None
@@ -304,8 +304,8 @@ class LLM:
             ) from None
         raise RequestRejected(f"the endpoint rejected the request as invalid ({status}): {message}") from None
 
-    def _answered_badly(self, endpoint: Endpoint) -> None:
-        if endpoint.answered_badly():
+    def _answered_badly(self, endpoint: Endpoint, started: float) -> None:
+        if endpoint.answered_badly(started):
             self.endpoints.changed()
 
     def _count(self, attempts: _Attempts, endpoint: Endpoint, *, went_down: bool) -> None:
