@@ -29,7 +29,7 @@ def _results(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
-def test_malformed_lines_get_a_sandbox_error_naming_the_line_and_the_rest_run(tmp_path: Path) -> None:
+def test_malformed_lines_are_invalid_jobs_naming_the_line_the_rest_run_and_the_exit_is_2(tmp_path: Path) -> None:
     jobs = _write_jobs(tmp_path / "jobs.jsonl", [
         json.dumps({"id": "first", "code": "print(1)"}),
         "this is not json",
@@ -41,13 +41,14 @@ def test_malformed_lines_get_a_sandbox_error_naming_the_line_and_the_rest_run(tm
         json.dumps({"id": 7, "code": "def f():\n    return 7", "tests": ["assert f() == 7", "assert f() == 8"]}),
     ])
     done = evol("sandbox", "exec", str(jobs), "--concurrency", "2", env=sandbox_env())
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 2, done.stderr
+    assert "5 line(s) of the input are not valid jobs" in done.stderr
     results = _results(done.stdout)
     assert [r["id"] for r in results] == ["first", "line-2", "line-3", "no-code", "bad-timeout", "extra", "7"]
     # It ran, and said so; with no tests, it is not a pass.
     assert results[0]["verdict"] == "UNTESTED" and results[0]["stdout"] == "1\n"
     for result, line in zip(results[1:6], (2, 3, 5, 6, 7)):
-        assert result["verdict"] == "SANDBOX_ERROR"
+        assert result["verdict"] == "INVALID_JOB"  # the input's mistake, not the sandbox's
         assert f"line {line}" in result["message"]
     assert (results[6]["verdict"], results[6]["tests_passed"], results[6]["tests_total"]) == ("FAIL", 1, 2)
 

@@ -135,7 +135,7 @@ def test_job_lines_are_parsed_or_rejected_with_the_line_number() -> None:
         ('{"id": "a", "code": "", "language": 3}', 'line 9: invalid "language"'),
     ]:
         result = parse_job(line, 9, defaults)
-        assert isinstance(result, Result) and result.verdict is Verdict.SANDBOX_ERROR
+        assert isinstance(result, Result) and result.verdict is Verdict.INVALID_JOB
         assert result.message.startswith(expected), result.message
 
 

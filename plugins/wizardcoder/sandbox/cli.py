@@ -18,6 +18,7 @@ from evolinstruct import EvolError
 from .engine import connect, default_image
 from .harness.toolchains import LANGUAGES
 from .limits import DEFAULT_LIMITS
+from .verdict import Verdict
 
 
 def _say(message: str) -> None:
@@ -139,8 +140,9 @@ def exec_command(source, timeout_s: float, memory_mb: int, concurrency: int | No
     \b
     Verdicts: PASS, UNTESTED (it ran, but had no tests), FAIL (a failed assertion, or a faked
     pass), COMPILE_ERROR, RUNTIME_ERROR, TIMEOUT, MEMORY_LIMIT, OUTPUT_LIMIT, SANDBOX_ERROR (the
-    sandbox failed, not the code). A malformed line gets a SANDBOX_ERROR result naming the line;
-    the rest still run. Output is truncated to a few KB per stream.
+    sandbox failed, not the code). A line that is not a job gets an INVALID_JOB result naming the
+    line and what is wrong; the rest still run, and the command then exits with status 2.
+    Output is truncated to a few KB per stream.
     """
     from .jsonl_jobs import run_jsonl
     from .pool import SandboxPool
@@ -156,6 +158,9 @@ def exec_command(source, timeout_s: float, memory_mb: int, concurrency: int | No
     summary = ", ".join(f"{count} {verdict}" for verdict, count in sorted(counts.items()))
     if sys.stderr.isatty():
         _say(f"done: {summary or 'no jobs'}")
+    invalid = counts.get(Verdict.INVALID_JOB.value, 0)
+    if invalid:
+        raise EvolError(f"{invalid} line(s) of the input are not valid jobs: see their INVALID_JOB results")
 
 
 exec_command.help = (exec_command.help or "").replace("LANGUAGES", ", ".join(LANGUAGES))

@@ -88,3 +88,7 @@ class Result:
 
 def sandbox_error(job_id: str, message: str, duration_s: float = 0.0) -> Result:
     return Result(job_id, Verdict.SANDBOX_ERROR, duration_s, "", "", None, None, message)
+
+
+def invalid_job(job_id: str, message: str) -> Result:
+    return Result(job_id, Verdict.INVALID_JOB, 0.0, "", "", None, None, message)

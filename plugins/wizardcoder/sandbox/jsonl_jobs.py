@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TextIO
 
-from .job import Job, Result, sandbox_error
+from .job import Job, Result, invalid_job
 from .limits import DEFAULT_LIMITS, Limits
 from .pool import SandboxPool
 
@@ -16,27 +16,27 @@ JOB_FIELDS = {"id", "language", "code", "tests", "timeout_s", "compile_timeout_s
 
 
 def parse_job(line: str, number: int, defaults: Limits = DEFAULT_LIMITS) -> Job | Result:
-    """The job on this line, or a SANDBOX_ERROR result naming the line and what is wrong."""
+    """The job on this line, or an INVALID_JOB result naming the line and what is wrong."""
     fallback_id = f"line-{number}"
     try:
         record: Any = json.loads(line)
     except ValueError as error:
-        return sandbox_error(fallback_id, f"line {number}: not JSON ({error})")
+        return invalid_job(fallback_id, f"line {number}: not JSON ({error})")
     if not isinstance(record, dict):
-        return sandbox_error(fallback_id, f"line {number}: expected a JSON object")
+        return invalid_job(fallback_id, f"line {number}: expected a JSON object")
     job_id = record.get("id")
     if isinstance(job_id, (str, int)) and not isinstance(job_id, bool):
         job_id = str(job_id)
     else:
-        return sandbox_error(fallback_id, f"line {number}: missing or invalid \"id\" (a string)")
+        return invalid_job(fallback_id, f"line {number}: missing or invalid \"id\" (a string)")
     if not isinstance(record.get("code"), str):
-        return sandbox_error(job_id, f"line {number}: missing or invalid \"code\" (a string)")
+        return invalid_job(job_id, f"line {number}: missing or invalid \"code\" (a string)")
     unknown = sorted(set(record) - JOB_FIELDS)
     if unknown:
-        return sandbox_error(job_id, f"line {number}: unknown field(s) {', '.join(unknown)}")
+        return invalid_job(job_id, f"line {number}: unknown field(s) {', '.join(unknown)}")
     language = record.get("language", "python")
     if not isinstance(language, str):
-        return sandbox_error(job_id, f"line {number}: invalid \"language\" (a string)")
+        return invalid_job(job_id, f"line {number}: invalid \"language\" (a string)")
     compile_timeout = record.get("compile_timeout_s")
     try:
         return Job(
@@ -49,7 +49,7 @@ def parse_job(line: str, number: int, defaults: Limits = DEFAULT_LIMITS) -> Job 
             compile_timeout_s=None if compile_timeout is None else float(compile_timeout),
         )
     except (TypeError, ValueError) as error:
-        return sandbox_error(job_id, f"line {number}: {error}")
+        return invalid_job(job_id, f"line {number}: {error}")
 
 
 def _done(result: Result) -> Future[Result]:

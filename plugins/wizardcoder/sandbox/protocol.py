@@ -87,6 +87,12 @@ class Channel:
             self._unwrap()
 
     def close(self) -> None:
+        # shutdown() first: close() alone does not wake a thread blocked in recv() on this socket
+        # (a job's worker when the pool is closed on Ctrl-C), which would then hold the process.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self.sock.close()
         except OSError:

@@ -16,3 +16,6 @@ class Verdict(str, enum.Enum):
     OUTPUT_LIMIT = "OUTPUT_LIMIT"  # more stdout/stderr than allowed
     # The sandbox failed, not the code: retried, and never counted against the solution.
     SANDBOX_ERROR = "SANDBOX_ERROR"
+    # The job's line could not be read (not JSON, a field missing or wrong): nothing ran. A
+    # mistake in the input, neither the code's nor the sandbox's; `evol sandbox exec` exits 2.
+    INVALID_JOB = "INVALID_JOB"
