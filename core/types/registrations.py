@@ -148,7 +148,8 @@ class Scorer(Registration):
     description: str = ""
     enabled: Callable[[Mapping[str, Any]], bool] | None = None
     """Whether the scorer runs in a build with these options (None: always), for scorers a
-    build option switches on, such as ``--difficulty``."""
+    build option switches on. It receives the domain's options and the core's switches
+    (``difficulty``: ``evol build --difficulty``), by option name."""
 
 
 ExportWriter = Callable[[Iterable[Mapping[str, JSON]], "Path"], None]
