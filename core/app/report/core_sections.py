@@ -10,7 +10,14 @@ from .sections import ReportSection, SectionContent
 
 OFFLINE_WARNING = (
     "This build ran against the bundled offline model: its instructions and answers are "
-    "placeholder text that exercises the pipeline, not a model's output."
+    "placeholder text that exercises the pipeline, not a model's output, and the numbers its "
+    "judges gave (difficulty, instruction scores, step verdicts, rankings) are placeholders of the "
+    "asked shape, not judgements."
+)
+OFFLINE_SCORES = (
+    "The bundled offline model wrote this build: the judges' numbers below are placeholders, not "
+    "judgements. Only the checks that need no model (sympy, test runs) computed something, and on "
+    "placeholder text."
 )
 
 
@@ -197,7 +204,15 @@ def instructions_content(report: BuildReport) -> SectionContent:
         charts.append(
             Chart.of("instruction-words", figure, "Boxes: quartiles; whiskers: min and max; dashed: mean.")
         )
-    if report.difficulty:
+    if report.difficulty and report.run.offline:
+        parts.append(
+            note(
+                "Difficulty per round is not drawn: the ratings in scores.difficulty come from the bundled "
+                "offline model, whose judge replies are placeholders, not ratings.",
+                kind="warning",
+            )
+        )
+    elif report.difficulty:
         figure = boxes_per_round(
             "Difficulty per round (scores.difficulty)", report.difficulty, y_title="difficulty", colors=STATUS_COLORS
         )
@@ -217,6 +232,8 @@ def scores_content(report: BuildReport) -> SectionContent | None:
     if not report.scores and not report.checks:
         return None
     parts = []
+    if report.run.offline:
+        parts.append(note(OFFLINE_SCORES, kind="warning"))
     if report.scores:
         rows: list[tuple[object, ...]] = []
         for score in report.scores:
