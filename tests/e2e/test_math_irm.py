@@ -110,6 +110,10 @@ def test_irm_candidates_and_their_export_field_by_field(tmp_path: Path, loopback
     assert [(row["parent_id"], row["round"]) for row in irm] == [("seed-0", 1)] * 3 + [(ids[A1], 2)]
     assert all(row["score_chosen"] > row["score_rejected"] for row in irm)
 
+    # The report does not count the candidates that were not chosen as failed evolutions.
+    assert evol("report", str(out)).returncode == 0
+    assert "4 of them are candidates of a ranked round that were not chosen" in (out / "report.html").read_text()
+
 
 def test_without_structured_output_the_judges_are_read_from_text(tmp_path: Path, loopback_llm_factory) -> None:
     structured = loopback_llm_factory(rules())

@@ -3,6 +3,7 @@ the scores and checks, and the curation. Domain plugins add theirs after these."
 
 from __future__ import annotations
 
+from ...runtime.engine import OUTRANKED, UNRANKED
 from .charts import STATUS_COLORS, Chart, boxes_per_round, stacked_bars
 from .markup import Raw, escape, key_values, note, number, paragraph, table
 from .model import BuildReport
@@ -146,6 +147,15 @@ def eliminations_content(report: BuildReport) -> SectionContent:
         parts.append(
             paragraph(f"{report.eliminated:,} candidates eliminated by {len(report.filters)} filters.")
         )
+        not_chosen = sum(report.filters.get(name, 0) for name in (OUTRANKED, UNRANKED))
+        if not_chosen:
+            parts.append(
+                note(
+                    f"{not_chosen:,} of them are candidates of a ranked round that were not chosen (outranked: "
+                    "a lower or tied score; unranked: no score): the domain evolves several candidates per "
+                    "round and continues with the best, so these are not failed evolutions."
+                )
+            )
         figure = stacked_bars(
             "Eliminations per filter",
             list(report.filters),
