@@ -146,6 +146,9 @@ class Build:
             model=self.model, options=_recorded(self.options), endpoint=self.identity,
             seeds_sha256=file_digest(config.seeds),
         )
+        if not config.difficulty:
+            # Recorded only when asked for, so a folder built before the option existed resumes.
+            del state["difficulty"]
         self.resumed = check_and_record(out, state, restart=config.restart)
 
         if self.offline:

@@ -90,6 +90,10 @@ def test_a_build_without_difficulty_asks_no_difficulty_judge(tmp_path: Path, loo
     out = build(tmp_path, server)
     assert not [r for r in server.requests if JUDGE in r.last_user_message]
     assert all("difficulty" not in row["scores"] for row in read(out / "dataset.jsonl"))
+    # --difficulty changes what the rows hold: the folder refuses it without --restart.
+    again = evol("build", "--seeds", str(tmp_path / "seeds.jsonl"), "--out", str(out), "--rounds", "1", "--difficulty",
+                 env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"})
+    assert again.returncode == 2 and "difficulty was None, now True" in again.stderr
 
 
 def test_an_offline_build_never_presents_its_placeholder_ratings_as_judgements(tmp_path: Path) -> None:
