@@ -110,6 +110,14 @@ def test_irm_candidates_and_their_export_field_by_field(tmp_path: Path, loopback
     assert [(row["parent_id"], row["round"]) for row in irm] == [("seed-0", 1)] * 3 + [(ids[A1], 2)]
     assert all(row["score_chosen"] > row["score_rejected"] for row in irm)
 
+    # The prompt is the parent's row: a round whose parent the export filters leave out is
+    # skipped, and said so (the seed is round 0).
+    later = tmp_path / "later.jsonl"
+    filtered = evol("export", str(out), "--format", "irm", "--min-round", "1", "--output", str(later))
+    assert filtered.returncode == 0, filtered.stderr
+    assert read(later) == [pair(A1, A2, C2)]
+    assert "1 rounds left out: their parent row is not among the exported rows" in filtered.stderr
+
     # The report does not count the candidates that were not chosen as failed evolutions.
     assert evol("report", str(out)).returncode == 0
     assert "4 of them are candidates of a ranked round that were not chosen" in (out / "report.html").read_text()
