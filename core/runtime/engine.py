@@ -342,19 +342,19 @@ class Engine:
             chosen = candidate is best
             if elimination is None and not chosen:
                 assert best is not None
-                elimination = self._not_chosen(name, candidate.id, own, best.id, best_value)
+                elimination = self._not_chosen(name, own, best.id, best_value)
             rank = None if own is None else 1 + sum(1 for other in known if other > own)
             info = {"of": len(outcomes), "rank": rank, "by": name, "chosen": chosen}
             ranked.append((candidate.replace(checks={**candidate.checks, "candidates": info}), elimination))
         return ranked
 
     @staticmethod
-    def _not_chosen(name: str, own_id: str, own: float | None, best_id: str, best: float | None) -> Elimination:
+    def _not_chosen(name: str, own: float | None, best_id: str, best: float | None) -> Elimination:
         if own is None:
             if best is None:
                 return Elimination(
                     UNRANKED,
-                    f"no candidate of this round has a {name} score to rank by; the first survivor, {best_id}, continues",
+                    f"no surviving candidate of this round has a {name} score to rank by; the first survivor, {best_id}, continues",
                 )
             return Elimination(UNRANKED, f"it has no {name} score; {best_id} continues with {name} {best:g}")
         assert best is not None  # a scored survivor exists, so the chosen one is scored

@@ -130,7 +130,7 @@ def test_without_any_score_the_first_survivor_continues_unranked(tmp_path, loopb
     assert found["s/r1c1"]["filter"] is None and found["s/r1c1"]["candidates"]["chosen"] is True
     for sample_id in ("s/r1c2", "s/r1c3"):
         assert found[sample_id]["filter"] == "unranked"
-        assert "no candidate of this round has a quality score" in found[sample_id]["reason"]
+        assert "no surviving candidate of this round has a quality score" in found[sample_id]["reason"]
         assert found[sample_id]["candidates"]["rank"] is None
 
 
