@@ -44,6 +44,7 @@ from .types.registrations import (
     Scorer,
 )
 from .types.rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, clean_rewrite, leaks_template
+from .types.structured import enum_property, json_schema_format, read_json_object
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app.build import Build, BuildSummary, build
@@ -128,10 +129,13 @@ __all__ = [
     "UsageError",
     "build",
     "clean_rewrite",
+    "enum_property",
     "histogram_bars",
     "hookimpl",
+    "json_schema_format",
     "leaks_template",
     "number_or_none",
+    "read_json_object",
     "row_rule",
     "stacked_bars",
     "stable_int",

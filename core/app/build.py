@@ -26,7 +26,7 @@ import click
 from rich.console import Console
 
 from ..runtime.cache import Cache
-from ..runtime.engine import Engine, Progress, operations_per_round
+from ..runtime.engine import OUTRANKED, UNRANKED, Engine, Progress, operations_per_round
 from ..runtime.failures import FailureWatch
 from ..runtime.llm import LLM
 from ..runtime.output import CACHE, DATASET, Output
@@ -122,9 +122,10 @@ class Build:
             raise UsageError(str(error)) from None
         self.weights = _operation_weights(self.domain, config)
         self.filters = [f for f in registry.filters.values() if applies_to(f, self.domain.name)]
+        switches = scorer_switches(config, self.options)
         self.scorers = [
             s for s in registry.scorers.values()
-            if applies_to(s, self.domain.name) and (s.enabled is None or s.enabled(self.options))
+            if applies_to(s, self.domain.name) and (s.enabled is None or s.enabled(switches))
         ]
 
         self.seed_file = SeedFile(config.seeds, self.domain, config.skip_invalid).validate()
@@ -155,6 +156,9 @@ class Build:
             model=self.model, options=_recorded(self.options), endpoint=self.identity,
             seeds_sha256=file_digest(config.seeds),
         )
+        if not config.difficulty:
+            # Recorded only when asked for, so a folder built before the option existed resumes.
+            del state["difficulty"]
         self.resumed = check_and_record(out, state, restart=config.restart)
 
         if self.offline:
@@ -269,8 +273,12 @@ class Build:
         console = console or self.console
         console.print(rounds_table(self.tally, f"evol build: {summary.status}"))
         kinds = summary.counts.get("failures_per_kind", {})
+        # Candidates a sibling of the same round beat are not failed evolutions: say how many.
+        per_filter = summary.counts.get("eliminations_per_filter", {})
+        not_chosen = sum(int(per_filter.get(name, 0)) for name in (OUTRANKED, UNRANKED))
+        ranked = f" ({not_chosen} of them not chosen among a round's candidates)" if not_chosen else ""
         line = (
-            f"{summary.dataset}: {summary.kept} samples; {summary.eliminated} eliminated; {summary.failed} failed"
+            f"{summary.dataset}: {summary.kept} samples; {summary.eliminated} eliminated{ranked}; {summary.failed} failed"
             f" ({self.tally.lineages} of {self.selected} seeds written)"
         )
         advice = []
@@ -281,6 +289,12 @@ class Build:
         if kinds.get("error"):
             advice.append(f"{kinds['error']} raised an error in plugin or core code (see failed.jsonl)")
         console.print("evol: " + line + (f"; {'; '.join(advice)}" if advice else ""), soft_wrap=True, highlight=False)
+        if self.offline:
+            console.print(
+                "evol: the bundled offline model wrote these rows: its answers, and the numbers its judges "
+                "gave (scores, rankings), are placeholders, not judgements (provenance.endpoint = offline).",
+                soft_wrap=True, highlight=False, markup=False,
+            )
         if summary.status != "complete" and summary.reason:
             console.print(f"evol: {summary.status}: {summary.reason}", soft_wrap=True, highlight=False, markup=False)
 
@@ -374,6 +388,13 @@ def domain_options(domain: Domain, given: Mapping[str, Any]) -> dict[str, Any]:
         else:
             values[name] = option.get_default(context)
     return values
+
+
+def scorer_switches(config: BuildConfig, options: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``Scorer.enabled`` reads: the domain's options and the core options that switch
+    scorers on (``difficulty``), by option name. A domain option cannot take a core option's
+    name (``evol build`` would not show it), so the two never collide."""
+    return {**options, "difficulty": config.difficulty}
 
 
 def _domain(registry: Registry, name: str) -> Domain:

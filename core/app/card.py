@@ -299,6 +299,9 @@ def _checks(report: BuildReport) -> list[str]:
             [(name, verdict, count) for name, verdicts in report.verdicts.items() for verdict, count in verdicts.items()],
         )
     if report.scores:
+        if report.run.offline:
+            lines += ["The bundled offline model wrote these rows: the numbers its judges gave are "
+                      "placeholders, not judgements.", ""]
         lines += ["Scores of the kept samples (a sample without the score is counted as missing, not as 0):", ""]
         rows = []
         for score in report.scores:

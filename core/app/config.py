@@ -31,7 +31,7 @@ OFFLINE_ENDPOINT = "offline"
 # The others (concurrency, timeouts, attempts, progress) change how fast, not what.
 DATASET_OPTIONS = (
     "domain", "rounds", "schedule", "model", "seed", "limit", "shard", "temperature", "top_p",
-    "max_tokens", "operation_weights", "options",
+    "max_tokens", "operation_weights", "difficulty", "options",
 )
 
 
@@ -60,6 +60,8 @@ class BuildConfig(BaseModel):
     timeout: float = Field(600.0, gt=0.0)
     max_outage: float = Field(600.0, gt=0.0)
     operation_weights: dict[str, float] = Field(default_factory=dict)
+    difficulty: bool = False
+    """Rate every answered sample's instruction 1-10 with the difficulty judge (``scores.difficulty``)."""
     skip_invalid: bool = False
     restart: bool = False
     progress: bool | None = None

@@ -39,6 +39,7 @@ from ..types.curation import Candidate, CurationRule, Progress
 from ..builtins.curation.runner import Decision, RuleRunner
 from ..builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, budget_rule, score_from_row
 from ..types.errors import EvolError
+from .config import OFFLINE_ENDPOINT
 
 T = TypeVar("T")
 
@@ -139,6 +140,8 @@ class CurationReport:
     budget: Mapping[str, int] | None
     versions: Mapping[str, str]
     wall_time_s: float
+    offline_rows: int = 0
+    """Rows the bundled offline model wrote: their judge scores are placeholders, not ratings."""
 
     @property
     def removed(self) -> int:
@@ -158,6 +161,7 @@ class CurationReport:
             "budget": None if self.budget is None else dict(self.budget),
             "per_round": {key: stats.as_json() for key, stats in self.per_round.items()},
             "per_operation": {key: stats.as_json() for key, stats in self.per_operation.items()},
+            "offline_rows": self.offline_rows,
             "versions": dict(self.versions),
             "wall_time_s": round(self.wall_time_s, 3),
         }
@@ -177,6 +181,8 @@ class RowFacts:
     response_words: list[int] = field(default_factory=list)
     difficulty: list[float | None] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
+    offline_rows: int = 0
+    """Rows written by the bundled offline model (``provenance.endpoint`` = offline)."""
 
 
 def _fail(path: Path, line: int, field_name: str | None, message: str) -> DatasetRowError:
@@ -249,9 +255,20 @@ def read_dataset(path: Path, runner: RuleRunner, progress: Progress) -> RowFacts
             facts.instruction_words.append(_words(row["instruction"]) + _words(row.get("input")))
             facts.response_words.append(_words(row["response"]))
             scores = row.get("scores") or {}
-            facts.difficulty.append(_numeric(scores.get(judge.SCORE)))
+            if _from_offline_model(row):
+                # The bundled offline model's rating is a placeholder of the asked shape, not a
+                # judgement: the row counts as unrated (and --difficulty asks a real judge).
+                facts.offline_rows += 1
+                facts.difficulty.append(None)
+            else:
+                facts.difficulty.append(_numeric(scores.get(judge.SCORE)))
             facts.lines.append(line_number)
     return facts
+
+
+def _from_offline_model(row: Mapping[str, Any]) -> bool:
+    provenance = row.get("provenance")
+    return isinstance(provenance, Mapping) and provenance.get("endpoint") == OFFLINE_ENDPOINT
 
 
 def _lines(handle: Any) -> Iterator[tuple[int, bytes]]:
@@ -313,7 +330,7 @@ def rate_difficulty(
         # request (and its cache entry) is the same one.
         seed = stable_int(settings.run_seed, str(row_id), judge.STAGE, 0)
         try:
-            completion = await llm.chat(judge.judge_messages(instruction), decoding, seed)
+            completion = await llm.chat(judge.judge_messages(instruction), decoding, seed, response_format=judge.FORMAT)
         except LLMFailure:
             tally.failed += 1
             ratings[position] = None
@@ -493,6 +510,7 @@ def curate(
         budget=budget_tally.as_json() if settings.budget is not None else None,
         versions=_versions(),
         wall_time_s=time.monotonic() - started,
+        offline_rows=facts.offline_rows,
     )
     _atomic_write(curated / REPORT_FILE, json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
     return report

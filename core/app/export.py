@@ -114,6 +114,10 @@ def _warn_if_unfinished(folder: Path) -> None:
     except (OSError, ValueError):
         log.warning("%s has no readable manifest.json: cannot tell whether the build finished", folder)
         return
+    endpoint = manifest.get("endpoint")
+    if isinstance(endpoint, dict) and endpoint.get("offline") is True:
+        log.warning("this build ran against the bundled offline model: its rows, and the numbers its judges "
+                    "gave (scores, labels, rankings), are placeholders, not for training")
     status = manifest.get("status")
     if status != "complete":
         reason = manifest.get("reason") or ""

@@ -1,4 +1,5 @@
-"""The essential ``core`` plugin: the paper's four elimination rules and the export formats.
+"""The essential ``core`` plugin: the paper's four elimination rules, the export formats, and
+the difficulty judge that ``evol build --difficulty`` switches on.
 
 Written as a plugin like any other, but it cannot be disabled (``evol -p no:core`` is refused):
 a build without the elimination rules would silently stop doing what Evol-Instruct says, and the
@@ -10,7 +11,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..types.hookspecs import hookimpl
-from ..types.registrations import Exporter, Filter
+from ..types.registrations import Exporter, Filter, Scorer
+from .curation.difficulty import SCORER as DIFFICULTY
 from .exporters import EXPORTERS
 from .rules import PAPER_RULES
 
@@ -23,3 +25,8 @@ def evol_filters() -> Iterable[Filter]:
 @hookimpl
 def evol_exporters() -> Iterable[Exporter]:
     yield from EXPORTERS
+
+
+@hookimpl
+def evol_scorers() -> Iterable[Scorer]:
+    yield DIFFICULTY  # runs only in builds with --difficulty (Scorer.enabled)

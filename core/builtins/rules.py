@@ -1,6 +1,8 @@
 """The four elimination rules of Evol-Instruct, each a named filter.
 
-1. ``equality``: the evolution brings no information gain over its parent (an LLM judge).
+1. ``equality``: the evolution brings no information gain over its parent (an LLM judge, asked
+   for a structured verdict; a reply that says neither "Equal" nor "Not Equal" keeps the
+   candidate).
 2. ``sorry-short``: the answer contains "sorry" and is under 80 words: the model found the
    instruction hard to answer.
 3. ``stopwords-only``: the answer is nothing but punctuation and stop words.
@@ -17,6 +19,7 @@ from ..types.context import SampleContext
 from ..types.records import Sample
 from ..types.registrations import Filter
 from ..types.rewrite import leaks_template
+from ..types.structured import enum_property, json_schema_format, read_json_object
 
 SORRY_WORD_LIMIT = 80
 
@@ -63,6 +66,27 @@ def _normalised(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+EQUAL, NOT_EQUAL = "Equal", "Not Equal"
+EQUALITY_FORMAT = json_schema_format("equality_verdict", {"verdict": enum_property([EQUAL, NOT_EQUAL])})
+
+
+def read_equality_verdict(reply: str) -> bool | None:
+    """True for "Equal", False for "Not Equal", None for a reply that gives neither: the
+    structured reply's ``verdict``, else the words of a plain-text reply."""
+    data = read_json_object(reply)
+    if data is not None:
+        verdict = data.get("verdict")
+        if isinstance(verdict, str):
+            reply = verdict
+    words = reply.strip().lower()
+    # "Not Equal" contains "equal": look for the negation first.
+    if re.search(r"\bnot\s+equal\b", words):
+        return False
+    if re.search(r"\bequal\b", words):
+        return True
+    return None
+
+
 async def equality(ctx: SampleContext, sample: Sample) -> str | None:
     parent = ctx.parent
     if parent is None:
@@ -70,14 +94,12 @@ async def equality(ctx: SampleContext, sample: Sample) -> str | None:
     if _normalised(parent.instruction) == _normalised(sample.instruction):
         return "the rewrite is identical to its parent"
     prompt = EQUALITY_PROMPT.format(first=parent.instruction, second=sample.instruction)
-    verdict = await ctx.chat([{"role": "user", "content": prompt}], stage="equality", temperature=0.0)
-    words = verdict.strip().lower()
-    # "Not Equal" contains "equal": look for the negation first.
-    if re.search(r"\bnot\s+equal\b", words):
-        return None
-    if re.search(r"\bequal\b", words):
+    reply = await ctx.chat(
+        [{"role": "user", "content": prompt}], stage="equality", temperature=0.0, response_format=EQUALITY_FORMAT
+    )
+    if read_equality_verdict(reply):
         return "the equality judge found no information gain over the parent"
-    return None  # an answer we cannot read is no evidence of equality
+    return None  # "Not Equal", or an answer we cannot read: no evidence of equality
 
 
 def sorry_short(ctx: SampleContext, sample: Sample) -> str | None:

@@ -85,7 +85,9 @@ def offline_reply(request: ChatRequest) -> str:
     text = request.last_user_message
     digest = hashlib.sha256(f"{request.key}:{request.choice}".encode()).digest()
     if request.response_format is not None:
-        return _structured(request.response_format, text, digest)
+        # The equality judge hears "Not Equal" in the asked shape too, for the same reason.
+        prefer = ("Not Equal",) if "Not Equal" in text else ()
+        return _structured(request.response_format, text, digest, prefer)
     if REWRITTEN_LABEL in text:
         return _evolve_in_depth(_given_instruction(text), digest)
     if CREATED_LABEL in text:
@@ -161,21 +163,24 @@ def _placeholder_answer(text: str, digest: bytes) -> str:
     return answer
 
 
-def _structured(response_format: dict[str, Any], text: str, digest: bytes) -> str:
+def _structured(response_format: dict[str, Any], text: str, digest: bytes, prefer: tuple[Any, ...] = ()) -> str:
     """A JSON reply that fits the requested schema, as an endpoint with structured output gives.
 
     Values are placeholders chosen from the request's hash (numbers inside the schema's bounds,
-    the first enum value...), so a judge asked by the offline model gets a well-formed answer
-    that says nothing about the instruction.
+    an enum value...), so a judge asked by the offline model gets a well-formed answer that says
+    nothing about the instruction. An enum that offers one of ``prefer`` answers with it.
     """
     schema = (response_format.get("json_schema") or {}).get("schema")
     if response_format.get("type") != "json_schema" or not isinstance(schema, dict):
         return json.dumps({"text": _placeholder_answer(text, digest)})
-    return json.dumps(_instance(schema, digest, 0), ensure_ascii=False)
+    return json.dumps(_instance(schema, digest, 0, prefer), ensure_ascii=False)
 
 
-def _instance(schema: dict[str, Any], digest: bytes, depth: int) -> Any:
+def _instance(schema: dict[str, Any], digest: bytes, depth: int, prefer: tuple[Any, ...] = ()) -> Any:
     if "enum" in schema and schema["enum"]:
+        preferred = [value for value in schema["enum"] if value in prefer]
+        if preferred:
+            return preferred[0]
         return schema["enum"][digest[depth % len(digest)] % len(schema["enum"])]
     if "const" in schema:
         return schema["const"]
@@ -185,14 +190,14 @@ def _instance(schema: dict[str, Any], digest: bytes, depth: int) -> Any:
     if kind == "object":
         properties = schema.get("properties") or {}
         return {
-            name: _instance(sub, digest, depth + index + 1)
+            name: _instance(sub, digest, depth + index + 1, prefer)
             for index, (name, sub) in enumerate(properties.items())
             if isinstance(sub, dict)
         }
     if kind == "array":
         items = schema.get("items") if isinstance(schema.get("items"), dict) else {"type": "string"}
         count = max(int(schema.get("minItems") or 1), 1)
-        return [_instance(items, digest, depth + i + 1) for i in range(count)]
+        return [_instance(items, digest, depth + i + 1, prefer) for i in range(count)]
     if kind in ("integer", "number"):
         low = schema.get("minimum", 0)
         high = schema.get("maximum", low + 10)

@@ -6,8 +6,9 @@ round); the rewrite is cleaned, the instruction filters judge it, the LLM answer
 response filters judge the answer, the domain's scorers check it and the verdict filters read
 their checks. A candidate that survives becomes the lineage's current instruction; an eliminated
 one is recorded with the filter and reason, and its parent is evolved again in the next round
-(the paper's "back into the pool"). A domain may evolve several candidates per round and keep
-the best survivor (``Domain.candidates``, for WizardMath's instruction-reward rankings).
+(the paper's "back into the pool"). A domain may evolve several candidates per round, each with
+its own operation where the round has enough, and keep the best survivor by a score
+(``Domain.candidates``, for WizardMath's instruction-reward rankings; see ``Engine.rank``).
 
 Lineages are independent of each other, so they run concurrently with no barrier between rounds:
 the LLM is kept busy all the time, and a run splits by seed into shards whose outputs merge into
@@ -37,6 +38,7 @@ from .failures import Failure, FailureWatch, classify, code_traceback, describe
 
 SEED_OPERATION = "seed"
 OUTRANKED = "outranked"
+UNRANKED = "unranked"
 
 
 @dataclass
@@ -111,6 +113,8 @@ class Engine:
         self.clean = domain.clean_rewrite or clean_rewrite
         self.inherit = domain.inherit_fields or dict
         self.candidates = domain.candidates.count(run.options) if domain.candidates is not None else 1
+        if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
+            raise ValueError(f"domain {domain.name!r} asks for {self.candidates!r} candidates per round; it must be an integer >= 1")
         self.progress: Progress | None = None
 
     # --- the whole build ---------------------------------------------------------------------
@@ -277,42 +281,86 @@ class Engine:
 
     def choose_operation(self, seed_id: str, round_: int, number: int = 0) -> tuple[Operation, random.Random]:
         """Drawn by weight among the round's operations, from an RNG seeded per (run seed, seed,
-        round) and, for the second candidate on, its number."""
+        round) and, for the second candidate on, its number.
+
+        The candidates of one round draw without replacement while the round has operations
+        (of weight > 0) that no earlier candidate drew: a ranking learns most from different
+        evolutions of one parent. Once every operation is taken they draw among all again; such
+        a repeat differs by its request seed, so a sampling model still writes another rewrite.
+        The first candidate draws exactly as the plain method does.
+        """
+        operations = self.round_operations[round_ - 1]
+        taken: set[str] = set()
+        for earlier in range(number):
+            taken.add(self._draw(seed_id, round_, earlier, operations, taken)[0].name)
+        return self._draw(seed_id, round_, number, operations, taken)
+
+    def _draw(
+        self, seed_id: str, round_: int, number: int, operations: Sequence[Operation], taken: set[str]
+    ) -> tuple[Operation, random.Random]:
         key = (self.run.seed, seed_id, round_) if number == 0 else (self.run.seed, seed_id, round_, number)
         rng = random.Random(stable_int(*key))
-        operations = self.round_operations[round_ - 1]
-        weights = [self.weights.get(op.name, 1.0) for op in operations]
-        return rng.choices(operations, weights=weights)[0], rng
+        fresh = [op for op in operations if op.name not in taken and self.weights.get(op.name, 1.0) > 0]
+        pool = fresh if taken and fresh else list(operations)
+        weights = [self.weights.get(op.name, 1.0) for op in pool]
+        return rng.choices(pool, weights=weights)[0], rng
 
     def rank(
         self, outcomes: Sequence[tuple[Sample, Elimination | None]]
     ) -> list[tuple[Sample, Elimination | None]]:
-        """The round's outcomes with one survivor at most: with several candidates, the survivor
-        with the highest ranking score continues (ties: the first) and the others are
-        ``outranked``; every candidate records its rank in ``checks.candidates``."""
+        """The round's outcomes with one survivor at most.
+
+        With several candidates, the survivor with the highest ranking score continues (ties:
+        the first). Every other survivor is eliminated: ``outranked`` when it has the score
+        (lower, or tied with the chosen one), ``unranked`` when it has none (its judge gave no
+        readable score). When no survivor has the score there is nothing to rank by: the first
+        survivor continues and the others are ``unranked``. A candidate eliminated before it was
+        scored keeps its own elimination. Every candidate carries ``checks.candidates``: ``of``
+        (candidates in the round), ``rank`` (1 + the number of candidates of the round with a
+        strictly higher score; null without the score), ``by`` (the score's name) and
+        ``chosen``.
+        """
         if self.domain.candidates is None or self.candidates == 1:
             return list(outcomes)
         name = self.domain.candidates.score
 
         def value(sample: Sample) -> float | None:
             score = sample.scores.get(name)
-            return float(score) if isinstance(score, (int, float)) else None
+            if isinstance(score, bool) or not isinstance(score, (int, float)) or score != score:
+                return None
+            return float(score)
 
-        scored = sorted((c for c, _ in outcomes if value(c) is not None), key=lambda c: -value(c))  # type: ignore[operator]
-        ranks = {candidate.id: position + 1 for position, candidate in enumerate(scored)}
+        values = {candidate.id: value(candidate) for candidate, _ in outcomes}
+        known = [v for v in values.values() if v is not None]
         survivors = [candidate for candidate, elimination in outcomes if elimination is None]
-        best = max(survivors, key=lambda c: (value(c) is not None, value(c) or 0.0), default=None)
+        scored = [candidate for candidate in survivors if values[candidate.id] is not None]
+        best = max(scored, key=lambda c: values[c.id]) if scored else (survivors[0] if survivors else None)  # type: ignore[arg-type, return-value]
+        best_value = values[best.id] if best is not None else None
         ranked: list[tuple[Sample, Elimination | None]] = []
         for candidate, elimination in outcomes:
+            own = values[candidate.id]
             chosen = candidate is best
             if elimination is None and not chosen:
-                elimination = Elimination(
-                    OUTRANKED,
-                    f"another candidate of this round scored higher on {name} ({value(candidate)} < {value(best)})",  # type: ignore[arg-type]
-                )
-            info = {"of": len(outcomes), "rank": ranks.get(candidate.id), "by": name, "chosen": chosen}
+                assert best is not None
+                elimination = self._not_chosen(name, own, best.id, best_value)
+            rank = None if own is None else 1 + sum(1 for other in known if other > own)
+            info = {"of": len(outcomes), "rank": rank, "by": name, "chosen": chosen}
             ranked.append((candidate.replace(checks={**candidate.checks, "candidates": info}), elimination))
         return ranked
+
+    @staticmethod
+    def _not_chosen(name: str, own: float | None, best_id: str, best: float | None) -> Elimination:
+        if own is None:
+            if best is None:
+                return Elimination(
+                    UNRANKED,
+                    f"no surviving candidate of this round has a {name} score to rank by; the first survivor, {best_id}, continues",
+                )
+            return Elimination(UNRANKED, f"it has no {name} score; {best_id} continues with {name} {best:g}")
+        assert best is not None  # a scored survivor exists, so the chosen one is scored
+        if own == best:
+            return Elimination(OUTRANKED, f"tied with {best_id} on {name} ({own:g}); the first of the tied candidates continues")
+        return Elimination(OUTRANKED, f"{best_id} scored higher on {name} ({best:g} > {own:g})")
 
     # --- bookkeeping -------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@
   a wrong key, an unknown model, or requests the endpoint rejects as invalid again and again.
   One rejected request alone (say, a prompt over the context length) fails only its sample.
 - A request asking for structured output (``response_format``) that the endpoint rejects is sent
-  again without it, and the run stops asking for it.
+  again without it, and the run stops asking for it. Its answer is cached as the plain request's,
+  where a later run asking with ``response_format`` finds it too.
 """
 
 from __future__ import annotations
@@ -193,6 +194,12 @@ class LLM:
             request["response_format"] = dict(response_format or {})
         key = content_key("chat", {"endpoint": self.identity, **request})
         stored = self.cache.get(key)
+        if stored is None and structured:
+            # An earlier run whose endpoint rejected response_format has this question's answer
+            # under the plain request: a resumed run reads it instead of being refused again.
+            plain = {name: value for name, value in request.items() if name != "response_format"}
+            stored = self.cache.get(content_key("chat", {"endpoint": self.identity, **plain}))
+            structured = structured and stored is None
         if stored is not None:
             self.stats.cached += 1
             return Completion(stored["text"], Usage(**stored["usage"]), cached=True, structured=structured)

@@ -73,9 +73,11 @@ class Candidates:
     """Several evolutions of one parent per round, ranked by a score (WizardMath's IRM data).
 
     ``count(options)`` is how many candidates each round evolves from the parent (1: the plain
-    method). Every candidate goes through every stage; among the survivors, the one with the
-    highest ``scores[score]`` continues the lineage and the others are recorded as eliminated
-    by ``outranked``. All candidates carry ``checks.candidates`` with their rank.
+    method); they draw different operations while the round has operations left. Every
+    candidate goes through every stage; among the survivors, the one with the highest
+    ``scores[score]`` continues the lineage (ties: the first) and the others are recorded as
+    eliminated by ``outranked`` (a lower or tied score) or ``unranked`` (no score). All
+    candidates carry ``checks.candidates = {of, rank, by, chosen}`` (see ``Engine.rank``).
     """
 
     count: Callable[[Mapping[str, Any]], int]
@@ -159,7 +161,8 @@ class Scorer(Registration):
     description: str = ""
     enabled: Callable[[Mapping[str, Any]], bool] | None = None
     """Whether the scorer runs in a build with these options (None: always), for scorers a
-    build option switches on, such as ``--difficulty``."""
+    build option switches on. It receives the domain's options and the core's switches
+    (``difficulty``: ``evol build --difficulty``), by option name."""
     requests: RequestBudget | None = None
     """What ``score`` sends at most per sample (``lambda options: {}`` for a check with no LLM)."""
 

@@ -8,6 +8,10 @@ Seeds come in GSM8K style (``question``, ``answer`` ending in ``#### N``) or MAT
 (``problem``, ``solution``, ``answer``); both become an instruction, a worked solution ending in
 the fixed final form, and the field ``answer``: the reference final answer.
 
+With ``--irm-candidates K`` each round evolves the parent K times and the candidate with the
+highest instruction reward continues (the core's ``Domain.candidates``); every candidate is kept
+with its score and rank, for the instruction reward model's ranking data (``--format irm``).
+
 An evolved problem is a new problem, so the reference answer its lineage inherits no longer
 applies: ``inherit_fields`` moves it to ``seed_answer`` as the candidate is made, and the answer of an
 evolved problem is judged by the consensus of ``--samples`` sampled solutions instead.
@@ -22,7 +26,7 @@ from typing import Any, Mapping, Sequence
 
 import click
 
-from evolinstruct import Domain, Message, Operation, Sample, SampleContext, SeedError, clean_rewrite
+from evolinstruct import Candidates, Domain, Message, Operation, Sample, SampleContext, SeedError, clean_rewrite
 
 from . import prompts
 from .consensus import group_answers
@@ -177,6 +181,15 @@ async def respond(ctx: SampleContext, sample: Sample) -> Sample:
     )
 
 
+RANKING_SCORE = "instruction_reward"
+"""What ``--irm-candidates`` ranks the candidates of a round by: r_I, the instruction judge's
+scores gated by the checks that need no LLM."""
+
+
+def irm_candidates(options: Mapping[str, Any]) -> int:
+    return int(options.get("irm_candidates") or 1)
+
+
 OPTIONS = (
     click.Option(
         ["--samples"],
@@ -222,6 +235,16 @@ OPTIONS = (
         "out when the judge gives no verdict.",
     ),
     click.Option(
+        ["--irm-candidates"],
+        type=click.IntRange(1, 16),
+        default=1,
+        show_default=True,
+        help="math: evolve each parent K times per round (different operations while the round "
+        "has enough), score every candidate with the instruction judge, continue the lineage "
+        "with the best survivor and keep all K with their scores and rank: the rankings an "
+        "instruction reward model trains on (evol export --format irm). 1: one candidate per round.",
+    ),
+    click.Option(
         ["--min-reward"],
         type=click.FloatRange(0.0, 1.0),
         default=0.0,
@@ -249,4 +272,5 @@ MATH = Domain(
     clean_rewrite=clean_math_rewrite,
     options=OPTIONS,
     inherit_fields=inherit_fields,
+    candidates=Candidates(count=irm_candidates, score=RANKING_SCORE),
 )

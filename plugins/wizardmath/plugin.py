@@ -40,9 +40,11 @@ def evol_filters() -> Iterable[Filter]:
 @hookimpl
 def evol_exporters() -> Iterable[Exporter]:
     from .exports import PRM, STEPWISE
+    from .irm import IRM
 
     yield PRM
     yield STEPWISE
+    yield IRM
 
 
 @hookimpl

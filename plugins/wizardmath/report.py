@@ -22,6 +22,11 @@ REWARDS = (
     ("process_reward", "Process reward (the lowest step score)"),
 )
 BINS = 20
+OFFLINE = (
+    "The bundled offline model wrote this build: its instruction judge's scores, and so the "
+    "instruction reward and the reward, are placeholders, not judgements; the answer and process "
+    "rewards were computed by sympy on placeholder solutions."
+)
 COLORS = {"kept": "#2e7d32", "eliminated": "#c62828"}
 
 
@@ -61,6 +66,8 @@ def render(report: BuildReport) -> SectionContent | None:
         "<p>Rewards of every kept and eliminated row, in 20 bins over [0, 1]. A row without the "
         "score is counted as missing, never as 0.</p>"
     )
+    if report.run.offline:
+        explain = f'<p class="note warning">{html.escape(OFFLINE)}</p>' + explain
     return SectionContent(explain + table, tuple(charts))
 
 

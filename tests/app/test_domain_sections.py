@@ -15,6 +15,7 @@ from evolinstruct.app.card import write_card
 from evolinstruct.app.report import read_build, write_report
 from evolinstruct.app.report.page import sections_for
 from tests.app.conftest import EXAMPLES, open_page, read_rows
+from evolinstruct.testing import Rule
 from tests.conftest import evol
 from wizardcoder.report import NO_VERDICT, NOT_RUN
 from wizardcoder.report import SECTION as CODE_SECTION
@@ -43,14 +44,21 @@ def test_verdict_categories_keep_untested_and_unrun_apart() -> None:
     assert verdict_of({"checks": {}}) == NOT_RUN
 
 
-def test_math_reward_histograms_count_every_scored_row_and_no_missing_one(tmp_path: Path, browser: Any) -> None:
+def test_math_reward_histograms_count_every_scored_row_and_no_missing_one(
+    tmp_path: Path, browser: Any, loopback_llm_factory: Any
+) -> None:
+    # Half of the instruction judge's replies cannot be read: those rows have no instruction
+    # reward and no reward, and must be counted as missing.
+    server = loopback_llm_factory([Rule(contains="Rate the problem below", reply="Looks fine.", probability=0.5)])
     out = tmp_path / "math"
     result = evol("build", "--domain", "math", "--seeds", str(EXAMPLES / "seeds" / "math_gsm8k_style.jsonl"),
-                  "--out", str(out), "--rounds", "2", "--no-progress")
+                  "--out", str(out), "--rounds", "2", "--no-progress",
+                  env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"})
     assert result.returncode == 0, result.stderr
     page_path = write_report(read_build(out), SECTIONS)
     opened = open_page(browser, page_path)
     assert opened.errors == []
+    assert "placeholders" not in opened.page.locator("#math-rewards").inner_text()
 
     rows = [row for name in ("dataset.jsonl", "eliminated.jsonl") for row in read_rows(out, name)]
     missing_somewhere = False
@@ -66,8 +74,7 @@ def test_math_reward_histograms_count_every_scored_row_and_no_missing_one(tmp_pa
         assert drawn == len(present), name
         caption = chart.locator("xpath=..").locator("figcaption").inner_text()
         assert f"{len(present):,} rows scored; {missing:,} without {name}" in caption
-    # The offline model's solutions leave some steps unchecked: a missing process reward is
-    # counted as missing, and not one of them was drawn as a 0.
+    # A missing reward is counted as missing, and not one of them was drawn as a 0.
     assert missing_somewhere
 
     # The card says which checks ran and gives each reward's numbers over the kept rows.
@@ -79,6 +86,18 @@ def test_math_reward_histograms_count_every_scored_row_and_no_missing_one(tmp_pa
         if present:
             line = f"| {name} | {len(present):,} | {len(kept) - len(present):,} | {sum(present) / len(present):.3f} |"
             assert line in card, line
+
+
+def test_math_rewards_of_an_offline_build_say_they_are_placeholders(tmp_path: Path) -> None:
+    out = tmp_path / "math"
+    result = evol("build", "--domain", "math", "--seeds", str(EXAMPLES / "seeds" / "math_gsm8k_style.jsonl"),
+                  "--out", str(out), "--rounds", "1", "--limit", "2", "--no-progress")  # no endpoint
+    assert result.returncode == 0, result.stderr
+    # The offline model answers the instruction judge with schema-shaped placeholder numbers.
+    assert any(isinstance(row["scores"].get("instruction_reward"), float) for row in read_rows(out, "dataset.jsonl"))
+    page = write_report(read_build(out), SECTIONS).read_text(encoding="utf-8")
+    section = page[page.index('<section id="math-rewards">'):]
+    assert "instruction reward and the reward, are placeholders, not judgements" in section[:section.index("</section>")]
 
 
 @pytest.mark.docker

@@ -26,3 +26,45 @@ def test_stopwords_only() -> None:
     assert stopwords_only(None, sample(response="... and, or; the!")) is not None  # type: ignore[arg-type]
     assert stopwords_only(None, sample(response="")) == "the answer is empty"  # type: ignore[arg-type]
     assert stopwords_only(None, sample(response="The mitochondria.")) is None  # type: ignore[arg-type]
+
+
+def _run(coroutine):
+    import asyncio
+
+    return asyncio.run(coroutine)
+
+
+@pytest.mark.parametrize(
+    ("reply", "structured_output", "eliminated"),
+    [
+        ('{"verdict": "Equal"}', True, True),
+        ('{"verdict": "Not Equal"}', True, False),
+        ("Equal", False, True),
+        ("Not Equal.", False, False),
+        ("I cannot tell.", True, False),  # no verdict is no evidence of equality
+        ('{"verdict": "same-ish"}', True, False),
+    ],
+)
+def test_the_equality_judge_reads_a_structured_or_a_text_verdict(
+    reply: str, structured_output: bool, eliminated: bool, sample_context_factory, loopback_llm_factory
+) -> None:
+    from evolinstruct.builtins.rules import equality
+    from evolinstruct.testing import Rule
+
+    server = loopback_llm_factory([Rule(contains="Not Equal", reply=reply)], structured_output=structured_output)
+    parent = sample("Name a river.")
+    ctx = sample_context_factory(server=server, parent=parent)
+    reason = _run(equality(ctx, sample("Name a river in Africa and its length.")))
+    assert (reason is not None) is eliminated
+    asked = server.requests
+    assert asked[0].body["response_format"]["json_schema"]["schema"]["properties"]["verdict"]["enum"] == ["Equal", "Not Equal"]
+    if not structured_output:
+        assert [(r.status, "response_format" in r.body) for r in asked] == [(400, True), (200, False)]
+
+
+def test_the_offline_model_answers_the_equality_schema_with_not_equal(sample_context_factory, loopback_llm_factory) -> None:
+    from evolinstruct.builtins.rules import equality
+
+    for number in range(8):  # whatever the request's hash
+        ctx = sample_context_factory(server=loopback_llm_factory(), parent=sample("Name a river."), sample_id=f"s{number}")
+        assert _run(equality(ctx, sample(f"Name river number {number} and its length."))) is None

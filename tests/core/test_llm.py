@@ -187,6 +187,17 @@ def test_an_endpoint_that_rejects_response_format_is_asked_again_without_it(tmp_
     assert statuses == [(400, True), (200, False), (200, False)]  # the second never asks for it
 
 
+def test_a_resumed_run_reads_the_answer_its_fallback_stored_instead_of_being_refused_again(tmp_path, loopback_llm_factory) -> None:
+    server = loopback_llm_factory(structured_output=False)
+    schema = {"type": "json_schema", "json_schema": {"name": "score", "schema": {"type": "object", "properties": {"score": {"type": "integer"}}}}}
+    ask = lambda llm: llm.chat(MESSAGES, Decoding(), seed=1, response_format=schema)  # noqa: E731
+    first = run_llm(tmp_path, server, ask)
+    assert server.request_count == 2  # refused with the schema, answered without it
+    again = run_llm(tmp_path, server, ask)  # a new run on the same cache asks with the schema again
+    assert server.request_count == 2
+    assert again.cached and not again.structured and again.text == first.text
+
+
 def test_an_endpoint_with_structured_output_answers_in_the_schema(tmp_path, loopback_llm) -> None:
     import json
 

@@ -104,8 +104,9 @@ def test_a_rewrite_loses_a_solution_the_model_appended() -> None:
 def test_domain_options() -> None:
     options = {option.name: option for option in MATH.options}
     assert set(options) == {"samples", "step_labels", "rollouts", "step_judge", "unlabelled_steps",
-                            "min_reward", "missing_reward"}
+                            "irm_candidates", "min_reward", "missing_reward"}
     assert options["samples"].default == 1
+    assert options["irm_candidates"].default == 1  # one candidate per round: the plain method
     assert options["step_labels"].default == "answer"
     assert options["rollouts"].default == 8  # Math-Shepherd's N
     assert options["step_judge"].default is False

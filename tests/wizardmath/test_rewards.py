@@ -259,10 +259,62 @@ def test_instruction_reward_from_checks_and_judge(sample_context_factory) -> Non
     assert checks["reward"] == pytest.approx((9 + 8 + 10) / 30)
 
 
-def test_an_unreadable_judgement_is_a_missing_reward(sample_context_factory) -> None:
-    checks = run(instruction_check(sample_context_factory(), make(RIGHT), "10"))  # the offline reply
+@pytest.mark.parametrize("structured_output", [True, False])
+def test_an_unreadable_judgement_is_a_missing_reward(
+    structured_output: bool, sample_context_factory, loopback_llm_factory
+) -> None:
+    server = loopback_llm_factory([Rule(contains=INSTRUCTION_JUDGE, reply="This problem looks fine to me.")],
+                                  structured_output=structured_output)
+    checks = run(instruction_check(sample_context_factory(server=server), make(RIGHT), "10"))
     assert checks["judge"] is None and checks["judge_missing"]
     assert checks["reward"] is None
+
+
+def test_the_judges_ask_for_a_schema_and_read_text_where_the_endpoint_has_none(
+    sample_context_factory, loopback_llm_factory
+) -> None:
+    # With structured output the offline model answers in the schema (placeholder numbers).
+    server = loopback_llm_factory()
+    checks = run(instruction_check(sample_context_factory(server=server), make(RIGHT), "10"))
+    (asked,) = [r for r in server.requests if INSTRUCTION_JUDGE in r.last_user_message]
+    schema = asked.body["response_format"]["json_schema"]["schema"]
+    assert schema["required"] == ["definition", "precision", "integrity", "difficulty"]
+    assert schema["properties"]["precision"]["enum"] == list(range(1, 11))
+    assert set(checks["judge"]) == {"definition", "precision", "integrity", "difficulty"}
+    assert all(value in range(1, 11) for value in checks["judge"].values())
+
+    # Without it, the request is sent again in plain text, and the text reply is read.
+    plain = loopback_llm_factory([Rule(contains=INSTRUCTION_JUDGE, reply=f"My rating:\n{GOOD_JUDGE}")],
+                                 structured_output=False)
+    checks = run(instruction_check(sample_context_factory(server=plain), make(RIGHT), "10"))
+    assert [(r.status, "response_format" in r.body) for r in plain.requests
+            if INSTRUCTION_JUDGE in r.last_user_message] == [(400, True), (200, False)]
+    assert checks["judge"] == {"definition": 9.0, "precision": 8.0, "integrity": 10.0, "difficulty": 3.0}
+    assert checks["reward"] == pytest.approx(27 / 30)
+
+
+@pytest.mark.parametrize(
+    ("reply", "verdict"),
+    [('{"verdict": "Correct"}', "correct"), ('{"verdict": "Incorrect"}', "incorrect"),
+     ('{"verdict": "maybe"}', None), ('{"other": "Correct"}', None)],
+)
+def test_a_structured_step_verdict(reply: str, verdict: str | None) -> None:
+    assert read_step_judgement(reply) == verdict
+
+
+def test_the_step_judge_reads_text_from_an_endpoint_without_structured_output(
+    sample_context_factory, loopback_llm_factory
+) -> None:
+    from wizardmath.judges import judge_step
+
+    plain = loopback_llm_factory([Rule(contains=STEP_JUDGE, reply="Incorrect.")], structured_output=False)
+    ctx = sample_context_factory(server=plain)
+    assert run(judge_step(ctx, PROBLEM, RIGHT.split("\n"), 1)) == "incorrect"
+    unreadable = loopback_llm_factory([Rule(contains=STEP_JUDGE, reply="It depends on the reading.")])
+    assert run(judge_step(sample_context_factory(server=unreadable), PROBLEM, RIGHT.split("\n"), 1)) is None
+    asked = [r for r in unreadable.requests if STEP_JUDGE in r.last_user_message]
+    assert asked[0].body["response_format"]["json_schema"]["schema"]["properties"]["verdict"]["enum"] == [
+        "Correct", "Incorrect"]
 
 
 @pytest.mark.parametrize(
@@ -330,7 +382,8 @@ def test_a_wrong_answer_gates_r_a(sample_context_factory) -> None:
 
 
 def test_an_unreadable_judge_makes_the_reward_missing_not_perfect(sample_context_factory) -> None:
-    scores = run(score(sample_context_factory(), make(RIGHT, answer="10"))).scores
+    ctx = sample_context_factory([Rule(contains=INSTRUCTION_JUDGE, reply="A fine problem, clearly stated.")])
+    scores = run(score(ctx, make(RIGHT, answer="10"))).scores
     assert scores["instruction_reward"] is None and scores["reward"] is None
     assert scores["answer_reward"] == 1.0  # what is known stays known
     assert "instruction_difficulty" not in scores

@@ -66,6 +66,9 @@ class BuildCommand(click.Command):
 @click.option("--max-attempts", type=int, default=None, help="Attempts per request before its sample is recorded as failed.  [default: 6]")
 @click.option("--timeout", type=float, default=None, help="Seconds before one request is abandoned and retried.  [default: 600]")
 @click.option("--max-outage", type=float, default=None, help="Seconds the run waits for an unreachable endpoint before it stops (exit 3).  [default: 600]")
+@click.option("--difficulty", is_flag=True, default=None,
+              help="Rate each answered sample's instruction 1-10 with an LLM judge (scores.difficulty; null when "
+              "its reply states no rating), the requests evol curate --difficulty reuses from the cache.")
 @click.option("--skip-invalid", is_flag=True, default=None, help="Skip malformed seed records (listed in the manifest) instead of stopping.")
 @click.option("--restart", is_flag=True, default=None, help="Start the folder over with these settings (the response cache is kept).")
 @click.option("--progress/--no-progress", default=None, help="Live progress display.  [default: on a terminal]")

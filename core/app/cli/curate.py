@@ -89,6 +89,13 @@ def print_summary(report: CurationReport) -> None:
                 f"{stats.mean_response_words:.1f}",
             )
         console.print(table)
+    if report.offline_rows:
+        console.print(
+            f"{report.offline_rows} rows were written by the bundled offline model: the numbers its judges "
+            "gave are placeholders. Their difficulty (a placeholder, not a rating) is not counted as rated; "
+            "a --budget by another judge's score would rank placeholders.",
+            style="yellow", soft_wrap=True, highlight=False, markup=False,
+        )
 
 
 @click.command("curate")

@@ -3,6 +3,7 @@ the scores and checks, and the curation. Domain plugins add theirs after these."
 
 from __future__ import annotations
 
+from ...runtime.engine import OUTRANKED, UNRANKED
 from .charts import STATUS_COLORS, Chart, boxes_per_round, stacked_bars
 from .markup import Raw, escape, key_values, note, number, paragraph, table
 from .model import BuildReport
@@ -10,7 +11,14 @@ from .sections import ReportSection, SectionContent
 
 OFFLINE_WARNING = (
     "This build ran against the bundled offline model: its instructions and answers are "
-    "placeholder text that exercises the pipeline, not a model's output."
+    "placeholder text that exercises the pipeline, not a model's output, and the numbers its "
+    "judges gave (difficulty, instruction scores, step verdicts, rankings) are placeholders of the "
+    "asked shape, not judgements."
+)
+OFFLINE_SCORES = (
+    "The bundled offline model wrote this build: the judges' numbers below are placeholders, not "
+    "judgements. Only the checks that need no model (sympy, test runs) computed something, and on "
+    "placeholder text."
 )
 
 
@@ -139,6 +147,15 @@ def eliminations_content(report: BuildReport) -> SectionContent:
         parts.append(
             paragraph(f"{report.eliminated:,} candidates eliminated by {len(report.filters)} filters.")
         )
+        not_chosen = sum(report.filters.get(name, 0) for name in (OUTRANKED, UNRANKED))
+        if not_chosen:
+            parts.append(
+                note(
+                    f"{not_chosen:,} of them are candidates of a ranked round that were not chosen (outranked: "
+                    "a lower or tied score; unranked: no score): the domain evolves several candidates per "
+                    "round and continues with the best, so these are not failed evolutions."
+                )
+            )
         figure = stacked_bars(
             "Eliminations per filter",
             list(report.filters),
@@ -197,7 +214,15 @@ def instructions_content(report: BuildReport) -> SectionContent:
         charts.append(
             Chart.of("instruction-words", figure, "Boxes: quartiles; whiskers: min and max; dashed: mean.")
         )
-    if report.difficulty:
+    if report.difficulty and report.run.offline:
+        parts.append(
+            note(
+                "Difficulty per round is not drawn: the ratings in scores.difficulty come from the bundled "
+                "offline model, whose judge replies are placeholders, not ratings.",
+                kind="warning",
+            )
+        )
+    elif report.difficulty:
         figure = boxes_per_round(
             "Difficulty per round (scores.difficulty)", report.difficulty, y_title="difficulty", colors=STATUS_COLORS
         )
@@ -217,6 +242,8 @@ def scores_content(report: BuildReport) -> SectionContent | None:
     if not report.scores and not report.checks:
         return None
     parts = []
+    if report.run.offline:
+        parts.append(note(OFFLINE_SCORES, kind="warning"))
     if report.scores:
         rows: list[tuple[object, ...]] = []
         for score in report.scores:

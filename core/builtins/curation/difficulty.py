@@ -2,22 +2,33 @@
 
 The WizardLM paper checked that evolution works by asking a strong model to rate each
 instruction's difficulty and complexity from 1 to 10 and averaging per round (3.00 for the seeds
-up to 7.08 after four rounds). This module is that judge as pure functions: the messages to send
-and the reading of the reply. Sending them is the caller's (``evol curate --difficulty`` through
-the folder's cache; a build scorer through ``SampleContext.chat(..., stage=STAGE, **DECODING)``),
-so the same instruction of the same sample is the same cached request in both.
+up to 7.08 after four rounds). This module is that judge: the messages to send, the structured
+output asked for, the reading of the reply, and the build scorer (``evol build --difficulty``).
+``evol curate --difficulty`` sends the very same request through the folder's cache (the seed a
+build's ``SampleContext`` derives for (run seed, sample id, ``STAGE``, 0), the same decoding and
+``response_format``), so a folder built with ``--difficulty`` is curated without a new request.
 
-A reply that does not state one rating from 1 to 10 in the asked form is no rating: ``None``,
-never a guess.
+The judge is asked for ``{"difficulty": N}`` (``FORMAT``); an endpoint without structured output
+answers in text, read from the line ``Difficulty: N``. A reply that does not state one rating
+from 1 to 10 is no rating: ``None``, never a guess.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Mapping
+
+from ...types.context import SampleContext
+from ...types.records import Sample, Score
+from ...types.registrations import Scorer
+from ...types.structured import enum_property, json_schema_format, read_json_object
 
 STAGE = "difficulty"
 SCORE = "difficulty"
+OPTION = "difficulty"
+"""The core build option (``evol build --difficulty``) that switches the scorer on."""
+RATINGS = tuple(range(1, 11))
+FORMAT = json_schema_format("difficulty_rating", {"difficulty": enum_property(RATINGS)})
 DECODING: dict[str, Any] = {"temperature": 0.0, "top_p": 1.0, "max_tokens": 64}
 """A rating, not a composition: deterministic decoding and a short reply. Every parameter is
 set, so the request does not depend on the run's own decoding settings."""
@@ -55,12 +66,19 @@ _BARE = re.compile(r"\s*\**\s*(\d{1,2})\s*(?:/\s*10)?\s*\**\s*\.?\s*")
 def read_rating(reply: str | None) -> int | None:
     """The rating a judge's reply states, or None when it states none or several.
 
-    Accepted: ``Difficulty: 7`` (any case, optionally ``/10`` or Markdown bold) anywhere in the
+    Accepted: a JSON object whose ``difficulty`` is an integer (a structured reply); else
+    ``Difficulty: 7`` (any case, optionally ``/10`` or Markdown bold) anywhere in the
     reply, as long as every such statement gives the same number; or a reply that is only the
     number (``7``, ``7/10``). Numbers outside 1-10 are no rating.
     """
     if not reply:
         return None
+    data = read_json_object(reply)
+    if data is not None:  # a structured reply: its "difficulty", and nothing else, is the rating
+        value = data.get("difficulty")
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        return value if 1 <= value <= 10 else None
     labelled = {int(value) for value in _LABELLED.findall(reply)}
     if labelled:
         if len(labelled) != 1:
@@ -72,3 +90,26 @@ def read_rating(reply: str | None) -> int | None:
             return None
         value = int(bare.group(1))
     return value if 1 <= value <= 10 else None
+
+
+async def score_difficulty(ctx: SampleContext, sample: Sample) -> Score:
+    """``scores.difficulty``: the judge's rating of the sample's instruction, or None."""
+    completion = await ctx.complete(judge_messages(sample.instruction), stage=STAGE, response_format=FORMAT, **DECODING)
+    rating = read_rating(completion.text)
+    check: dict[str, Any] = {"rating": rating, "structured": completion.structured}
+    if rating is None:
+        check["missing"] = "the judge's reply states no rating from 1 to 10"
+    return Score(checks={SCORE: check}, scores={SCORE: None if rating is None else float(rating)})
+
+
+def _asked_for(options: Mapping[str, Any]) -> bool:
+    return bool(options.get(OPTION))
+
+
+SCORER = Scorer(
+    SCORE,
+    score_difficulty,
+    description="evol build --difficulty: an LLM judge rates each instruction's difficulty from 1 to 10 "
+    "(scores.difficulty; null when its reply states no rating), as the WizardLM paper's analysis did",
+    enabled=_asked_for,
+)
