@@ -157,6 +157,7 @@ class Build:
         )
         self.resumed = check_and_record(out, state, restart=config.restart)
 
+        urls = config.endpoint_urls(self.environ)
         if self.offline:
             from ..offline.server import LoopbackLLM
 
