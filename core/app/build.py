@@ -161,6 +161,7 @@ class Build:
             del state["difficulty"]
         self.resumed = check_and_record(out, state, restart=config.restart)
 
+        urls = config.endpoint_urls(self.environ)
         if self.offline:
             from ..offline.server import LoopbackLLM
 
