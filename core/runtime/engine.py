@@ -116,6 +116,8 @@ class Engine:
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
             raise ValueError(f"domain {domain.name!r} asks for {self.candidates!r} candidates per round; it must be an integer >= 1")
         self.progress: Progress | None = None
+        self.aborting = False
+        """Set when failures became systematic; the run stops once the lineage that showed it is written."""
 
     # --- the whole build ---------------------------------------------------------------------
 
@@ -136,11 +138,22 @@ class Engine:
             while next_to_write in finished:
                 self.write(finished.pop(next_to_write))
                 next_to_write += 1
+            if self.aborting:
+                raise self.watch.abort()
 
-        async with asyncio.TaskGroup() as group:
-            for position, seed in enumerate(seeds):
-                await slots.acquire()
-                group.create_task(grow(position, seed))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for position, seed in enumerate(seeds):
+                    await slots.acquire()
+                    group.create_task(grow(position, seed))
+        except BaseExceptionGroup:
+            if not self.aborting:
+                raise
+            # An aborted run keeps every lineage it finished (the failures that stopped it among
+            # them), written after those already in seed order; the message counts them all.
+            for position in sorted(finished):
+                self.write(finished.pop(position))
+            raise self.watch.abort() from None
 
     # --- one seed's lineage ------------------------------------------------------------------
 
@@ -392,7 +405,8 @@ class Engine:
         )
         lineage.failed.append(failure)
         self.count(failure.round, "failed")
-        self.watch.failed(failure)
+        if self.watch.failed(failure):
+            self.aborting = True
 
 
 class stage:

@@ -87,25 +87,39 @@ class FailureWatch:
         self.window = window
         self._recent: deque[bool] = deque(maxlen=window)
         self._streak: list[Failure] = []
+        self._last: Failure | None = None
 
     def succeeded(self) -> None:
         self._recent.append(True)
         self._streak.clear()
 
-    def failed(self, failure: Failure) -> None:
-        """Record a failure; raises ``RunAborted`` when failures have become systematic."""
+    def failed(self, failure: Failure) -> bool:
+        """Record a failure; True when failures have become systematic (``abort()`` says why)."""
         self._recent.append(False)
         if self._streak and self._streak[-1].signature != failure.signature:
             self._streak.clear()
         self._streak.append(failure)
+        self._last = failure
+        return self._systematic() is not None
+
+    def _systematic(self) -> str | None:
         if len(self._streak) >= self.same_in_a_row:
-            raise RunAborted(self._message(self._streak[0], f"on {len(self._streak)} samples in a row"))
+            return f"on {len(self._streak)} samples in a row"
         failed = self._recent.count(False)
         if len(self._recent) == self.window and failed > self.window * MOST:
-            raise RunAborted(self._message(failure, f"and {failed} of the last {self.window} samples failed"))
+            return f"and {failed} of the last {self.window} samples failed"
+        return None
+
+    def abort(self) -> RunAborted:
+        """The error that stops the run, counting the failures seen until now."""
+        how_often = self._systematic() or "again and again"
+        first = self._streak[0] if len(self._streak) >= self.same_in_a_row else self._last
+        return RunAborted(self._message(first, how_often))
 
     @staticmethod
-    def _message(first: Failure, how_often: str) -> str:
+    def _message(first: Failure | None, how_often: str) -> str:
+        if first is None:
+            return f"stopped: samples failed {how_often}"
         where = first.where or f"the {first.stage} stage"
         lines = [
             f"stopped: {where} failed {how_often}, which running on cannot fix.",

@@ -565,7 +565,7 @@ def test_a_scorer_that_always_raises_stops_the_build_with_exit_4_naming_its_plug
     assert (out / "riddle-journal.txt").read_text(encoding="utf-8").splitlines()[-1] == "closed"
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: the sample whose failure triggers the abort is not written to failed.jsonl")
+
 def test_the_abort_message_and_failed_jsonl_count_the_same_failures(riddles: Riddles) -> None:
     broken = write_distribution(riddles.folder / "broken-count", "evol-broken", "broken", "evol_broken", BROKEN_PLUGIN)
     seeds = write_seeds(riddles.folder / "count.jsonl", [{"id": f"c{i}", "instruction": f"Write a riddle about the colour {i}."} for i in range(8)])
@@ -578,7 +578,7 @@ def test_the_abort_message_and_failed_jsonl_count_the_same_failures(riddles: Rid
     assert json.loads((out / "manifest.json").read_text())["counts"]["failed"] == in_a_row
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: a plotly Figure given to Chart is embedded as its repr string, silently")
+
 def test_a_figure_given_to_chart_as_is_is_drawn_or_refused(riddles: Riddles, built: Path) -> None:
     figure_site = write_distribution(riddles.folder / "figure-site", "evol-figure", "figure", "evol_figure", FIGURE_PLUGIN)
     page_path = riddles.folder / "figure.html"
@@ -590,7 +590,7 @@ def test_a_figure_given_to_chart_as_is_is_drawn_or_refused(riddles: Riddles, bui
     assert figures and isinstance(figures[0], dict), str(figures)[:200]
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: a report section that raises ends evol report with a Python traceback, exit 1")
+
 def test_a_report_section_that_raises_is_reported_naming_its_plugin(riddles: Riddles, built: Path) -> None:
     site = write_distribution(riddles.folder / "broken-section-site", "evol-broken-section", "brokensection",
                               "evol_broken_section", BROKEN_SECTION_PLUGIN)

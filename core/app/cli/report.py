@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..report.lineages import DEFAULT_LINEAGES
+from ...types.errors import RunAborted
 from .common import host_for
 
 
@@ -60,7 +61,9 @@ def report_command(
     prices = Prices(price_in, price_out) if price_in is not None and price_out is not None else None
     started = time.monotonic()
     report = read_build(folder, lineages=lineages, prices=prices)
-    written = write_report(report, list(host_for(ctx).registry.report_sections.values()), output)
+    registry = host_for(ctx).registry
+    failures: list = []
+    written = write_report(report, list(registry.report_sections.values()), output, failures)
     click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
     if card:
         card_path = write_card(folder, exports=_exports(ctx), report=report)
@@ -71,3 +74,12 @@ def report_command(
     for text in report.notes:
         click.echo(f"evol: note: {text}", err=True)
     sys.stdout.flush()
+    if failures:
+        # A section's code raised: a bug in the plugin. The page shows every other section, and
+        # the command ends as a build does on a bug.
+        described = "; ".join(
+            f"section {section.name!r} of plugin {registry.owner(section.kind, section.name) or '?'!r} raised "
+            f"{type(error).__name__}: {error}"
+            for section, error in failures
+        )
+        raise RunAborted(f"the page was written without what failed: {described}")

@@ -33,11 +33,24 @@ class Chart:
     a ``plotly.graph_objects.Figure``."""
     caption: str = ""
 
+    def __post_init__(self) -> None:
+        # A plotly Figure is taken as it is (what a plugin author naturally passes); anything
+        # else that is not a figure's JSON is refused here rather than drawn as nothing.
+        if hasattr(self.figure, "to_plotly_json"):
+            object.__setattr__(self, "figure", _figure_json(self.figure))  # type: ignore[arg-type]
+        elif not isinstance(self.figure, Mapping) or "data" not in self.figure:
+            raise TypeError(f"chart {self.name!r}: the figure must be a plotly Figure or its JSON "
+                            f"({{'data': [...], 'layout': {{...}}}}), got {type(self.figure).__name__}")
+
     @classmethod
     def of(cls, name: str, figure: go.Figure, caption: str = "") -> Chart:
-        data = figure.to_plotly_json()
-        data["layout"].pop("template", None)
-        return cls(name, {"data": data["data"], "layout": data["layout"]}, caption)
+        return cls(name, _figure_json(figure), caption)
+
+
+def _figure_json(figure: go.Figure) -> dict[str, Any]:
+    data = figure.to_plotly_json()
+    data["layout"].pop("template", None)
+    return {"data": data["data"], "layout": data["layout"]}
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, **extra: Any) -> go.Figure:

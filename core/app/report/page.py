@@ -61,15 +61,30 @@ def sections_for(report: BuildReport, extra: Iterable[ReportSection] = ()) -> li
     return chosen
 
 
-def render_report(report: BuildReport, sections: Sequence[ReportSection] = ()) -> str:
+def render_report(
+    report: BuildReport,
+    sections: Sequence[ReportSection] = (),
+    failures: list[tuple[ReportSection, BaseException]] | None = None,
+) -> str:
     """The page for ``report``: the core's sections, then ``sections`` (a plugin's, from the
-    ``evol_report_sections`` hook), then the lineage browser."""
+    ``evol_report_sections`` hook), then the lineage browser.
+
+    A section whose ``render`` raises is a bug in its code: without ``failures`` that stops the
+    page (``EvolError``); with it, the section shows what went wrong, the error is added to
+    ``failures``, and the rest of the page is drawn."""
     rendered: list[tuple[ReportSection, SectionContent]] = []
     for section in sections_for(report, sections):
         try:
             content = section.render(report)
+            for chart in content.charts if content is not None else ():
+                if not isinstance(chart, Chart):
+                    raise TypeError(f"its charts must be Chart objects, got {type(chart).__name__}")
         except Exception as error:
-            raise RuntimeError(f"the report section {section.name!r} failed: {error}") from error
+            if failures is None:
+                raise EvolError(f"the report section {section.name!r} failed: {type(error).__name__}: {error}") from error
+            failures.append((section, error))
+            content = SectionContent(html=note(
+                f"This section could not be drawn: its code raised {type(error).__name__}: {error}", kind="warning"))
         if content is not None:
             rendered.append((section, content))
 
@@ -152,13 +167,18 @@ def _lineage_section(report: BuildReport) -> str:
     )
 
 
-def write_report(report: BuildReport, sections: Sequence[ReportSection] = (), output: Path | None = None) -> Path:
+def write_report(
+    report: BuildReport,
+    sections: Sequence[ReportSection] = (),
+    output: Path | None = None,
+    failures: list[tuple[ReportSection, BaseException]] | None = None,
+) -> Path:
     """Write the page (to ``DIR/report.html`` by default) through a temporary file, so a reader
-    never sees half a page."""
+    never sees half a page. ``failures``: see ``render_report``."""
     from .folder import REPORT
 
     target = output or report.path / REPORT
     temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(render_report(report, sections), encoding="utf-8")
+    temporary.write_text(render_report(report, sections, failures), encoding="utf-8")
     temporary.replace(target)
     return target
