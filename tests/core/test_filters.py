@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from evolinstruct import Sample
 from evolinstruct.builtins.rules import sorry_short, stopwords_only, template_leak
 
