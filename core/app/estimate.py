@@ -90,11 +90,13 @@ def estimate(
     not_counted: list[str] = []
     requests["evolve"] += candidates
 
+    seen = {**options, "max_tokens": max_tokens}  # a budget may scale with the longest completion
+
     def add(registration: Registration, budget: Any, samples: int) -> None:
         if budget is None:
             not_counted.append(label(registration))
             return
-        for stage, count in budget(options).items():
+        for stage, count in budget(seen).items():
             requests[stage] += count * samples
 
     if domain.respond is None:

@@ -63,7 +63,8 @@ Cleaner = Callable[[str], str]
 
 RequestBudget = Callable[[Mapping[str, Any]], Mapping[str, int]]
 """The most chat requests a registration's code sends for one sample it works on, per stage, in a
-build with these options: ``lambda options: {"judge": 1, "rollouts": 8 * options["max_steps"]}``.
+build with these options (the domain's, plus ``max_tokens``, which bounds what one completion can
+hold): ``lambda options: {"judge": 1, "rollout": options["rollouts"] * options["max_tokens"]}``.
 ``evol build --dry-run`` adds them up before anything is sent; a registration that declares none
 (None) is listed there as not counted, since its code may send any number."""
 

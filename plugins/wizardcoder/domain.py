@@ -665,12 +665,14 @@ def require_pass(ctx: SampleContext, sample: Sample) -> str | None:
 
 
 FILTERS = (
-    Filter("no-code", "response", no_code, domains=(NAME,), description="code: the answer contains no code in the task's language"),
+    Filter("no-code", "response", no_code, domains=(NAME,), requests=lambda options: {},
+           description="code: the answer contains no code in the task's language"),
     Filter(
         "misdirection-missing",
         "verdict",
         misdirection_missing,
         domains=(NAME,),
+        requests=lambda options: {},  # reads the checks, asks no LLM
         description="code: an erroneous-code evolution that shows no code",
     ),
     Filter(
@@ -678,6 +680,7 @@ FILTERS = (
         "verdict",
         misdirection_passes,
         domains=(NAME,),
+        requests=lambda options: {},  # reads the checks, asks no LLM
         description="code: the erroneous reference code of an erroneous-code evolution passes the tests",
     ),
     Filter(
@@ -685,6 +688,7 @@ FILTERS = (
         "verdict",
         require_pass,
         domains=(NAME,),
+        requests=lambda options: {},  # reads the checks, asks no LLM
         description="code: with --require-pass, the solution does not pass verified tests",
     ),
 )
@@ -694,6 +698,8 @@ SCORERS = (
         "execution",
         score_execution,
         domains=(NAME,),
+        # Tests are written once at most, and reviewed once when they fail an evolved solution.
+        requests=lambda options: {"tests": 1, "tests-review": 1},
         description="code: runs the solution against the lineage's tests in the Docker sandbox",
     ),
 )
@@ -705,4 +711,5 @@ CODE = Domain(
     respond=respond,
     read_seed=read_seed,
     options=OPTIONS,
+    requests=lambda options: {"respond": 1},
 )

@@ -273,4 +273,5 @@ MATH = Domain(
     options=OPTIONS,
     inherit_fields=inherit_fields,
     candidates=Candidates(count=irm_candidates, score=RANKING_SCORE),
+    requests=lambda options: {"respond": int(options.get("samples") or 1)},
 )

@@ -32,6 +32,7 @@ from .consensus import Consensus
 from .judges import judge_instruction
 from .process import process_check, process_settings
 from .references import reference_answer
+from .rollouts import STAGE as ROLLOUT_STAGE
 from .steps import CLAIM_FALSE
 
 DOMAIN = "math"
@@ -196,10 +197,23 @@ def min_reward(ctx: SampleContext, sample: Sample) -> str | None:
     return None
 
 
+def _requests(options: Mapping[str, Any]) -> dict[str, int]:
+    """At most per sample: the instruction judge once; per step the step judge once and the
+    rollouts; a solution of at most ``max_tokens`` tokens has at most that many steps."""
+    steps = int(options.get("max_tokens") or 1)
+    settings = process_settings(options)
+    return {
+        "instruction-judge": 1,
+        "step-judge": steps if settings["judge"] else 0,
+        ROLLOUT_STAGE: steps * settings["rollouts"] if settings["step_labels"] == "rollout" else 0,
+    }
+
+
 SCORER = Scorer(
     "math-reward",
     score,
     domains=(DOMAIN,),
+    requests=_requests,
     description="process reward (step labels from sympy, the answer, rollouts and the step judge), "
     "answer reward r_A (answer gate times process reward) and instruction reward r_I (checks and "
     "an LLM judge): r = r_I * r_A",
@@ -210,6 +224,7 @@ MIN_REWARD = Filter(
     "verdict",
     min_reward,
     domains=(DOMAIN,),
+    requests=lambda options: {},
     description="eliminates math samples whose reward is below --min-reward (or missing, unless "
     "--missing-reward keep)",
 )
