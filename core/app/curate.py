@@ -38,6 +38,7 @@ from ..builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, SH
 from ..types.curation import Candidate, CurationRule, Progress
 from ..builtins.curation.runner import Decision, RuleRunner
 from ..builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, budget_rule, score_from_row
+from ..runtime.rows import RowFileError, parse_row
 from ..types.errors import EvolError
 from .config import OFFLINE_ENDPOINT
 
@@ -239,9 +240,9 @@ def read_dataset(path: Path, runner: RuleRunner, progress: Progress) -> RowFacts
             if not raw.strip():
                 continue
             try:
-                row = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                raise _fail(path, line_number, None, f"not valid JSON ({getattr(error, 'msg', error)})") from None
+                row = parse_row(raw, path, line_number)
+            except RowFileError as error:
+                raise DatasetRowError(str(error)) from None
             _check_row(row, path, line_number)
             key = json.dumps(row["id"])
             if key in seen:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..runtime.output import DATASET, ELIMINATED, MANIFEST
+from ..runtime.rows import read_rows
 from ..types.errors import UsageError
 from ..types.registrations import Exporter
 
@@ -66,17 +67,8 @@ class ExportRows:
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     if not path.is_file():
         raise UsageError(f"{path}: no such file; run evol build with --out {path.parent} first")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UsageError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-            if not isinstance(row, dict):
-                raise UsageError(f"{path}:{number}: not a JSON object")
-            yield row
+    for _number, row in read_rows(path):
+        yield row
 
 
 def export(

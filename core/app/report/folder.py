@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal, Mapping
 
-from ...types.errors import EvolError
 from ...runtime.output import DATASET, ELIMINATED, FAILED, MANIFEST
+from ...runtime.rows import read_rows
+from ...types.errors import EvolError
 
 RowKind = Literal["kept", "eliminated", "failed"]
 KEPT: RowKind = "kept"
@@ -56,6 +57,8 @@ class BuildFolder:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise FolderError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+        except UnicodeDecodeError as error:
+            raise FolderError(f"{path}: not UTF-8 ({error.reason} at byte {error.start + 1})") from None
         if not isinstance(data, dict):
             raise FolderError(f"{path}: expected a JSON object, got {type(data).__name__}")
         return data
@@ -73,18 +76,11 @@ class BuildFolder:
 
 
 def read_jsonl(path: Path, kind: RowKind) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise FolderError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-            problem = row_problem(row, kind)
-            if problem is not None:
-                raise FolderError(f"{path}:{number}: {problem}")
-            yield row
+    for number, row in read_rows(path):
+        problem = row_problem(row, kind)
+        if problem is not None:
+            raise FolderError(f"{path}:{number}: {problem}")
+        yield row
 
 
 def row_problem(row: Any, kind: RowKind) -> str | None:
