@@ -161,7 +161,6 @@ class Build:
             del state["difficulty"]
         self.resumed = check_and_record(out, state, restart=config.restart)
 
-        urls = config.endpoint_urls(self.environ)
         if self.offline:
             from ..offline.server import LoopbackLLM
 
@@ -265,6 +264,8 @@ class Build:
             endpoints=[{"url": e.name, **e.stats.as_dict()} for e in self.llm.endpoints.all],
             wall_time_s=time.monotonic() - self.started,
         )
+        from .card import refresh_card  # here: the card reads the folder with the report's model
+
         refresh_card(config.out, self.host.registry.exporters)
         return BuildSummary(status, reason, exit_code, config.out, self.tally.as_dict(), requests, manifest)
 
@@ -354,17 +355,6 @@ def build(config: BuildConfig | None = None, *, progress: bool = False, **settin
     with Build(config) as run:
         run.prepare()
         return run.run()
-
-
-def refresh_card(folder: Path, exporters: Mapping[str, Any]) -> None:
-    """Write the folder's dataset card (README.md) from its files. The data is written already:
-    a card that cannot be made is reported, never a reason to lose the build's outcome."""
-    from .card import write_card
-
-    try:
-        write_card(folder, exports={name: exporter.default_filename for name, exporter in exporters.items()})
-    except Exception as error:  # noqa: BLE001 - reported, and the build's own result stands
-        log.warning("the dataset card %s could not be written: %s: %s", folder / "README.md", type(error).__name__, error)
 
 
 def domain_options(domain: Domain, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,13 +14,16 @@ license the user filled in is kept.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .report.folder import CARD, CURATED
 from .report.markup import number
 from .report.model import BuildReport, read_build
+
+log = logging.getLogger("evolinstruct.card")
 
 MARKER = "<!-- evol-card: written by evolinstruct from this folder's files -->"
 LICENSE_PLACEHOLDER = "unknown"
@@ -398,3 +401,12 @@ def write_card(folder: Path, *, exports: Mapping[str, str] | None = None, report
     temporary.write_text(render_card(report, exports, license_id), encoding="utf-8")
     temporary.replace(target)
     return target
+
+
+def refresh_card(folder: Path, exporters: Mapping[str, Any]) -> None:
+    """Write the folder's dataset card (README.md) from its files. The data is written already:
+    a card that cannot be made is reported, never a reason to lose the build's outcome."""
+    try:
+        write_card(folder, exports={name: exporter.default_filename for name, exporter in exporters.items()})
+    except Exception as error:  # noqa: BLE001 - reported, and the build's own result stands
+        log.warning("the dataset card %s could not be written: %s: %s", folder / "README.md", type(error).__name__, error)

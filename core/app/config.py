@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from ..runtime.endpoints import OPENAI_URL, normalise_url, public_url
+from ..runtime.urls import OPENAI_URL, normalise_url, public_url
 from ..types.errors import UsageError
 from ..types.records import Decoding
 

@@ -25,33 +25,17 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
-from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
 from ..types.errors import EndpointOutage
+from .urls import normalise_url, public_url
 
 log = logging.getLogger("evolinstruct.endpoints")
 
-OPENAI_URL = "https://api.openai.com/v1"
 FAULTS_BEFORE_DOWN = 3  # different requests failing in a row
 FIRST_PROBE_S = 1.0
 MAX_PROBE_INTERVAL_S = 30.0
-
-
-def normalise_url(url: str) -> str:
-    """One spelling per endpoint: lower-case scheme and host, no trailing slash."""
-    parts = urlsplit(url.strip())
-    path = parts.path.rstrip("/")
-    userinfo, at, host = parts.netloc.rpartition("@")
-    return urlunsplit((parts.scheme.lower(), userinfo + at + host.lower(), path, "", ""))
-
-
-def public_url(url: str) -> str:
-    """The URL without user name and password: what logs, messages, manifests and rows may show."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 class AdaptiveLimit:

@@ -9,9 +9,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from ...runtime.endpoints import public_url
+from ...runtime.urls import public_url
 from ...types.errors import UsageError
-from ..build import Build
 from ..config import make_config, read_recipe
 from .common import host_for
 
@@ -126,6 +125,8 @@ def build_command(ctx: click.Context, **params: Any) -> None:
     values["options"] = {**values.get("options", {}), **domain_given}
     values["command"] = tuple(_mask_secrets(["evol", *sys.argv[1:]]))
     config = make_config(values, sources=sources)
+
+    from ..build import Build  # here: the HTTP client and the engine load only when a build runs
 
     if dry_run:
         from ..estimate import describe

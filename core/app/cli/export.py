@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..build import refresh_card
 from ..export import ExportFilters, export
 from .common import host_for
 
@@ -63,6 +62,8 @@ def export_command(ctx: click.Context, out_dir: Path, fmt: str, output: Path | N
     exporters = host_for(ctx).registry.exporters
     written, rows = export(exporters, out_dir, fmt, output, filters)
     click.echo(f"wrote {written} ({rows} rows)")
+    from ..card import refresh_card  # here: the card loads the report's model
+
     refresh_card(out_dir, exporters)
 
 
