@@ -149,11 +149,9 @@ class BuildConfig(BaseModel):
 
     def endpoint_urls(self, environ: Mapping[str, str]) -> tuple[str, ...]:
         """The endpoints to talk to; empty for the offline model."""
-        if self.base_url:
-            return tuple(normalise_url(url) for url in self.base_url)
-        from_env = BuildConfig._base_url(environ.get("OPENAI_BASE_URL") or None)
-        if from_env:
-            return tuple(normalise_url(url) for url in from_env)
+        given = self.base_url or BuildConfig._base_url(environ.get("OPENAI_BASE_URL") or None)
+        if given:  # one endpoint per server, however often it is named
+            return tuple(dict.fromkeys(normalise_url(url) for url in given))
         if self.resolved_api_key(environ):
             return (OPENAI_URL,)
         return ()
