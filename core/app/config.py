@@ -63,6 +63,8 @@ class BuildConfig(BaseModel):
     skip_invalid: bool = False
     restart: bool = False
     progress: bool | None = None
+    ray: str | None = None
+    """Run on a Ray cluster: its address, or "" for $RAY_ADDRESS or else a new local cluster."""
     options: dict[str, Any] = Field(default_factory=dict)
     """The domain's own options (``samples``, ``require_pass``...), by option name."""
     command: tuple[str, ...] = ()
@@ -114,6 +116,23 @@ class BuildConfig(BaseModel):
         if not 0 <= part < parts:
             raise ValueError(f"must be I/N with 0 <= I < N, got {value!r}")
         return (part, parts)
+
+    @field_validator("ray", mode="before")
+    @classmethod
+    def _ray(cls, value: Any) -> Any:
+        if value is None or value is False:
+            return None
+        if value is True:
+            value = ""
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec("ray") is not None
+        except ValueError:  # a module blocked in sys.modules
+            found = False
+        if not found:
+            raise ValueError('needs Ray, an optional extra: pip install "evolinstruct[ray]"')
+        return str(value).strip()
 
     @field_validator("operation_weights", mode="before")
     @classmethod

@@ -69,6 +69,10 @@ class BuildCommand(click.Command):
 @click.option("--skip-invalid", is_flag=True, default=None, help="Skip malformed seed records (listed in the manifest) instead of stopping.")
 @click.option("--restart", is_flag=True, default=None, help="Start the folder over with these settings (the response cache is kept).")
 @click.option("--progress/--no-progress", default=None, help="Live progress display.  [default: on a terminal]")
+@click.option("--ray", "ray", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run the build on a Ray cluster, one shard per CPU: at ADDRESS, else $RAY_ADDRESS, else a new "
+                   "local cluster (`--ray local`: always a new one). The output folder and the seeds must be on "
+                   "storage every node mounts at the same path. Needs the extra: pip install \"evolinstruct[ray]\".")
 @click.pass_context
 def build_command(ctx: click.Context, **params: Any) -> None:
     """Evolve seed instructions for --rounds rounds, eliminate failed evolutions, answer the
