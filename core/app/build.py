@@ -198,7 +198,9 @@ class Build:
         engine = Engine(
             run, self.domain,
             rounds=config.rounds, schedule=config.schedule, filters=self.filters, scorers=self.scorers,
-            write=output.write_lineage, max_active=max(2 * config.concurrency, 16), weights=self.weights,
+            write=output.write_lineage, weights=self.weights,
+            # Two lineages per request slot of every endpoint: most of a lineage's time is one request.
+            max_active=max(2 * config.concurrency * len(self.llm.endpoints.all), 16),
             label=self._label, watch=FailureWatch(),
         )
         progress = Progress(seeds=self.selected, rounds=config.rounds)
