@@ -15,7 +15,7 @@ Three measurements, each printed as a table:
 
     python benchmarks/scale_out.py                      # all three
     python benchmarks/scale_out.py endpoints --concurrency 16 --latency 0.2
-    python benchmarks/scale_out.py ray --seeds 2400
+    python benchmarks/scale_out.py ray --seeds 2400 --repeat 3
     python benchmarks/scale_out.py sandbox              # needs Docker and the sandbox image
 
 Every server is a separate process, so its CPU is not the build's; on a 2-core machine the
@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,12 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     if not line.startswith("listening on "):
         raise RuntimeError(f"the loopback server did not start: {line!r}")
     return process, line.removeprefix("listening on ")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a running process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def write_seeds(path: Path, count: int) -> Path:
@@ -96,25 +103,45 @@ def endpoints(args: argparse.Namespace) -> None:
             print(f"| {count} | {sent} | {wall:.1f} | {sent / wall:.0f} | {limit:.0f} | {sent / wall / limit:.2f} |")
 
 
+def children_cpu_s() -> float:
+    """CPU time of every finished child process and its own reaped descendants (a build's
+    whole process tree once it has ended: the CLI, and with --ray the cluster it started)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def ray(args: argparse.Namespace) -> None:
     print(f"{machine()}; one endpoint, C = {args.concurrency}, L = {args.latency * 1000:.0f} ms, "
-          f"{args.seeds} seeds x {args.rounds} rounds; the loopback server shares the 2 cores")
-    print("| run | requests | seconds | req/s | start-up s | req/s after start-up | x one process |")
-    print("|---|---|---|---|---|---|---|")
+          f"{args.seeds} seeds x {args.rounds} rounds, {args.repeat} rounds of runs taken in turn; "
+          "the loopback server shares the 2 cores")
+    print("| run | requests | seconds | req/s | start-up s | req/s after start-up | x one process | "
+          "build CPU ms/req | of which shards | server CPU ms/req |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    modes = (("one process", ()), ("Ray, local cluster of 2 workers", ("--ray", "local")))
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         process, url = start_server(args.latency)
         stack.callback(process.terminate)
         seeds = write_seeds(Path(folder) / "seeds.jsonl", args.seeds)
         one_seed = write_seeds(Path(folder) / "one.jsonl", 1)
-        rows = []
-        for name, extra in (("one process", ()), ("Ray, local cluster of 2 workers", ("--ray", "local"))):
-            startup = build(one_seed, Path(folder) / f"warm-{len(rows)}", [url], args.concurrency, 1, *extra)[0]
-            wall, manifest = build(seeds, Path(folder) / f"out-{len(rows)}", [url], args.concurrency, args.rounds, *extra)
-            rows.append((name, manifest["requests"]["sent"], wall, startup))
-        base = rows[0][1] / (rows[0][2] - rows[0][3])
-        for name, sent, wall, startup in rows:
-            steady = sent / (wall - startup)
-            print(f"| {name} | {sent} | {wall:.1f} | {sent / wall:.0f} | {startup:.1f} | {steady:.0f} | {steady / base:.2f} |")
+        best: dict[str, float] = {}
+        number = 0
+        for _ in range(args.repeat):
+            for name, extra in modes:
+                number += 1
+                startup = build(one_seed, Path(folder) / f"warm-{number}", [url], args.concurrency, 1, *extra)[0]
+                server_cpu, build_cpu = cpu_seconds(process.pid), children_cpu_s()
+                wall, manifest = build(seeds, Path(folder) / f"out-{number}", [url], args.concurrency, args.rounds, *extra)
+                server_cpu, build_cpu = cpu_seconds(process.pid) - server_cpu, children_cpu_s() - build_cpu
+                sent = manifest["requests"]["sent"]
+                shards_cpu = sum(node["cpu_s"] for node in manifest.get("ray", {}).get("nodes", []))
+                steady = sent / (wall - startup)
+                best[name] = max(best.get(name, 0.0), steady)
+                ratio = steady / best["one process"]
+                print(f"| {name} | {sent} | {wall:.1f} | {sent / wall:.0f} | {startup:.1f} | {steady:.0f} | {ratio:.2f} | "
+                      f"{1000 * build_cpu / sent:.2f} | {1000 * shards_cpu / sent:.2f} | {1000 * server_cpu / sent:.2f} |",
+                      flush=True)
+        print(f"best of {args.repeat}: " + "; ".join(f"{name} {rate:.0f} req/s" for name, rate in best.items())
+              + f"; Ray / one process = {best[modes[1][0]] / best['one process']:.2f}")
 
 
 def sandbox(args: argparse.Namespace) -> None:
@@ -169,10 +196,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=None)
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=None, help="ray: rounds of runs, one of each mode in turn [3]")
     args = parser.parse_args()
-    defaults = {"endpoints": dict(concurrency=16, latency=0.2, seeds=240, rounds=3),
-                "ray": dict(concurrency=64, latency=0.05, seeds=1600, rounds=3),
-                "sandbox": dict(concurrency=2, latency=0.0, seeds=0, rounds=3)}
+    defaults = {"endpoints": dict(concurrency=16, latency=0.2, seeds=480, rounds=3, repeat=1),
+                "ray": dict(concurrency=64, latency=0.05, seeds=1600, rounds=3, repeat=3),
+                "sandbox": dict(concurrency=2, latency=0.0, seeds=0, rounds=3, repeat=1)}
     for what in args.what or ["endpoints", "ray", "sandbox"]:
         settings = argparse.Namespace(**{key: getattr(args, key) if getattr(args, key) is not None else value
                                          for key, value in defaults[what].items()})

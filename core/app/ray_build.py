@@ -110,13 +110,14 @@ class _Node:
     eliminated: int = 0
     failed: int = 0
     stats: LLMStats = field(default_factory=LLMStats)
+    cpu_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "host": self.host, "ip": self.ip, "shards": [index + 1 for index in sorted(self.shards)],
             "attempts": self.attempts, "attempts_lost": self.attempts_lost,
             "lineages": self.lineages, "kept": self.kept, "eliminated": self.eliminated, "failed": self.failed,
-            "requests": _requests(self.stats),
+            "requests": _requests(self.stats), "cpu_s": round(self.cpu_s, 2),
         }
 
 
@@ -314,33 +315,29 @@ class _ClusterRun:
             "per_shard": [self.shard_entry(spec) for spec in self.specs],
         }})
 
-    def attempts(self) -> Iterator[tuple[int, Attempt, LLMStats, tuple[tuple[str, bool, EndpointStats], ...], bool]]:
-        """Every attempt of every shard: its numbers, and whether it died (its last report's)."""
+    def attempts(self) -> Iterator[tuple[int, Attempt, ShardResult | ShardReport, bool]]:
+        """Every attempt of every shard with its numbers: its result's, or for an attempt that
+        died (or was stopped at once), its last report's."""
         finals = {(result.shard, result.attempt): result for result in self.results.values()}
-        seen = set()
         for (shard, attempt), report in self.reports.items():
-            seen.add((shard, attempt))
-            result = finals.get((shard, attempt))
-            if result is not None:
-                yield shard, attempt, result.stats, result.endpoints, False
-            else:
-                yield shard, attempt, report.stats, report.endpoints, True  # its worker died, or was stopped
-        for key, result in finals.items():
-            if key not in seen:  # finished before its first report reached the board
-                yield result.shard, result.attempt, result.stats, result.endpoints, False
+            result = finals.pop((shard, attempt), None)
+            yield shard, attempt, result or report, result is None
+        for result in finals.values():  # finished before its first report reached the board
+            yield result.shard, result.attempt, result, False
 
     def accounts(self) -> tuple[list[_Node], LLMStats, list[dict[str, Any]]]:
         nodes: dict[str, _Node] = {}
         total = LLMStats()
         per_endpoint: dict[str, EndpointStats] = {}
-        for shard, attempt, stats, endpoints, lost in self.attempts():
+        for shard, attempt, numbers_of, lost in self.attempts():
             node = nodes.setdefault(attempt.node_id, _Node(attempt.host, attempt.ip))
             node.shards.add(shard)
             node.attempts += 1
             node.attempts_lost += lost
-            node.stats = _add(node.stats, stats)
-            total = _add(total, stats)
-            for name, _up, numbers in endpoints:
+            node.stats = _add(node.stats, numbers_of.stats)
+            node.cpu_s += numbers_of.cpu_s
+            total = _add(total, numbers_of.stats)
+            for name, _up, numbers in numbers_of.endpoints:
                 mine = per_endpoint.setdefault(name, EndpointStats())
                 mine.requests += numbers.requests
                 mine.failures += numbers.failures

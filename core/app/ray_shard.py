@@ -20,6 +20,7 @@ from __future__ import annotations
 import _thread
 import logging
 import os
+import resource
 import socket
 import threading
 import time
@@ -90,6 +91,8 @@ class ShardReport:
     endpoints: tuple[tuple[str, bool, EndpointStats], ...] = ()
     """Per endpoint: name, whether it is up, its numbers."""
     messages: tuple[str, ...] = ()
+    cpu_s: float = 0.0
+    """CPU time this attempt's process has spent on the shard so far."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class ShardResult:
     stats: LLMStats = field(default_factory=LLMStats)
     endpoints: tuple[tuple[str, bool, EndpointStats], ...] = ()
     selected: int = 0
+    cpu_s: float = 0.0
 
     @property
     def finished_all(self) -> bool:
@@ -178,6 +182,7 @@ class _Reporter(threading.Thread):
         self.build: Any = None  # the shard's Build, once it is prepared
         self.running = False  # while True, a stop request interrupts the build like Ctrl-C
         self.interrupted = False
+        self.cpu_at_start = process_cpu_s()  # a worker process may have run other tasks before
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -203,15 +208,16 @@ class _Reporter(threading.Thread):
     def snapshot(self, phase: str | None = None) -> ShardReport:
         build = self.build
         messages = self.forward.take()
+        cpu_s = process_cpu_s() - self.cpu_at_start
         if build is None or not getattr(build, "prepared", False):
-            return ShardReport(self.spec.index, self.attempt, phase or "preparing", messages=messages)
+            return ShardReport(self.spec.index, self.attempt, phase or "preparing", messages=messages, cpu_s=cpu_s)
         # Read while the build's event loop runs: copies made in one step each, for a display.
         per_round = {number: (counts.kept, counts.eliminated, counts.failed)
                      for number, counts in list(build.tally.per_round.items())}
         return ShardReport(
             self.spec.index, self.attempt, phase or "running",
             lineages=build.tally.lineages, per_round=per_round, stats=_copy_stats(build.llm.stats),
-            in_flight=build.llm.endpoints.in_flight, endpoints=_endpoints(build), messages=messages,
+            in_flight=build.llm.endpoints.in_flight, endpoints=_endpoints(build), messages=messages, cpu_s=cpu_s,
         )
 
 
@@ -263,6 +269,7 @@ def _build(spec: ShardSpec, attempt: Attempt, reporter: _Reporter, build_class: 
             return ShardResult(
                 spec.index, attempt, summary.status, summary.reason, int(summary.exit_code), tally=build.tally,
                 stats=_copy_stats(build.llm.stats), endpoints=_endpoints(build), selected=build.selected,
+                cpu_s=process_cpu_s() - reporter.cpu_at_start,
             )
     except EvolError as error:  # the seeds or a plugin cannot be read here, the folder is refused...
         return ended("aborted", str(error), int(error.exit_code))
@@ -289,6 +296,11 @@ def _disagreement(spec: ShardSpec, build: Any) -> str | None:
                           "on the driver" for name in differing)
         return f"this node has other versions of evolinstruct or its plugins ({shown}): install the same everywhere"
     return None
+
+
+def process_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _copy_stats(stats: LLMStats) -> LLMStats:
