@@ -104,8 +104,9 @@ def endpoints(args: argparse.Namespace) -> None:
 
 
 def children_cpu_s() -> float:
-    """CPU time of every finished child process and its own reaped descendants (a build's
-    whole process tree once it has ended: the CLI, and with --ray the cluster it started)."""
+    """CPU time of every finished child process and the descendants it reaped: the CLI, which
+    is the whole build in one process and the driver with --ray (the cluster's daemons and
+    workers are not its children; the shards' CPU is in the manifest instead)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -115,7 +116,7 @@ def ray(args: argparse.Namespace) -> None:
           f"{args.seeds} seeds x {args.rounds} rounds, {args.repeat} rounds of runs taken in turn; "
           "the loopback server shares the 2 cores")
     print("| run | requests | seconds | req/s | start-up s | req/s after start-up | x one process | "
-          "build CPU ms/req | of which shards | server CPU ms/req |")
+          "driver CPU ms/req | shards CPU ms/req | server CPU ms/req |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     modes = (("one process", ()), ("Ray, local cluster of 2 workers", ("--ray", "local")))
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:

@@ -154,6 +154,9 @@ class _ClusterRun:
             self.interrupted = True
         except EvolError as error:  # the endpoint refused the run, the cluster cannot be reached...
             status, reason, exit_code = "aborted", str(error), error.exit_code
+        except Exception as error:  # a bug of our own: say so, with its traceback
+            log.exception("internal error")
+            status, reason, exit_code = "aborted", f"internal error: {type(error).__name__}: {error}", ExitCode.ABORTED
         finally:
             if ray is not None:
                 ray.shutdown()
