@@ -105,8 +105,9 @@ def endpoints(args: argparse.Namespace) -> None:
 
 def children_cpu_s() -> float:
     """CPU time of every finished child process and the descendants it reaped: the CLI, which
-    is the whole build in one process and the driver with --ray (the cluster's daemons and
-    workers are not its children; the shards' CPU is in the manifest instead)."""
+    is the whole build in one process, and with ``--ray local`` the driver with the cluster's
+    daemons it started and reaped (gcs, raylet, agents). The workers are the raylet's children
+    and are not reaped through it: a shard's CPU is in the manifest (``cpu_s`` per node)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -116,8 +117,8 @@ def ray(args: argparse.Namespace) -> None:
           f"{args.seeds} seeds x {args.rounds} rounds, {args.repeat} rounds of runs taken in turn; "
           "the loopback server shares the 2 cores")
     print("| run | requests | seconds | req/s | start-up s | req/s after start-up | x one process | "
-          "driver CPU ms/req | shards CPU ms/req | server CPU ms/req |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "driver CPU ms/req | shards CPU ms/req | server CPU ms/req | all CPU ms/req |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     modes = (("one process", ()), ("Ray, local cluster of 2 workers", ("--ray", "local")))
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         process, url = start_server(args.latency)
@@ -138,9 +139,10 @@ def ray(args: argparse.Namespace) -> None:
                 steady = sent / (wall - startup)
                 best[name] = max(best.get(name, 0.0), steady)
                 ratio = steady / best["one process"]
+                every = (build_cpu + shards_cpu + server_cpu) / sent
                 print(f"| {name} | {sent} | {wall:.1f} | {sent / wall:.0f} | {startup:.1f} | {steady:.0f} | {ratio:.2f} | "
-                      f"{1000 * build_cpu / sent:.2f} | {1000 * shards_cpu / sent:.2f} | {1000 * server_cpu / sent:.2f} |",
-                      flush=True)
+                      f"{1000 * build_cpu / sent:.2f} | {1000 * shards_cpu / sent:.2f} | {1000 * server_cpu / sent:.2f} | "
+                      f"{1000 * every:.2f} |", flush=True)
         print(f"best of {args.repeat}: " + "; ".join(f"{name} {rate:.0f} req/s" for name, rate in best.items())
               + f"; Ray / one process = {best[modes[1][0]] / best['one process']:.2f}")
 
