@@ -41,6 +41,7 @@ from .folder import FolderLock, check_and_record, file_digest, prepare_folder
 from .host import load_host
 from .manifest import Manifest
 from .progress import BuildProgress, rounds_table
+from .shard_folders import absorb_shard_caches
 
 log = logging.getLogger("evolinstruct.build")
 
@@ -171,7 +172,8 @@ class Build:
                 "offline model. It writes placeholder text to exercise the whole pipeline; it is not a real "
                 "model, and every row says so (provenance.endpoint = offline)."
             )
-        self.cache = self.stack.enter_context(contextlib.closing(Cache(out / CACHE)))
+        self.cache = self.stack.enter_context(contextlib.closing(self.open_cache(out / CACHE)))
+        absorb_shard_caches(out, self.cache)  # what a cluster build that was killed had received
         self.llm = LLM(
             model=self.model,
             base_url=self.urls,
@@ -196,6 +198,10 @@ class Build:
             self.prepare()
         config = self.config
         assert self.host is not None
+        if config.ray is not None:
+            from .ray_build import run_on_ray
+
+            return run_on_ray(self)
         run = RunContext(
             domain=self.domain, options=self.options, seed=config.seed, out_dir=config.out,
             llm=self.llm, cache=self.cache, decoding=config.decoding,
@@ -206,7 +212,9 @@ class Build:
         engine = Engine(
             run, self.domain,
             rounds=config.rounds, schedule=config.schedule, filters=self.filters, scorers=self.scorers,
-            write=output.write_lineage, max_active=max(2 * config.concurrency, 16), weights=self.weights,
+            write=output.write_lineage, weights=self.weights,
+            # Two lineages per request slot of every endpoint: most of a lineage's time is one request.
+            max_active=max(2 * config.concurrency * len(self.llm.endpoints.all), 16),
             label=self._label, watch=FailureWatch(),
         )
         progress = Progress(seeds=self.selected, rounds=config.rounds)
@@ -249,9 +257,6 @@ class Build:
             status, reason, exit_code = "aborted", f"internal error: {type(error).__name__}: {error}", ExitCode.ABORTED
         finally:
             output.close()
-        if status == "complete" and (self.tally.failed or self.tally.lineages < self.selected):
-            status, exit_code = "partial", ExitCode.PARTIAL
-            reason = f"{self.tally.failed} samples failed (failed.jsonl); running the same command again retries them"
         requests = {
             "sent": self.llm.stats.sent,
             "from_cache": self.llm.stats.cached,
@@ -259,15 +264,27 @@ class Build:
             "failed": self.llm.stats.failed,
             "tokens_this_invocation": self.llm.stats.usage.as_dict(),
         }
+        endpoints = [{"url": e.name, **e.stats.as_dict()} for e in self.llm.endpoints.all]
+        return self.conclude(status, reason, exit_code, requests, endpoints)
+
+    def conclude(
+        self, status: Status, reason: str | None, exit_code: ExitCode, requests: Mapping[str, Any],
+        endpoints: list[Mapping[str, Any]], extra: Mapping[str, Any] | None = None,
+    ) -> BuildSummary:
+        """How the run ended, in the manifest and the card, from the rows written (``self.tally``);
+        a run on a cluster ends here too."""
+        assert self.host is not None
+        if status == "complete" and (self.tally.failed or self.tally.lineages < self.selected):
+            status, exit_code = "partial", ExitCode.PARTIAL
+            reason = f"{self.tally.failed} samples failed (failed.jsonl); running the same command again retries them"
         manifest = self.manifest.write(
-            status, reason=reason, tally=self.tally, requests=requests,
-            endpoints=[{"url": e.name, **e.stats.as_dict()} for e in self.llm.endpoints.all],
-            wall_time_s=time.monotonic() - self.started,
+            status, reason=reason, tally=self.tally, requests=requests, endpoints=endpoints,
+            wall_time_s=time.monotonic() - self.started, extra=extra,
         )
         from .card import refresh_card  # here: the card reads the folder with the report's model
 
-        refresh_card(config.out, self.host.registry.exporters)
-        return BuildSummary(status, reason, exit_code, config.out, self.tally.as_dict(), requests, manifest)
+        refresh_card(self.config.out, self.host.registry.exporters)
+        return BuildSummary(status, reason, exit_code, self.config.out, self.tally.as_dict(), requests, manifest)
 
     # --- 3. report -----------------------------------------------------------------------------
 
@@ -313,6 +330,10 @@ class Build:
         )
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def open_cache(self, path: Path) -> Cache:
+        """The folder's response cache (a shard of a cluster build opens its own, see ray_shard)."""
+        return Cache(path)
 
     def _label(self, registration: Registration) -> str:
         assert self.host is not None

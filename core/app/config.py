@@ -65,6 +65,8 @@ class BuildConfig(BaseModel):
     skip_invalid: bool = False
     restart: bool = False
     progress: bool | None = None
+    ray: str | None = None
+    """Run on a Ray cluster: its address, or "" for $RAY_ADDRESS or else a new local cluster."""
     options: dict[str, Any] = Field(default_factory=dict)
     """The domain's own options (``samples``, ``require_pass``...), by option name."""
     command: tuple[str, ...] = ()
@@ -117,6 +119,23 @@ class BuildConfig(BaseModel):
             raise ValueError(f"must be I/N with 0 <= I < N, got {value!r}")
         return (part, parts)
 
+    @field_validator("ray", mode="before")
+    @classmethod
+    def _ray(cls, value: Any) -> Any:
+        if value is None or value is False:
+            return None
+        if value is True:
+            value = ""
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec("ray") is not None
+        except ValueError:  # a module blocked in sys.modules
+            found = False
+        if not found:
+            raise ValueError('needs Ray, an optional extra: pip install "evolinstruct[ray]"')
+        return str(value).strip()
+
     @field_validator("operation_weights", mode="before")
     @classmethod
     def _weights(cls, value: Any) -> Any:
@@ -151,11 +170,9 @@ class BuildConfig(BaseModel):
 
     def endpoint_urls(self, environ: Mapping[str, str]) -> tuple[str, ...]:
         """The endpoints to talk to; empty for the offline model."""
-        if self.base_url:
-            return tuple(normalise_url(url) for url in self.base_url)
-        from_env = BuildConfig._base_url(environ.get("OPENAI_BASE_URL") or None)
-        if from_env:
-            return tuple(normalise_url(url) for url in from_env)
+        given = self.base_url or BuildConfig._base_url(environ.get("OPENAI_BASE_URL") or None)
+        if given:  # one endpoint per server, however often it is named
+            return tuple(dict.fromkeys(normalise_url(url) for url in given))
         if self.resolved_api_key(environ):
             return (OPENAI_URL,)
         return ()

@@ -39,6 +39,7 @@ class Manifest:
         requests: Mapping[str, Any],
         endpoints: list[Mapping[str, Any]],
         wall_time_s: float,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         data = {
             "status": status,
@@ -47,6 +48,7 @@ class Manifest:
             "counts": tally.as_dict(),
             "requests": dict(requests),
             "endpoints": endpoints,
+            **(extra or {}),
             "started_at": self.started_at,
             "updated_at": _now(),
             "wall_time_s": round(wall_time_s, 3),

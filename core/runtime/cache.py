@@ -8,6 +8,12 @@ Each response is committed as soon as it arrives. In WAL mode with ``synchronous
 commit is an append to the write-ahead log without an fsync: it survives the process being
 killed (SIGKILL included) at any moment, which is the failure that matters for a long build; only
 a crash of the whole machine can lose the last few commits.
+
+A build on a cluster gives each shard a cache of its own (SQLite has one writer at a time, and
+WAL's shared-memory index does not work across machines): ``exclusive`` keeps that index in the
+process's own memory, so a shard's file may live on a network file system; ``base`` is the
+folder's main cache, read-only, whose answers the shard needs no more than once. ``absorb`` adds
+a shard's entries to the main cache when the shard is done.
 """
 
 from __future__ import annotations
@@ -37,18 +43,26 @@ def content_key(kind: str, payload: Any) -> str:
 class Cache:
     """Content-addressed store used from one event loop thread."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, base: Path | None = None, exclusive: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: every INSERT is its own committed transaction.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if exclusive:
+            # Must come before the first access in WAL mode: the WAL index then lives in this
+            # process's memory instead of a shared-memory file, and no other process may open the
+            # file while this one has it. A killed owner's log is recovered by the next opener.
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._base = _read_only(base) if base is not None else None
         self._in_flight: dict[str, asyncio.Future[Any]] = {}
 
     def get(self, key: str) -> Any | None:
         row = self._db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
+        if row is None and self._base is not None:
+            row = self._base.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         return json.loads(row[0])
@@ -87,5 +101,35 @@ class Cache:
         future.set_result(value)
         return value
 
+    def checkpoint(self) -> None:
+        """Move everything in the write-ahead log into the database file itself, so that readers
+        that open the file read-only (shards on other machines) see every entry."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def absorb(self, other: Path) -> int:
+        """Add the entries of another cache file (a shard's) that this one lacks; returns how many.
+        Opening it recovers its write-ahead log if its owner was killed."""
+        before = self._db.total_changes
+        self._db.execute("ATTACH DATABASE ? AS other", (str(other),))
+        try:
+            self._db.execute("INSERT OR IGNORE INTO main.entries (key, kind, value) SELECT key, kind, value FROM other.entries")
+        finally:
+            self._db.execute("DETACH DATABASE other")
+        return self._db.total_changes - before
+
     def close(self) -> None:
         self._db.close()
+        if self._base is not None:
+            self._base.close()
+
+
+def _read_only(path: Path) -> sqlite3.Connection | None:
+    """The main cache as a shard reads it: read-only, and ``immutable`` (no locks, no WAL), which
+    holds because nobody writes it while the shards run and it was checkpointed before."""
+    if not path.is_file():
+        return None
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'").fetchone() is None:
+        db.close()
+        return None
+    return db

@@ -8,7 +8,10 @@ own adaptive concurrency limit and health.
 - An endpoint that cannot be reached (a refused connection, or server errors or timeouts for
   several different requests in a row with no success between them) is taken out and probed
   with backoff: one real request at a time is let through to it, and the first that succeeds
-  brings it back. One request failing again and again is that request's problem, not an outage.
+  brings it back (an answer to a request sent before it was taken out does not: a server that is
+  stopping still answers what it holds). One request failing again and again is that request's
+  problem, not an outage. An endpoint that cannot be reached when the run starts is taken out
+  the same way, as long as another one answers.
 - While no endpoint is up the run pauses: requests wait instead of burning through their attempts.
   When the outage lasts longer than ``max_outage`` seconds every waiting request raises
   ``EndpointOutage`` and the run stops, keeping everything received.
@@ -144,25 +147,28 @@ class Endpoint:
     def up(self) -> bool:
         return self.down_since is None
 
-    def succeeded(self, sent_at: float) -> bool:
-        """Record an answer to a request sent at ``sent_at``; True when it brought the endpoint back."""
+    def succeeded(self, latency_s: float, *, probe: bool) -> bool:
+        """Record an answer; True when it brought the endpoint back."""
         self.stats.requests += 1
-        self.stats.latency_s += time.monotonic() - sent_at
-        return self._alive(sent_at)
+        self.stats.latency_s += latency_s
+        return self._alive(probe)
 
-    def answered_badly(self, sent_at: float) -> bool:
+    def answered_badly(self, *, probe: bool) -> bool:
         """Record an answer that failed for a reason of its own (a 429, a rejection, a malformed
         body): the server is there. True when that brought the endpoint back."""
         self.stats.requests += 1
         self.stats.failures += 1
-        return self._alive(sent_at)
+        return self._alive(probe)
 
-    def _alive(self, sent_at: float) -> bool:
+    def _alive(self, probe: bool) -> bool:
+        if self.down_since is not None and not probe:
+            # The answer to a request sent before the endpoint was taken out (a server that is
+            # stopping still answers what it holds): it says nothing about the server now. Only
+            # the probe's answer brings the endpoint back.
+            return False
         self._failing_requests.clear()
         if self.down_since is None:
             return False
-        if sent_at < self.down_since:
-            return False  # an answer to a request sent before the outage says nothing about now
         log.warning("endpoint %s answers again after %.0f s", self.name, time.monotonic() - self.down_since)
         # The connections pooled before the outage lead to a server that is gone: a new client
         # starts with none, instead of failing one request per dead connection.
@@ -191,13 +197,17 @@ class Endpoint:
             return True
         self._failing_requests.add(request)
         if unreachable or len(self._failing_requests) >= FAULTS_BEFORE_DOWN:
-            now = time.monotonic()
-            self.down_since = now
-            self.next_probe = now + self._probe_interval
-            self.stats.outages += 1
-            log.warning("endpoint %s is not answering; requests wait while it is probed", self.name)
+            self.take_out()
             return True
         return False
+
+    def take_out(self) -> None:
+        """Stop sending it requests; probes start after ``FIRST_PROBE_S``."""
+        now = time.monotonic()
+        self.down_since = now
+        self.next_probe = now + self._probe_interval
+        self.stats.outages += 1
+        log.warning("endpoint %s is not answering; requests wait while it is probed", self.name)
 
     async def aclose(self) -> None:
         for client in (*self._retired, self.client):

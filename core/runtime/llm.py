@@ -259,7 +259,7 @@ class LLM:
             raw = await endpoint.client.post("/chat/completions", body=request, cast_to=RawResponse)
         except openai.RateLimitError:
             endpoint.limit.throttled()
-            self._answered_badly(endpoint, started)
+            self._answered_badly(endpoint, probe)
             self._count(attempts, endpoint, went_down=False)
             raise
         except openai.APIConnectionError as error:  # refused, reset, unresolvable, or timed out
@@ -267,17 +267,17 @@ class LLM:
             self._count(attempts, endpoint, went_down=endpoint.faulted(id(request), unreachable=unreachable, probe=probe))
             raise
         except openai.APIStatusError as error:
-            self._status_error(error, request, endpoint, attempts, probe, started)
+            self._status_error(error, request, endpoint, attempts, probe)
             raise
         finally:
             endpoint.limit.release()
         try:
             text, usage = _read_completion(raw.content)
         except (MalformedResponse, json.JSONDecodeError):
-            self._answered_badly(endpoint, started)
+            self._answered_badly(endpoint, probe)
             self._count(attempts, endpoint, went_down=False)
             raise
-        if endpoint.succeeded(started):
+        if endpoint.succeeded(time.monotonic() - started, probe=probe):
             self.endpoints.changed()
         endpoint.limit.succeeded()
         self._rejections_in_a_row = 0
@@ -285,14 +285,14 @@ class LLM:
 
     def _status_error(
         self, error: openai.APIStatusError, request: dict[str, Any], endpoint: Endpoint, attempts: _Attempts,
-        probe: bool, started: float,
+        probe: bool,
     ) -> None:
         """Classify an HTTP error answer; raises instead when it is not to be retried."""
         status = error.status_code
         if status >= 500 or status in (408, 409):
             self._count(attempts, endpoint, went_down=endpoint.faulted(id(request), unreachable=False, probe=probe))
             return
-        self._answered_badly(endpoint, started)
+        self._answered_badly(endpoint, probe)
         message = _endpoint_message(error)
         if status in (401, 403):
             raise EndpointError(f"{endpoint.name} refused the run ({status}): {message}") from None
@@ -311,8 +311,8 @@ class LLM:
             ) from None
         raise RequestRejected(f"the endpoint rejected the request as invalid ({status}): {message}") from None
 
-    def _answered_badly(self, endpoint: Endpoint, started: float) -> None:
-        if endpoint.answered_badly(started):
+    def _answered_badly(self, endpoint: Endpoint, probe: bool) -> None:
+        if endpoint.answered_badly(probe=probe):
             self.endpoints.changed()
 
     def _count(self, attempts: _Attempts, endpoint: Endpoint, *, went_down: bool) -> None:
@@ -335,16 +335,20 @@ class LLM:
         """Reach every endpoint once before the run; returns warnings, raises what stops it.
 
         Asks for the model list (free on hosted APIs): a server that cannot be reached or that
-        refuses the key is found within seconds instead of after a run's worth of retries.
+        refuses the key is found within seconds instead of after a run's worth of retries. Of
+        several endpoints, those that cannot be reached are taken out and probed; the run stops
+        only when none can.
         """
         warnings: list[str] = []
+        unreachable: list[tuple[Endpoint, str]] = []
         for endpoint in self.endpoints.all:
             try:
                 raw = await endpoint.client.get(
                     "/models", cast_to=RawResponse, options={"timeout": PREFLIGHT_TIMEOUT_S}
                 )
             except openai.APIConnectionError as error:
-                raise EndpointError(f"cannot connect to {endpoint.name}: {connection_reason(error)}") from None
+                unreachable.append((endpoint, connection_reason(error)))
+                continue
             except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
                 raise EndpointError(
                     f"{endpoint.name} refused the key ({error.status_code}): {_endpoint_message(error)}"
@@ -358,6 +362,13 @@ class LLM:
             if served and self.model not in served:
                 shown = ", ".join(sorted(served)[:10])
                 warnings.append(f"{endpoint.name} does not list model {self.model!r} (it lists: {shown})")
+        if len(unreachable) == len(self.endpoints.all):
+            raise EndpointError("; ".join(f"cannot connect to {endpoint.name}: {reason}" for endpoint, reason in unreachable))
+        for endpoint, reason in unreachable:
+            # One replica of several being down (restarting, say) is what several endpoints are
+            # for: it is taken out and probed like one that goes down mid-run.
+            warnings.append(f"cannot connect to {endpoint.name} ({reason}); the run starts without it")
+            endpoint.take_out()
         return warnings
 
     async def aclose(self) -> None:

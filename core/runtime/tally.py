@@ -62,6 +62,21 @@ class Tally:
             for later in range(max(f.round for f in lineage.failed) + 1, self.rounds + 1):
                 self.per_round[later].not_reached += 1
 
+    def absorb(self, other: Tally) -> None:
+        """Add the counts of another pass over other seeds (a shard's); seeds and rounds stay."""
+        self.lineages += other.lineages
+        for number, counts in other.per_round.items():
+            mine = self.per_round[number]
+            mine.kept += counts.kept
+            mine.eliminated += counts.eliminated
+            mine.failed += counts.failed
+            mine.not_reached += counts.not_reached
+        for operation, counter in other.per_operation.items():
+            self.per_operation[operation].update(counter)
+        self.per_filter.update(other.per_filter)
+        self.failures_per_kind.update(other.failures_per_kind)
+        self._usage(other.tokens_per_stage)
+
     def _usage(self, usage: Any) -> None:
         for stage, used in usage.items():
             self.tokens_per_stage[stage] = self.tokens_per_stage.get(stage, Usage()) + used

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -68,3 +69,56 @@ def test_every_committed_entry_survives_sigkill(tmp_path: Path) -> None:
     cache = Cache(path)
     for i in range(last + 1):
         assert cache.get(f"k{i}") == {"i": i}
+
+
+def test_a_shard_cache_reads_the_main_cache_and_writes_only_its_own(tmp_path: Path) -> None:
+    main = Cache(tmp_path / "cache.sqlite")
+    main.put("old", "chat", {"text": "from an earlier run"})
+    main.checkpoint()  # what the main cache's readers on other machines need: all of it in the file
+    shard = Cache(tmp_path / "shard" / "cache.sqlite", base=tmp_path / "cache.sqlite", exclusive=True)
+    assert shard.get("old") == {"text": "from an earlier run"}
+    shard.put("new", "chat", {"text": "from this shard"})
+    assert main.get("new") is None and shard.count() == 1
+    shard.close()
+    assert main.absorb(tmp_path / "shard" / "cache.sqlite") == 1
+    assert main.absorb(tmp_path / "shard" / "cache.sqlite") == 0  # entries it has are not added twice
+    assert main.get("new") == {"text": "from this shard"} and main.count() == 2
+
+
+def test_a_shard_cache_without_a_main_cache_reads_only_its_own(tmp_path: Path) -> None:
+    shard = Cache(tmp_path / "s.sqlite", base=tmp_path / "missing.sqlite", exclusive=True)
+    shard.put("k", "chat", {"v": 1})
+    assert shard.get("k") == {"v": 1} and shard.get("other") is None
+
+
+def test_a_shard_cache_is_its_owner_s_alone_and_a_killed_owner_loses_nothing(tmp_path: Path) -> None:
+    """Exclusive WAL: no shared-memory file (which a network file system cannot share), a second
+    opener is refused while the owner lives, and a SIGKILLed owner's entries are recovered, both
+    by the shard that runs again and by the main cache absorbing the file."""
+    path = tmp_path / "shard.sqlite"
+    writer = textwrap.dedent(
+        f"""
+        import time
+        from evolinstruct.runtime.cache import Cache
+        cache = Cache({str(path)!r}, exclusive=True)
+        for i in range(500):
+            cache.put(f"k{{i}}", "chat", {{"i": i}})
+        print("written", flush=True)
+        time.sleep(60)
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "written"
+    assert not path.with_name("shard.sqlite-shm").exists() and path.with_name("shard.sqlite-wal").exists()
+    try:
+        Cache(path, exclusive=True)
+    except sqlite3.OperationalError as error:
+        assert "locked" in str(error)
+    else:
+        raise AssertionError("a second process opened a cache its owner holds")
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    main = Cache(tmp_path / "cache.sqlite")
+    assert main.absorb(path) == 500
+    again = Cache(path, exclusive=True)
+    assert all(again.get(f"k{i}") == {"i": i} for i in range(500))

@@ -75,6 +75,10 @@ class BuildCommand(click.Command):
               help="Check everything, then print the most requests and tokens per stage the build would send, and stop; nothing is sent or written.")
 @click.option("--price-in", type=click.FloatRange(min=0), default=None, help="With --dry-run: price per million prompt tokens, to show the most it can cost.")
 @click.option("--price-out", type=click.FloatRange(min=0), default=None, help="With --dry-run: price per million completion tokens.")
+@click.option("--ray", "ray", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run the build on a Ray cluster, one shard per CPU: at ADDRESS, else $RAY_ADDRESS, else a new "
+                   "local cluster (`--ray local`: always a new one). The output folder and the seeds must be on "
+                   "storage every node mounts at the same path. Needs the extra: pip install \"evolinstruct[ray]\".")
 @click.pass_context
 def build_command(ctx: click.Context, **params: Any) -> None:
     """Evolve seed instructions for --rounds rounds, eliminate failed evolutions, answer the
