@@ -38,7 +38,7 @@ log = logging.getLogger("evolinstruct.endpoints")
 
 FAULTS_BEFORE_DOWN = 3  # different requests failing in a row
 FIRST_PROBE_S = 1.0
-MAX_PROBE_INTERVAL_S = 30.0
+MAX_PROBE_INTERVAL_S = 10.0  # an endpoint that is back is found within seconds, at one request per probe
 
 
 class AdaptiveLimit:
