@@ -47,7 +47,8 @@ from .types.rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, clean_re
 from .types.structured import enum_property, json_schema_format, read_json_object
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app.build import Build, BuildSummary, build
+    from .app.build import Build, build
+    from .app.outcome import BuildSummary
     from .app.config import BuildConfig
     from .app.report import BuildReport, Chart, Histogram, SectionContent, histogram_bars, number_or_none, stacked_bars
 
@@ -61,7 +62,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from an uni
 _APPLICATION = {
     "build": ".app.build",
     "Build": ".app.build",
-    "BuildSummary": ".app.build",
+    "BuildSummary": ".app.outcome",
     "BuildConfig": ".app.config",
     # What a plugin's report section draws with (imported by plotly's users only).
     "BuildReport": ".app.report",

@@ -18,9 +18,8 @@ import contextlib
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 import click
 from rich.console import Console
@@ -29,53 +28,22 @@ from ..runtime.cache import Cache
 from ..runtime.engine import OUTRANKED, UNRANKED, Engine, Progress, operations_per_round
 from ..runtime.failures import FailureWatch
 from ..runtime.llm import LLM
-from ..runtime.output import CACHE, DATASET, Output
+from ..runtime.output import CACHE, Output
 from ..runtime.plugins import PluginHost, Registry
 from ..runtime.seeds import SeedFile, Selection
 from ..runtime.tally import Tally
 from ..types.context import RunContext
-from ..types.errors import EndpointOutage, EvolError, ExitCode, RunAborted, UsageError
+from ..types.errors import ExitCode, UsageError
 from ..types.registrations import Domain, Registration, applies_to
 from .config import DATASET_OPTIONS, OFFLINE_ENDPOINT, BuildConfig, make_config
 from .folder import FolderLock, check_and_record, file_digest, prepare_folder
 from .host import load_host
 from .manifest import Manifest
+from .outcome import BuildSummary, Status, ending
 from .progress import BuildProgress, rounds_table
 from .shard_folders import absorb_shard_caches
 
 log = logging.getLogger("evolinstruct.build")
-
-Status = Literal["complete", "partial", "interrupted", "aborted"]
-
-
-@dataclass(frozen=True)
-class BuildSummary:
-    """How a build ended, with the counts of what its files hold."""
-
-    status: Status
-    reason: str | None
-    exit_code: ExitCode
-    out: Path
-    counts: Mapping[str, Any]
-    requests: Mapping[str, Any]
-    manifest: Mapping[str, Any] = field(repr=False)
-
-    @property
-    def dataset(self) -> Path:
-        return self.out / DATASET
-
-    @property
-    def kept(self) -> int:
-        return int(self.counts["kept"])
-
-    @property
-    def eliminated(self) -> int:
-        return int(self.counts["eliminated"])
-
-    @property
-    def failed(self) -> int:
-        return int(self.counts["failed"])
-
 
 class Build:
     """One ``evol build``. Use as a context manager, or call ``close()``."""
@@ -244,17 +212,8 @@ class Build:
         exit_code = ExitCode.OK
         try:
             asyncio.run(_first_error(main()))
-        except KeyboardInterrupt:
-            status, reason, exit_code = "interrupted", "interrupted by the user (Ctrl-C)", ExitCode.INTERRUPTED
-        except EndpointOutage as error:
-            status, reason, exit_code = "partial", str(error), error.exit_code
-        except RunAborted as error:
-            status, reason, exit_code = "aborted", str(error), error.exit_code
-        except EvolError as error:  # the endpoint refused the run, a plugin could not start...
-            status, reason, exit_code = "aborted", str(error), error.exit_code
-        except Exception as error:  # a bug of our own: say so, with its traceback
-            log.exception("internal error")
-            status, reason, exit_code = "aborted", f"internal error: {type(error).__name__}: {error}", ExitCode.ABORTED
+        except (Exception, KeyboardInterrupt) as error:
+            status, reason, exit_code = ending(error)
         finally:
             output.close()
         requests = {

@@ -42,13 +42,12 @@ from ..runtime.llm import LLM, LLMStats
 from ..types.errors import EvolError, ExitCode
 from ..types.records import Usage
 from .config import OFFLINE_ENDPOINT
+from .outcome import BuildSummary, Status, ending
 from .ray_shard import Attempt, Board, ShardReport, ShardResult, ShardSpec, run_shard
 from .shard_folders import absorb_shard_caches, merge_rows, shard_folder
 
-# The build's own types are not imported: build.py imports this module to dispatch to it.
+# The build itself is not imported: build.py imports this module to dispatch to it.
 Build = Any
-BuildSummary = Any
-Status = str
 
 log = logging.getLogger("evolinstruct.ray")
 
@@ -151,19 +150,15 @@ class _ClusterRun:
             self.watch(ray)
         except KeyboardInterrupt:
             self.interrupted = True
-        except EvolError as error:  # the endpoint refused the run, the cluster cannot be reached...
-            status, reason, exit_code = "aborted", str(error), error.exit_code
-        except Exception as error:  # a bug of our own: say so, with its traceback
-            log.exception("internal error")
-            status, reason, exit_code = "aborted", f"internal error: {type(error).__name__}: {error}", ExitCode.ABORTED
+        except Exception as error:  # the endpoint refused the run, the cluster cannot be reached...
+            status, reason, exit_code = ending(error)
         finally:
             if ray is not None:
                 ray.shutdown()
         try:
             self.collect()
-        except Exception as error:  # a bug of our own: say so, with its traceback
-            log.exception("internal error")
-            status, reason, exit_code = "aborted", f"internal error: {type(error).__name__}: {error}", ExitCode.ABORTED
+        except Exception as error:
+            status, reason, exit_code = ending(error)
         if status == "complete":
             status, reason, exit_code = self.outcome()
         return self.finish(status, reason, exit_code)
