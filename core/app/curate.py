@@ -20,11 +20,13 @@ nothing it already has.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import os
 import platform
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence, TypeVar
@@ -466,7 +468,8 @@ def curate(
     if settings.difficulty and "instruction" not in runner.kept_fields:
         runner.kept_fields = sorted({*runner.kept_fields, "instruction", "input"})
 
-    facts = read_dataset(source, runner, progress)
+    with _collector_paused():
+        facts = read_dataset(source, runner, progress)
 
     difficulty_report: dict[str, Any] | None = None
     ratings: dict[int, int | None] = {}
@@ -487,10 +490,11 @@ def curate(
             hint = " (add --difficulty to rate the rows)" if settings.by == judge.SCORE and not settings.difficulty else ""
             raise EvolError(f"--by {settings.by}: no row has a numeric scores.{settings.by}{hint}")
 
-    removed = runner.finish(progress)
     curated = folder / CURATED
-    curated.mkdir(exist_ok=True)
-    _write_outputs(source, curated, removed, len(facts.ids), progress)
+    with _collector_paused():
+        removed = runner.finish(progress)
+        curated.mkdir(exist_ok=True)
+        _write_outputs(source, curated, removed, len(facts.ids), progress)
     if settings.difficulty:
         _write_difficulty(curated, facts)
 
@@ -515,6 +519,24 @@ def curate(
     )
     _atomic_write(curated / REPORT_FILE, json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
     return report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the bulk stages (reading, rules, writing).
+
+    Curation keeps a few containers per row alive for the whole run, and every full collection
+    scans all of them: at 300k rows that was a fifth of the time, a share that grows with the
+    rows. These stages make no reference cycles to speak of (reference counting frees their
+    garbage); whatever cycles a plugin's rule makes are collected when the stage ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _instruction_of(candidate: Candidate) -> str:
