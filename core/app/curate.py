@@ -369,7 +369,9 @@ def rate_difficulty(
             await llm.aclose()
 
     try:
-        asyncio.run(main())
+        # Requests make reference cycles (tasks, futures, retried errors): collect them.
+        with _collector(enabled=True):
+            asyncio.run(main())
     finally:
         tally.sent = llm.stats.sent
         tally.from_cache = llm.stats.cached
@@ -431,6 +433,17 @@ def curate(
     ``rules`` are extra rules (the plugins' ``evol_curation_rules``); they run before the
     built-in ones, in the order given. Raises ``EvolError`` for bad input.
     """
+    with _collector(enabled=False):
+        # The run's objects are freed when _curate returns, before the collector is back on.
+        return _curate(folder, settings, rules, progress)
+
+
+def _curate(
+    folder: Path,
+    settings: CurationSettings,
+    rules: Sequence[CurationRule],
+    progress: Progress | None,
+) -> CurationReport:
     started = time.monotonic()
     progress = progress or _quiet
     source = folder / DATASET
@@ -468,8 +481,7 @@ def curate(
     if settings.difficulty and "instruction" not in runner.kept_fields:
         runner.kept_fields = sorted({*runner.kept_fields, "instruction", "input"})
 
-    with _collector_paused():
-        facts = read_dataset(source, runner, progress)
+    facts = read_dataset(source, runner, progress)
 
     difficulty_report: dict[str, Any] | None = None
     ratings: dict[int, int | None] = {}
@@ -491,10 +503,9 @@ def curate(
             raise EvolError(f"--by {settings.by}: no row has a numeric scores.{settings.by}{hint}")
 
     curated = folder / CURATED
-    with _collector_paused():
-        removed = runner.finish(progress)
-        curated.mkdir(exist_ok=True)
-        _write_outputs(source, curated, removed, len(facts.ids), progress)
+    removed = runner.finish(progress)
+    curated.mkdir(exist_ok=True)
+    _write_outputs(source, curated, removed, len(facts.ids), progress)
     if settings.difficulty:
         _write_difficulty(curated, facts)
 
@@ -522,21 +533,29 @@ def curate(
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for the bulk stages (reading, rules, writing).
+def _collector(enabled: bool) -> Iterator[None]:
+    """Python's cyclic garbage collector on or off inside the block, as it was after it.
 
-    Curation keeps a few containers per row alive for the whole run, and every full collection
-    scans all of them: at 300k rows that was a fifth of the time, a share that grows with the
-    rows. These stages make no reference cycles to speak of (reference counting frees their
-    garbage); whatever cycles a plugin's rule makes are collected when the stage ends.
+    ``curate`` runs with it off (but for the difficulty judge's requests): curation keeps a few
+    containers per row alive for the whole run, and every full collection scans all of them; at
+    300k rows that was a fifth of the time, a share that grows with the rows. Reading, the rules
+    and writing make almost no reference cycles (410 unreachable objects after 100k rows);
+    reference counting frees their garbage, and whatever cycles a plugin's rule makes are
+    collected after the command.
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    was_enabled = gc.isenabled()
+    _set_collector(enabled)
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        _set_collector(was_enabled)
+
+
+def _set_collector(enabled: bool) -> None:
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
 
 
 def _instruction_of(candidate: Candidate) -> str:
