@@ -20,11 +20,13 @@ nothing it already has.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import os
 import platform
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence, TypeVar
@@ -367,7 +369,9 @@ def rate_difficulty(
             await llm.aclose()
 
     try:
-        asyncio.run(main())
+        # Requests make reference cycles (tasks, futures, retried errors): collect them.
+        with _collector(enabled=True):
+            asyncio.run(main())
     finally:
         tally.sent = llm.stats.sent
         tally.from_cache = llm.stats.cached
@@ -429,6 +433,17 @@ def curate(
     ``rules`` are extra rules (the plugins' ``evol_curation_rules``); they run before the
     built-in ones, in the order given. Raises ``EvolError`` for bad input.
     """
+    with _collector(enabled=False):
+        # The run's objects are freed when _curate returns, before the collector is back on.
+        return _curate(folder, settings, rules, progress)
+
+
+def _curate(
+    folder: Path,
+    settings: CurationSettings,
+    rules: Sequence[CurationRule],
+    progress: Progress | None,
+) -> CurationReport:
     started = time.monotonic()
     progress = progress or _quiet
     source = folder / DATASET
@@ -487,8 +502,8 @@ def curate(
             hint = " (add --difficulty to rate the rows)" if settings.by == judge.SCORE and not settings.difficulty else ""
             raise EvolError(f"--by {settings.by}: no row has a numeric scores.{settings.by}{hint}")
 
-    removed = runner.finish(progress)
     curated = folder / CURATED
+    removed = runner.finish(progress)
     curated.mkdir(exist_ok=True)
     _write_outputs(source, curated, removed, len(facts.ids), progress)
     if settings.difficulty:
@@ -515,6 +530,32 @@ def curate(
     )
     _atomic_write(curated / REPORT_FILE, json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
     return report
+
+
+@contextmanager
+def _collector(enabled: bool) -> Iterator[None]:
+    """Python's cyclic garbage collector on or off inside the block, as it was after it.
+
+    ``curate`` runs with it off (but for the difficulty judge's requests): curation keeps a few
+    containers per row alive for the whole run, and every full collection scans all of them; at
+    300k rows that was a fifth of the time, a share that grows with the rows. Reading, the rules
+    and writing make almost no reference cycles (410 unreachable objects after 100k rows);
+    reference counting frees their garbage, and whatever cycles a plugin's rule makes are
+    collected after the command.
+    """
+    was_enabled = gc.isenabled()
+    _set_collector(enabled)
+    try:
+        yield
+    finally:
+        _set_collector(was_enabled)
+
+
+def _set_collector(enabled: bool) -> None:
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
 
 
 def _instruction_of(candidate: Candidate) -> str:

@@ -6,10 +6,12 @@ import gzip
 import json
 import re
 
+import numpy as np
 import pytest
 
 from evolinstruct.builtins.curation.benchmarks import BUILTIN_SOURCES, build_builtin, load_builtin, read_user_benchmark, resolve
 from evolinstruct.builtins.curation.contamination import ContaminationIndex
+from evolinstruct.builtins.curation.ngrams import NgramHasher, TokenStream, sequence_hash
 from evolinstruct.builtins.curation.text import benchmark_tokens
 
 from ..conftest import REPO, SHARED_DATA
@@ -80,6 +82,40 @@ def test_a_short_item_is_matched_whole(index, shared_data):
     found = match(index, f"Please help. {text} Use Python.")
     assert found is not None and found.of == "mbpp:17" and found.whole
     assert match(index, "Write a function to find the perimeter of a rectangle.") is None
+
+
+def test_short_items_are_found_whole_in_a_batch_and_not_when_cut_short(index, shared_data):
+    # Every short MBPP test task at the very end of a row's instruction (where its last token is
+    # the text's last), and without its last token in the next row, all in one batch.
+    tasks = {str(r["task_id"]): r["text"] for r in lines("mbpp.jsonl") if 11 <= r["task_id"] <= 510}
+    short = {i: t for i, t in tasks.items() if len(benchmark_tokens(t)) < 20}
+    assert len(short) > 100
+    rows = []
+    for text in short.values():
+        rows.append([benchmark_tokens(f"Please help with this. {text}"), benchmark_tokens("def f(): pass")])
+        rows.append([benchmark_tokens("Please help with this.") + benchmark_tokens(text)[:-1], []])
+    found = index.match(rows)
+
+    def inside(match, tokens):
+        named = " ".join(benchmark_tokens(tasks[match.of.split(":")[1]]))
+        return f" {named} " in f" {' '.join(tokens)} "
+
+    for (item_id, text), whole, cut in zip(short.items(), found[0::2], found[1::2]):
+        # The task named is in the row whole: this one, or one whose text this one repeats or
+        # contains ("... sequences" inside "... sequences using regex").
+        tokens = benchmark_tokens(text)
+        assert whole is not None and whole.whole and inside(whole, tokens), item_id
+        assert cut is None or (cut.of != f"mbpp:{item_id}" and inside(cut, tokens[:-1])), item_id
+
+
+def test_a_window_hash_is_the_same_however_it_is_computed():
+    hasher = NgramHasher()
+    hashes, lengths = hasher.batch([["a", "b", "c", "d"], ["e", "f", "g"]])
+    stream = TokenStream(hashes, lengths)
+    starts, spans = np.array([0, 1, 4, 4, 0], np.int64), np.array([4, 2, 3, 1, 1], np.int64)
+    expected = [sequence_hash(hashes[s : s + n].tolist()) for s, n in zip(starts.tolist(), spans.tolist())]
+    assert stream.hash_spans(starts, spans).tolist() == expected
+    assert [int(stream.hash_at(starts[i : i + 1], int(spans[i]))[0]) for i in range(5)] == expected
 
 
 def test_clean_training_rows_are_not_flagged(index, shared_data):

@@ -96,6 +96,15 @@ class ContaminationIndex:
         self.item_of = owners
         self.anchors = anchors
         self.anchor_hashes = np.array(sorted(anchors), np.uint64)
+        # The same, flattened for batch look-ups: the items of anchor_hashes[i] are entries
+        # anchor_start[i] to anchor_start[i + 1] of anchor_items, anchor_lengths, anchor_wholes.
+        entries = [anchors[int(anchor)] for anchor in self.anchor_hashes.tolist()]
+        self.anchor_start = np.zeros(len(entries) + 1, np.int64)
+        np.cumsum([len(e) for e in entries], out=self.anchor_start[1:])
+        flat = [entry for e in entries for entry in e]
+        self.anchor_items = np.array([item for item, _, _ in flat], np.int64)
+        self.anchor_lengths = np.array([length for _, length, _ in flat], np.int64)
+        self.anchor_wholes = np.array([whole for _, _, whole in flat], np.uint64)
         self.tiny = {length: (np.array(sorted(table), np.uint64), table) for length, table in tiny.items()}
 
     @property
@@ -167,11 +176,19 @@ class ContaminationIndex:
             # A short item can only start where a row's n-gram equals the item's first n-gram.
             position = np.searchsorted(self.anchor_hashes, windows)
             position[position == len(self.anchor_hashes)] = 0
-            for window in np.flatnonzero(self.anchor_hashes[position] == windows).tolist():
-                start, text = int(starts[window]), int(owners[window])
-                for item, length, whole_hash in self.anchors[int(windows[window])]:
-                    if start + length <= int(stream.ends[text]) and int(stream.hash_at(np.array([start]), length)[0]) == whole_hash:
-                        found.append((int(text_rows[text]), item))
+            hits = np.flatnonzero(self.anchor_hashes[position] == windows)
+            # Each hit against each item of its anchor, in the order of the windows, then of
+            # the anchor's items (the first whole match of a row names it).
+            first, stop = self.anchor_start[position[hits]], self.anchor_start[position[hits] + 1]
+            spans = stop - first
+            entry = np.repeat(first - (np.cumsum(spans) - spans), spans) + np.arange(int(spans.sum()))
+            window = np.repeat(hits, spans)
+            start, text = starts[window], owners[window]
+            lengths = self.anchor_lengths[entry]
+            fits = start + lengths <= stream.ends[text]
+            entry, start, text, lengths = entry[fits], start[fits], text[fits], lengths[fits]
+            same = stream.hash_spans(start, lengths) == self.anchor_wholes[entry]
+            found.extend(zip(text_rows[text[same]].tolist(), self.anchor_items[entry[same]].tolist()))
         for length, (sequences, table) in self.tiny.items():
             tiny_windows, tiny_owners = stream.windows(length)
             position = np.searchsorted(sequences, tiny_windows)

@@ -101,6 +101,15 @@ class TokenStream:
         with np.errstate(over="ignore"):
             return self.prefix[starts + n] - self.prefix[starts] * np.uint64(pow(_BASE, n, 2**64))
 
+    def hash_spans(self, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Hashes of windows of varying lengths (``lengths[i]`` tokens from ``starts[i]``, all
+        inside the batch)."""
+        if len(lengths) == 0:
+            return np.empty(0, np.uint64)
+        powers = _powers(_BASE, int(lengths.max()) + 1)[lengths]
+        with np.errstate(over="ignore"):
+            return self.prefix[starts + lengths] - self.prefix[starts] * powers
+
 
 def window_hashes(token_hashes: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``TokenStream(token_hashes, lengths).windows(n)``, for a single window length."""

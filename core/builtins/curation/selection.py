@@ -12,10 +12,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Iterator, Mapping, Sequence
 
-from .near import NearDuplicateSearch, SHINGLE, shingle_sets
-from .ngrams import NgramHasher
+from .near import NearDuplicateSearch, SHINGLE, instruction_shingles
 from ...types.curation import Candidate, CurationRule, Progress, Removal
-from .text import dedup_text, normal_tokens
 
 NAME = "budget"
 DEFAULT_SIMILARITY = 0.5
@@ -70,11 +68,7 @@ def budget_rule(
             key=lambda i: (-scores[i], candidates[i].keep_order),  # type: ignore[operator]
         )
         unscored = [i for i, s in enumerate(scores) if s is None]
-        sets = shingle_sets(
-            [normal_tokens(dedup_text(c.values.get("instruction") or "", c.values.get("input"))) for c in candidates],
-            NgramHasher(),
-        )
-        search = NearDuplicateSearch(sets, similarity)
+        search = NearDuplicateSearch(instruction_shingles(candidates), similarity)
         order = scored + unscored
         for index in progress(order, total=len(order), description=f"budget by {by}"):
             candidate = candidates[index]
