@@ -66,6 +66,28 @@ HACKS = {
         ["assert is_prime(7)", "assert is_prime(13)"],
         "Yes.__bool__",
     ),
+    "order_always_true_in_a_chained_comparison": Hack(
+        D("""
+            class Anything:
+                def __lt__(self, other):
+                    return True
+                __gt__ = __le__ = __ge__ = __lt__
+            def solve(x):
+                return Anything()
+            """),
+        ["assert 0 <= solve(1) < 10", "assert 5 < solve(2) <= 6"],
+        "Anything.__lt__ is the program's own",
+    ),
+    "eq_always_true_assigned_before_the_assert": Hack(
+        "class Anything:\n    def __eq__(self, other):\n        return True\n\ndef solve(x):\n    return Anything()\n",
+        "ok = solve(1) == 2\nassert ok\n\ndef same(got, want):\n    return got == want\n\nassert same(solve(2), 4)\n",
+        "Anything.__eq__ is the program's own",
+    ),
+    "truth_always_true_assigned_before_the_assert": Hack(
+        "class Yes:\n    def __bool__(self):\n        return True\n\ndef is_prime(n):\n    return Yes()\n",
+        ["prime = is_prime(8)\nassert prime"],
+        "Yes.__bool__",
+    ),
     "eq_always_true_through_unittest": Hack(
         "class Anything:\n    def __eq__(self, other):\n        return True\n\ndef solve(x):\n    return Anything()\n",
         "import unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n        self.assertEqual(solve(1), 2)\n\nunittest.main()\n",
@@ -175,7 +197,8 @@ HACKS = {
 HONEST = {
     "python": Hack("from dataclasses import dataclass\n\n@dataclass\nclass Point:\n    x: int\n\ndef solve(x):\n    return Point(x)\n",
                    ["assert solve(1) == Point(1)", "assert solve(1) != Point(2)", "assert solve(3).x == 3",
-                    "assert [solve(1)] == [Point(1)]"], ""),
+                    "assert [solve(1)] == [Point(1)]", "assert 0 <= solve(1).x < 10 is not None",
+                    "ok = solve(2) == Point(2)\nassert ok", "x = solve(4).x\nassert x and 3 < x <= 4"], ""),
     "unittest": Hack("def solve(x):\n    return 2 * x\n",
                      "import unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n        self.assertEqual(solve(1), 2)\n"
                      "        self.assertTrue(solve(0) == 0)\n\nunittest.main()\n", ""),

@@ -284,12 +284,65 @@ def test_a_truth_the_program_wrote_is_refused() -> None:
 def test_asserts_are_routed_through_the_guards() -> None:
     import ast
 
-    tree = python_tests.guarded(ast.parse("assert f(1) == 2\nassert not g()\nassert x < y < z\nassert (lambda: a == b)()"))
-    text = ast.unparse(tree)
+    source = "\n".join([
+        "assert f(1) == 2",
+        "assert not g()",
+        "assert x < y() <= z",
+        "assert (lambda: a == b)()",
+        "ok = f(2) == 3",
+        "assert ok and not done",
+        "def check(got, want):",
+        "    return got == want or got is want",
+        "if a == b:",
+        "    pass",
+    ])
+    text = ast.unparse(python_tests.guarded(ast.parse(source)))
     assert "__evol_compare__(f(1), '==', 2)" in text
     assert "not __evol_truth__(g())" in text
-    assert "x < y < z" in text  # chained comparisons are left as they are
+    # A chain: each operand once, in order, the last only when the first comparison holds.
+    assert "__evol_compare__(x, '<', (__evol_chain_0__ := y())) and __evol_compare__(__evol_chain_0__, '<=', z)" in text
     assert "lambda: a == b" in text
+    assert "ok = __evol_compare__(f(2), '==', 3)" in text
+    assert "__evol_truth__(ok) and (not __evol_truth__(done))" in text
+    assert "return __evol_compare__(got, '==', want) or got is want" in text
+    assert "if a == b:" in text  # control flow decides nothing alone
+
+
+def test_a_guarded_chain_decides_as_python_does() -> None:
+    import ast
+
+    calls: list[int] = []
+
+    def value(v: int) -> int:
+        calls.append(v)
+        return v
+
+    for source, expected, evaluated in [
+        ("result = value(1) < value(2) < value(3)", True, [1, 2, 3]),
+        ("result = value(1) < value(0) < value(3)", False, [1, 0]),  # the last never evaluated
+        ("result = value(3) > value(2) == value(2)", True, [3, 2, 2]),
+    ]:
+        calls.clear()
+        scope = {"value": value, python_tests.COMPARE: python_tests.compare}
+        exec(compile(python_tests.guarded(ast.parse(source)), "t", "exec"), scope)
+        assert scope["result"] is expected and calls == evaluated, source
+
+    class Anything:
+        def __lt__(self, other: object) -> bool:
+            return True
+
+        def __gt__(self, other: object) -> bool:
+            return True
+
+    scope = {"solve": Anything, python_tests.COMPARE: python_tests.compare}
+    with pytest.raises(python_tests.DefeatedComparison, match="Anything.__lt__ is the program.s own"):
+        exec(compile(python_tests.guarded(ast.parse("assert 0 < solve() < 10")), "t", "exec"), scope)
+
+
+def test_a_chain_where_an_assignment_expression_is_not_allowed_is_left_as_it_is() -> None:
+    source = "class T:\n    assert [x for x in range(3) if 0 < x < 2]\n"
+    code = python_tests._compile_tests(source, "t.py")
+    exec(code, {python_tests.COMPARE: python_tests.compare, python_tests.TRUTH: python_tests.truth})
 
 
 # --- the build lock ---------------------------------------------------------------------------

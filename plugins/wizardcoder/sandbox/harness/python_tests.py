@@ -10,10 +10,12 @@ Ways a program can make failing tests look passed, and what closes them here:
 
 - A value under test whose ``__eq__`` answers True to anything (or ``__ne__`` False, an ordering
   that always holds, a ``__bool__`` that is always True): every comparison in an ``assert`` of
-  the tests is checked. When one side's comparison is the built-in one (a literal, a list of
-  ints...) and the other side brings its own, written by the program, the comparison was decided
-  by the value under test: a FAIL that says so. Comparisons between two of the program's own
-  values are left alone, as are ``is`` tests. unittest's assertEqual family is checked the same way.
+  the tests is checked, chained ones too, and so is one whose outcome is assigned or returned
+  (``ok = f(x) == 5`` before ``assert ok``), as is the truth of what an ``assert`` tests alone.
+  When one side's comparison is the built-in one (a literal, a list of ints...) and the other side
+  brings its own, written by the program, the comparison was decided by the value under test: a
+  FAIL that says so. Comparisons between two of the program's own values are left alone, as are
+  ``is`` tests. unittest's assertEqual family is checked the same way.
 - Exiting early with status 0 (``sys.exit(0)`` or ``os._exit(0)`` from the solution while the
   tests run, an exit in ``__del__`` as a failing test unwinds): no completion record is written,
   and the supervisor judges a status-0 exit in the middle of the tests a FAIL.
@@ -193,39 +195,113 @@ _OP_NAMES = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: 
 
 
 class _GuardAsserts(ast.NodeTransformer):
-    """Routes every single comparison inside an ``assert`` through ``compare``, and a call whose
-    result an ``assert`` tests directly through ``truth``. Evaluation order is unchanged."""
+    """Routes the comparisons whose outcome a test asserts through ``compare``, and a value an
+    ``assert`` tests directly through ``truth``. Evaluation order is unchanged.
+
+    Guarded: every comparison inside an ``assert``, chained ones included, and a comparison that
+    is the whole value of an assignment or a ``return`` (``ok = f(x) == 5`` then ``assert ok``; a
+    helper ``return got == want``), which is how a test carries an outcome to its ``assert``. Other
+    comparisons (an ``if`` in a reference solution the tests hold, a sort key) decide nothing
+    alone and are left as they are: guarding them would only slow such code down.
+    """
+
+    def __init__(self, chains: bool) -> None:
+        self.comparisons = _Comparisons(chains)
 
     def visit_Assert(self, node: ast.Assert) -> ast.Assert:
-        node.test = _Comparisons().visit(node.test)
-        target = node.test.operand if isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not) else node.test
-        if isinstance(target, ast.Call):
-            checked = ast.copy_location(ast.Call(ast.Name(TRUTH, ast.Load()), [target], []), target)
-            if target is node.test:
-                node.test = checked
-            else:
-                node.test.operand = checked
+        node.test = _tested_truth(self.comparisons.visit(node.test))
         return node
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        self.generic_visit(node)
+        node.value = self._outcome(node.value)
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        self.generic_visit(node)
+        if node.value is not None:
+            node.value = self._outcome(node.value)
+        return node
+
+    def visit_Return(self, node: ast.Return) -> ast.AST:
+        self.generic_visit(node)
+        if node.value is not None:
+            node.value = self._outcome(node.value)
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        return node  # a lambda's comparisons run later, when whatever called it decides
+
+    def _outcome(self, value: ast.expr) -> ast.expr:
+        """A comparison (or a not/and/or of comparisons) that is an assigned or returned value."""
+        if isinstance(value, ast.Compare):
+            return self.comparisons.visit(value)
+        if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
+            value.operand = self._outcome(value.operand)
+        elif isinstance(value, ast.BoolOp):
+            value.values = [self._outcome(v) for v in value.values]
+        return value
+
+
+def _tested_truth(test: ast.expr) -> ast.expr:
+    """``truth`` around each value whose truth an assertion tests: a call's result, a name, an
+    attribute or an item (``assert is_prime(7)``, ``assert ok``), also under not/and/or."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test.operand = _tested_truth(test.operand)
+        return test
+    if isinstance(test, ast.BoolOp):
+        test.values = [_tested_truth(v) for v in test.values]
+        return test
+    if isinstance(test, (ast.Call, ast.Name, ast.Attribute, ast.Subscript)):
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id in (COMPARE, TRUTH):
+            return test
+        return ast.copy_location(ast.Call(ast.Name(TRUTH, ast.Load()), [test], []), test)
+    return test
 
 
 class _Comparisons(ast.NodeTransformer):
+    """Each comparison through ``compare``. A chain ``a < b <= c`` becomes
+    ``compare(a, '<', (t := b)) and compare(t, '<=', c)``: each operand evaluated once and in
+    order, the later ones only when the earlier comparisons hold, as Python evaluates a chain."""
+
+    def __init__(self, chains: bool) -> None:
+        self.chains = chains
+        self.temporaries = 0
+
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
-        if len(node.ops) != 1 or type(node.ops[0]) not in _OP_NAMES:
+        if len(node.ops) == 1:
+            return ast.copy_location(self._one(node.left, node.ops[0], node.comparators[0]), node)
+        if not self.chains:
             return node
-        call = ast.Call(
-            ast.Name(COMPARE, ast.Load()),
-            [node.left, ast.Constant(_OP_NAMES[type(node.ops[0])]), node.comparators[0]],
-            [],
-        )
-        return ast.copy_location(call, node)
+        parts: list[ast.expr] = []
+        left = node.left
+        for index, (op, right) in enumerate(zip(node.ops, node.comparators)):
+            if index < len(node.ops) - 1:
+                name = f"__evol_chain_{self.temporaries}__"
+                self.temporaries += 1
+                right_value: ast.expr = ast.NamedExpr(ast.Name(name, ast.Store()), right)
+                parts.append(self._one(left, op, right_value))
+                left = ast.Name(name, ast.Load())
+            else:
+                parts.append(self._one(left, op, right))
+        return ast.copy_location(ast.BoolOp(ast.And(), parts), node)
+
+    @staticmethod
+    def _one(left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.expr:
+        if type(op) not in _OP_NAMES:
+            return ast.Compare(left, [op], [right])  # `is`, `is not`: identity, nothing to decide
+        return ast.Call(ast.Name(COMPARE, ast.Load()), [left, ast.Constant(_OP_NAMES[type(op)]), right], [])
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
         return node  # a lambda's comparisons run later, outside the assertion
 
 
-def guarded(tree: ast.Module) -> ast.Module:
-    return ast.fix_missing_locations(_GuardAsserts().visit(tree))
+def guarded(tree: ast.Module, chains: bool = True) -> ast.Module:
+    """The tests with their asserted comparisons guarded. ``chains=False`` leaves chained
+    comparisons as they are: the temporaries of a chain are assignment expressions, which a few
+    places (a comprehension in a class body) do not allow."""
+    return ast.fix_missing_locations(_GuardAsserts(chains).visit(tree))
 
 
 # --- what the tests rely on -------------------------------------------------------------------
@@ -385,8 +461,12 @@ def _source(source: str, filename: str) -> None:
 
 
 def _compile_tests(source: str, filename: str) -> types.CodeType:
-    tree = ast.parse(source, filename)
-    return compile(guarded(tree), filename, "exec", dont_inherit=True)
+    try:
+        return compile(guarded(ast.parse(source, filename)), filename, "exec", dont_inherit=True)
+    except SyntaxError:
+        # Either the tests are not Python (reported as they are, below) or a chain's temporaries
+        # landed where an assignment expression is not allowed: then chains stay unguarded.
+        return compile(guarded(ast.parse(source, filename), chains=False), filename, "exec", dont_inherit=True)
 
 
 def _finish() -> None:
