@@ -71,10 +71,27 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         yield row
 
 
+@dataclass(frozen=True)
+class Exported:
+    """What an export wrote: the file, the dataset rows given to the format (after the filters),
+    and the records the file holds (None when the format's writer does not say)."""
+
+    path: Path
+    rows: int
+    records: int | None
+
+    def summary(self) -> str:
+        if self.records is None:
+            return f"wrote {self.path} (from {self.rows} dataset rows)"
+        if self.records == self.rows:
+            return f"wrote {self.path} ({self.records} rows)"
+        return f"wrote {self.path} ({self.records} records from {self.rows} dataset rows)"
+
+
 def export(
     exporters: Mapping[str, Exporter], folder: Path, fmt: str, output: Path | None, filters: ExportFilters
-) -> tuple[Path, int]:
-    """Write the folder's rows in format ``fmt``; returns the file and how many rows it holds."""
+) -> Exported:
+    """Write the folder's rows in format ``fmt``."""
     exporter = exporters.get(fmt)
     if exporter is None:
         raise UsageError(f"--format {fmt}: unknown export format; known: {', '.join(sorted(exporters))}")
@@ -96,8 +113,12 @@ def export(
         raise UsageError(f"--output {target}: cannot create its folder ({error.strerror or error})") from None
     if target.is_dir():
         raise UsageError(f"--output {target}: is a folder; give a file name")
-    exporter.write(rows, target)
-    return target, kept
+    records = exporter.write(rows, target)
+    if not isinstance(records, int) or isinstance(records, bool):
+        records = None  # a writer that does not count: say what is known
+    elif records == 0 and kept:
+        log.warning("%s: none of the %d rows gives a %s record: %s is empty", fmt, kept, fmt, target)
+    return Exported(target, kept, records)
 
 
 def _warn_if_unfinished(folder: Path) -> None:

@@ -89,7 +89,7 @@ def _unwritable(kind: Any) -> bool:
     return False
 
 
-def write_parquet(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
+def write_parquet(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -98,6 +98,7 @@ def write_parquet(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
     schema = pa.schema(fields, metadata={JSON_COLUMNS_KEY: ",".join(sorted(as_json)).encode()})
     if as_json:
         log.info("export: %s written as JSON text (their values cannot share one Parquet type)", ", ".join(sorted(as_json)))
+    written = 0
     with pq.ParquetWriter(output, schema) as writer:
         for batch in _batches(rows):
             for row in batch:
@@ -105,15 +106,20 @@ def write_parquet(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
                     if name in row:
                         row[name] = json.dumps(row[name], ensure_ascii=False, sort_keys=True)
             writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            written += len(batch)
+    return written
 
 
-def _jsonl(output: Path, records: Iterable[Mapping[str, Any]]) -> None:
+def _jsonl(output: Path, records: Iterable[Mapping[str, Any]]) -> int:
+    written = 0
     with output.open("w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            written += 1
+    return written
 
 
-def write_chat(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
+def write_chat(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
     def records() -> Iterator[dict[str, Any]]:
         for row in rows:
             system = [{"role": "system", "content": row["system"]}] if row.get("system") else []
@@ -122,10 +128,10 @@ def write_chat(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
                 + [{"role": "user", "content": row["instruction"]}, {"role": "assistant", "content": row["response"]}]
             }
 
-    _jsonl(output, records())
+    return _jsonl(output, records())
 
 
-def write_sharegpt(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
+def write_sharegpt(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
     def records() -> Iterator[dict[str, Any]]:
         for row in rows:
             system = [{"from": "system", "value": row["system"]}] if row.get("system") else []
@@ -134,18 +140,21 @@ def write_sharegpt(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
                 + [{"from": "human", "value": row["instruction"]}, {"from": "gpt", "value": row["response"]}]
             }
 
-    _jsonl(output, records())
+    return _jsonl(output, records())
 
 
-def write_alpaca(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
+def write_alpaca(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
+    written = 0
     with output.open("w", encoding="utf-8") as handle:
         handle.write("[")
         for number, row in enumerate(rows):
+            written += 1
             record: dict[str, Any] = {"instruction": row["instruction"], "input": "", "output": row["response"]}
             if row.get("system"):
                 record["system"] = row["system"]
             handle.write(("\n" if number == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
         handle.write("\n]\n")
+    return written
 
 
 EXPORTERS = (

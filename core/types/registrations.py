@@ -168,7 +168,9 @@ class Scorer(Registration):
     """What ``score`` sends at most per sample (``lambda options: {}`` for a check with no LLM)."""
 
 
-ExportWriter = Callable[[Iterable[Mapping[str, JSON]], "Path"], None]
+# Returns how many records it wrote (None: it does not say; evol export then says how many rows it
+# was given, never a number of records it does not know).
+ExportWriter = Callable[[Iterable[Mapping[str, JSON]], "Path"], "int | None"]
 
 
 @dataclass(frozen=True)

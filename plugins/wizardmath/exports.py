@@ -102,12 +102,15 @@ def prm_row(row: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _writer(make_row):
-    def write(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
+    def write(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
+        written = 0
         with output.open("w", encoding="utf-8") as handle:
             for row in rows:
                 record = make_row(row)
                 if record is not None:
                     handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    written += 1
+        return written
 
     return write
 

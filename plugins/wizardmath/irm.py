@@ -121,7 +121,7 @@ def irm_rows(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
                 }
 
 
-def write_irm(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
+def write_irm(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
     written = 0
     with output.open("w", encoding="utf-8") as handle:
         for record in irm_rows(rows):
@@ -130,6 +130,7 @@ def write_irm(rows: Iterable[Mapping[str, Any]], output: Path) -> None:
     if not written:
         log.warning("irm: no pair of candidates with different scores; rankings come from a build with "
                     "--irm-candidates 2 or more")
+    return written
 
 
 IRM = Exporter(

@@ -140,6 +140,8 @@ def test_stepwise_export_field_by_field(tmp_path: Path, loopback_llm_factory) ->
     assert exported.returncode == 0, exported.stderr
     stepwise = rows(out / "stepwise.jsonl")
     assert set(stepwise) == {"seed-0", "seed-1", "seed-0/r1", "seed-1/r1"}
+    assert f"(4 records from {len(kept)} dataset rows)" in exported.stdout or (
+        len(kept) == 4 and "(4 rows)" in exported.stdout), exported.stdout
     for record in stepwise.values():
         assert set(record) == {"id", "prompt", "completions", "labels"}
         assert len(record["completions"]) == len(record["labels"])

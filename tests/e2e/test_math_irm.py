@@ -107,6 +107,9 @@ def test_irm_candidates_and_their_export_field_by_field(tmp_path: Path, loopback
 
     # Round 1: every pair of three distinct scores; round 2: B2 has no score, so one pair.
     assert irm == [pair(SEED, A1, B1), pair(SEED, A1, C1), pair(SEED, B1, C1), pair(A1, A2, C2)]
+    # The summary counts the pairs written, not the rows read to make them.
+    given = len(read(out / "dataset.jsonl")) + len(read(out / "eliminated.jsonl"))
+    assert f"(4 records from {given} dataset rows)" in exported.stdout, exported.stdout
     assert [(row["parent_id"], row["round"]) for row in irm] == [("seed-0", 1)] * 3 + [(ids[A1], 2)]
     assert all(row["score_chosen"] > row["score_rejected"] for row in irm)
 

@@ -60,8 +60,7 @@ def export_command(ctx: click.Context, out_dir: Path, fmt: str, output: Path | N
     """
     filters = ExportFilters(min_round, domain_verdict, _min_scores(min_score) or None, system)
     exporters = host_for(ctx).registry.exporters
-    written, rows = export(exporters, out_dir, fmt, output, filters)
-    click.echo(f"wrote {written} ({rows} rows)")
+    click.echo(export(exporters, out_dir, fmt, output, filters).summary())
     from ..card import refresh_card  # here: the card loads the report's model
 
     refresh_card(out_dir, exporters)
