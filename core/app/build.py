@@ -36,7 +36,7 @@ from ..types.context import RunContext
 from ..types.errors import ExitCode, UsageError
 from ..types.registrations import Domain, Registration, applies_to
 from .config import DATASET_OPTIONS, OFFLINE_ENDPOINT, BuildConfig, make_config
-from .folder import FolderLock, check_and_record, file_digest, prepare_folder
+from .folder import FolderLock, check_state, file_digest, prepare_folder, record_state
 from .host import load_host
 from .manifest import Manifest
 from .outcome import BuildSummary, Status, ending
@@ -64,6 +64,7 @@ class Build:
         self.started = time.monotonic()
         self.checked = False
         self.prepared = False
+        self.state: dict[str, Any] = {}  # the settings run.json records once the endpoint answers
 
     def __enter__(self) -> Build:
         return self
@@ -128,7 +129,8 @@ class Build:
         if not config.difficulty:
             # Recorded only when asked for, so a folder built before the option existed resumes.
             del state["difficulty"]
-        self.resumed = check_and_record(out, state, restart=config.restart)
+        self.resumed = check_state(out, state, restart=config.restart)
+        self.state = state
 
         if self.offline:
             from ..offline.server import LoopbackLLM
@@ -158,6 +160,10 @@ class Build:
         self.manifest.write("running", reason=None, tally=self.tally, requests={}, endpoints=[], wall_time_s=0.0)
         self.prepared = True
         return self
+
+    def record_settings(self) -> None:
+        """The folder now belongs to these settings: called once the endpoint has answered."""
+        record_state(self.config.out, self.state)
 
     # --- 2. run --------------------------------------------------------------------------------
 
@@ -194,6 +200,7 @@ class Build:
             try:
                 for warning in await self.llm.preflight():
                     log.warning("%s", warning)
+                self.record_settings()
                 hook.evol_run_start(run=run)
                 work = asyncio.ensure_future(engine.build(seeds, progress))
                 try:

@@ -82,10 +82,12 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_and_record(out: Path, state: Mapping[str, Any], *, restart: bool) -> bool:
-    """Compare this build's state with the folder's; record it. True when the folder is resumed.
+def check_state(out: Path, state: Mapping[str, Any], *, restart: bool) -> bool:
+    """Compare this build's state with the folder's. True when the folder is resumed.
 
-    Raises ``UsageError`` naming every difference unless ``restart``.
+    Raises ``UsageError`` naming every difference unless ``restart``. Nothing is written: the
+    state is recorded (``record_state``) once the endpoint has answered, so that a first build
+    whose endpoint check fails does not tie the folder to a wrong URL.
     """
     path = out / RUN_STATE
     previous: Mapping[str, Any] | None = None
@@ -94,7 +96,7 @@ def check_and_record(out: Path, state: Mapping[str, Any], *, restart: bool) -> b
             previous = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError):
             raise UsageError(f"{path}: not readable JSON; remove it or use --restart") from None
-    elif (out / "dataset.jsonl").exists():
+    elif (out / "dataset.jsonl").is_file() and (out / "dataset.jsonl").stat().st_size > 0:
         # A folder with a dataset but no record of how it was made cannot be resumed safely.
         if not restart:
             raise UsageError(
@@ -111,10 +113,15 @@ def check_and_record(out: Path, state: Mapping[str, Any], *, restart: bool) -> b
                 "or choose another --out"
             )
         resumed = True
+    return resumed
+
+
+def record_state(out: Path, state: Mapping[str, Any]) -> None:
+    """Remember the settings the folder is built with (``run.json``), for the next run to check."""
+    path = out / RUN_STATE
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps({"version": STATE_VERSION, "state": dict(state)}, indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, path)
-    return resumed
 
 
 def _differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:

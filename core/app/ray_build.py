@@ -144,6 +144,7 @@ class _ClusterRun:
         try:
             for warning in asyncio.run(_preflight(build.llm)):
                 log.warning("%s", warning)
+            build.record_settings()
             ray, self.address = connect(self.config.ray, build.environ)
             self.specs = self.plan(ray)
             build.cache.checkpoint()  # the shards read it read-only: all of it must be in the file

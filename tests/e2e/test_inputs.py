@@ -120,6 +120,19 @@ def test_a_rerun_with_other_settings_is_refused_and_restart_starts_over(tmp_path
     assert loopback_llm.request_count == sent  # rounds 1 and 2 were cached: nothing was paid twice
 
 
+def test_a_first_build_whose_endpoint_does_not_answer_leaves_the_folder_free(tmp_path, loopback_llm) -> None:
+    seeds, out = seeds_file(tmp_path), tmp_path / "o"
+    wrong = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1", "--max-attempts", "1",
+                 "--max-outage", "1", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", **API})
+    assert wrong.returncode != 0 and "Traceback" not in wrong.stderr, wrong.stderr
+    assert not (out / "run.json").exists()  # nothing tied the folder to the URL that never answered
+    right = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1",
+                 env={"OPENAI_BASE_URL": loopback_llm.base_url, **API})
+    assert right.returncode == 0, right.stderr
+    assert json.loads((out / "run.json").read_text())["state"]["endpoint"] == loopback_llm.base_url.rstrip("/")
+    assert (out / "dataset.jsonl").read_text().count("\n") == len(seeds.read_text().splitlines()) * 2
+
+
 def test_a_folder_built_offline_is_not_resumed_against_a_real_endpoint(tmp_path, loopback_llm) -> None:
     seeds, out = seeds_file(tmp_path), tmp_path / "o"
     offline = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1")
