@@ -201,15 +201,19 @@ class Build:
                 for warning in await self.llm.preflight():
                     log.warning("%s", warning)
                 self.record_settings()
-                hook.evol_run_start(run=run)
-                work = asyncio.ensure_future(engine.build(seeds, progress))
                 try:
-                    await display.run(work)
+                    hook.evol_run_start(run=run)
+                    work = asyncio.ensure_future(engine.build(seeds, progress))
+                    try:
+                        await display.run(work)
+                    finally:
+                        # On Ctrl-C the engine is cancelled: let it unwind before its client closes,
+                        # so that no request fails on a closed client and is taken for a failure.
+                        work.cancel()
+                        await asyncio.gather(work, return_exceptions=True)
                 finally:
-                    # On Ctrl-C the engine is cancelled: let it unwind before its client closes,
-                    # so that no request fails on a closed client and is taken for a failure.
-                    work.cancel()
-                    await asyncio.gather(work, return_exceptions=True)
+                    # Also when a plugin's run_start raised: the plugins started before it close
+                    # what they opened.
                     hook.evol_run_end(run=run)
             finally:
                 await self.llm.aclose()

@@ -566,6 +566,28 @@ def test_a_scorer_that_always_raises_stops_the_build_with_exit_4_naming_its_plug
 
 
 
+# A plugin whose run_start refuses the build, called after the riddle plugin's has opened its journal.
+REFUSING_PLUGIN = '''
+from evolinstruct import EvolError, hookimpl
+
+
+@hookimpl(trylast=True)
+def evol_run_start(run):
+    raise EvolError("the refusing plugin will not run this build")
+'''
+
+
+def test_run_end_closes_what_one_plugin_opened_when_another_plugins_run_start_refuses(riddles: Riddles) -> None:
+    refusing = write_distribution(riddles.folder / "refusing-site", "evol-refusing", "refusing", "evol_refusing",
+                                  REFUSING_PLUGIN)
+    out = riddles.folder / "refused"
+    result = riddles.build(out, also=(refusing,))
+    assert result.returncode == 2, result.stderr
+    assert "the refusing plugin will not run this build" in result.stderr and "Traceback" not in result.stderr
+    assert (out / "riddle-journal.txt").read_text(encoding="utf-8").splitlines() == ["opened", "closed"]
+    assert not (out / "dataset.jsonl").read_text()
+
+
 def test_the_abort_message_and_failed_jsonl_count_the_same_failures(riddles: Riddles) -> None:
     broken = write_distribution(riddles.folder / "broken-count", "evol-broken", "broken", "evol_broken", BROKEN_PLUGIN)
     seeds = write_seeds(riddles.folder / "count.jsonl", [{"id": f"c{i}", "instruction": f"Write a riddle about the colour {i}."} for i in range(8)])
