@@ -67,6 +67,7 @@ from evolinstruct import (
     Score,
     Scorer,
     SeedError,
+    TransientError,
 )
 
 from . import clike
@@ -97,8 +98,9 @@ REVIEWABLE = frozenset({"FAIL", "RUNTIME_ERROR"})
 OUTPUT_LIMIT_CHARS = 2000  # of stdout and of stderr, per check: enough to debug, small enough to ship
 
 
-class SandboxFault(EvolError):
-    """The sandbox could not run a job (not the code's fault); the sample is recorded as failed."""
+class SandboxFault(TransientError):
+    """The sandbox could not run a job (not the code's fault): a fault, not a bug; the sample is
+    recorded as failed, and the next run of the build tries the job again."""
 
 
 # --- build options ----------------------------------------------------------------------------

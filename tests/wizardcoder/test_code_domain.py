@@ -364,9 +364,12 @@ def test_a_sandbox_error_is_a_failure_not_a_verdict(context: Any) -> None:
 
     ctx = context(resources={"sandbox": FaultyPool()})
     seed = sample(MBPP["text"], fenced(MBPP["code"]), fields=DOUBLE_TESTS)
-    with pytest.raises(SandboxFault, match="container vanished"):
+    with pytest.raises(SandboxFault, match="container vanished") as raised:
         asyncio.run(score_execution(ctx, seed))
     assert ctx.run.cache.count() == 0  # not remembered: running the build again retries it
+    from evolinstruct.runtime.failures import classify
+
+    assert classify(raised.value) == "transient"  # a fault of the infrastructure, not a bug of ours
 
 
 # --- with the real sandbox --------------------------------------------------------------------
