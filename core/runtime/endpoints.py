@@ -9,8 +9,10 @@ own adaptive concurrency limit and health.
   several different requests in a row with no success between them) is taken out and probed
   with backoff: one real request at a time is let through to it, and the first that succeeds
   brings it back (an answer to a request sent before it was taken out does not: a server that is
-  stopping still answers what it holds). One request failing again and again is that request's
-  problem, not an outage. An endpoint that cannot be reached when the run starts is taken out
+  stopping still answers what it holds). A probe that fails with a server error or a timeout is
+  followed by a request for the model list: a server that answers it is there, and the probe's
+  request failed on its own. One request failing again and again is that request's problem, not
+  an outage. An endpoint that cannot be reached when the run starts is taken out
   the same way, as long as another one answers.
 - While no endpoint is up the run pauses: requests wait instead of burning through their attempts.
   When the outage lasts longer than ``max_outage`` seconds every waiting request raises
@@ -159,6 +161,11 @@ class Endpoint:
         self.stats.requests += 1
         self.stats.failures += 1
         return self._alive(probe)
+
+    def back(self) -> bool:
+        """The server answered a probe's follow-up (its model list): bring the endpoint back.
+        True when it was down."""
+        return self._alive(probe=True)
 
     def _alive(self, probe: bool) -> bool:
         if self.down_since is not None and not probe:

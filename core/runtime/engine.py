@@ -146,14 +146,15 @@ class Engine:
                 for position, seed in enumerate(seeds):
                     await slots.acquire()
                     group.create_task(grow(position, seed))
-        except BaseExceptionGroup:
-            if not self.aborting:
-                raise
-            # An aborted run keeps every lineage it finished (the failures that stopped it among
-            # them), written after those already in seed order; the message counts them all.
+        except BaseException as stopped:
+            # A run that stops early (repeating failures, an outage, Ctrl-C) keeps every lineage
+            # it finished, written after those already in seed order: a lineage waiting for an
+            # earlier seed to finish is not lost with it. A rerun writes them in seed order again.
             for position in sorted(finished):
                 self.write(finished.pop(position))
-            raise self.watch.abort() from None
+            if self.aborting and isinstance(stopped, BaseExceptionGroup):
+                raise self.watch.abort() from None  # the message counts the failures written
+            raise
 
     # --- one seed's lineage ------------------------------------------------------------------
 

@@ -264,10 +264,19 @@ class LLM:
             raise
         except openai.APIConnectionError as error:  # refused, reset, unresolvable, or timed out
             unreachable = _cannot_connect(error)
-            self._count(attempts, endpoint, went_down=endpoint.faulted(id(request), unreachable=unreachable, probe=probe))
+            went_down = endpoint.faulted(id(request), unreachable=unreachable, probe=probe)
+            if went_down and probe and not unreachable:
+                went_down = not await self._server_answers(endpoint)
+            self._count(attempts, endpoint, went_down=went_down)
             raise
         except openai.APIStatusError as error:
-            self._status_error(error, request, endpoint, attempts, probe)
+            if error.status_code >= 500 or error.status_code in (408, 409):
+                went_down = endpoint.faulted(id(request), unreachable=False, probe=probe)
+                if went_down and probe:
+                    went_down = not await self._server_answers(endpoint)
+                self._count(attempts, endpoint, went_down=went_down)
+            else:
+                self._status_error(error, request, endpoint, attempts, probe)
             raise
         finally:
             endpoint.limit.release()
@@ -287,11 +296,9 @@ class LLM:
         self, error: openai.APIStatusError, request: dict[str, Any], endpoint: Endpoint, attempts: _Attempts,
         probe: bool,
     ) -> None:
-        """Classify an HTTP error answer; raises instead when it is not to be retried."""
+        """Classify an HTTP error answer that is not a server fault; raises instead when it is not
+        to be retried."""
         status = error.status_code
-        if status >= 500 or status in (408, 409):
-            self._count(attempts, endpoint, went_down=endpoint.faulted(id(request), unreachable=False, probe=probe))
-            return
         self._answered_badly(endpoint, probe)
         message = _endpoint_message(error)
         if status in (401, 403):
@@ -310,6 +317,26 @@ class LLM:
                 f"in a row): {message}"
             ) from None
         raise RequestRejected(f"the endpoint rejected the request as invalid ({status}): {message}") from None
+
+    async def _server_answers(self, endpoint: Endpoint) -> bool:
+        """After a probe failed with a server error or a timeout: does the server answer at all?
+
+        The probe is a real request, and the requests left waiting near the end of a run may be
+        the ones that fail on their own (a prompt that always gets a 500): probing with them alone
+        would keep a working endpoint out until --max-outage. When the server answers its model
+        list, the probe's request failed on its own: the endpoint is back and the attempt counts.
+        """
+        try:
+            await endpoint.client.get("/models", cast_to=RawResponse, options={"timeout": PREFLIGHT_TIMEOUT_S})
+        except openai.APIStatusError as error:
+            answered = error.status_code < 500  # no model list here, but a server that answers
+        except openai.APIError:
+            answered = False
+        else:
+            answered = True
+        if answered and endpoint.back():
+            self.endpoints.changed()
+        return answered
 
     def _answered_badly(self, endpoint: Endpoint, probe: bool) -> None:
         if endpoint.answered_badly(probe=probe):

@@ -105,6 +105,55 @@ def test_an_endpoint_outage_mid_run_pauses_and_ends_with_nothing_failed(tmp_path
     assert manifest["status"] == "complete" and manifest["endpoints"][0]["outages"] == 1
 
 
+def test_requests_that_always_fail_are_failed_samples_not_an_outage(tmp_path, loopback_llm_factory) -> None:
+    # Three seeds' rewrites always get a 500 while every other request is answered. Near the end
+    # of the run they are all that is left, and three different requests failing in a row take
+    # the endpoint out; the server answering its model list brings it back, so they fail as
+    # samples instead of pausing the run until --max-outage.
+    seeds = seeds_file(tmp_path, 30)
+    server = loopback_llm_factory([Rule(contains="#Original Instruction#", pattern=r"harbour number (2|11|20) ", status=500)])
+    out = tmp_path / "out"
+    started = time.monotonic()
+    result = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1", "--max-attempts", "3",
+                  "--concurrency", "4", "--max-outage", "30", "--no-progress",
+                  env={"OPENAI_BASE_URL": server.base_url, **API})
+    assert result.returncode == 3, result.stderr  # finished with failed samples
+    assert "no endpoint answered" not in result.stderr
+    assert time.monotonic() - started < 30
+    kept = rows(out / "dataset.jsonl")
+    assert len(kept) == 30 + 27  # every seed, and the round 1 of every seed but the three
+    assert sorted(row["seed_id"] for row in rows(out / "failed.jsonl")) == ["s11", "s2", "s20"]
+    assert json.loads((out / "manifest.json").read_text())["status"] == "partial"
+
+
+def test_a_run_stopped_by_an_outage_keeps_the_lineages_it_finished_out_of_order(tmp_path, loopback_llm_factory) -> None:
+    # The first seed's rewrite hangs; the other seeds finish, waiting to be written after it.
+    # Then the endpoint goes away for longer than --max-outage: the run stops, and what it
+    # finished is written, not lost with the lineage that could not finish.
+    seeds = seeds_file(tmp_path, 6)
+    server = loopback_llm_factory([Rule(contains="#Original Instruction#", pattern=r"harbour number 0 ", hang=120)])
+    out = tmp_path / "out"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI_", "EVOL_"))}
+    env.update({"OPENAI_BASE_URL": server.base_url, **API})
+    process = subprocess.Popen([sys.executable, "-m", "evolinstruct", "build", "--seeds", str(seeds), "--out", str(out),
+                                "--rounds", "1", "--max-outage", "2", "--no-progress"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait until the requests stop coming (all but the hanging one answered): 3 s without a new
+    # one, counted from the first (the CLI's start-up can take seconds on a busy machine).
+    deadline, seen, quiet_since = time.monotonic() + 90, 0, time.monotonic()
+    while time.monotonic() < deadline and (seen == 0 or time.monotonic() - quiet_since < 3):
+        if server.request_count != seen:
+            seen, quiet_since = server.request_count, time.monotonic()
+        time.sleep(0.05)
+    server.stop()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 3, stderr
+    assert "no endpoint answered for 2 s" in stderr
+    kept = rows(out / "dataset.jsonl")
+    assert {row["seed_id"] for row in kept if row["round"] == 1} == {"s1", "s2", "s3", "s4", "s5"}
+    assert json.loads((out / "manifest.json").read_text())["counts"]["kept"] == len(kept)
+
+
 def test_without_the_general_plugin_a_domain_still_gets_the_papers_rules(tmp_path, loopback_llm_factory) -> None:
     server = loopback_llm_factory([
         Rule(contains="Not Equal", reply="Equal"),  # rule 1: no information gain
