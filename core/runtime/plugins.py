@@ -252,12 +252,12 @@ class PluginHost:
             except Exception as error:
                 self._fail(impl.plugin_name, f"{table.hook} raised {error!r}", error)
                 continue
+            wrong = next((item for item in items if not isinstance(item, table.type)), None)
+            if wrong is not None:
+                message = f"{table.hook} must yield {table.type.__name__} objects, got {wrong!r}"
+                self._fail(impl.plugin_name, message, TypeError(message))
+                continue
             for item in items:
-                if not isinstance(item, table.type):
-                    raise PluginError(
-                        f"plugin {impl.plugin_name!r}: {table.hook} must yield {table.type.__name__} objects, "
-                        f"got {item!r}"
-                    )
                 yield impl.plugin_name, item
 
     def _fail(self, plugin: str, message: str, error: Exception) -> None:

@@ -132,3 +132,17 @@ def test_a_plugin_broken_in_a_later_hook_is_skipped_whole(plugin_dir: Path) -> N
     assert result.returncode == 0, result.stderr
     assert "plugin 'half_plugin' is skipped: evol_scorers raised RuntimeError('scorers are broken')" in result.stderr
     assert "half" not in {d["name"] for d in json.loads(result.stdout)}
+
+
+def test_a_plugin_whose_hook_yields_the_wrong_type_is_skipped_whole(plugin_dir: Path) -> None:
+    make_distribution(plugin_dir, "typo-dist", "typo_plugin", DOMAIN_PLUGIN.replace("{domain}", "typo") + """
+    @hookimpl
+    def evol_filters():
+        yield "not a Filter"
+""")
+    result = run(plugin_dir, "domains", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "plugin 'typo_plugin' is skipped: evol_filters must yield Filter objects, got 'not a Filter'" in result.stderr
+    assert "typo" not in {d["name"] for d in json.loads(result.stdout)}
+    strict = run(plugin_dir, "domains", "list", EVOL_STRICT_PLUGINS="1")
+    assert strict.returncode == 2 and "evol_filters must yield Filter objects" in strict.stderr
