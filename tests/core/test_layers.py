@@ -50,7 +50,8 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
                 module = ".".join(prefix + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
-            candidates = [f"{module}.{alias.name}" for alias in node.names] + [module]
+            # each name: a submodule of `module`, or else something `module` itself defines
+            candidates = [f"{module}.{alias.name}" for alias in node.names]
         else:
             continue
         for candidate in candidates:
@@ -59,8 +60,15 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
                 candidate = candidate.rpartition(".")[0]
             if candidate and candidate != name:
                 targets.add(candidate)
-                break
     return targets
+
+
+def test_every_name_of_one_import_is_an_edge() -> None:
+    found = modules()
+    edges = imports_of("wizardcoder.sandbox.harness.supervisor", found["wizardcoder.sandbox.harness.supervisor"], set(found))
+    source = found["wizardcoder.sandbox.harness.supervisor"].read_text(encoding="utf-8")
+    named = {f"wizardcoder.sandbox.harness.{m}" for m in ("python_tests", "sql_tests", "toolchains") if m in source}
+    assert named and named <= edges, (named, edges)
 
 
 def graph() -> dict[str, set[str]]:
