@@ -3,8 +3,8 @@ pool that lives exactly as long as a code build, and the ``evol sandbox`` comman
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from typing import Iterable
 
 import click
@@ -12,6 +12,8 @@ import click
 from evolinstruct import Domain, EvolError, Filter, ReportSection, RunContext, Scorer, hookimpl
 
 from .domain import CODE, FILTERS, NAME, SCORERS
+
+log = logging.getLogger("wizardcoder")
 
 SANDBOX = "sandbox"  # the key of the pool in run.resources
 
@@ -69,7 +71,7 @@ def evol_run_end(run: RunContext) -> None:
     try:
         pool.close()
     except Exception as error:  # the build's own outcome matters more than a failed cleanup
-        print(f"evol: closing the sandbox pool failed: {error}", file=sys.stderr)
+        log.warning("closing the sandbox pool failed: %s", error)
 
 
 @hookimpl

@@ -50,9 +50,11 @@ def evol_domains() -> Iterable[Domain]:
         description="Haiku-writing instructions (an example third-party plugin)",
         operations=(operation("add-image"), operation("add-season")),
         respond=respond,
+        requests=lambda options: {"respond": 1},  # respond() asks one chat request per sample
     )
 
 
 @hookimpl
 def evol_filters() -> Iterable[Filter]:
-    yield Filter("three-lines", "response", three_lines, domains=("haiku",), description="the answer must be three lines")
+    yield Filter("three-lines", "response", three_lines, domains=("haiku",), description="the answer must be three lines",
+                 requests=lambda options: {})  # it asks the LLM nothing
