@@ -314,7 +314,9 @@ class Build:
         assert self.host is not None
         return {
             "command": list(self.config.command),
-            "config": {**self.config.recorded(), "options": _recorded(self.options)},
+            # The weights the draw used: the domain's defaults with the user's overrides.
+            "config": {**self.config.recorded(), "options": _recorded(self.options),
+                       "operation_weights": dict(self.weights)},
             "endpoint": {"identity": self.identity, "offline": self.offline, "model": self.model},
             "resumed": self.resumed,
             "versions": {"evolinstruct": self.host.version, "plugins": self.host.active_versions()},

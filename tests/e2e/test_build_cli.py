@@ -189,3 +189,17 @@ def test_shards_merge_into_the_unsharded_dataset(tmp_path, loopback_llm) -> None
         merged += (tmp_path / f"shard{part}" / "dataset.jsonl").read_text().splitlines()
     whole_rows = (tmp_path / "whole" / "dataset.jsonl").read_text().splitlines()
     assert sorted(merged) == sorted(whole_rows)
+
+
+def test_the_manifest_records_the_operation_weights_the_draw_used(tmp_path) -> None:
+    seeds = str(EXAMPLES / "seeds" / "general.jsonl")
+    default = evol("build", "--seeds", seeds, "--out", str(tmp_path / "a"), "--rounds", "1", "--limit", "1")
+    assert default.returncode == 0, default.stderr
+    weights = json.loads((tmp_path / "a" / "manifest.json").read_text())["config"]["operation_weights"]
+    assert weights == {name: 1.0 for name in ("add-constraints", "deepen", "concretize", "increase-reasoning",
+                                              "complicate-input", "in-breadth")}
+    given = evol("build", "--seeds", seeds, "--out", str(tmp_path / "b"), "--rounds", "1", "--limit", "1",
+                 "--operation-weights", "deepen=0.5,in-breadth=0")
+    assert given.returncode == 0, given.stderr
+    weights = json.loads((tmp_path / "b" / "manifest.json").read_text())["config"]["operation_weights"]
+    assert (weights["deepen"], weights["in-breadth"], weights["concretize"]) == (0.5, 0.0, 1.0)
