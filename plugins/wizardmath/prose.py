@@ -69,6 +69,11 @@ def _tokens(text: str) -> list[_Tok]:
     while i < len(tokens):
         tok = tokens[i]
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        mixed = _mixed_number(tokens, i, merged[-1] if merged else None)
+        if mixed is not None:
+            merged.append(_Tok("num", mixed))
+            i += 5
+            continue
         if tok.kind == "num" and nxt is not None and nxt.kind == "word":
             # A number glued to letters: `6th` is 6, `3cm` is 3 with a unit, `2Z` is algebra.
             lowered = nxt.text.lower()
@@ -96,6 +101,24 @@ def _tokens(text: str) -> list[_Tok]:
         merged.append(tok)
         i += 1
     return merged
+
+
+def _mixed_number(tokens: list[_Tok], i: int, before: _Tok | None) -> str | None:
+    """`2 1/2` at token i, as the mixed number `(2+1/2)`: a whole number, a space and a proper
+    fraction of integers, as the answer reader reads `2\\frac{1}{2}`; else None."""
+    parts = tokens[i:i + 6]
+    if (len(parts) < 5 or [t.kind for t in parts[:5]] != ["num", "space", "num", "op", "num"]
+            or parts[3].text != "/" or " " != parts[1].text
+            or not all(t.text.isdigit() for t in (parts[0], parts[2], parts[4]))):
+        return None
+    if before is not None and before.text in ("/", "^", "."):
+        return None  # `3/4 1/2` or `2^3 1/2` is no mixed number
+    if len(parts) == 6 and (parts[5].kind == "num" or parts[5].text in ("/", "^", ".")):
+        return None
+    whole, numerator, denominator = (int(t.text) for t in (parts[0], parts[2], parts[4]))
+    if not 0 < numerator < denominator:
+        return None
+    return f"({whole}+{numerator}/{denominator})"
 
 
 def _skip_space(tokens: list[_Tok], j: int) -> int:
@@ -134,9 +157,37 @@ def _operator_at(tokens: list[_Tok], j: int) -> tuple[str, int] | None:
     return None
 
 
+# Single letters that are units when written after a number (`5 m`, `3 g`, `9.8 m/s^2`); any
+# other letter there is algebra (`2 y + 3 = 7`, `3 x^2`), never a unit to drop.
+SINGLE_LETTER_UNITS = {"m", "g", "s", "h", "l", "L", "N", "J", "W", "V", "K"}
+
+
+def _power_end(tokens: list[_Tok], j: int) -> int | None:
+    """After a unit ending before token j: the index after its power (`^2`, `^-1`, `^(3)`),
+    j itself when it has none, or None when a `^` follows that cannot be read as a power."""
+    if j >= len(tokens) or tokens[j].text != "^":
+        return j
+    k = j + 1
+    bracket = k < len(tokens) and tokens[k].text == "("
+    k += bracket
+    if k < len(tokens) and tokens[k].text in ("-", "−", "–"):
+        k += 1
+    if k >= len(tokens) or tokens[k].kind != "num" or not tokens[k].text.isdigit():
+        return None
+    k += 1
+    if bracket:
+        if k >= len(tokens) or tokens[k].text != ")":
+            return None
+        k += 1
+    return k
+
+
 def _unit_span(tokens: list[_Tok], j: int) -> tuple[int, str | None] | None:
     """After a quantity ending before token j: when the words from j are its unit, the index
-    where the operator after them starts and that operator's plain spelling; else None."""
+    where the operator after them starts and that operator's plain spelling; else None.
+
+    A unit's power belongs to the unit (`20 m^2` is 20 of the unit m^2, never 20 squared); a
+    power that cannot be read leaves the unit in place, so the claim is not checked."""
     words = 0
     k = j
     while True:
@@ -148,19 +199,29 @@ def _unit_span(tokens: list[_Tok], j: int) -> tuple[int, str | None] | None:
             return k, None
         tok = tokens[k]
         if _is_rate(tokens, k):
-            k += 2
+            k = _power_end(tokens, k + 2)
+            if k is None:
+                return None
             words += 1
             continue
         if tok.kind == "word" and words < MAX_UNIT_WORDS:
             if tok.text.lower() == "per":  # `per sandwich`: a rate
                 nxt = _skip_space(tokens, k + 1)
                 if nxt < len(tokens) and tokens[nxt].kind == "word":
-                    k = nxt + 1
+                    k = _power_end(tokens, nxt + 1)
+                    if k is None:
+                        return None
                     words += 1
                     continue
                 return None
+            if len(tok.text) == 1 and tok.text not in SINGLE_LETTER_UNITS:
+                after = _skip_space(tokens, k + 1)
+                if after >= len(tokens) or tokens[after].text == "^" or _operator_at(tokens, after):
+                    return None  # `2 y + 3`: a variable, not a unit
             words += 1
-            k += 1
+            k = _power_end(tokens, k + 1)
+            if k is None:
+                return None
             continue
         return None
 
