@@ -289,3 +289,32 @@ def test_step_verdict_is_a_frozen_record() -> None:
 )
 def test_units_with_powers_and_mixed_numbers(step: str, expected: str) -> None:
     assert verdict(step) == expected, check_step(step)
+
+
+@pytest.mark.parametrize(
+    "step, expected",
+    [
+        # Two units of one kind are not plain arithmetic on their numbers.
+        ("3 kg + 500 g = 3.5 kg", "nothing to check"),
+        ("2 m + 50 cm = 2.5 m", "nothing to check"),
+        ("1 hour + 30 minutes = 1.5 hours", "nothing to check"),
+        ("1 1/2 hours * 60 = 90 minutes", "nothing to check"),
+        ("5 m/s * 3 min = 900 m", "nothing to check"),
+        ("2 dollars + 50 cents = 2.5 dollars", "nothing to check"),
+        # A rate's unit cancels against the same unit: these stay checked, both ways.
+        ("2 hours * 60 minutes/hour = 120 minutes", "claims true"),
+        ("2 hours * 60 minutes/hour = 100 minutes", "a claim is false"),
+        ("He drove 60 miles per hour * 2 hours = 120 miles", "claims true"),
+        ("3 kg + 2 kg = 6 kg", "a claim is false"),
+    ],
+)
+def test_mixed_units_of_one_kind_are_not_checked_as_plain_numbers(step: str, expected: str) -> None:
+    assert verdict(step) == expected, check_step(step)
+
+
+def test_the_unit_table_knows_each_spelling_once() -> None:
+    from wizardmath.prose import UNITS_OF_MEASURE
+
+    assert UNITS_OF_MEASURE["kg"] == UNITS_OF_MEASURE["kilograms"] == ("mass", "kg")
+    assert UNITS_OF_MEASURE["minutes"][0] == UNITS_OF_MEASURE["hours"][0] == "time"
+    assert UNITS_OF_MEASURE["minutes"] != UNITS_OF_MEASURE["hours"]
