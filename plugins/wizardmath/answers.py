@@ -601,9 +601,10 @@ def _pair_interval(value: Value) -> Value:
 def compare_texts(gold: str, pred: str, policy: GradingPolicy = DEFAULT_POLICY) -> Equality:
     """``answers_equal`` without the time bound: call it only inside a bounded worker."""
     gold_answer = extract_answer(gold, True)
-    pred_answer = extract_answer(pred, policy.prose_numbers)
     if gold_answer is None:
         return Equality(False, "no answer found in the reference")
+    # A word answer (`\text{yes}`, `Evelyn`) may be stated in words: "The answer is yes."
+    pred_answer = extract_answer(pred, policy.prose_numbers, words=_is_textual(gold_answer))
     if pred_answer is None:
         return Equality(False, "no answer found in the prediction")
     if _norm_text(clean(gold_answer)) == _norm_text(clean(pred_answer)):
@@ -624,6 +625,14 @@ def compare_texts(gold: str, pred: str, policy: GradingPolicy = DEFAULT_POLICY) 
                 return Equality(True, f"{verdict.reason}: {_short(gold_answer)} and {_short(pred_answer)}")
             last = verdict
     return Equality(False, f"{last.reason}: {_short(gold_answer)} and {_short(pred_answer)}")
+
+
+def _is_textual(answer: str) -> bool:
+    """Whether an extracted answer is words (`\\text{yes}`, `Evelyn`, `no solution`), not math."""
+    text = re.sub(r"\\(?:text|textbf|mathrm|mbox|textnormal)\s*\{([^{}]*)\}", r"\1", clean(answer))
+    text = text.strip().strip("$").strip().rstrip(".")
+    # Three letters at least: `x` or `ab` is math, and a lone letter was found already.
+    return bool(re.fullmatch(r"[A-Za-z]+(?:[ '’-][A-Za-z]+)*", text)) and len(re.findall(r"[A-Za-z]", text)) >= 3
 
 
 def _short(text: str, limit: int = 80) -> str:

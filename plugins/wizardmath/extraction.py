@@ -30,6 +30,12 @@ _NUMBER = re.compile(
 )
 # At most this many words on one line without a marked answer are an answer, not prose.
 _BARE_WORDS = 3
+_WORDS_ONLY = re.compile(r"[A-Za-z][A-Za-z'’ -]*")
+# Words after "the answer is" that describe or point to the answer rather than state it.
+_POINTING_WORDS = {
+    "below", "above", "as", "the", "this", "that", "these", "simple", "clear", "obvious", "easy",
+    "given", "shown", "found", "following", "then", "therefore", "thus", "not", "in", "at", "on",
+}
 
 
 def _matching_brace(text: str, open_index: int) -> int:
@@ -106,8 +112,9 @@ def _mask_math(text: str) -> str:
     return _INLINE_MATH.sub(lambda m: "\x00" * len(m.group()), text)
 
 
-def _phrase_answer(span: str) -> str | None:
-    """The answer inside the text after "the answer is": the math, or the number it states."""
+def _phrase_answer(span: str, words: bool = False) -> str | None:
+    """The answer inside the text after "the answer is": the math, or the number it states; with
+    ``words``, also a word or a few (`Tuesday`, `no solution`) that are all the sentence says."""
     span = span.replace('\\"', '"')
     leading = re.match(r"\s*[\"']?\s*", span).end()
     spans = [(start, body) for start, body in _math_spans(span) if start == leading]
@@ -128,6 +135,9 @@ def _phrase_answer(span: str) -> str | None:
         return None
     if not _is_prose(sentence):
         return sentence
+    if (words and len(sentence.split()) <= _BARE_WORDS and _WORDS_ONLY.fullmatch(sentence)
+            and sentence.split()[0].lower() not in _POINTING_WORDS):
+        return sentence
     inner = _math_spans(sentence)
     if inner:
         return inner[-1][1]
@@ -135,7 +145,7 @@ def _phrase_answer(span: str) -> str | None:
     return numbers[-1].group() if numbers else None
 
 
-def extract_answer(text: str, prose_numbers: bool = True) -> str | None:
+def extract_answer(text: str, prose_numbers: bool = True, words: bool = False) -> str | None:
     """The final answer stated in ``text``, as written (not normalised), or None.
 
     In order of trust, the one that comes last in the text wins among: the last ``\\boxed{}`` /
@@ -143,6 +153,10 @@ def extract_answer(text: str, prose_numbers: bool = True) -> str | None:
     one multi-part answer ``1, 2``); "the (final) answer is ..."; GSM8K's ``#### N``. Without any
     of them: the whole text if it is short and not prose; else the last math span
     (``$...$``, ``\\(...\\)``, ``\\[...\\]``); else, with ``prose_numbers``, the last number.
+
+    ``words``: "the answer is Tuesday." states the answer `Tuesday`. Only when the answer sought
+    is a word (a textual reference): otherwise "the answer is below" or "the answer is simple"
+    would hide the number or the box that follows.
     """
     if not text or not text.strip():
         return None
@@ -155,7 +169,7 @@ def extract_answer(text: str, prose_numbers: bool = True) -> str | None:
         candidates.append((match.start(), match.group(1).strip()))
     phrases = list(_ANSWER_PHRASE.finditer(text))
     for match in phrases[-3:]:
-        stated = _phrase_answer(text[match.end():match.end() + 400])
+        stated = _phrase_answer(text[match.end():match.end() + 400], words)
         if stated:
             candidates.append((match.start(), stated))
     if candidates:

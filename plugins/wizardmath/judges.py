@@ -72,22 +72,48 @@ def _four_scores(data: Mapping[str, Any]) -> dict[str, float] | None:
 
 
 def read_step_judgement(reply: str) -> str | None:
-    """"correct", "incorrect", or None for a reply that does not give one of the two words.
+    """"correct", "incorrect", or None for a reply that does not give exactly one of the two.
 
-    A structured reply's ``verdict`` is the word; in a plain-text reply only the first or last
-    word counts, as the prompt asks for one word: a judge that rambles may mention both words in
-    passing.
+    A structured reply's ``verdict`` is the word. In a plain-text reply every verdict the text
+    states counts, read with its negation: "not correct" and "isn't correct" say incorrect. The
+    reply is read only when all of them agree; one that states both ("correct, but the total is
+    incorrect") or neither, or negates "incorrect" (is "not incorrect" a verdict or a hedge?), is
+    unreadable: a missing verdict, never a guess. "The correct value is 12" names another thing,
+    not the step, and does not count.
     """
     data = read_json_object(reply)
     if data is not None:
         verdict = data.get("verdict")
         word = verdict.strip().lower() if isinstance(verdict, str) else None
         return word if word in ("correct", "incorrect") else None
-    words = re.findall(r"[a-z]+", reply.lower())
-    for word in (words[:1] + words[-1:]) if words else []:
-        if word in ("correct", "incorrect"):
-            return word
-    return None
+    verdicts: set[str | None] = set()
+    for mention in _VERDICT_MENTION.finditer(reply.lower()):
+        if mention.group("attributive"):
+            continue
+        if mention.group("distant"):
+            verdicts.add(None)  # "there is no error and it is correct": negated or not?
+        elif mention.group("word") == "correct":
+            verdicts.add("incorrect" if mention.group("negation") else "correct")
+        else:
+            verdicts.add(None if mention.group("negation") else "incorrect")
+    return verdicts.pop() if len(verdicts) == 1 else None
+
+
+# A verdict word, with a negation right before it ("not correct", "isn't entirely correct",
+# "does not seem to be correct"), or with a negation further back in its clause, which may or
+# may not bear on it ("there is no error and it is correct"), or after "the" (`the correct
+# answer is 12`, about another thing). Punctuation ends a clause: in "No mistakes, so it is
+# correct" the verdict is not negated.
+_NEGATOR = r"(?:\b(?:not|no|never|hardly|neither|nor|cannot|without)\b|n[’']t\b)"
+_BETWEEN = (r"(?:be|been|being|is|are|was|were|seem|seems|look|looks|to|quite|entirely|fully|"
+            r"completely|totally|really|actually|exactly|necessarily|strictly|very|so|at|all|"
+            r"mathematically|logically|it|this|that|step|the|one)")
+_VERDICT_MENTION = re.compile(
+    rf"(?:(?P<negation>{_NEGATOR}(?:\s+{_BETWEEN}\b)*\s+)"
+    rf"|(?P<distant>{_NEGATOR}(?:[^\w.,;:!?]+[\w’']+){{1,8}}?[^\w.,;:!?]+))?"
+    r"(?P<attributive>\bthe\s+)?"
+    r"\b(?P<word>correct|incorrect)\b(?(attributive)(?=\s+[a-z]))",
+)
 
 
 async def judge_instruction(ctx: SampleContext, problem: str) -> dict[str, float] | None:

@@ -69,6 +69,11 @@ def _tokens(text: str) -> list[_Tok]:
     while i < len(tokens):
         tok = tokens[i]
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        mixed = _mixed_number(tokens, i, merged[-1] if merged else None)
+        if mixed is not None:
+            merged.append(_Tok("num", mixed))
+            i += 5
+            continue
         if tok.kind == "num" and nxt is not None and nxt.kind == "word":
             # A number glued to letters: `6th` is 6, `3cm` is 3 with a unit, `2Z` is algebra.
             lowered = nxt.text.lower()
@@ -96,6 +101,24 @@ def _tokens(text: str) -> list[_Tok]:
         merged.append(tok)
         i += 1
     return merged
+
+
+def _mixed_number(tokens: list[_Tok], i: int, before: _Tok | None) -> str | None:
+    """`2 1/2` at token i, as the mixed number `(2+1/2)`: a whole number, a space and a proper
+    fraction of integers, as the answer reader reads `2\\frac{1}{2}`; else None."""
+    parts = tokens[i:i + 6]
+    if (len(parts) < 5 or [t.kind for t in parts[:5]] != ["num", "space", "num", "op", "num"]
+            or parts[3].text != "/" or " " != parts[1].text
+            or not all(t.text.isdigit() for t in (parts[0], parts[2], parts[4]))):
+        return None
+    if before is not None and before.text in ("/", "^", "."):
+        return None  # `3/4 1/2` or `2^3 1/2` is no mixed number
+    if len(parts) == 6 and (parts[5].kind == "num" or parts[5].text in ("/", "^", ".")):
+        return None
+    whole, numerator, denominator = (int(t.text) for t in (parts[0], parts[2], parts[4]))
+    if not 0 < numerator < denominator:
+        return None
+    return f"({whole}+{numerator}/{denominator})"
 
 
 def _skip_space(tokens: list[_Tok], j: int) -> int:
@@ -134,9 +157,37 @@ def _operator_at(tokens: list[_Tok], j: int) -> tuple[str, int] | None:
     return None
 
 
+# Single letters that are units when written after a number (`5 m`, `3 g`, `9.8 m/s^2`); any
+# other letter there is algebra (`2 y + 3 = 7`, `3 x^2`), never a unit to drop.
+SINGLE_LETTER_UNITS = {"m", "g", "s", "h", "l", "L", "N", "J", "W", "V", "K"}
+
+
+def _power_end(tokens: list[_Tok], j: int) -> int | None:
+    """After a unit ending before token j: the index after its power (`^2`, `^-1`, `^(3)`),
+    j itself when it has none, or None when a `^` follows that cannot be read as a power."""
+    if j >= len(tokens) or tokens[j].text != "^":
+        return j
+    k = j + 1
+    bracket = k < len(tokens) and tokens[k].text == "("
+    k += bracket
+    if k < len(tokens) and tokens[k].text in ("-", "−", "–"):
+        k += 1
+    if k >= len(tokens) or tokens[k].kind != "num" or not tokens[k].text.isdigit():
+        return None
+    k += 1
+    if bracket:
+        if k >= len(tokens) or tokens[k].text != ")":
+            return None
+        k += 1
+    return k
+
+
 def _unit_span(tokens: list[_Tok], j: int) -> tuple[int, str | None] | None:
     """After a quantity ending before token j: when the words from j are its unit, the index
-    where the operator after them starts and that operator's plain spelling; else None."""
+    where the operator after them starts and that operator's plain spelling; else None.
+
+    A unit's power belongs to the unit (`20 m^2` is 20 of the unit m^2, never 20 squared); a
+    power that cannot be read leaves the unit in place, so the claim is not checked."""
     words = 0
     k = j
     while True:
@@ -148,19 +199,29 @@ def _unit_span(tokens: list[_Tok], j: int) -> tuple[int, str | None] | None:
             return k, None
         tok = tokens[k]
         if _is_rate(tokens, k):
-            k += 2
+            k = _power_end(tokens, k + 2)
+            if k is None:
+                return None
             words += 1
             continue
         if tok.kind == "word" and words < MAX_UNIT_WORDS:
             if tok.text.lower() == "per":  # `per sandwich`: a rate
                 nxt = _skip_space(tokens, k + 1)
                 if nxt < len(tokens) and tokens[nxt].kind == "word":
-                    k = nxt + 1
+                    k = _power_end(tokens, nxt + 1)
+                    if k is None:
+                        return None
                     words += 1
                     continue
                 return None
+            if len(tok.text) == 1 and tok.text not in SINGLE_LETTER_UNITS:
+                after = _skip_space(tokens, k + 1)
+                if after >= len(tokens) or tokens[after].text == "^" or _operator_at(tokens, after):
+                    return None  # `2 y + 3`: a variable, not a unit
             words += 1
-            k += 1
+            k = _power_end(tokens, k + 1)
+            if k is None:
+                return None
             continue
         return None
 
@@ -172,6 +233,89 @@ def has_scale_words(text: str) -> bool:
     return bool(_SCALE_WORD.search(text))
 
 
+def _unit_table() -> dict[str, tuple[str, str]]:
+    spellings = {
+        "length": {"mm": "mm millimeter millimeters millimetre millimetres",
+                   "cm": "cm centimeter centimeters centimetre centimetres",
+                   "m": "m meter meters metre metres", "km": "km kilometer kilometers kilometre kilometres",
+                   "in": "in inch inches", "ft": "ft foot feet", "yd": "yd yds yard yards",
+                   "mi": "mi mile miles"},
+        "mass": {"mg": "mg milligram milligrams", "g": "g gram grams", "kg": "kg kilogram kilograms kilo kilos",
+                 "lb": "lb lbs pound pounds", "oz": "oz ounce ounces", "t": "ton tons tonne tonnes"},
+        "time": {"s": "s sec secs second seconds", "min": "min mins minute minutes",
+                 "h": "h hr hrs hour hours", "day": "day days", "week": "week weeks",
+                 "month": "month months", "year": "year years yr yrs"},
+        "volume": {"ml": "ml milliliter milliliters millilitre millilitres", "l": "l liter liters litre litres",
+                   "gal": "gal gallon gallons", "qt": "qt quart quarts", "pt": "pt pint pints",
+                   "cup": "cup cups", "tbsp": "tbsp tablespoon tablespoons", "tsp": "tsp teaspoon teaspoons"},
+        "data": {"kb": "kb kilobyte kilobytes", "mb": "mb megabyte megabytes", "gb": "gb gigabyte gigabytes",
+                 "tb": "tb terabyte terabytes"},
+        "money": {"dollar": "dollar dollars", "cent": "cent cents"},
+    }
+    return {word: (kind, unit) for kind, units in spellings.items()
+            for unit, words in units.items() for word in words.split()}
+
+
+# Units of measure by kind: a claim that mixes two units of one kind (`3 kg + 500 g`) is not
+# plain arithmetic on its numbers. Only these are known; any other word is a unit of its own.
+UNITS_OF_MEASURE = _unit_table()
+_AREA_WORDS = {"sq", "square", "cu", "cubic"}
+
+
+@dataclass(frozen=True)
+class _Quantity:
+    """A number of the output with the units written with it, and where its dropped unit went."""
+
+    position: int  # index in the output list of the number
+    unit: str | None  # its unit of measure (`3 kg`, `15 hours/week`: kg, h)
+    per: tuple[str, ...]  # the units it is per (`$30/hour`, `15 hours/week`: h, week)
+    dropped: tuple[tuple[int, str], ...]  # (output index, original text) of units made blank
+
+
+def _measure(word: str) -> str | None:
+    found = UNITS_OF_MEASURE.get(word.lower())
+    return f"{found[0]}:{found[1]}" if found else None
+
+
+def _units_after(tokens: list[_Tok], j: int) -> tuple[str | None, tuple[str, ...]]:
+    """The unit of measure written after a number ending before token j, and the units it is
+    per (`5 m/s`, `30/hour`, `12 miles per hour`)."""
+    unit = None
+    per: list[str] = []
+    k = _skip_space(tokens, j)
+    if k < len(tokens) and tokens[k].kind == "word" and not _is_rate(tokens, k):
+        if tokens[k].text.lower() in _AREA_WORDS:
+            k = _skip_space(tokens, k + 1)
+        if k < len(tokens) and tokens[k].kind == "word":
+            unit = _measure(tokens[k].text)
+            k = _power_end(tokens, k + 1) or k + 1
+    while k < len(tokens):
+        if _is_rate(tokens, k):
+            per.append(_measure(tokens[k + 1].text) or "")
+            k = _power_end(tokens, k + 2) or k + 2
+            continue
+        nxt = _skip_space(tokens, k)
+        if nxt < len(tokens) and tokens[nxt].text.lower() == "per":
+            word = _skip_space(tokens, nxt + 1)
+            if word < len(tokens) and tokens[word].kind == "word":
+                per.append(_measure(tokens[word].text) or "")
+                k = _power_end(tokens, word + 1) or word + 1
+                continue
+        break
+    return unit, tuple(p for p in per if p)
+
+
+def _mixes_units(quantities: list[_Quantity]) -> bool:
+    """Whether the quantities of one claim carry two different units of one kind, once the units
+    a rate is per cancel against the same unit elsewhere (`$30/hour * 15 hours/week = $450/week`
+    mixes nothing; `5 m/s * 3 min` and `3 kg + 500 g` do)."""
+    units = {q.unit for q in quantities if q.unit}
+    pers = {p for q in quantities for p in q.per}
+    remaining = units ^ pers
+    kinds = [unit.split(":")[0] for unit in remaining]
+    return len(kinds) != len(set(kinds))
+
+
 def plain_arithmetic(text: str, scale_words_multiply: bool = True) -> str:
     """``text`` with its quantities' units, currency signs, thousands separators, percent words
     and word operators rewritten as plain arithmetic; the rest is left as it was.
@@ -180,6 +324,7 @@ def plain_arithmetic(text: str, scale_words_multiply: bool = True) -> str:
     writers mean either, so the checker tries both readings."""
     tokens = _tokens(text)
     out: list[str] = []
+    quantities: list[_Quantity] = []
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -202,8 +347,11 @@ def plain_arithmetic(text: str, scale_words_multiply: bool = True) -> str:
             out.append(_OPERATOR_SPELLING.get(tok.text, tok.text) if tok.kind == "op" else tok.text)
             i += 1
             continue
+        position = len(out)
         out.append(tok.text.replace(",", ""))
         i += 1
+        unit, per = _units_after(tokens, i)
+        dropped: list[tuple[int, str]] = []
         # `$96` after the number (`3528$`), `%` and percent words.
         j = _skip_space(tokens, i)
         if j < len(tokens) and tokens[j].kind == "cur" and not _starts_quantity(tokens, j + 1):
@@ -228,6 +376,33 @@ def plain_arithmetic(text: str, scale_words_multiply: bool = True) -> str:
         span = _unit_span(tokens, i)
         if span is not None:
             k, _ = span
+            dropped.append((len(out), "".join(t.text for t in tokens[i:k])))
             out.append(" ")
             i = k
+        quantities.append(_Quantity(position, unit, per, tuple(dropped)))
+    return _keep_mixed_units(out, quantities)
+
+
+# What the step checker reads as one piece of arithmetic: numbers, operators and blanks.
+_ARITHMETIC_RUN = re.compile(r"[\d$€£.,()+\-*/^%=\s]+")
+
+
+def _keep_mixed_units(out: list[str], quantities: list[_Quantity]) -> str:
+    """The output, where a claim that mixes units of one kind gets its units back: left in
+    place they end the arithmetic, so the claim is not checked as if `3 kg + 500 g` were
+    3 + 500 (a true line judged false)."""
+    if not out:
+        return ""
+    starts = []
+    offset = 0
+    for piece in out:
+        starts.append(offset)
+        offset += len(piece)
+    text = "".join(out)
+    for run in _ARITHMETIC_RUN.finditer(text):
+        inside = [q for q in quantities if run.start() <= starts[q.position] < run.end()]
+        if len(inside) > 1 and _mixes_units(inside):
+            for q in inside:
+                for index, original in q.dropped:
+                    out[index] = f" {original.strip()} "
     return "".join(out)

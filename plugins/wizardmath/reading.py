@@ -492,6 +492,22 @@ class _Parser:
         return tok.text in ("(", "{")
 
     def term(self):
+        left = self.mixed_or_unary()
+        while True:
+            if self.at("*", r"\cdot", r"\times", r"\ast"):
+                self.take()
+                left = self.arith("*", left, self.mixed_or_unary())
+            elif self.at("/", r"\div"):
+                self.take()
+                left = self.arith("/", left, self.mixed_or_unary())
+            elif self.starts_factor():
+                left = self.arith("*", left, self.power())
+            else:
+                return left
+
+    def mixed_or_unary(self):
+        """An operand of a product or quotient: `2\\frac{1}{2}` there is the mixed number 5/2
+        (`3 \\times 2\\frac{1}{2}` is 15/2), with ``mixed_numbers``."""
         start = self.i
         left = self.unary()
         consumed = self.tokens[start:self.i]
@@ -505,17 +521,7 @@ class _Parser:
                 left = left + fraction if left >= 0 else left - fraction
             else:
                 left = self.arith("*", left, fraction)
-        while True:
-            if self.at("*", r"\cdot", r"\times", r"\ast"):
-                self.take()
-                left = self.arith("*", left, self.unary())
-            elif self.at("/", r"\div"):
-                self.take()
-                left = self.arith("/", left, self.unary())
-            elif self.starts_factor():
-                left = self.arith("*", left, self.power())
-            else:
-                return left
+        return left
 
     def unary(self):
         if self.at("-"):

@@ -194,7 +194,8 @@ class _Link:
 
 
 def _step_options() -> ReadOptions:
-    return ReadOptions(strip_units=True, mixed_numbers=False, constants=True)
+    # `2\frac{1}{2}` is 5/2 here as in the answer checker: the two must never disagree on it.
+    return ReadOptions(strip_units=True, mixed_numbers=True, constants=True)
 
 
 def _as_expr(value, percent: sympy.Expr = sympy.Rational(1, 100)) -> sympy.Expr | None:
@@ -421,6 +422,18 @@ def _prose_links(plain: str) -> list[_Link]:
     return links
 
 
+# `2 1/2` in math: a whole number, a space and a proper fraction is a mixed number, as in prose
+# (``wizardmath.prose``) and as `2\frac{1}{2}` is; the reader alone would multiply them.
+_MIXED_NUMBER = re.compile(r"(?<![\w.}/^\\])(\d+)(?:\s|~|\\ |\\,|\\;)+(\d+)/(\d+)(?![\d./^])")
+
+
+def _as_mixed_number(match: re.Match) -> str:
+    whole, numerator, denominator = (int(g) for g in match.groups())
+    if not 0 < numerator < denominator:
+        return match.group()
+    return f"({whole}+{numerator}/{denominator})"
+
+
 def _claims_in_sentence(sentence: str) -> list[_Link]:
     """The links of every chain in the sentence's math and plain-text arithmetic."""
     links: list[_Link] = []
@@ -431,7 +444,7 @@ def _claims_in_sentence(sentence: str) -> list[_Link]:
         # `a &= b \\ &= c` is one chain a = b = c; other rows and `\quad` separate claims.
         body = re.sub(r"\\\\\s*&?\s*(?=&?\s*(?:=|\\approx))", " ", body).replace("&", " ")
         for piece in re.split(r"\\\\|\\quad|\\qquad|\\text\{\s*(?:and|or|so|thus)\s*\}|,\s*\\text", body):
-            links.extend(_chain_links(piece))
+            links.extend(_chain_links(_MIXED_NUMBER.sub(_as_mixed_number, piece)))
     masked = _mask(sentence)
     plain = plain_arithmetic(masked)
     if not _MODULAR.search(sentence):

@@ -152,6 +152,48 @@ def test_extract_answer(text: str, answer: str | None) -> None:
     assert extract_answer(text) == answer
 
 
+@pytest.mark.parametrize(
+    "text, answer",
+    [
+        ("The answer is Tuesday.", "Tuesday"),
+        ("So the answer is Evelyn.", "Evelyn"),
+        ("The answer is yes.", "yes"),
+        ("Nothing works, so the answer is no solution.", "no solution"),
+        ("The answer is 42.", "42"),  # numbers as before
+        ("The answer is below. We get 6 * 7 = 42", "42"),  # a word that points elsewhere
+        ("The answer is below: Evelyn ran faster than Amy.", None),  # a sentence, not a word
+    ],
+)
+def test_word_answers_after_the_answer_is(text: str, answer: str | None) -> None:
+    assert extract_answer(text, words=True) == answer
+
+
+def test_word_answers_are_sought_only_for_a_word_reference() -> None:
+    # Without a textual reference "the answer is below" must not hide the number that follows.
+    assert extract_answer("The answer is Tuesday.") is None
+    assert extract_answer("The answer is simple: 6 * 7 = 42") == "42"
+
+
+@pytest.mark.parametrize(
+    "gold, pred, equal",
+    [
+        (r"\text{yes}", "The answer is yes.", True),
+        (r"\text{yes}", "The answer is no.", False),
+        ("Tuesday", "So the answer is Tuesday.", True),
+        ("Tuesday", "The answer is Monday.", False),
+        (r"\text{Evelyn}", "So the answer is Evelyn.", True),
+        (r"\text{no solution}", "Hence the answer is no solution.", True),
+        ("12", "The answer is twelve.", False),  # a numeric reference still wants a number
+        ("42", "The answer is below. We get 6 * 7 = 42", True),
+    ],
+)
+def test_word_answers_against_a_word_reference(gold: str, pred: str, equal: bool) -> None:
+    result = compare_texts(gold, pred)
+    assert result.equal is equal, result
+    if not gold[0].isdigit():  # the word was found and compared, not missed
+        assert "no answer found" not in result.reason, result
+
+
 def test_a_later_answer_phrase_overrides_earlier_boxes() -> None:
     text = r"So $\boxed{200}$ after six months. Final Answer: The final answer is $10,455$."
     assert extract_answer(text) == "10,455"

@@ -121,3 +121,13 @@ def test_help_describes_the_formats() -> None:
     steps = evol_math("steps", "--help").stdout
     assert '"solution"' in steps and "process_reward" in steps and "--unverifiable" in steps
     assert '"answer"' in steps and "claims true" in steps
+
+
+def test_equal_finds_a_word_answer_stated_in_prose() -> None:
+    rows = outputs(evol_math("equal", stdin=jsonl(
+        {"id": "yes", "gold": r"\text{yes}", "pred": "The answer is yes."},
+        {"id": "day", "gold": "Tuesday", "pred": "So the answer is Tuesday."},
+        {"id": "wrong", "gold": r"\text{Evelyn}", "pred": "So the answer is Amy."},
+    )))
+    assert [(r["id"], r["equal"]) for r in rows] == [("yes", True), ("day", True), ("wrong", False)]
+    assert "no answer found" not in rows[2]["reason"]

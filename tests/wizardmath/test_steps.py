@@ -260,3 +260,61 @@ def test_step_verdict_is_a_frozen_record() -> None:
     assert isinstance(result, StepVerdict)
     with pytest.raises(AttributeError):
         result.verdict = "incorrect"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "step, expected",
+    [
+        # A unit's power belongs to the unit, never to the number before it.
+        ("The area is 5 m * 4 m = 20 m^2", "claims true"),
+        ("10 ft x 12 ft = 120 ft^2", "claims true"),
+        ("2 m * 3 m * 4 m = 24 m^3", "claims true"),
+        ("20 m^2 / 4 m^2 = 5 tiles", "claims true"),
+        ("2 kg * 5 m/s^2 = 10 N", "claims true"),
+        ("4^2 = 16 cm^2", "claims true"),
+        ("The area is 5 m * 4 m = 21 m^2", "a claim is false"),  # still judged
+        ("4^2 = 15 cm^2", "a claim is false"),
+        ("20 m^x * 2 = 40 m^x", "nothing to check"),  # a power that cannot be read
+        # A letter that is no unit is algebra: `2 y + 3 = 7` is an equation, not 2 + 3 = 7.
+        ("2 y + 3 = 7", "nothing to check"),
+        ("3 x^2 + 2 = 14", "nothing to check"),
+        # Mixed numbers, in prose and in LaTeX, as the answer checker reads them.
+        ("2 1/2 cups * 2 = 5 cups", "claims true"),
+        ("2 1/2 cups * 2 = 6 cups", "a claim is false"),
+        (r"$2\frac{1}{2} \times 2 = 5$", "claims true"),
+        (r"$2 \times 2\frac{1}{2} = 5$", "claims true"),
+        (r"$2\frac{1}{2} \times 2 = 4$", "a claim is false"),
+        (r"$2 1/2 \times 2 = 5$", "claims true"),
+    ],
+)
+def test_units_with_powers_and_mixed_numbers(step: str, expected: str) -> None:
+    assert verdict(step) == expected, check_step(step)
+
+
+@pytest.mark.parametrize(
+    "step, expected",
+    [
+        # Two units of one kind are not plain arithmetic on their numbers.
+        ("3 kg + 500 g = 3.5 kg", "nothing to check"),
+        ("2 m + 50 cm = 2.5 m", "nothing to check"),
+        ("1 hour + 30 minutes = 1.5 hours", "nothing to check"),
+        ("1 1/2 hours * 60 = 90 minutes", "nothing to check"),
+        ("5 m/s * 3 min = 900 m", "nothing to check"),
+        ("2 dollars + 50 cents = 2.5 dollars", "nothing to check"),
+        # A rate's unit cancels against the same unit: these stay checked, both ways.
+        ("2 hours * 60 minutes/hour = 120 minutes", "claims true"),
+        ("2 hours * 60 minutes/hour = 100 minutes", "a claim is false"),
+        ("He drove 60 miles per hour * 2 hours = 120 miles", "claims true"),
+        ("3 kg + 2 kg = 6 kg", "a claim is false"),
+    ],
+)
+def test_mixed_units_of_one_kind_are_not_checked_as_plain_numbers(step: str, expected: str) -> None:
+    assert verdict(step) == expected, check_step(step)
+
+
+def test_the_unit_table_knows_each_spelling_once() -> None:
+    from wizardmath.prose import UNITS_OF_MEASURE
+
+    assert UNITS_OF_MEASURE["kg"] == UNITS_OF_MEASURE["kilograms"] == ("mass", "kg")
+    assert UNITS_OF_MEASURE["minutes"][0] == UNITS_OF_MEASURE["hours"][0] == "time"
+    assert UNITS_OF_MEASURE["minutes"] != UNITS_OF_MEASURE["hours"]
