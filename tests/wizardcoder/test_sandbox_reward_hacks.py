@@ -272,6 +272,20 @@ HACKS = {
         "Assertion",
         "cpp",
     ),
+    "cpp_own_assert_fail_that_returns": Hack(
+        "#include <cassert>\nextern \"C\" void __assert_fail(const char*, const char*, unsigned int, const char*) noexcept {}\n"
+        "int solve(int x) { return x; }\n",
+        "int main() {\n    assert(solve(1) == 2);\n    return 0;\n}\n",
+        "Assertion `solve(1) == 2' failed",
+        "cpp",
+    ),
+    "c_own_assert_fail_that_returns": Hack(
+        "#include <assert.h>\nvoid __assert_fail(const char *a, const char *f, unsigned int l, const char *u) {}\n"
+        "int solve(int x) { return x; }\n",
+        "int main(void) {\n    assert(solve(1) == 2);\n    return 0;\n}\n",
+        "Assertion `solve(1) == 2' failed",
+        "c",
+    ),
     "c_ndebug_before_assert_h": Hack(
         "#define NDEBUG\n#include <assert.h>\nint solve(int x) { return x; }\n",
         "int main(void) {\n    assert(solve(1) == 2);\n    return 0;\n}\n",

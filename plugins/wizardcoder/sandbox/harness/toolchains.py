@@ -126,8 +126,13 @@ def _c_assert_restored(code: str) -> str:
     whatever the code did to it (``#define NDEBUG`` before its include, ``#define assert(x)``):
     assert.h defines `assert` anew, by NDEBUG, each time it is included."""
     undefined = sorted({name for name in _C_DEFINE.findall(code) if name in _C_ASSERT_NAMES} - {"assert", "NDEBUG"})
+    # A function __assert_fail of the code's own would be called by the tests' failed assertions
+    # and return: theirs call the harness's (evol_record.c), declared by assert.h under this name.
     lines = ["// evolinstruct sandbox: the tests' assertions are the C library's, whatever the code defined",
-             "#undef NDEBUG", *(f"#undef {name}" for name in undefined), "#include <assert.h>"]
+             "#undef NDEBUG", *(f"#undef {name}" for name in undefined), "#undef __evol_assert_fail",
+             "#define __assert_fail __evol_assert_fail",
+             "#undef _ASSERT_H_DECLS",  # assert.h declares its functions (under the name above) again
+             "#include <assert.h>"]
     return "\n".join(lines) + "\n"
 
 
