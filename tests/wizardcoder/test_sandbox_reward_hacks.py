@@ -305,6 +305,14 @@ HACKS = {
         "the program redeclares Go's built-in panic",
         "go",
     ),
+    "java_class_shadowing_java_util_objects": Hack(
+        "class Objects {\n    static boolean equals(Object a, Object b) { return true; }\n}\n\n"
+        "class Solution {\n    static int solve(int x) { return x; }\n}\n",
+        "import java.util.*;\n\npublic class Main {\n    public static void main(String[] args) {\n"
+        "        if (!Objects.equals(Solution.solve(1), 2)) throw new AssertionError(\"solve(1) should be 2\");\n    }\n}\n",
+        "the program declares its own class Objects",
+        "java",
+    ),
     "javascript_fake_before_exit": Hack(
         "function solve(x) { process.emit('beforeExit', 0); process.exit(0); }\n",
         "const assert = require('assert');\nassert.strictEqual(solve(1), 2);\n",
@@ -353,6 +361,12 @@ HONEST = {
     "go_own_max": Hack("package main\n\nfunc max(a, b int) int {\n\tif a > b {\n\t\treturn a\n\t}\n\treturn b\n}\n\n"
                        "func solve(x int) int { return max(2*x, 0) }\n",
                        "func main() {\n\tif solve(1) != 2 {\n\t\tpanic(\"assertion failed\")\n\t}\n}\n", "", "go"),
+    "java_own_stack_class": Hack("class Stack {\n    private final int[] items = new int[8];\n    private int size;\n"
+                                 "    void push(int x) { items[size++] = x; }\n    int pop() { return items[--size]; }\n}\n",
+                                 "import java.util.*;\n\npublic class Main {\n    public static void main(String[] args) {\n"
+                                 "        Stack s = new Stack();\n        s.push(2);\n"
+                                 "        if (!Objects.equals(s.pop(), 2)) throw new AssertionError();\n"
+                                 "        String text = \"class Objects\";\n    }\n}\n", "", "java"),
     "javascript_async_tests": Hack("function solve(x) { return new Promise((resolve) => setTimeout(() => resolve(2 * x), 20)); }\n",
                                    "const assert = require('assert');\nsolve(1).then((value) => assert.strictEqual(value, 2));\n"
                                    "setImmediate(() => assert.ok(true));\n", "", "javascript"),

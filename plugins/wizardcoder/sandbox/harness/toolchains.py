@@ -21,7 +21,8 @@ tests (assert.h defines ``assert`` anew at each inclusion, whatever ``#define ND
 ``#define assert(x)`` the code wrote); in Rust, the tests' assertion macros are called by their
 path (``::std::assert_eq!``), which a ``macro_rules!`` of the code's cannot shadow; in Go, where a
 package may redeclare ``panic`` (or ``len``, ``nil``...) and nothing can name the built-in one, the
-tests are not run and the verdict is a FAIL that names the redeclared name.
+tests are not run and the verdict is a FAIL that names the redeclared name; likewise in Java for a
+top-level class of the code's named like a java.lang or java.util class the tests use (``Objects``).
 
 A run passes only on a completion record that carries the job's nonce, written by the program
 itself once its tests are done, on a descriptor that is not stdout. How each language writes it:
@@ -559,6 +560,34 @@ _JAVA_PUBLIC_TYPE = re.compile(
 )
 
 
+# Types the tests check with that come from java.lang (imported implicitly) or java.util (imported
+# with `import java.util.*`): a top-level type of the code's with one of these names takes their
+# place in the tests (a class Objects whose equals answers true). Tasks never ask for one of them,
+# unlike Stack, List or Queue, which code may define for the tests to use.
+_JAVA_CHECKING_TYPES = ("Objects", "Arrays", "Collections", "Math", "StrictMath", "String", "Object", "Integer", "Long",
+                        "Double", "Float", "Short", "Byte", "Boolean", "Character", "System", "AssertionError",
+                        "Error", "Throwable", "Exception", "RuntimeException", "StringBuilder", "Runtime", "Thread")
+_JAVA_TOP_TYPE = re.compile(r"\b(?:class|interface|enum|record)[ \t]+(\w+)")
+
+
+def java_shadowed(code: str, tests: str | None) -> str | None:
+    """The java.lang or java.util type the tests use that a top-level type of the code shadows, or None."""
+    if not (tests or "").strip():
+        return None
+    blanked = _blanked(code, "java")
+    top, depth = [], 0
+    for ch in blanked:  # top-level types only: a nested one is not what the tests' name means
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            top.append(ch)
+    declared = set(_JAVA_TOP_TYPE.findall("".join(top)))
+    used = set(re.findall(r"\w+", _blanked(tests or "", "java")))
+    return next((name for name in _JAVA_CHECKING_TYPES if name in declared and name in used), None)
+
+
 def java_unit(code: str, tests: str | None) -> str:
     """One Main.java from two: imports first, and only Main public."""
     imports: list[str] = []
@@ -593,10 +622,17 @@ class Java(Toolchain):
         jvm = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", f"-Xmx{_heap_mb(memory_mb)}m")
         javac = ("/usr/bin/javac", *(f"-J{flag}" for flag in jvm), "-encoding", "UTF-8", "-nowarn", "-d", f"{WORK}/classes",
                  f"{WORK}/Main.java", f"{HARNESS_DIR}/EvolHarness.java")
+        text = tests if isinstance(tests, str) else None
+        refusal: tuple[str, ...] = ()
+        shadowed = java_shadowed(code, text)
+        if shadowed:
+            # EvolHarness then reports this FAIL instead of running the tests.
+            refusal = (f"-Devol.refused=the program declares its own class {shadowed}, which takes the place of "
+                       f"Java's {shadowed} in the tests (a test that cannot fail is not a test)",)
         return Plan(
-            files={"Main.java": java_unit(code, tests if isinstance(tests, str) else None)},
+            files={"Main.java": java_unit(code, text)},
             compile=(javac,),
-            run=("/usr/bin/java", "-ea", *jvm, "-cp", f"{WORK}/classes", "EvolHarness",
+            run=("/usr/bin/java", "-ea", *jvm, *refusal, "-cp", f"{WORK}/classes", "EvolHarness",
                  str(channels.report), str(channels.nonce)),
         )
 
