@@ -225,6 +225,11 @@ HACKS = {
          "if not solve(2) == 4:\n    raise AssertionError('solve(2) should be 4')"],
         "A.__eq__ is the program's own",
     ),
+    "ne_always_false_in_an_if_that_exits": Hack(
+        EQUAL_TO_ALL,
+        "import sys\n\nif solve(1) != 2:\n    print('solve(1) should be 2')\n    sys.exit(1)\n",
+        "A.__eq__ is the program's own",
+    ),
     "eq_always_true_with_the_raise_in_else": Hack(
         EQUAL_TO_ALL,
         "def check(candidate):\n    if candidate(1) == 2:\n        pass\n    else:\n        raise AssertionError('wrong')\n\ncheck(solve)\n",

@@ -242,10 +242,11 @@ class _GuardAsserts(ast.NodeTransformer):
         return node
 
     def visit_If(self, node: ast.If) -> ast.AST:
-        """``if f(x) != 5: raise AssertionError`` is an assertion written out: its test is guarded,
-        strictly, since the test passes on a false comparison as well as on a true one."""
+        """``if f(x) != 5: raise AssertionError`` (or ``sys.exit(1)``) is an assertion written out:
+        its test is guarded, strictly, since the test passes on a false comparison as well as on a
+        true one. Other ifs are left alone: a reference solution in the tests would only be slowed."""
         self.generic_visit(node)
-        if any(isinstance(statement, ast.Raise) for statement in (*node.body, *node.orelse)):
+        if any(_fails(statement) for statement in (*node.body, *node.orelse)):
             node.test = _tested_truth(self.comparisons.visit_strictly(node.test))
         return node
 
@@ -291,6 +292,20 @@ class _GuardAsserts(ast.NodeTransformer):
         elif isinstance(value, ast.BoolOp):
             value.values = [self._outcome(v) for v in value.values]
         return value
+
+
+_EXITS = frozenset({"exit", "quit", "_exit"})
+
+
+def _fails(statement: ast.stmt) -> bool:
+    """Does this statement end the tests as failed: a ``raise``, or an exit (``sys.exit(1)``)?"""
+    if isinstance(statement, ast.Raise):
+        return True
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        function = statement.value.func
+        name = function.attr if isinstance(function, ast.Attribute) else function.id if isinstance(function, ast.Name) else ""
+        return name in _EXITS
+    return False
 
 
 def _tested_truth(test: ast.expr) -> ast.expr:
