@@ -627,8 +627,9 @@ class Java(Toolchain):
         shadowed = java_shadowed(code, text)
         if shadowed:
             # EvolHarness then reports this FAIL instead of running the tests.
-            refusal = (f"-Devol.refused=the program declares its own class {shadowed}, which takes the place of "
-                       f"Java's {shadowed} in the tests (a test that cannot fail is not a test)",)
+            message = (f"the program declares its own class {shadowed}, which takes the place of Java's {shadowed} "
+                       "in the tests (a test that cannot fail is not a test)")
+            refusal = (f"-Devol.refused={message}",)
         return Plan(
             files={"Main.java": java_unit(code, text)},
             compile=(javac,),
