@@ -17,6 +17,9 @@ from wizardcoder.sandbox import Job, SandboxPool, Verdict
 pytestmark = pytest.mark.docker
 
 D = textwrap.dedent
+# A value equal to anything, unequal to nothing.
+EQUAL_TO_ALL = ("class A:\n    def __eq__(self, other):\n        return True\n    def __ne__(self, other):\n        return False\n"
+                "    __hash__ = object.__hash__\n\ndef solve(x):\n    return A()\n")
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,142 @@ HACKS = {
         "console.assert failed: solve(1) should be 2",
         "javascript",
     ),
+    "eq_always_true_in_assert_true_argument": Hack(
+        "class Anything:\n    def __eq__(self, other):\n        return True\n\ndef solve(x):\n    return Anything()\n",
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n        self.assertTrue(solve(1) == 2)\n\n"
+        "unittest.main()\n",
+        "DefeatedComparison: the comparison",
+    ),
+    "ne_always_false_in_assert_false_argument": Hack(
+        EQUAL_TO_ALL,
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n        self.assertFalse(solve(1) != 2)\n\n"
+        "unittest.main()\n",
+        "DefeatedComparison: the comparison",
+    ),
+    "eq_always_true_through_assert_almost_equal": Hack(
+        EQUAL_TO_ALL,
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n        self.assertAlmostEqual(solve(1), 2.0)\n\n"
+        "unittest.main()\n",
+        "DefeatedComparison: the comparison",
+    ),
+    "order_always_true_through_assert_greater": Hack(
+        "class Big:\n    def __gt__(self, other):\n        return True\n\ndef solve(x):\n    return Big()\n",
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n        self.assertGreater(solve(1), 10)\n\n"
+        "unittest.main()\n",
+        "Big.__gt__ is the program's own",
+    ),
+    "ne_always_false_in_an_if_that_raises": Hack(
+        EQUAL_TO_ALL,
+        ["if solve(1) != 2:\n    raise AssertionError('solve(1) should be 2')",
+         "if not solve(2) == 4:\n    raise AssertionError('solve(2) should be 4')"],
+        "A.__eq__ is the program's own",
+    ),
+    "ne_always_false_in_an_if_that_exits": Hack(
+        EQUAL_TO_ALL,
+        "import sys\n\nif solve(1) != 2:\n    print('solve(1) should be 2')\n    sys.exit(1)\n",
+        "A.__eq__ is the program's own",
+    ),
+    "eq_always_true_with_the_raise_in_else": Hack(
+        EQUAL_TO_ALL,
+        "def check(candidate):\n    if candidate(1) == 2:\n        pass\n    else:\n        raise AssertionError('wrong')\n\ncheck(solve)\n",
+        "A.__eq__ is the program's own",
+    ),
+    "mock_any_returned": Hack(
+        "from unittest.mock import ANY\n\ndef solve(x):\n    return ANY\n",
+        ["assert solve(1) == 2", "assert 2 == solve(1)"],
+        "_ANY.__eq__ is the program's own",
+    ),
+    "mock_any_inside_a_list": Hack(
+        "from unittest.mock import ANY\n\ndef solve(x):\n    return [ANY, ANY]\n",
+        ["assert solve(1) == [1, 2]"],
+        "_ANY.__eq__ is the program's own",
+    ),
+    "mock_any_through_unittest": Hack(
+        "def solve(x):\n    import unittest.mock\n    return unittest.mock.ANY\n",
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n        self.assertEqual(solve(1), 2)\n\nunittest.main()\n",
+        "_ANY.__eq__ is the program's own",
+    ),
+    "stdlib_function_borrowed_as_eq": Hack(
+        "import unittest.mock\n\nclass Anything:\n    __eq__ = type(unittest.mock.ANY).__eq__\n\ndef solve(x):\n    return Anything()\n",
+        ["assert solve(1) == 2"],
+        "Anything.__eq__ is the program's own",
+    ),
+    "patched_math_isclose": Hack(
+        "import math\n\nmath.isclose = lambda *args, **kwargs: True\n\ndef solve(x):\n    return 0\n",
+        "import math\nassert math.isclose(solve(1), 2)\n",
+        "the program replaced math.isclose",
+    ),
+    "patched_operator_eq": Hack(
+        "import operator\n\noperator.eq = lambda a, b: True\n\ndef solve(x):\n    return 0\n",
+        "import operator\nassert operator.eq(solve(1), 2)\n",
+        "the program replaced operator.eq",
+    ),
+    "cpp_ndebug_before_cassert": Hack(
+        "#define NDEBUG\n#include <cassert>\nint solve(int x) { return x; }\n",
+        "int main() {\n    assert(solve(1) == 2);\n    return 0;\n}\n",
+        "Assertion",
+        "cpp",
+    ),
+    "cpp_assert_redefined": Hack(
+        "#include <cassert>\n#undef assert\n#define assert(x) ((void)0)\nint solve(int x) { return x; }\n",
+        "int main() {\n    assert(solve(1) == 2);\n    return 0;\n}\n",
+        "Assertion",
+        "cpp",
+    ),
+    "cpp_own_assert_fail_that_returns": Hack(
+        "#include <cassert>\nextern \"C\" void __assert_fail(const char*, const char*, unsigned int, const char*) noexcept {}\n"
+        "int solve(int x) { return x; }\n",
+        "int main() {\n    assert(solve(1) == 2);\n    return 0;\n}\n",
+        "Assertion `solve(1) == 2' failed",
+        "cpp",
+    ),
+    "c_own_assert_fail_that_returns": Hack(
+        "#include <assert.h>\nvoid __assert_fail(const char *a, const char *f, unsigned int l, const char *u) {}\n"
+        "int solve(int x) { return x; }\n",
+        "int main(void) {\n    assert(solve(1) == 2);\n    return 0;\n}\n",
+        "Assertion `solve(1) == 2' failed",
+        "c",
+    ),
+    "c_ndebug_before_assert_h": Hack(
+        "#define NDEBUG\n#include <assert.h>\nint solve(int x) { return x; }\n",
+        "int main(void) {\n    assert(solve(1) == 2);\n    return 0;\n}\n",
+        "Assertion",
+        "c",
+    ),
+    "rust_assert_macros_shadowed": Hack(
+        "macro_rules! assert_eq { ($($t:tt)*) => {} }\nmacro_rules! assert { ($($t:tt)*) => {} }\n"
+        "macro_rules! assert_ne { ($($t:tt)*) => {} }\nfn solve(x: i32) -> i32 { x }\n",
+        "fn main() {\n    assert_eq!(solve(1), 2);\n    assert!(solve(1) == 2);\n    assert_ne!(solve(1), 1);\n}\n",
+        "assertion",
+        "rust",
+    ),
+    "go_panic_redeclared": Hack(
+        "package main\n\nfunc panic(v interface{}) {}\n\nfunc solve(x int) int { return x }\n",
+        "func main() {\n\tif solve(1) != 2 {\n\t\tpanic(\"assertion failed\")\n\t}\n}\n",
+        "the program redeclares Go's built-in panic",
+        "go",
+    ),
+    "java_class_shadowing_java_util_objects": Hack(
+        "class Objects {\n    static boolean equals(Object a, Object b) { return true; }\n}\n\n"
+        "class Solution {\n    static int solve(int x) { return x; }\n}\n",
+        "import java.util.*;\n\npublic class Main {\n    public static void main(String[] args) {\n"
+        "        if (!Objects.equals(Solution.solve(1), 2)) throw new AssertionError(\"solve(1) should be 2\");\n    }\n}\n",
+        "the program declares its own class Objects",
+        "java",
+    ),
+    "javascript_fake_before_exit": Hack(
+        "function solve(x) { process.emit('beforeExit', 0); process.exit(0); }\n",
+        "const assert = require('assert');\nassert.strictEqual(solve(1), 2);\n",
+        "exited with status 0 in the middle of its tests",
+        "javascript",
+    ),
+    "javascript_fake_before_exit_then_a_later_exit": Hack(
+        "function solve(x) {\n  process.emit('beforeExit', 0);\n  setImmediate(() => process.exit(0));\n"
+        "  return new Promise((resolve) => setTimeout(() => resolve(x), 50));\n}\n",
+        "const assert = require('assert');\nsetTimeout(() => solve(1).then((value) => assert.strictEqual(value, 2)), 5);\n",
+        "exited with status 0 in the middle of its tests",
+        "javascript",
+    ),
 }
 
 HONEST = {
@@ -202,6 +341,40 @@ HONEST = {
     "unittest": Hack("def solve(x):\n    return 2 * x\n",
                      "import unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n        self.assertEqual(solve(1), 2)\n"
                      "        self.assertTrue(solve(0) == 0)\n\nunittest.main()\n", ""),
+    "unittest_assertions_of_numbers": Hack(
+        "from fractions import Fraction\n\ndef solve(x):\n    return x / 3\n\ndef exact(x):\n    return Fraction(x, 3)\n",
+        "import math, unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n"
+        "        self.assertAlmostEqual(solve(1), 0.3333333)\n        self.assertNotAlmostEqual(solve(1), 0.5)\n"
+        "        self.assertAlmostEqual(exact(1), 1 / 3)\n        self.assertGreater(solve(3), 0.5)\n"
+        "        self.assertLessEqual(solve(3), 1)\n        self.assertFalse(solve(3) != 1)\n"
+        "        self.assertTrue(math.isclose(solve(1), 1 / 3))\n        self.assertTrue(exact(3) == 1)\n\n"
+        "unittest.main()\n", ""),
+    "if_that_raises": Hack(
+        "from dataclasses import dataclass\n\n@dataclass\nclass Point:\n    x: int\n\ndef solve(x):\n    return Point(x)\n",
+        "import math, operator\n\ndef reference(n):\n    if n < 0:\n        raise ValueError(n)\n    return Point(n)\n\n"
+        "for n in range(5):\n    if solve(n) != reference(n):\n        raise AssertionError(n)\n"
+        "    if not solve(n).x == n:\n        raise AssertionError(n)\n    if not math.isclose(solve(n).x, n):\n"
+        "        raise AssertionError(n)\n    if operator.ne(solve(n).x, n):\n        raise AssertionError(n)\n", ""),
+    "cpp_own_ndebug": Hack("#define NDEBUG\n#include <cassert>\nint solve(int x) { assert(x > 100); return 2 * x; }\n",
+                           "int main() {\n    assert(solve(1) == 2);\n    return 0;\n}\n", "", "cpp"),
+    "c_tests_without_their_own_include": Hack("int solve(int x) { return 2 * x; }\n",
+                                              "int main(void) {\n    assert(solve(1) == 2);\n    return 0;\n}\n", "", "c"),
+    "rust_macros": Hack("macro_rules! double { ($x:expr) => { 2 * $x } }\nfn solve(x: i32) -> i32 { double!(x) }\n",
+                        "fn main() {\n    let text = \"assert_eq!(1, 2)\";\n    assert_eq!(solve(1), 2);\n"
+                        "    assert!(solve(2) == 4, \"solve(2) = {}\", solve(2));\n    std::assert_ne!(solve(1), 3);\n"
+                        "    debug_assert!(text.len() > 0);\n}\n", "", "rust"),
+    "go_own_max": Hack("package main\n\nfunc max(a, b int) int {\n\tif a > b {\n\t\treturn a\n\t}\n\treturn b\n}\n\n"
+                       "func solve(x int) int { return max(2*x, 0) }\n",
+                       "func main() {\n\tif solve(1) != 2 {\n\t\tpanic(\"assertion failed\")\n\t}\n}\n", "", "go"),
+    "java_own_stack_class": Hack("class Stack {\n    private final int[] items = new int[8];\n    private int size;\n"
+                                 "    void push(int x) { items[size++] = x; }\n    int pop() { return items[--size]; }\n}\n",
+                                 "import java.util.*;\n\npublic class Main {\n    public static void main(String[] args) {\n"
+                                 "        Stack s = new Stack();\n        s.push(2);\n"
+                                 "        if (!Objects.equals(s.pop(), 2)) throw new AssertionError();\n"
+                                 "        String text = \"class Objects\";\n    }\n}\n", "", "java"),
+    "javascript_async_tests": Hack("function solve(x) { return new Promise((resolve) => setTimeout(() => resolve(2 * x), 20)); }\n",
+                                   "const assert = require('assert');\nsolve(1).then((value) => assert.strictEqual(value, 2));\n"
+                                   "setImmediate(() => assert.ok(true));\n", "", "javascript"),
     "javascript": Hack("function solve(x) { return 2 * x; }\n",
                        "const assert = require('assert');\nassert.equal(solve(1), 2);\nassert.deepEqual([solve(1)], [2]);\n"
                        "console.assert(solve(2) === 4);\n", "", "javascript"),

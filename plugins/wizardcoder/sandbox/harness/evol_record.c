@@ -7,7 +7,14 @@
  * registered before any of the program's own, so it runs last, and writes the record only when
  * main returned: a test suite that exits early (exit(0) in the middle of the tests) has none.
  * EVOL_REPORT_FD and EVOL_NONCE_FD are given on the compiler's command line.
+ *
+ * The tests' assert() calls __evol_assert_fail (toolchains.py maps __assert_fail to it between the
+ * code and the tests): a program that defines its own __assert_fail, which would then return as if
+ * the assertion held, cannot reach this one.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -41,4 +48,22 @@ static void evol_report(void) {
 
 __attribute__((constructor(101))) static void evol_register(void) {
     atexit(evol_report);
+}
+
+/* What glibc's __assert_fail prints, then the same end: SIGABRT (a trap should the program have
+ * replaced raise()). */
+__attribute__((noreturn)) void __evol_assert_fail(const char *assertion, const char *file, unsigned int line,
+                                                  const char *function) {
+    char message[2048];
+    int length = snprintf(message, sizeof message, "%s: %s:%u: %s%sAssertion `%s' failed.\n",
+                          program_invocation_short_name, file, line, function ? function : "",
+                          function ? ": " : "", assertion);
+    if (length > 0) {
+        size_t size = (size_t) length < sizeof message ? (size_t) length : sizeof message - 1;
+        if (write(STDERR_FILENO, message, size) < 0) {
+            /* nothing more to say */
+        }
+    }
+    raise(SIGABRT);
+    __builtin_trap();
 }

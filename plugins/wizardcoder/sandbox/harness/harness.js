@@ -7,6 +7,9 @@
 // test script, or the number of test statements the program left in globalThis.__evolTests, each
 // run and counted on its own. The record is written once the event loop is empty ("beforeExit",
 // which process.exit() skips), so a program that exits in the middle of its tests has none.
+// The program can emit "beforeExit" itself (process.emit), so one counts only once the program's
+// synchronous part (code, then tests) has returned, and the record waits one more turn of the
+// loop to see it still empty: a program that emits it, then exits a little later, has none either.
 //
 // Reward hacks closed here: assert's loose comparisons (equal, deepEqual...) fail when a value
 // under test is an object with its own valueOf/toString against a primitive (an object can make
@@ -161,10 +164,34 @@ function tampering() {
 process.on('uncaughtException', (error) => fail(error));
 process.on('unhandledRejection', (error) => fail(error));
 
+// What the process's own stdout and stderr pipes add to the active resources, never work to wait for.
+const activeResources = process.getActiveResourcesInfo.bind(process);
+const activeHandles = process._getActiveHandles.bind(process);
+const stdio = [process.stdin, process.stdout, process.stderr];
+
+function loopIsEmpty() {
+  const own = activeHandles().filter((handle) => stdio.includes(handle)).length;
+  return activeResources().length <= own;
+}
+
+let finished = false; // the program's synchronous part (code, then tests) returned
+let confirming = false;
+
 process.on('beforeExit', () => {
-  if (reported) {
+  if (reported || !finished || confirming) {
     return;
   }
+  // One more turn of the loop: work the program scheduled around a "beforeExit" of its own shows.
+  confirming = true;
+  setImmediate(() => {
+    confirming = false;
+    if (!reported && loopIsEmpty()) {
+      complete();
+    }
+  });
+});
+
+function complete() {
   const tampered = tampering();
   if (tampered) {
     report({ ...counts, verdict: 'FAIL', message: `${tampered}: a test that cannot fail is not a test` });
@@ -175,7 +202,7 @@ process.on('beforeExit', () => {
     return;
   }
   report({ verdict: counts.total === undefined || counts.passed === counts.total ? 'PASS' : worst, ...counts });
-});
+}
 
 let counts = {};
 let worst = 'PASS';
@@ -219,3 +246,4 @@ if (count !== null) {
     counts.message = first;
   }
 }
+finished = true;

@@ -15,12 +15,16 @@ Ways a program can make failing tests look passed, and what closes them here:
   When one side's comparison is the built-in one (a literal, a list of ints...) and the other side
   brings its own, written by the program, the comparison was decided by the value under test: a
   FAIL that says so. Comparisons between two of the program's own values are left alone, as are
-  ``is`` tests. unittest's assertEqual family is checked the same way.
+  ``is`` tests. unittest's assertEqual family (and assertAlmostEqual, assertGreater...) is checked
+  the same way, as are comparisons in the arguments of any ``assert...`` call
+  (``self.assertTrue(f(x) == 5)``) and in the test of an ``if`` that raises
+  (``if f(x) != 5: raise AssertionError``). ``unittest.mock.ANY`` counts as the program's own.
 - Exiting early with status 0 (``sys.exit(0)`` or ``os._exit(0)`` from the solution while the
   tests run, an exit in ``__del__`` as a failing test unwinds): no completion record is written,
   and the supervisor judges a status-0 exit in the middle of the tests a FAIL.
 - Patching what the tests rely on: a replaced built-in, a replaced attribute of unittest's
-  modules and classes (``TestCase.assertEqual``, ``TestResult.wasSuccessful``...), a replaced
+  modules and classes (``TestCase.assertEqual``, ``TestResult.wasSuccessful``...) or of the
+  modules tests check with (``math.isclose``, ``operator.eq``, ``collections.Counter``...), a replaced
   function of ``sys`` (``sys.exit``), a replaced module in ``sys.modules``, or a trace function
   (which can jump over the tests' lines) is a FAIL naming what was replaced.
 
@@ -50,9 +54,15 @@ COMPARE = "__evol_compare__"
 TRUTH = "__evol_truth__"
 UNITTEST_MODULES = ("unittest", "unittest.case", "unittest.main", "unittest.result", "unittest.runner",
                     "unittest.suite", "unittest.loader")
+# What tests commonly check with (math.isclose, operator.eq, collections.Counter, re.fullmatch...):
+# imported before any job, so that a replacement of one of their functions is seen.
+CHECKING_MODULES = ("math", "cmath", "operator", "functools", "itertools", "collections", "heapq", "re", "string",
+                    "copy", "fractions", "decimal", "statistics")
+WATCHED_MODULES = UNITTEST_MODULES + CHECKING_MODULES
 
 _STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
 _C_METHODS = (types.WrapperDescriptorType, types.MethodWrapperType, types.MethodDescriptorType)
+_MOCK = os.path.join(_STDLIB, "unittest", "mock.py")  # ANY, MagicMock...: equal to what they are told
 _ELEMENTS_CHECKED = 10_000  # beyond this many elements, a container is taken as it is
 
 
@@ -76,7 +86,12 @@ class Tampering(AssertionError):
 
 
 def _honest_method(kind: type, method: str) -> bool:
-    """Does `kind` get `method` from Python itself (C code or the standard library)?"""
+    """Does `kind` get `method` from Python itself (C code or the standard library)?
+
+    A standard-library function counts only in the class that defines it: one borrowed into a
+    class of the program's (``__eq__ = some_stdlib_function``) is the program's choice. The test
+    doubles of ``unittest.mock`` never count: ``mock.ANY`` equals anything by design.
+    """
     for klass in kind.__mro__:
         impl = klass.__dict__.get(method, _MISSING)
         if impl is _MISSING:
@@ -86,7 +101,9 @@ def _honest_method(kind: type, method: str) -> bool:
         if isinstance(impl, _C_METHODS):
             return True
         if isinstance(impl, types.FunctionType):
-            return os.path.realpath(impl.__code__.co_filename).startswith(_STDLIB)
+            filename = os.path.realpath(impl.__code__.co_filename)
+            return (filename.startswith(_STDLIB) and filename != _MOCK
+                    and getattr(impl, "__module__", None) == klass.__module__)
         return False
     return True
 
@@ -153,12 +170,22 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def compare(left: Any, op: str, right: Any) -> Any:
-    """`left op right`, as the test wrote it, refusing an outcome the value under test decided."""
+def compare(left: Any, op: str, right: Any, strict: bool = False) -> Any:
+    """`left op right`, as the test wrote it, refusing an outcome the value under test decided.
+
+    A false outcome is let through when the test needs a true one (an ``assert`` fails on it
+    anyway); ``strict`` checks it too, for a test that passes when a comparison is false
+    (``if f(x) != 5: raise ...``, ``assert not f(x) == 5``).
+    """
     function, methods = _OPERATORS[op]
     result = function(left, right)
-    if type(result) is bool and not result:
+    if not strict and type(result) is bool and not result:
         return result  # the assertion fails on its own
+    _refuse_decided(left, op, right, methods)
+    return result
+
+
+def _refuse_decided(left: Any, op: str, right: Any, methods: tuple[str, ...]) -> None:
     left_decider = _decider(left, methods)
     right_decider = _decider(right, methods)
     if op in ("in", "not in"):
@@ -173,7 +200,6 @@ def compare(left: Any, op: str, right: Any) -> Any:
             f"{left_decider or right_decider} is the program's own, not Python's (a value that claims to "
             "equal anything cannot pass)"
         )
-    return result
 
 
 def truth(value: Any) -> Any:
@@ -189,6 +215,9 @@ def truth(value: Any) -> Any:
             )
     return value
 
+
+_NEARNESS = ("__eq__", "__ne__", "__sub__", "__rsub__", "__abs__", "__round__", "__lt__", "__le__", "__gt__",
+             "__ge__")
 
 _OP_NAMES = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
              ast.In: "in", ast.NotIn: "not in"}
@@ -210,6 +239,28 @@ class _GuardAsserts(ast.NodeTransformer):
 
     def visit_Assert(self, node: ast.Assert) -> ast.Assert:
         node.test = _tested_truth(self.comparisons.visit(node.test))
+        return node
+
+    def visit_If(self, node: ast.If) -> ast.AST:
+        """``if f(x) != 5: raise AssertionError`` (or ``sys.exit(1)``) is an assertion written out:
+        its test is guarded, strictly, since the test passes on a false comparison as well as on a
+        true one. Other ifs are left alone: a reference solution in the tests would only be slowed."""
+        self.generic_visit(node)
+        if any(_fails(statement) for statement in (*node.body, *node.orelse)):
+            node.test = _tested_truth(self.comparisons.visit_strictly(node.test))
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        """``self.assertTrue(f(x) == 5)``, ``np.testing.assert_equal(...)``: the comparisons in the
+        arguments of an assertion function decide its outcome as they would in an ``assert``."""
+        self.generic_visit(node)
+        function = node.func
+        name = function.attr if isinstance(function, ast.Attribute) else function.id if isinstance(function, ast.Name) else ""
+        if name.startswith("assert"):
+            # assertFalse passes on a false comparison: every comparison is checked strictly.
+            node.args = [self.comparisons.visit_strictly(argument) for argument in node.args]
+            for keyword in node.keywords:
+                keyword.value = self.comparisons.visit_strictly(keyword.value)
         return node
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST:
@@ -243,6 +294,20 @@ class _GuardAsserts(ast.NodeTransformer):
         return value
 
 
+_EXITS = frozenset({"exit", "quit", "_exit"})
+
+
+def _fails(statement: ast.stmt) -> bool:
+    """Does this statement end the tests as failed: a ``raise``, or an exit (``sys.exit(1)``)?"""
+    if isinstance(statement, ast.Raise):
+        return True
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        function = statement.value.func
+        name = function.attr if isinstance(function, ast.Attribute) else function.id if isinstance(function, ast.Name) else ""
+        return name in _EXITS
+    return False
+
+
 def _tested_truth(test: ast.expr) -> ast.expr:
     """``truth`` around each value whose truth an assertion tests: a call's result, a name, an
     attribute or an item (``assert is_prime(7)``, ``assert ok``), also under not/and/or."""
@@ -267,6 +332,25 @@ class _Comparisons(ast.NodeTransformer):
     def __init__(self, chains: bool) -> None:
         self.chains = chains
         self.temporaries = 0
+        self.strict = False
+
+    def visit_strictly(self, node: ast.expr) -> ast.AST:
+        """Comparisons whose false outcome a test may rely on, all checked whatever their outcome."""
+        strict, self.strict = self.strict, True
+        try:
+            return self.visit(node)
+        finally:
+            self.strict = strict
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        if not isinstance(node.op, ast.Not):
+            return self.generic_visit(node)
+        # Under a `not`, the test passes when the comparison is false.
+        strict, self.strict = self.strict, True
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.strict = strict
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
@@ -287,11 +371,13 @@ class _Comparisons(ast.NodeTransformer):
                 parts.append(self._one(left, op, right))
         return ast.copy_location(ast.BoolOp(ast.And(), parts), node)
 
-    @staticmethod
-    def _one(left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.expr:
+    def _one(self, left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.expr:
         if type(op) not in _OP_NAMES:
             return ast.Compare(left, [op], [right])  # `is`, `is not`: identity, nothing to decide
-        return ast.Call(ast.Name(COMPARE, ast.Load()), [left, ast.Constant(_OP_NAMES[type(op)]), right], [])
+        arguments = [left, ast.Constant(_OP_NAMES[type(op)]), right]
+        if self.strict:
+            arguments.append(ast.Constant(True))
+        return ast.Call(ast.Name(COMPARE, ast.Load()), arguments, [])
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
         return node  # a lambda's comparisons run later, outside the assertion
@@ -314,17 +400,23 @@ def _unittest_wrap() -> None:
     case = unittest.TestCase
     pairs = {"assertEqual": "==", "assertNotEqual": "!=", "assertIn": "in", "assertNotIn": "not in",
              "assertCountEqual": None, "assertListEqual": "==", "assertTupleEqual": "==",
-             "assertDictEqual": "==", "assertSetEqual": "=="}
+             "assertDictEqual": "==", "assertSetEqual": "==", "assertGreater": ">", "assertGreaterEqual": ">=",
+             "assertLess": "<", "assertLessEqual": "<=", "assertAlmostEqual": "almost",
+             "assertNotAlmostEqual": "not almost"}
     for name, op in pairs.items():
         original = getattr(case, name)
 
         def checked(self: Any, first: Any, second: Any, *args: Any, _original: Any = original, _op: str | None = op,
                     **kwargs: Any) -> Any:
-            if _op is not None:
-                try:
-                    compare(first, _op, second)
-                except DefeatedComparison as error:
-                    raise self.failureException(str(error)) from None
+            try:
+                if _op in ("almost", "not almost"):
+                    # `first == second`, else the rounded `abs(first - second)`: a value with its
+                    # own equality or arithmetic would decide either.
+                    _refuse_decided(first, _op, second, _NEARNESS)
+                elif _op is not None:
+                    compare(first, _op, second, strict=_op == "!=")
+            except DefeatedComparison as error:
+                raise self.failureException(str(error)) from None
             return _original(self, first, second, *args, **kwargs)
 
         checked.__name__ = name
@@ -341,11 +433,26 @@ def _unittest_wrap() -> None:
         return original_true(self, expr, msg)
 
     case.assertTrue = assert_true  # type: ignore[method-assign]
+    original_false = case.assertFalse
+
+    def assert_false(self: Any, expr: Any, msg: Any = None) -> Any:
+        try:
+            truth(expr)
+        except DefeatedComparison as error:
+            raise self.failureException(str(error)) from None
+        return original_false(self, expr, msg)
+
+    case.assertFalse = assert_false  # type: ignore[method-assign]
 
 
 def install() -> None:
-    """Once, in the supervisor before any job: the checked unittest assertions."""
+    """Once, in the supervisor before any job: the checked unittest assertions, and the modules
+    whose functions the tampering guard watches."""
+    import importlib
+
     _unittest_wrap()
+    for name in CHECKING_MODULES:
+        importlib.import_module(name)
 
 
 def _attributes(namespace: dict[str, Any], prefix: str, into: dict[str, int]) -> None:
@@ -360,15 +467,15 @@ class Guards:
         self.builtins = dict(vars(builtins))
         self.modules = dict(sys.modules)
         self.sys_functions = {name: value for name, value in vars(sys).items() if callable(value)}
-        self.unittest: dict[str, int] = {}
-        for name in UNITTEST_MODULES:
+        self.watched: dict[str, int] = {}
+        for name in WATCHED_MODULES:
             module = sys.modules.get(name)
             if module is None:
                 continue
-            _attributes(vars(module), f"{name}.", self.unittest)
+            _attributes(vars(module), f"{name}.", self.watched)
             for attribute, value in list(vars(module).items()):
                 if isinstance(value, type) and value.__module__ == name:
-                    _attributes(dict(vars(value)), f"{name}.{attribute}.", self.unittest)
+                    _attributes(dict(vars(value)), f"{name}.{attribute}.", self.watched)
         self.kept = (self.builtins, self.modules, self.sys_functions)  # the ids above stay valid
 
     def tampering(self) -> str | None:
@@ -386,7 +493,7 @@ class Guards:
             if getattr(sys, name, _MISSING) is not function:
                 return f"the program replaced sys.{name}"
         now: dict[str, int] = {}
-        for name in UNITTEST_MODULES:
+        for name in WATCHED_MODULES:
             module = sys.modules.get(name)
             if module is None:
                 continue
@@ -394,7 +501,7 @@ class Guards:
             for attribute, value in list(vars(module).items()):
                 if isinstance(value, type) and value.__module__ == name:
                     _attributes(dict(vars(value)), f"{name}.{attribute}.", now)
-        for key, ident in self.unittest.items():
+        for key, ident in self.watched.items():
             if now.get(key) != ident:
                 return f"the program replaced {key}"
         return None

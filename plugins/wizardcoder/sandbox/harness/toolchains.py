@@ -15,6 +15,15 @@ Where a language needs it, the unit is normalised the way a person would merge t
 Java imports move to the top (they must come first), Java's top-level types other than Main lose
 ``public`` (one public type per file), Go's ``package`` lines become one ``package main``.
 
+The code comes first and could redefine what the tests check with. So the tests get their own
+assertions back: in C and C++, ``#undef NDEBUG`` and ``#include <assert.h>`` between code and
+tests (assert.h defines ``assert`` anew at each inclusion, whatever ``#define NDEBUG`` or
+``#define assert(x)`` the code wrote); in Rust, the tests' assertion macros are called by their
+path (``::std::assert_eq!``), which a ``macro_rules!`` of the code's cannot shadow; in Go, where a
+package may redeclare ``panic`` (or ``len``, ``nil``...) and nothing can name the built-in one, the
+tests are not run and the verdict is a FAIL that names the redeclared name; likewise in Java for a
+top-level class of the code's named like a java.lang or java.util class the tests use (``Objects``).
+
 A run passes only on a completion record that carries the job's nonce, written by the program
 itself once its tests are done, on a descriptor that is not stdout. How each language writes it:
 
@@ -36,6 +45,7 @@ of languages.
 from __future__ import annotations
 
 import glob
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -93,9 +103,112 @@ def _with_main(language: str, code: str, tests: str | list[str] | None) -> str:
     """Code and tests; code with no tests and no main of its own gets an empty one, so that a
     job without tests still compiles (and is UNTESTED, not a COMPILE_ERROR)."""
     text = tests if isinstance(tests, str) else None
-    if not (text or "").strip() and not _HAS_MAIN[language].search(code):
-        text = _EMPTY_MAIN[language]
+    if not (text or "").strip():
+        if not _HAS_MAIN[language].search(code):
+            text = _EMPTY_MAIN[language]
+        return _joined(code, text)
+    if language in ("c", "cpp"):
+        return _joined(code, _c_assert_restored(code) + text)
+    if language == "rust":
+        return _joined(code, rust_std_assertions(text))
     return _joined(code, text)
+
+
+# The names `assert` expands to (glibc's assert.h, C and C++): a macro of the code's with one of
+# these names would change what the tests' assertions do.
+_C_ASSERT_NAMES = frozenset({"assert", "NDEBUG", "__assert_fail", "__ASSERT_FUNCTION", "__ASSERT_VOID_CAST",
+                             "__extension__", "__PRETTY_FUNCTION__", "__func__", "static_cast", "void", "if",
+                             "else", "sizeof", "_ASSERT_H"})
+_C_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)", re.M)
+
+
+def _c_assert_restored(code: str) -> str:
+    """Lines between the code and the tests that give the tests the C library's own `assert`,
+    whatever the code did to it (``#define NDEBUG`` before its include, ``#define assert(x)``):
+    assert.h defines `assert` anew, by NDEBUG, each time it is included."""
+    undefined = sorted({name for name in _C_DEFINE.findall(code) if name in _C_ASSERT_NAMES} - {"assert", "NDEBUG"})
+    # A function __assert_fail of the code's own would be called by the tests' failed assertions
+    # and return: theirs call the harness's (evol_record.c), declared by assert.h under this name.
+    lines = ["// evolinstruct sandbox: the tests' assertions are the C library's, whatever the code defined",
+             "#undef NDEBUG", *(f"#undef {name}" for name in undefined), "#undef __evol_assert_fail",
+             "#define __assert_fail __evol_assert_fail",
+             "#undef _ASSERT_H_DECLS",  # assert.h declares its functions (under the name above) again
+             "#include <assert.h>"]
+    return "\n".join(lines) + "\n"
+
+
+# The assertion macros of Rust's standard library: the tests call them by their full path, so that
+# a `macro_rules! assert_eq` of the code's cannot take their place.
+_RUST_ASSERTION = re.compile(
+    r"(?<![\w:.$])(assert|assert_eq|assert_ne|debug_assert|debug_assert_eq|debug_assert_ne|panic|unreachable|"
+    r"unimplemented|todo)(?=[ \t]*!)"
+)
+
+
+def rust_std_assertions(tests: str) -> str:
+    """The tests with their assertion macros path-qualified (``::std::assert_eq!``). Strings and
+    comments are left as they are."""
+    blanked = _blanked(tests, "rust")
+    parts: list[str] = []
+    last = 0
+    for match in _RUST_ASSERTION.finditer(blanked):
+        # `macro_rules! assert` in the tests themselves defines, not invokes.
+        if re.search(r"macro_rules[ \t]*!\s*$", blanked[:match.start()]):
+            continue
+        parts.append(tests[last:match.start()])
+        parts.append(f"::std::{match.group(1)}")
+        last = match.end()
+    parts.append(tests[last:])
+    return "".join(parts)
+
+
+def _blanked(source: str, language: str) -> str:
+    """`source` (Rust or Go) with the insides of strings, characters and comments replaced by
+    spaces (same length), so that a name in a string is not taken for code."""
+    out = list(source)
+    i, n = 0, len(source)
+
+    def clear(start: int, end: int) -> None:
+        for k in range(start, min(end, n)):
+            if out[k] != "\n":
+                out[k] = " "
+
+    while i < n:
+        ch, nxt = source[i], source[i + 1] if i + 1 < n else ""
+        if ch == "/" and nxt == "/":
+            end = source.find("\n", i)
+            end = n if end < 0 else end
+            clear(i, end)
+            i = end
+        elif ch == "/" and nxt == "*":
+            end = source.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            clear(i, end)
+            i = end
+        elif language == "go" and ch == "`":
+            end = source.find("`", i + 1)
+            end = n if end < 0 else end
+            clear(i + 1, end)
+            i = end + 1
+        elif language == "rust" and ch == "r" and re.match(r'r(#*)"', source[i:]) and not (i and (source[i - 1].isalnum() or source[i - 1] == "_")):
+            hashes = re.match(r'r(#*)"', source[i:]).group(1)  # type: ignore[union-attr]
+            end = source.find('"' + hashes, i + 2 + len(hashes))
+            end = n if end < 0 else end + 1 + len(hashes)
+            clear(i + 1, end - 1)
+            i = end
+        elif ch == '"':
+            j = i + 1
+            while j < n and source[j] != '"':
+                j += 2 if source[j] == "\\" else 1
+            clear(i + 1, j)
+            i = j + 1
+        elif ch == "'" and re.match(r"'(?:\\.[^']*|[^\\'])'", source[i:]):
+            j = i + len(re.match(r"'(?:\\.[^']*|[^\\'])'", source[i:]).group(0)) - 1  # type: ignore[union-attr]
+            clear(i + 1, j)
+            i = j + 1
+        else:
+            i += 1
+    return "".join(out)
 
 
 def _heap_mb(memory_mb: int) -> int:
@@ -332,6 +445,48 @@ func main() {
 """
 
 
+# Go's predeclared names that tests check with (`panic("assertion failed")`, `len(got) != 3`,
+# `got != nil`): a package may redeclare them, and then the tests would call the code's own.
+_GO_CHECKING_NAMES = ("panic", "recover", "len", "cap", "true", "false", "nil", "iota", "error", "string", "bool",
+                      "int")
+_GO_FUNC = re.compile(r"^func[ \t]+(\w+)", re.M)
+_GO_DECLARATION = re.compile(r"^(?:var|const|type)[ \t]+(?:\((?P<group>[^()]*(?:\([^()]*\)[^()]*)*)\)|(?P<names>\w+(?:[ \t]*,[ \t]*\w+)*))",
+                             re.M)
+
+
+def go_redeclared(code: str) -> str | None:
+    """The predeclared name the tests check with that the code redeclares at package level, or None."""
+    blanked = _blanked(code, "go")
+    top, depth = [], 0
+    for ch in blanked:  # package level only: what is inside braces is local
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            top.append(ch)
+    text = "".join(top)
+    declared = set(_GO_FUNC.findall(text))
+    for match in _GO_DECLARATION.finditer(text):
+        if match.group("names"):
+            declared.update(name.strip() for name in match.group("names").split(","))
+        for line in (match.group("group") or "").splitlines():
+            names = re.match(r"[ \t]*(\w+(?:[ \t]*,[ \t]*\w+)*)", line)
+            if names:
+                declared.update(name.strip() for name in names.group(1).split(","))
+    return next((name for name in _GO_CHECKING_NAMES if name in declared), None)
+
+
+GO_REFUSED = """
+// evolinstruct sandbox: the code redeclares a name the tests check with; they are not run
+func main() {
+	evolNonce := make([]byte, 64)
+	evolSize, _ := evolos.NewFile(uintptr(NONCE_FD), "nonce").Read(evolNonce)
+	evolos.NewFile(uintptr(REPORT_FD), "report").Write([]byte(`{"nonce": "` + string(evolNonce[:evolSize]) + `", "verdict": "FAIL", "message": MESSAGE}`))
+}
+"""
+
+
 def go_unit(code: str, tests: str | None, channels: Channels) -> str:
     """One Go file from two: one `package main`, every import at the top, our main last."""
     specs: list[str] = []
@@ -356,7 +511,13 @@ def go_unit(code: str, tests: str | None, channels: Channels) -> str:
         body += "\nfunc evolUserMain() {}\n"
     unique = list(dict.fromkeys(" ".join(spec.split()) for spec in specs))
     imports = "".join(f"\t{spec}\n" for spec in ['evolos "os"', *unique])
-    record = GO_RECORD.replace("NONCE_FD", str(channels.nonce)).replace("REPORT_FD", str(channels.report))
+    record = GO_RECORD
+    redeclared = go_redeclared(code) if (tests or "").strip() else None
+    if redeclared:
+        message = (f"the program redeclares Go's built-in {redeclared}, which the tests rely on to check "
+                   "(a test that cannot fail is not a test)")
+        record = GO_REFUSED.replace("MESSAGE", json.dumps(message))
+    record = record.replace("NONCE_FD", str(channels.nonce)).replace("REPORT_FD", str(channels.report))
     return f"package main\n\nimport (\n{imports})\n\n{body.strip()}\n{record}"
 
 
@@ -399,6 +560,34 @@ _JAVA_PUBLIC_TYPE = re.compile(
 )
 
 
+# Types the tests check with that come from java.lang (imported implicitly) or java.util (imported
+# with `import java.util.*`): a top-level type of the code's with one of these names takes their
+# place in the tests (a class Objects whose equals answers true). Tasks never ask for one of them,
+# unlike Stack, List or Queue, which code may define for the tests to use.
+_JAVA_CHECKING_TYPES = ("Objects", "Arrays", "Collections", "Math", "StrictMath", "String", "Object", "Integer", "Long",
+                        "Double", "Float", "Short", "Byte", "Boolean", "Character", "System", "AssertionError",
+                        "Error", "Throwable", "Exception", "RuntimeException", "StringBuilder", "Runtime", "Thread")
+_JAVA_TOP_TYPE = re.compile(r"\b(?:class|interface|enum|record)[ \t]+(\w+)")
+
+
+def java_shadowed(code: str, tests: str | None) -> str | None:
+    """The java.lang or java.util type the tests use that a top-level type of the code shadows, or None."""
+    if not (tests or "").strip():
+        return None
+    blanked = _blanked(code, "java")
+    top, depth = [], 0
+    for ch in blanked:  # top-level types only: a nested one is not what the tests' name means
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            top.append(ch)
+    declared = set(_JAVA_TOP_TYPE.findall("".join(top)))
+    used = set(re.findall(r"\w+", _blanked(tests or "", "java")))
+    return next((name for name in _JAVA_CHECKING_TYPES if name in declared and name in used), None)
+
+
 def java_unit(code: str, tests: str | None) -> str:
     """One Main.java from two: imports first, and only Main public."""
     imports: list[str] = []
@@ -433,10 +622,18 @@ class Java(Toolchain):
         jvm = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", f"-Xmx{_heap_mb(memory_mb)}m")
         javac = ("/usr/bin/javac", *(f"-J{flag}" for flag in jvm), "-encoding", "UTF-8", "-nowarn", "-d", f"{WORK}/classes",
                  f"{WORK}/Main.java", f"{HARNESS_DIR}/EvolHarness.java")
+        text = tests if isinstance(tests, str) else None
+        refusal: tuple[str, ...] = ()
+        shadowed = java_shadowed(code, text)
+        if shadowed:
+            # EvolHarness then reports this FAIL instead of running the tests.
+            message = (f"the program declares its own class {shadowed}, which takes the place of Java's {shadowed} "
+                       "in the tests (a test that cannot fail is not a test)")
+            refusal = (f"-Devol.refused={message}",)
         return Plan(
-            files={"Main.java": java_unit(code, tests if isinstance(tests, str) else None)},
+            files={"Main.java": java_unit(code, text)},
             compile=(javac,),
-            run=("/usr/bin/java", "-ea", *jvm, "-cp", f"{WORK}/classes", "EvolHarness",
+            run=("/usr/bin/java", "-ea", *jvm, *refusal, "-cp", f"{WORK}/classes", "EvolHarness",
                  str(channels.report), str(channels.nonce)),
         )
 
