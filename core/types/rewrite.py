@@ -46,12 +46,23 @@ _LEADING_LABEL = re.compile(
 
 # A first line about the rewrite itself, followed by the instruction on the next lines:
 # "Sure! Here is the rewritten instruction:", "Here's a more complex version:".
+# A line that only introduces the rewrite: a courtesy, "here is", at most an article and a few
+# words that describe a rewrite ("new", "more challenging"...), then the rewrite's own noun
+# ("instruction", "prompt", "version of the task"...) and the colon that ends the line. Nothing
+# else may stand between them: "Here are the new requirements for the task:" or "Here is a
+# modified version of the function that contains a bug:" are an instruction's own first line.
+_REWRITE_WORD = (
+    r"(?:new|rewritten|revised|evolved|modified|updated|improved|harder|tougher|deeper|complex|challenging|"
+    r"difficult|demanding|advanced|(?:more|slightly more|much more|even more)\s+(?:complex|challenging|difficult|"
+    r"demanding|advanced|detailed|specific))"
+)
+_REWRITE_NOUN = r"(?:instruction|prompt|question|problem|task)s?"
 _PREAMBLE_LINE = re.compile(
-    r"^\s*(?:(?:sure|certainly|of course|okay|ok|absolutely|great)\b[^\n]*?)?"
-    r"(?:here(?:'s| is| are)\b)?[^\n]*?"
-    r"\b(?:rewritten|revised|rewrite|new|more (?:complex|challenging|difficult|demanding)|harder|evolved|"
-    r"modified|updated|version)\b[^\n]*?"
-    r"\b(?:instruction|prompt|question|problem|task|version)s?\b[^\n]*?[:：]\s*(?:\*\*)?\s*\n",
+    r"^\s*(?:(?:sure|certainly|of course|okay|ok|absolutely|great)\b[!.,]*\s*)?"
+    r"here(?:'s|’s| is| are)\s+(?:(?:a|an|the|my|one|your)\s+)?"
+    rf"(?:{_REWRITE_WORD}[,]?\s+){{1,3}}"
+    rf"(?:{_REWRITE_NOUN}|versions?(?:\s+of\s+(?:the|your|this|that)\s+(?:original\s+|given\s+)?{_REWRITE_NOUN})?)"
+    r"\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*\n",
     re.IGNORECASE,
 )
 _COURTESY = re.compile(r"^\s*(?:sure|certainly|of course|okay|ok|absolutely|great|here(?:'s| is| are))\b", re.IGNORECASE)

@@ -28,6 +28,13 @@ LEGITIMATE = [
     "Question: what is the boiling point of water at 2,000 m? Show the calculation.",
     "Here's a riddle for a child: what has keys but cannot open locks? Explain the answer.",
     "Given prompt engineering's popularity, write a short guide to evaluating prompts with test sets.",
+    # A first line that introduces the instruction's own content, not the rewrite.
+    "Here are the new requirements for the task:\n- accept negative numbers\n- run in O(n)",
+    "Here is a modified version of the function that contains a bug:\n```python\ndef add(a, b):\n    return a - b\n```\n"
+    "Find and fix the error.",
+    "Here are the harder questions from the quiz:\n1. What is 2+2?\n2. What is 3*3?",
+    "Here's the updated version of my code:\nprint(sum(range(10)))\nWhy does it print 45?",
+    "Here is the problem:\nA train leaves at 3 pm at 80 km/h. When does it arrive 200 km away?",
 ]
 
 # Ordinary English that uses the leak rule's words without copying the template.
@@ -50,6 +57,9 @@ WRAPPED = [
     ("Here's a more complex version:\n\n**Rewritten Instruction:** List three rivers.", "List three rivers."),
     ('"List three rivers in Africa."', "List three rivers in Africa."),
     ("Of course! Here is the new question:\n#New Instruction#: Name a desert.", "Name a desert."),
+    ("Here is a new, more challenging task:\nSort a list of words by length.", "Sort a list of words by length."),
+    ("Sure, here's the revised prompt:\n\nSort a list of words by length.", "Sort a list of words by length."),
+    ("Here is a more difficult version of the given problem:\nSort a list.", "Sort a list."),
 ]
 
 # Rewrites that still carry the template after cleaning: eliminated by template-leak.
