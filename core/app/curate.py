@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import math
 import os
 import platform
@@ -43,6 +44,8 @@ from ..builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, budge
 from ..runtime.rows import RowFileError, parse_row
 from ..types.errors import EvolError
 from .config import OFFLINE_ENDPOINT
+
+log = logging.getLogger("evolinstruct.curate")
 
 T = TypeVar("T")
 
@@ -302,7 +305,7 @@ def rate_difficulty(
     """Ask the judge about each (position, row id, instruction); every request goes through
     ``folder/cache.sqlite``. Returns ratings (None: no readable rating), the raw replies, counts."""
     from ..runtime.cache import Cache
-    from ..runtime.llm import LLM
+    from ..runtime.llm import LLM, RequestRejected
     from ..types.context import stable_int
     from ..types.errors import LLMFailure
     from ..types.records import Decoding
@@ -334,7 +337,9 @@ def rate_difficulty(
         seed = stable_int(settings.run_seed, str(row_id), judge.STAGE, 0)
         try:
             completion = await llm.chat(judge.judge_messages(instruction), decoding, seed, response_format=judge.FORMAT)
-        except LLMFailure:
+        except (LLMFailure, RequestRejected):
+            # The endpoint kept failing, or rejected this request as invalid (several in a row
+            # stop the command with the endpoint's words): no rating, never a guess.
             tally.failed += 1
             ratings[position] = None
             return
@@ -345,6 +350,14 @@ def rate_difficulty(
         ratings[position] = rating
 
     async def main() -> None:
+        try:
+            # As a build does: a wrong URL or key is found within seconds, not after every
+            # row's retries (or a --max-outage of waiting).
+            for warning in await llm.preflight():
+                log.warning("%s", warning)
+        except BaseException:
+            await llm.aclose()
+            raise
         queue: asyncio.Queue[tuple[int, Any, str]] = asyncio.Queue()
         for item in items:
             queue.put_nowait(item)

@@ -237,6 +237,31 @@ def test_difficulty_is_judged_through_the_cache_and_summarised_per_round(tmp_pat
     assert report["difficulty"]["from_cache"] == 4 and report["difficulty"]["sent"] == 0
 
 
+def test_difficulty_against_an_endpoint_that_is_not_there_stops_at_once(tmp_path):
+    folder = tmp_path / "build"
+    write_dataset(folder, [make_row("a", "Write a haiku.")])
+    result = evol("curate", str(folder), "--difficulty", "--no-progress",
+                  env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-loopback"})
+    assert result.returncode == 2 and "cannot connect to http://127.0.0.1:9/v1" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (folder / "curated").exists()
+
+
+def test_difficulty_requests_the_endpoint_rejects_are_missing_ratings_then_stop(tmp_path, loopback_llm_factory):
+    server = loopback_llm_factory([Rule(status=400)])
+    env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"}
+    one = tmp_path / "one"
+    write_dataset(one, [make_row("a", "Write a haiku.")])
+    result = evol("curate", str(one), "--difficulty", "--no-progress", env=env)
+    assert result.returncode == 0, result.stderr  # one rejected request: that row has no rating
+    ratings = [json.loads(line) for line in (one / "curated" / "difficulty.jsonl").read_text().splitlines()]
+    assert ratings == [{"id": "a", "difficulty": None}]
+    many = tmp_path / "many"
+    write_dataset(many, [make_row(f"r{i}", f"Write a haiku about the number {i}.") for i in range(6)])
+    stopped = evol("curate", str(many), "--difficulty", "--no-progress", "--concurrency", "1", env=env)
+    assert stopped.returncode == 2 and "rejects the run's requests as invalid (400" in stopped.stderr, stopped.stderr
+    assert "Traceback" not in stopped.stderr
+
+
 def test_difficulty_needs_an_endpoint(tmp_path):
     folder = tmp_path / "build"
     write_dataset(folder, [make_row("a", "Write a haiku.")])
