@@ -121,14 +121,7 @@ class Build:
         config = self.config
         out = prepare_folder(config.out)
         self.stack.enter_context(_released(FolderLock(out).acquire()))
-        state = {key: _recorded(getattr(config, key)) for key in DATASET_OPTIONS if key != "options"}
-        state.update(
-            model=self.model, options=_recorded(self.options), endpoint=self.identity,
-            seeds_sha256=file_digest(config.seeds),
-        )
-        if not config.difficulty:
-            # Recorded only when asked for, so a folder built before the option existed resumes.
-            del state["difficulty"]
+        state = self._folder_state()
         self.resumed = check_state(out, state, restart=config.restart)
         self.state = state
 
@@ -293,6 +286,10 @@ class Build:
 
         if not self.checked:
             self.check()
+        if self.config.out.is_dir():
+            # The folder check the build would make, reading only: a dry run of a command the
+            # folder would refuse says so.
+            check_state(self.config.out, self._folder_state(), restart=self.config.restart)
         return estimate(
             seed_file=self.seed_file, selection=self.selection, domain=self.domain, options=self.options,
             rounds=self.config.rounds, max_tokens=self.config.max_tokens, filters=self.filters,
@@ -300,6 +297,19 @@ class Build:
         )
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def _folder_state(self) -> dict[str, Any]:
+        """What run.json records: the settings that decide the dataset."""
+        config = self.config
+        state = {key: _recorded(getattr(config, key)) for key in DATASET_OPTIONS if key != "options"}
+        state.update(
+            model=self.model, options=_recorded(self.options), endpoint=self.identity,
+            seeds_sha256=file_digest(config.seeds),
+        )
+        if not config.difficulty:
+            # Recorded only when asked for, so a folder built before the option existed resumes.
+            del state["difficulty"]
+        return state
 
     def open_cache(self, path: Path) -> Cache:
         """The folder's response cache (a shard of a cluster build opens its own, see ray_shard)."""

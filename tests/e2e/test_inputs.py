@@ -269,3 +269,22 @@ def test_a_dry_run_counts_the_most_it_will_send_and_sends_nothing(tmp_path, loop
     cost = (20 * prompt * 1 + 20 * 100 * 2) / 1e6
     assert f"cost at most: {cost:,.2f}" in result.stdout
     assert loopback_llm.request_count == 0 and not out.exists()
+    # The difficulty judge rates every sample that is scored: the 3 seeds and the 6 candidates.
+    rated = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "2", "--max-tokens", "100",
+                 "--dry-run", "--difficulty", env={"OPENAI_BASE_URL": loopback_llm.base_url, **API})
+    assert rated.returncode == 0, rated.stderr
+    lines = {line.split()[0]: line.split()[1:] for line in rated.stdout.splitlines() if line.startswith("  ")}
+    assert lines["difficulty"][0] == "9" and "not counted" not in rated.stdout
+
+
+def test_a_dry_run_says_when_the_folder_would_refuse_the_command(tmp_path, loopback_llm) -> None:
+    env = {"OPENAI_BASE_URL": loopback_llm.base_url, **API}
+    seeds, out = seeds_file(tmp_path), tmp_path / "o"
+    built = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1", env=env)
+    assert built.returncode == 0, built.stderr
+    sent = loopback_llm.request_count
+    dry = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "2", "--dry-run", env=env)
+    assert_usage_error(dry, "was built with other settings", "rounds was 1, now 2")
+    same = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1", "--dry-run", env=env)
+    assert same.returncode == 0, same.stderr
+    assert loopback_llm.request_count == sent

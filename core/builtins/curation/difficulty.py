@@ -112,4 +112,5 @@ SCORER = Scorer(
     description="evol build --difficulty: an LLM judge rates each instruction's difficulty from 1 to 10 "
     "(scores.difficulty; null when its reply states no rating), as the WizardLM paper's analysis did",
     enabled=_asked_for,
+    requests=lambda options: {STAGE: 1},  # one judge request per answered sample
 )
