@@ -47,11 +47,13 @@ def _unified_schema(rows: Iterable[Mapping[str, Any]]) -> tuple[Any, set[str]]:
 
     schema = None
     as_json: set[str] = set()
+    order: dict[str, None] = {}  # every column, in the order of its first appearance
     for batch in _batches(rows):
         for row in batch:
+            order.update(dict.fromkeys(row))
             for name in as_json:
                 row.pop(name, None)
-        inferred = pa.Table.from_pylist(batch).schema
+        inferred = _batch_schema(batch, as_json)
         if schema is None:
             schema = inferred
             continue
@@ -70,23 +72,61 @@ def _unified_schema(rows: Iterable[Mapping[str, Any]]) -> tuple[Any, set[str]]:
             schema = pa.unify_schemas([schema, rest], promote_options="permissive")
     if schema is None:
         return pa.schema([]), as_json
-    for field in schema:
-        if _unwritable(field.type):
-            as_json.add(field.name)
-    return schema, as_json
+    fields = []
+    for name in order:
+        field = schema.field(name) if name in schema.names and name not in as_json else None
+        if field is None or _unwritable(field.type):
+            as_json.add(name)
+            fields.append(pa.field(name, pa.string()))
+        else:
+            fields.append(field.with_type(_nulls_as_text(field.type)))
+    return pa.schema(fields), as_json
+
+
+def _batch_schema(batch: list[dict[str, Any]], as_json: set[str]) -> Any:
+    """The batch's schema, column by column: a column whose values share no Arrow type (a list
+    in one row, a string in another) joins ``as_json`` instead of failing the export."""
+    import pyarrow as pa
+
+    names = list(dict.fromkeys(name for row in batch for name in row))
+    fields = []
+    for name in names:
+        try:
+            kind = pa.array([row.get(name) for row in batch]).type
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            as_json.add(name)
+            for row in batch:
+                row.pop(name, None)
+            continue
+        fields.append(pa.field(name, kind))
+    return pa.schema(fields)
 
 
 def _unwritable(kind: Any) -> bool:
-    """Parquet cannot hold a struct without fields, nor a column of nothing but nulls."""
+    """Parquet cannot hold a struct without fields: such a column is written as JSON text."""
     import pyarrow as pa
 
-    if pa.types.is_null(kind):
-        return True
     if pa.types.is_struct(kind):
         return kind.num_fields == 0 or any(_unwritable(kind.field(i).type) for i in range(kind.num_fields))
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         return _unwritable(kind.value_type)
     return False
+
+
+def _nulls_as_text(kind: Any) -> Any:
+    """The type with every all-null part (a field no row ever filled) typed as text: Parquet has
+    no column of nothing but nulls, and the values stay null."""
+    import pyarrow as pa
+
+    if pa.types.is_null(kind):
+        return pa.string()
+    if pa.types.is_struct(kind):
+        return pa.struct([kind.field(i).with_type(_nulls_as_text(kind.field(i).type)) for i in range(kind.num_fields)])
+    if pa.types.is_list(kind):
+        return pa.list_(_nulls_as_text(kind.value_type))
+    if pa.types.is_large_list(kind):
+        return pa.large_list(_nulls_as_text(kind.value_type))
+    return kind
 
 
 def write_parquet(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
