@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ log = logging.getLogger("evolinstruct.ray")
 
 LOCAL = "local"
 SHARD_RETRIES = 3
+CONNECT_TIMEOUT_S = 5.0  # to find out whether anything listens at a cluster address
 WAIT_S = 0.25
 LOG_EVERY_S = 10.0
 REPEAT_WARNINGS_AFTER_S = 60.0
@@ -71,6 +73,10 @@ def connect(address: str | None, environ: dict[str, str]) -> tuple[Any, str]:
         # A cluster started for one build serves that build alone: it listens on loopback only.
         # Ray's switch for that is this variable (meant for laptops), read when ray is imported.
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    unreachable = _unreachable(address)
+    if unreachable is not None:
+        # Ray itself waits many minutes for a cluster that is not there, deaf to Ctrl-C.
+        raise EvolError(f"--ray: cannot reach the Ray cluster at {address}: {unreachable}")
     import ray
 
     try:
@@ -79,6 +85,19 @@ def connect(address: str | None, environ: dict[str, str]) -> tuple[Any, str]:
         shown = "a new local cluster" if address == LOCAL else address
         raise EvolError(f"--ray: cannot start or reach the Ray cluster ({shown}): {error}") from None
     return ray, ray.get_runtime_context().gcs_address
+
+
+def _unreachable(address: str) -> str | None:
+    """Why nothing answers at a ``HOST:PORT`` (or ``ray://HOST:PORT``) address, or None when
+    something does, or when the address is not of that form (``local``, ``auto``: Ray's own)."""
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not port.isdigit():
+        return None
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        return error.strerror or str(error) or type(error).__name__
+    return None
 
 
 def share(total: int, parts: int) -> list[int]:

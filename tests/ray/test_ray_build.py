@@ -168,3 +168,12 @@ def test_without_ray_installed_the_option_says_how_to_install_it(tmp_path) -> No
     assert result.returncode == 2
     assert '--ray (from the command line): needs Ray, an optional extra: pip install "evolinstruct[ray]"' in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
+
+
+def test_a_cluster_address_where_nothing_listens_is_a_clear_error_within_seconds(tmp_path) -> None:
+    started = time.monotonic()
+    result = evol("build", "--seeds", str(seeds_file(tmp_path, 2)), "--out", str(tmp_path / "o"), "--rounds", "1",
+                  "--no-progress", "--ray", "127.0.0.1:9", timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "--ray: cannot reach the Ray cluster at 127.0.0.1:9" in result.stderr and "Traceback" not in result.stderr
+    assert time.monotonic() - started < 60
