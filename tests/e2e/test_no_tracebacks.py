@@ -25,7 +25,15 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "empty.jsonl").write_text("", encoding="utf-8")
     (root / "array.json").write_text("[1, 2", encoding="utf-8")
     (root / "a-folder").mkdir()
-    for name, content in (("bad-utf8", b"\xff\xfe{}\n"), ("bad-json", b"{oops\n"), ("not-object", b"[1]\n")):
+    # JSON that decodes but that no writer can take: a lone surrogate, nesting beyond any recursion
+    surrogate = b'{"id": "a", "instruction": "a\\ud800"}\n'
+    deep = b'{"id": "a", "instruction": "x", "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    (root / "surrogate.jsonl").write_bytes(surrogate)
+    (root / "deep.jsonl").write_bytes(deep)
+    for name, content in (
+        ("bad-utf8", b"\xff\xfe{}\n"), ("bad-json", b"{oops\n"), ("not-object", b"[1]\n"),
+        ("surrogate", surrogate), ("deep", deep),
+    ):
         folder = root / name
         folder.mkdir()
         (folder / "dataset.jsonl").write_bytes(content)
@@ -42,6 +50,9 @@ CASES = [
     ("build", "--seeds", "{root}/latin1.jsonl", "--out", "{root}/o"),
     ("build", "--seeds", "{root}/empty.jsonl", "--out", "{root}/o"),
     ("build", "--seeds", "{root}/array.json", "--out", "{root}/o"),
+    ("build", "--seeds", "{root}/surrogate.jsonl", "--out", "{root}/o"),
+    ("build", "--seeds", "{root}/surrogate.jsonl", "--out", "{root}/o", "--dry-run"),
+    ("build", "--seeds", "{root}/deep.jsonl", "--out", "{root}/o", "--dry-run"),
     ("build", "--config", "{root}/recipe.toml"),
     ("build", "--config", "{root}/missing.toml"),
     ("build", "--seeds", "{root}/not-json.jsonl", "--out", "{root}/binary.bin/o"),
@@ -54,6 +65,8 @@ CASES = [
     ("export", "{root}/bad-utf8"),
     ("export", "{root}/bad-json"),
     ("export", "{root}/not-object"),
+    ("export", "{root}/surrogate"),
+    ("export", "{root}/deep"),
     ("report", "{root}/a-folder"),
     ("report", "{root}/bad-utf8"),
     ("report", "{root}/bad-json"),
@@ -62,6 +75,8 @@ CASES = [
     ("curate", "{root}/bad-utf8"),
     ("curate", "{root}/bad-json"),
     ("curate", "{root}/not-object"),
+    ("curate", "{root}/surrogate"),
+    ("curate", "{root}/deep"),
     # the plugins' commands and the loopback server
     ("math", "steps", "{root}/missing.jsonl"),
     ("math", "equal", "{root}/a-folder"),
