@@ -38,6 +38,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         folder.mkdir()
         (folder / "dataset.jsonl").write_bytes(content)
     (root / "recipe.toml").write_text("rounds = \n", encoding="utf-8")
+    (root / "ok.jsonl").write_text('{"instruction": "Name a colour."}\n', encoding="utf-8")
+    for name, line in (("base-url", "base_url = 5"), ("schedule", "schedule = 5"), ("weights", "operation_weights = {deepen = nan}")):
+        (root / f"recipe-{name}.toml").write_text(f'seeds = "ok.jsonl"\nout = "o"\n{line}\n', encoding="utf-8")
     (root / "rules.json").write_text(json.dumps([{"reply": "x", "hang": -1}]), encoding="utf-8")
     return root
 
@@ -55,6 +58,18 @@ CASES = [
     ("build", "--seeds", "{root}/deep.jsonl", "--out", "{root}/o", "--dry-run"),
     ("build", "--config", "{root}/recipe.toml"),
     ("build", "--config", "{root}/missing.toml"),
+    ("build", "--config", "{root}/recipe-base-url.toml"),
+    ("build", "--config", "{root}/recipe-schedule.toml"),
+    ("build", "--config", "{root}/recipe-weights.toml"),
+    # numbers that pass a ">= 0" check but break a timer, a draw or a sandbox job later
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--operation-weights", "deepen=nan"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--timeout", "inf"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--max-outage", "nan"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--temperature", "nan"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--dry-run", "--price-in", "nan", "--price-out", "1"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--domain", "code", "--exec-timeout", "5000"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--domain", "code", "--exec-timeout", "nan"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--domain", "code", "--exec-memory", "100000"),
     ("build", "--seeds", "{root}/not-json.jsonl", "--out", "{root}/binary.bin/o"),
     ("build", "--seeds", "{root}/not-json.jsonl", "--out", "{root}/o", "--max-outage", "-1"),
     ("build", "--seeds", "{root}/not-json.jsonl", "--out", "{root}/o", "--domain", "nosuch"),
