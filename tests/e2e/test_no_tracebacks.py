@@ -38,6 +38,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         folder.mkdir()
         (folder / "dataset.jsonl").write_bytes(content)
     (root / "recipe.toml").write_text("rounds = \n", encoding="utf-8")
+    (root / "good").mkdir()
+    (root / "good" / "dataset.jsonl").write_text('{"id": "a", "instruction": "Name a colour.", "response": "Blue."}\n', encoding="utf-8")
     (root / "ok.jsonl").write_text('{"instruction": "Name a colour."}\n', encoding="utf-8")
     for name, line in (("base-url", "base_url = 5"), ("schedule", "schedule = 5"), ("weights", "operation_weights = {deepen = nan}")):
         (root / f"recipe-{name}.toml").write_text(f'seeds = "ok.jsonl"\nout = "o"\n{line}\n', encoding="utf-8")
@@ -92,6 +94,10 @@ CASES = [
     ("curate", "{root}/not-object"),
     ("curate", "{root}/surrogate"),
     ("curate", "{root}/deep"),
+    ("curate", "{root}/good", "--against", "{root}/latin1.jsonl"),
+    ("curate", "{root}/good", "--against", "{root}/binary.bin"),
+    ("curate", "{root}/good", "--against", "{root}/surrogate.jsonl"),
+    ("curate", "{root}/good", "--against", "{root}/deep.jsonl"),
     # the plugins' commands and the loopback server
     ("math", "steps", "{root}/missing.jsonl"),
     ("math", "equal", "{root}/a-folder"),
