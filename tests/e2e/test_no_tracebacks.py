@@ -105,6 +105,8 @@ CASES = [
     ("sandbox", "exec", "{root}/binary.bin"),
     ("loopback-llm", "--port", "0", "--script", "{root}/rules.json"),
     ("loopback-llm", "--port", "0", "--script", "{root}/missing.json"),
+    ("loopback-llm", "--port", "0", "--script", "{root}/binary.bin"),
+    ("loopback-llm", "--port", "0", "--script", "{root}/deep.jsonl"),
     # the command line itself
     ("-p", "nosuch"),
     ("-p", "no:core", "plugins", "list"),
