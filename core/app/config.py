@@ -27,6 +27,9 @@ DEFAULT_MODEL = "gpt-4o-mini"
 OFFLINE_MODEL = "offline-placeholder"
 OFFLINE_ENDPOINT = "offline"
 
+MAX_TIMEOUT = 24 * 3600.0
+MAX_OUTAGE = 7 * 24 * 3600.0
+
 # Options whose value decides what the dataset holds: a folder refuses a rerun that changes them.
 # The others (concurrency, timeouts, attempts, progress) change how fast, not what.
 DATASET_OPTIONS = (
@@ -38,7 +41,9 @@ DATASET_OPTIONS = (
 class BuildConfig(BaseModel):
     """Everything ``evol build`` accepts, validated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    # No float option means anything as inf or nan: both pass a ">= 0" check and then break a
+    # timer or a weighted draw deep inside the run, where they look like our bug.
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
 
     seeds: Path
     out: Path
@@ -57,8 +62,9 @@ class BuildConfig(BaseModel):
     top_p: float = Field(0.9, gt=0.0, le=1.0)
     max_tokens: int = Field(2048, ge=1)
     max_attempts: int = Field(6, ge=1)
-    timeout: float = Field(600.0, gt=0.0)
-    max_outage: float = Field(600.0, gt=0.0)
+    # Upper bounds far beyond any real wait, well below what overflows the event loop's timers.
+    timeout: float = Field(600.0, gt=0.0, le=MAX_TIMEOUT)
+    max_outage: float = Field(600.0, gt=0.0, le=MAX_OUTAGE)
     operation_weights: dict[str, float] = Field(default_factory=dict)
     difficulty: bool = False
     """Rate every answered sample's instruction 1-10 with the difficulty judge (``scores.difficulty``)."""
@@ -79,7 +85,10 @@ class BuildConfig(BaseModel):
             value = value.split(",")
         if value is None:
             return None
-        entries = [str(entry).strip() for entry in value]
+        # Checked here, since a mode="before" validator sees the raw value: 5 from a recipe is no list.
+        if not isinstance(value, (list, tuple)) or not all(isinstance(entry, str) for entry in value):
+            raise ValueError("must be operation or tag names: a list of strings or one comma-separated string")
+        entries = [entry.strip() for entry in value]
         if not entries or any(not entry for entry in entries):
             raise ValueError("entries must be non-empty operation or tag names, separated by commas")
         return tuple(entries)
@@ -89,10 +98,12 @@ class BuildConfig(BaseModel):
     def _base_url(cls, value: Any) -> Any:
         if value is None:
             return ()
-        urls = [value] if isinstance(value, str) else list(value)
+        urls = [value] if isinstance(value, str) else value
+        if not isinstance(urls, (list, tuple)) or not all(isinstance(url, str) for url in urls):
+            raise ValueError("must be http(s) URLs: a list of strings or one comma-separated string")
         out = []
         for url in urls:
-            for part in str(url).split(","):
+            for part in url.split(","):
                 part = part.strip()
                 if not part:
                     continue
@@ -109,10 +120,15 @@ class BuildConfig(BaseModel):
     @field_validator("shard", mode="before")
     @classmethod
     def _shard(cls, value: Any) -> Any:
-        if value is None or isinstance(value, tuple):
+        if value is None:
             return value
         try:
-            part, parts = (int(x) for x in str(value).split("/"))
+            if isinstance(value, (tuple, list)):  # from Python: the same check as for "I/N"
+                part, parts = value
+                if not all(isinstance(x, int) and not isinstance(x, bool) for x in value):
+                    raise ValueError
+            else:
+                part, parts = (int(x) for x in str(value).split("/"))
         except ValueError:
             raise ValueError(f"must be I/N, got {value!r}") from None
         if not 0 <= part < parts:
@@ -126,6 +142,8 @@ class BuildConfig(BaseModel):
             return None
         if value is True:
             value = ""
+        if not isinstance(value, str):
+            raise ValueError("must be a cluster address (a string), or true for $RAY_ADDRESS or a local cluster")
         import importlib.util
 
         try:
@@ -134,7 +152,7 @@ class BuildConfig(BaseModel):
             found = False
         if not found:
             raise ValueError('needs Ray, an optional extra: pip install "evolinstruct[ray]"')
-        return str(value).strip()
+        return value.strip()
 
     @field_validator("operation_weights", mode="before")
     @classmethod
@@ -155,9 +173,9 @@ class BuildConfig(BaseModel):
     @field_validator("operation_weights")
     @classmethod
     def _weights_not_negative(cls, value: dict[str, float]) -> dict[str, float]:
-        negative = [name for name, weight in value.items() if weight < 0]
+        negative = [name for name, weight in value.items() if not weight >= 0]
         if negative:
-            raise ValueError(f"weights must be >= 0 ({', '.join(negative)})")
+            raise ValueError(f"weights must be finite numbers >= 0 ({', '.join(negative)})")
         return value
 
     @model_validator(mode="after")

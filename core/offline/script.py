@@ -185,13 +185,23 @@ def load_rules(path: str | Path) -> tuple[Rule, ...]:
     """Rules from a JSON file; every problem is a RuleError naming the file."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise RuleError(f"cannot read the rules file: {exc.strerror or exc}", source=source) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise RuleError(
+            f"not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); a rules file is a JSON array of rules",
+            source=source,
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RuleError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", source=source) from None
+    except RecursionError:
+        raise RuleError("not a rules file: lists or objects nested too deep", source=source) from None
     return rules_from_data(data, source=source)
 
 

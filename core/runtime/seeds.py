@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..types.errors import SeedError
+from .rows import TOO_DEEP, find_unwritable
 from ..types.records import Seed
 from ..types.registrations import Domain
 
@@ -97,6 +98,9 @@ def _raw_records(path: Path) -> Iterator[tuple[str, Any]]:
             except json.JSONDecodeError as error:
                 yield source, SeedError(f"not valid JSON ({error.msg}, column {error.colno})", source=source)
                 continue
+            except RecursionError:
+                yield source, SeedError(TOO_DEEP, source=source)
+                continue
             yield source, record
 
 
@@ -112,6 +116,8 @@ def _json_array_records(path: Path) -> Iterator[tuple[str, Any]]:
         items = json.loads(text)
     except json.JSONDecodeError as error:
         raise SeedError(f"not valid JSON: {error.msg} (column {error.colno})", source=f"{name}:{error.lineno}") from None
+    except RecursionError:
+        raise SeedError(TOO_DEEP, source=name) from None
     if not isinstance(items, list):
         raise SeedError("a JSON file of seeds must hold an array of objects", source=name)
     for number, record in enumerate(items, start=1):
@@ -142,6 +148,11 @@ def _to_seed(source: str, record: Any, index: int, domain: Domain) -> Seed:
         raise record
     if not isinstance(record, Mapping):
         raise SeedError(f"expected a JSON object, got {type(record).__name__}", source=source)
+    # Before the domain sees it: a lone surrogate would pass every check here and fail only when
+    # the first request or row is written, far into the build.
+    problem = find_unwritable(record)
+    if problem is not None:
+        raise SeedError(problem[1], source=source, field=problem[0])
     if domain.read_seed is not None:
         try:
             record = domain.read_seed(record)

@@ -105,6 +105,17 @@ class SandboxFault(TransientError):
 
 # --- build options ----------------------------------------------------------------------------
 
+
+class Seconds(click.FloatRange):
+    """Seconds within bounds; nan compares false with both bounds, so it is refused here."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number
+
+
 OPTIONS = (
     click.Option(
         ["--require-pass/--no-require-pass"],
@@ -121,14 +132,15 @@ OPTIONS = (
     ),
     click.Option(
         ["--exec-timeout"],
-        type=click.FloatRange(0.1),
+        # The bounds a sandbox job enforces (sandbox/job.py): outside them every sample would fail.
+        type=Seconds(0.1, 3600),
         default=DEFAULT_LIMITS.timeout_s,
         show_default=True,
         help="code: wall-clock seconds for one program and its tests, compiling included.",
     ),
     click.Option(
         ["--exec-memory"],
-        type=click.IntRange(16),
+        type=click.IntRange(16, 65536),
         default=DEFAULT_LIMITS.memory_mb,
         show_default=True,
         help="code: memory limit in MB for one program and its tests (compilers included).",

@@ -365,6 +365,15 @@ def test_a_bad_rules_file_names_the_file_the_index_and_the_field(tmp_path: Path)
         load_rules(path)
     with pytest.raises(RuleError, match="missing.json: cannot read"):
         load_rules(tmp_path / "missing.json")
+    path.write_bytes(b'[{"reply": "ok"},\n {"reply": "caf\xe9"}]')
+    with pytest.raises(RuleError, match=r"rules\.json: not UTF-8 \(byte 0xe9 on line 2\)"):
+        load_rules(path)
+    path.write_bytes(bytes(range(256)))
+    with pytest.raises(RuleError, match=r"rules\.json: not UTF-8 \(byte 0x80 on line 2\)"):
+        load_rules(path)
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(RuleError, match=r"rules\.json: not a rules file: lists or objects nested too deep"):
+        load_rules(path)
 
 
 # -- foreground serving ---------------------------------------------------------------------------

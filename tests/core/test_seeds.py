@@ -53,6 +53,11 @@ def test_alpaca_json_array_and_parquet_read_the_same(tmp_path: Path) -> None:
         ('{"instruction": 7}', "instruction", "non-empty string"),
         ('{"instruction": "ok", "output": ["x"]}', "output", "must be a string"),
         ('{"instruction": "ok", "id": {"a": 1}}', "id", "string or an integer"),
+        # JSON lets an escape name half a surrogate pair; no UTF-8 request or row can hold it.
+        ('{"instruction": "a\\ud800"}', "instruction", "not valid Unicode text: a lone surrogate"),
+        ('{"instruction": "ok", "tests": ["x", "\\udfff"]}', "tests[1]", "a lone surrogate"),
+        ('{"instruction": "ok", "meta": {"\\ud800": 1}}', "meta", "a lone surrogate in a key"),
+        ('{"instruction": "ok", "a": ' + "[" * 150 + "]" * 150 + "}", "a" + "[0]" * 99, "nested too deep"),
     ],
 )
 def test_a_bad_record_names_file_line_and_field(tmp_path: Path, line: str, field: str, message: str) -> None:
@@ -72,6 +77,17 @@ def test_broken_json_and_duplicate_ids_are_reported(tmp_path: Path) -> None:
     dupes = write_jsonl(tmp_path / "dupes.jsonl", ['{"id": 1, "instruction": "a"}', '{"id": "1", "instruction": "b"}'])
     with pytest.raises(SeedError, match=r"dupes\.jsonl:2: field 'id': duplicate id '1' \(first at .*dupes\.jsonl:1\)"):
         SeedFile(dupes, GENERAL).validate()
+
+
+def test_nesting_beyond_the_decoder_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    deep = '{"instruction": "a", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path = write_jsonl(tmp_path / "deep.jsonl", ['{"instruction": "fine"}', deep])
+    with pytest.raises(SeedError, match=r"deep\.jsonl:2: lists or objects nested too deep"):
+        SeedFile(path, GENERAL).validate()
+    array = tmp_path / "deep.json"
+    array.write_text("[" + deep + "]", encoding="utf-8")
+    with pytest.raises(SeedError, match=r"deep\.json: lists or objects nested too deep"):
+        SeedFile(array, GENERAL).validate()
 
 
 def test_skip_invalid_lists_what_it_skipped(tmp_path: Path) -> None:

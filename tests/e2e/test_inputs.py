@@ -45,9 +45,14 @@ def assert_usage_error(result: subprocess.CompletedProcess[str], *needles: str) 
         ("--concurrency", "0", "--concurrency (from the command line): Input should be greater than or equal to 1"),
         ("--schedule", "up,,down", "--schedule (from the command line): entries must be non-empty"),
         ("--samples", "4", "--samples is an option of domain 'math', not of 'general'"),
-        ("--operation-weights", "deepen=-1", "--operation-weights (from the command line): weights must be >= 0"),
+        ("--operation-weights", "deepen=-1", "--operation-weights (from the command line): weights must be finite numbers >= 0"),
         ("--operation-weights", "sideways=2", "--operation-weights: sideways is not an operation of domain 'general'"),
         ("--shard", "3/3", "--shard (from the command line): must be I/N with 0 <= I < N"),
+        # inf and nan pass a ">= 0" check; they would fail every request or the draw instead
+        ("--operation-weights", "deepen=nan", "--operation-weights (from the command line): Input should be a finite number"),
+        ("--timeout", "inf", "--timeout (from the command line): Input should be a finite number"),
+        ("--max-outage", "nan", "--max-outage (from the command line): Input should be a finite number"),
+        ("--temperature", "nan", "--temperature (from the command line): Input should be a finite number"),
     ],
 )
 def test_a_bad_option_is_a_usage_error_before_anything_is_sent(tmp_path, loopback_llm, option, value, message) -> None:
@@ -71,7 +76,13 @@ def bad_seed_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     empty.write_text("\n\n", encoding="utf-8")
     folder = tmp_path / "a-folder"
     folder.mkdir()
+    surrogate = tmp_path / "surrogate.jsonl"
+    surrogate.write_bytes(b'{"instruction": "fine"}\n{"instruction": "a\\ud800"}\n')
+    deep = tmp_path / "deep.jsonl"
+    deep.write_bytes(b'{"instruction": "x", "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n")
     return {
+        "lone surrogate": (surrogate, f"{surrogate}:2: field 'instruction': not valid Unicode text: a lone surrogate"),
+        "deep": (deep, f"{deep}:1: lists or objects nested too deep"),
         "not utf-8": (latin, f"{latin}:2: not UTF-8: byte 0xe9 at byte 21 of the line"),
         "binary": (binary, f"{binary}: is a binary file"),
         "gzip": (zipped, f"{zipped}: is gzip-compressed; decompress it first"),
@@ -81,7 +92,7 @@ def bad_seed_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     }
 
 
-@pytest.mark.parametrize("case", ["not utf-8", "binary", "gzip", "json named parquet", "empty", "folder"])
+@pytest.mark.parametrize("case", ["not utf-8", "binary", "gzip", "json named parquet", "empty", "folder", "lone surrogate", "deep"])
 def test_a_bad_seeds_file_names_itself_and_what_is_wrong(tmp_path, loopback_llm, case) -> None:
     path, message = bad_seed_files(tmp_path)[case]
     result = evol("build", "--seeds", str(path), "--out", str(tmp_path / "o"),

@@ -25,11 +25,24 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "empty.jsonl").write_text("", encoding="utf-8")
     (root / "array.json").write_text("[1, 2", encoding="utf-8")
     (root / "a-folder").mkdir()
-    for name, content in (("bad-utf8", b"\xff\xfe{}\n"), ("bad-json", b"{oops\n"), ("not-object", b"[1]\n")):
+    # JSON that decodes but that no writer can take: a lone surrogate, nesting beyond any recursion
+    surrogate = b'{"id": "a", "instruction": "a\\ud800"}\n'
+    deep = b'{"id": "a", "instruction": "x", "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    (root / "surrogate.jsonl").write_bytes(surrogate)
+    (root / "deep.jsonl").write_bytes(deep)
+    for name, content in (
+        ("bad-utf8", b"\xff\xfe{}\n"), ("bad-json", b"{oops\n"), ("not-object", b"[1]\n"),
+        ("surrogate", surrogate), ("deep", deep),
+    ):
         folder = root / name
         folder.mkdir()
         (folder / "dataset.jsonl").write_bytes(content)
     (root / "recipe.toml").write_text("rounds = \n", encoding="utf-8")
+    (root / "good").mkdir()
+    (root / "good" / "dataset.jsonl").write_text('{"id": "a", "instruction": "Name a colour.", "response": "Blue."}\n', encoding="utf-8")
+    (root / "ok.jsonl").write_text('{"instruction": "Name a colour."}\n', encoding="utf-8")
+    for name, line in (("base-url", "base_url = 5"), ("schedule", "schedule = 5"), ("weights", "operation_weights = {deepen = nan}")):
+        (root / f"recipe-{name}.toml").write_text(f'seeds = "ok.jsonl"\nout = "o"\n{line}\n', encoding="utf-8")
     (root / "rules.json").write_text(json.dumps([{"reply": "x", "hang": -1}]), encoding="utf-8")
     return root
 
@@ -42,8 +55,23 @@ CASES = [
     ("build", "--seeds", "{root}/latin1.jsonl", "--out", "{root}/o"),
     ("build", "--seeds", "{root}/empty.jsonl", "--out", "{root}/o"),
     ("build", "--seeds", "{root}/array.json", "--out", "{root}/o"),
+    ("build", "--seeds", "{root}/surrogate.jsonl", "--out", "{root}/o"),
+    ("build", "--seeds", "{root}/surrogate.jsonl", "--out", "{root}/o", "--dry-run"),
+    ("build", "--seeds", "{root}/deep.jsonl", "--out", "{root}/o", "--dry-run"),
     ("build", "--config", "{root}/recipe.toml"),
     ("build", "--config", "{root}/missing.toml"),
+    ("build", "--config", "{root}/recipe-base-url.toml"),
+    ("build", "--config", "{root}/recipe-schedule.toml"),
+    ("build", "--config", "{root}/recipe-weights.toml"),
+    # numbers that pass a ">= 0" check but break a timer, a draw or a sandbox job later
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--operation-weights", "deepen=nan"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--timeout", "inf"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--max-outage", "nan"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--temperature", "nan"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--dry-run", "--price-in", "nan", "--price-out", "1"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--domain", "code", "--exec-timeout", "5000"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--domain", "code", "--exec-timeout", "nan"),
+    ("build", "--seeds", "{root}/ok.jsonl", "--out", "{root}/o", "--domain", "code", "--exec-memory", "100000"),
     ("build", "--seeds", "{root}/not-json.jsonl", "--out", "{root}/binary.bin/o"),
     ("build", "--seeds", "{root}/not-json.jsonl", "--out", "{root}/o", "--max-outage", "-1"),
     ("build", "--seeds", "{root}/not-json.jsonl", "--out", "{root}/o", "--domain", "nosuch"),
@@ -54,6 +82,8 @@ CASES = [
     ("export", "{root}/bad-utf8"),
     ("export", "{root}/bad-json"),
     ("export", "{root}/not-object"),
+    ("export", "{root}/surrogate"),
+    ("export", "{root}/deep"),
     ("report", "{root}/a-folder"),
     ("report", "{root}/bad-utf8"),
     ("report", "{root}/bad-json"),
@@ -62,6 +92,12 @@ CASES = [
     ("curate", "{root}/bad-utf8"),
     ("curate", "{root}/bad-json"),
     ("curate", "{root}/not-object"),
+    ("curate", "{root}/surrogate"),
+    ("curate", "{root}/deep"),
+    ("curate", "{root}/good", "--against", "{root}/latin1.jsonl"),
+    ("curate", "{root}/good", "--against", "{root}/binary.bin"),
+    ("curate", "{root}/good", "--against", "{root}/surrogate.jsonl"),
+    ("curate", "{root}/good", "--against", "{root}/deep.jsonl"),
     # the plugins' commands and the loopback server
     ("math", "steps", "{root}/missing.jsonl"),
     ("math", "equal", "{root}/a-folder"),
@@ -69,6 +105,8 @@ CASES = [
     ("sandbox", "exec", "{root}/binary.bin"),
     ("loopback-llm", "--port", "0", "--script", "{root}/rules.json"),
     ("loopback-llm", "--port", "0", "--script", "{root}/missing.json"),
+    ("loopback-llm", "--port", "0", "--script", "{root}/binary.bin"),
+    ("loopback-llm", "--port", "0", "--script", "{root}/deep.jsonl"),
     # the command line itself
     ("-p", "nosuch"),
     ("-p", "no:core", "plugins", "list"),

@@ -18,6 +18,21 @@ from .common import host_for
 FIELD_OF_PARAMETER = {"seeds_path": "seeds", "out_dir": "out", "run_seed": "seed"}
 
 
+class Price(click.FloatRange):
+    """A price per million tokens: a finite number >= 0 (click's FloatRange lets inf and nan by)."""
+
+    name = "price"
+
+    def __init__(self) -> None:
+        super().__init__(min=0)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 class BuildCommand(click.Command):
     """``evol build`` with every domain's own options added when the command is looked up."""
 
@@ -73,8 +88,8 @@ class BuildCommand(click.Command):
 @click.option("--progress/--no-progress", default=None, help="Live progress display.  [default: on a terminal]")
 @click.option("--dry-run", is_flag=True, default=None,
               help="Check everything, then print the most requests and tokens per stage the build would send, and stop; nothing is sent or written.")
-@click.option("--price-in", type=click.FloatRange(min=0), default=None, help="With --dry-run: price per million prompt tokens, to show the most it can cost.")
-@click.option("--price-out", type=click.FloatRange(min=0), default=None, help="With --dry-run: price per million completion tokens.")
+@click.option("--price-in", type=Price(), default=None, help="With --dry-run: price per million prompt tokens, to show the most it can cost.")
+@click.option("--price-out", type=Price(), default=None, help="With --dry-run: price per million completion tokens.")
 @click.option("--ray", "ray", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run the build on a Ray cluster, one shard per CPU: at ADDRESS, else $RAY_ADDRESS, else a new "
                    "local cluster (`--ray local`: always a new one). The output folder and the seeds must be on "
@@ -109,8 +124,9 @@ def build_command(ctx: click.Context, **params: Any) -> None:
         values[field] = value
         sources[field] = "the command line"
     schedule = values.get("schedule")
-    if schedule and "rounds" not in values:  # a schedule says how many rounds there are
-        values["rounds"] = len(schedule.split(",") if isinstance(schedule, str) else list(schedule))
+    # A schedule says how many rounds there are; one of another type is the configuration's to refuse.
+    if schedule and isinstance(schedule, (str, list, tuple)) and "rounds" not in values:
+        values["rounds"] = len(schedule.split(",") if isinstance(schedule, str) else schedule)
     for required in ("seeds", "out"):
         if values.get(required) is None:
             raise click.UsageError(f"Missing option '--{required}' (or '{required}' in the --config recipe).")

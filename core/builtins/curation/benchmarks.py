@@ -15,6 +15,7 @@ import base64
 import gzip
 import hashlib
 import json
+import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from ...runtime.rows import TOO_DEEP, find_unwritable
 from ...types.errors import EvolError
 
 from .ngrams import HASH_DESCRIPTION, NgramHasher, sequence_hash, window_hashes
@@ -195,14 +197,38 @@ def load_builtin(name: str) -> Fingerprints:
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise BenchmarkError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+    """(line number, record) of a JSON Lines file, gzip-compressed if named .gz. A line that is
+    not UTF-8, not JSON or holds what the row reader refuses is an error naming file and line."""
+    try:
+        handle = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+        with handle:
+            for number, raw in enumerate(handle, start=1):
+                if raw.strip():
+                    yield number, _parse_line(raw, path, number)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:  # only a .gz file raises these
+        raise BenchmarkError(f"{path}: named .gz but cannot be read as gzip ({error})") from None
+    except IsADirectoryError:
+        raise BenchmarkError(f"{path}: is a folder, not a JSON Lines file") from None
+
+
+def _parse_line(raw: bytes, path: Path, number: int) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BenchmarkError(
+            f"{path}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at byte {error.start + 1}); "
+            "a benchmark file must be UTF-8 JSON Lines"
+        ) from None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BenchmarkError(f"{path}:{number}: not valid JSON ({error.msg}, column {error.colno})") from None
+    except RecursionError:
+        raise BenchmarkError(f"{path}:{number}: {TOO_DEEP}") from None
+    problem = find_unwritable(record)
+    if problem is not None:
+        raise BenchmarkError(f"{path}:{number}: field {problem[0]!r}: {problem[1]}")
+    return record
 
 
 def _humaneval(path: Path) -> list[BenchmarkItem]:
