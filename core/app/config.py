@@ -188,7 +188,10 @@ class BuildConfig(BaseModel):
 
     def endpoint_urls(self, environ: Mapping[str, str]) -> tuple[str, ...]:
         """The endpoints to talk to; empty for the offline model."""
-        given = self.base_url or BuildConfig._base_url(environ.get("OPENAI_BASE_URL") or None)
+        try:
+            given = self.base_url or BuildConfig._base_url(environ.get("OPENAI_BASE_URL") or None)
+        except ValueError as error:
+            raise UsageError(f"OPENAI_BASE_URL (from the environment): {error}") from None
         if given:  # one endpoint per server, however often it is named
             return tuple(dict.fromkeys(normalise_url(url) for url in given))
         if self.resolved_api_key(environ):
