@@ -17,6 +17,11 @@ from ..runtime.output import DATASET, ELIMINATED, MANIFEST
 from ..runtime.rows import read_rows
 from ..types.errors import UsageError
 from ..types.registrations import Exporter
+from .folder import check_output
+
+# Besides the build's own files, an export must not land on what describes them: the card and the
+# report page are refreshed from the folder, and writing rows into them would lose both.
+DESCRIBING_FILES = {"README.md": "the dataset card", "report.html": "the build's report page"}
 
 log = logging.getLogger("evolinstruct.export")
 
@@ -99,6 +104,9 @@ def export(
         raise UsageError(f"{folder}: no such build folder")
     if not (folder / DATASET).is_file():
         raise UsageError(f"{folder}: no dataset.jsonl here; run evol build with --out {folder} first")
+    target = output or folder / exporter.default_filename
+    # Checked before anything else is read or the file opened: opening it for writing empties it.
+    check_output(folder, target, also=DESCRIBING_FILES)
     _warn_if_unfinished(folder)
     if not any(True for _ in read_jsonl(folder / DATASET)):
         raise UsageError(f"{folder / DATASET}: the dataset is empty: there is nothing to export")
