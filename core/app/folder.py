@@ -34,6 +34,8 @@ LOCK = ".lock"
 RUN_STATE = "run.json"
 STATE_VERSION = 1
 CURATED_FOLDER = "curated"
+EXPORTS_RECORD = "exports.json"
+"""Which dataset each export written into the folder was made from (see ``export.record_export``)."""
 
 BUILD_FILES: Mapping[str, str] = {
     DATASET: "the build's dataset",
@@ -46,6 +48,7 @@ BUILD_FILES: Mapping[str, str] = {
     CACHE + "-shm": "the build's response cache (its shared memory)",
     CACHE + "-journal": "the build's response cache (its journal)",
     LOCK: "the build's lock",
+    EXPORTS_RECORD: "the record of which dataset each export was made from",
 }
 """The files a build writes and later runs, reports and exports read back, with what each is."""
 
