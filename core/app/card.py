@@ -24,7 +24,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..runtime.output import DATASET
 from .export import export_is_current
 from .folder import file_digest
-from .report.folder import CARD, CURATED, CURATION
+from .report.curation import curated_is_current
+from .report.folder import CARD, CURATED
 from .report.markup import number
 from .report.model import BuildReport, read_build
 
@@ -128,39 +129,6 @@ def data_files(folder: Path, exports: Mapping[str, str] | None = None) -> DataFi
         fresh = digest is not None and curated_is_current(folder, digest)
         (configs if fresh else stale).append(("curated", f"{CURATED}/{DATASET}"))
     return DataFiles(tuple(configs), tuple(stale))
-
-
-def curated_is_current(folder: Path, dataset_sha256: str) -> bool:
-    """Whether ``curated/`` was made from the current dataset.
-
-    ``evol curate`` does not record the digest of the dataset it read (when its ``curation.json``
-    holds a ``dataset_sha256``, that decides). Until then the sound test available is a
-    conservative one: the curated rows must be written after the dataset last was (a rebuild
-    rewrites dataset.jsonl, so anything curated before it is from the earlier dataset), and the
-    rows curate says it read must be the dataset's. A resumed build that rewrites the same rows
-    makes the curation look stale too: the card then says "run evol curate again", which is
-    true-to-be-safe, never a wrong claim.
-    """
-    curated = folder / CURATED
-    try:
-        data = json.loads((curated / CURATION).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = None
-    data = data if isinstance(data, dict) else {}
-    recorded = data.get("dataset_sha256")
-    if isinstance(recorded, str):
-        return recorded == dataset_sha256
-    try:
-        written_after = (curated / DATASET).stat().st_mtime_ns >= (folder / DATASET).stat().st_mtime_ns
-    except OSError:
-        return False
-    rows = data.get("rows")
-    if isinstance(rows, int) and not isinstance(rows, bool):
-        with (folder / DATASET).open("rb") as handle:
-            same_rows = rows == sum(1 for line in handle if line.strip())
-    else:
-        same_rows = True  # not said: the time alone decides
-    return written_after and same_rows
 
 
 def _has_rows(path: Path) -> bool:

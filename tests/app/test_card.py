@@ -197,6 +197,9 @@ def test_files_made_from_an_earlier_dataset_are_named_stale_not_listed(build: Pa
     assert "evol export DIR --format chat" in files_of(card)["chat.jsonl"]
     assert "run `evol curate` again" in files_of(card)["curated/dataset.jsonl"]
     assert "`evol curate` kept" not in text and "from an earlier build of this folder" in text
+    assert evol("report", str(build)).returncode == 0
+    page = (build / "report.html").read_text()
+    assert "evol curate kept" not in page and "made by evol curate from an earlier build of this folder" in page
 
     # Exported again from the new dataset: listed again, while curated/ stays stale.
     assert evol("export", str(build), "--format", "chat").returncode == 0
