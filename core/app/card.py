@@ -1,7 +1,8 @@
 """The dataset card: ``DIR/README.md`` in the layout the Hugging Face Hub reads.
 
 YAML front matter (a license the user must fill in, task categories, size category, and one
-config per data file present in the folder), then what a reader of the dataset needs: the method
+config per data file in the folder made from its current dataset; a file left from an earlier
+build is named as stale instead, see ``data_files``), then what a reader of the dataset needs: the method
 with its papers, the rounds, operations and filters with their counts, the model and decoding,
 the checks that ran, the curation summary and how to reproduce the run. Every number is computed
 from the folder's files (through the same ``BuildReport`` as the report page).
@@ -16,9 +17,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..runtime.output import DATASET
+from .export import export_is_current
+from .folder import file_digest
+from .report.curation import curated_is_current
 from .report.folder import CARD, CURATED
 from .report.markup import number
 from .report.model import BuildReport, read_build
@@ -88,18 +94,41 @@ def size_category(rows: int) -> str:
     return "n>1B"
 
 
-def data_files(folder: Path, exports: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """(config name, file) for each data file present: the dataset first, as the default config."""
-    configs = [("default", "dataset.jsonl")]
+@dataclass(frozen=True)
+class DataFiles:
+    """The folder's data files: those the card offers as configs, and those made from an earlier
+    dataset (or of unknown origin) that it names as stale instead."""
+
+    configs: tuple[tuple[str, str], ...]
+    """(config name, file), the dataset first as the default config."""
+    stale: tuple[tuple[str, str], ...]
+    """(config name, file) present in the folder but not made from the current dataset."""
+
+
+def data_files(folder: Path, exports: Mapping[str, str] | None = None) -> DataFiles:
+    """Which data files present in ``folder`` describe its current dataset.
+
+    A rebuild (``--restart`` with other settings) leaves files derived from the previous dataset
+    in the folder; a card that listed them would describe rows that are not this dataset's. An
+    export counts as current only if ``exports.json`` records that it was made, unchanged since,
+    from a dataset with the current one's digest (``export.export_is_current``); a file without
+    such a record is of unknown origin and is named as stale, never vouched for. ``curated/``:
+    see ``curated_is_current``.
+    """
+    configs = [("default", DATASET)]
+    stale = []
     if _has_rows(folder / "eliminated.jsonl"):
         configs.append(("eliminated", "eliminated.jsonl"))
+    digest = file_digest(folder / DATASET) if (folder / DATASET).is_file() else None
     formats = {**CORE_EXPORTS, **(exports or {})}
     for name, filename in sorted(formats.items()):
         if (folder / filename).is_file() and name != "default":
-            configs.append((name, filename))
-    if (folder / CURATED / "dataset.jsonl").is_file():
-        configs.append(("curated", f"{CURATED}/dataset.jsonl"))
-    return configs
+            fresh = digest is not None and export_is_current(folder, filename, digest)
+            (configs if fresh else stale).append((name, filename))
+    if (folder / CURATED / DATASET).is_file():
+        fresh = digest is not None and curated_is_current(folder, digest)
+        (configs if fresh else stale).append(("curated", f"{CURATED}/{DATASET}"))
+    return DataFiles(tuple(configs), tuple(stale))
 
 
 def _has_rows(path: Path) -> bool:
@@ -120,9 +149,10 @@ def existing_license(card: Path) -> str | None:
 
 def render_card(report: BuildReport, exports: Mapping[str, str] | None = None, license_id: str | None = None) -> str:
     domain = report.domain
+    files = data_files(report.path, exports)
     return "\n".join(
         [
-            *_front_matter(report, exports, license_id),
+            *_front_matter(report, files, license_id),
             MARKER,
             "",
             f"# {report.path.name}",
@@ -140,9 +170,9 @@ def render_card(report: BuildReport, exports: Mapping[str, str] | None = None, l
             *_filters(report),
             *_model(report),
             *_checks(report),
-            *_curation(report),
+            *_curation(report, files),
             *_reproduce(report),
-            *_files(report, exports),
+            *_files(report, files),
             "## License",
             "",
             "Fill in the `license` field above: the license your seeds allow, within the terms of use "
@@ -156,7 +186,7 @@ def _yaml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML scalar
 
 
-def _front_matter(report: BuildReport, exports: Mapping[str, str] | None, license_id: str | None) -> list[str]:
+def _front_matter(report: BuildReport, files: DataFiles, license_id: str | None) -> list[str]:
     domain = report.domain
     lines = ["---"]
     if license_id:
@@ -171,7 +201,7 @@ def _front_matter(report: BuildReport, exports: Mapping[str, str] | None, licens
     lines.append("tags:")
     lines += [f"- {tag}" for tag in ("evol-instruct", "synthetic", *DOMAIN_TAGS.get(domain or "", ()))]
     lines += ["size_categories:", f"- {size_category(report.kept)}", "configs:"]
-    for name, filename in data_files(report.path, exports):
+    for name, filename in files.configs:
         lines += [
             f"- config_name: {_yaml_string(name)}",
             "  data_files:",
@@ -320,10 +350,18 @@ def _checks(report: BuildReport) -> list[str]:
     return lines
 
 
-def _curation(report: BuildReport) -> list[str]:
+def _curation(report: BuildReport, files: DataFiles) -> list[str]:
     curation = report.curation
     if curation is None:
         return []
+    if any(name == "curated" for name, _ in files.stale):
+        return [
+            "## Curation",
+            "",
+            f"`{CURATED}/` was made by `evol curate` from an earlier build of this folder (or its origin "
+            "is unknown): its counts do not describe this dataset. Run `evol curate` again.",
+            "",
+        ]
     lines = [
         "## Curation",
         "",
@@ -372,16 +410,19 @@ def _shell_word(word: str) -> str:
     return word if re.fullmatch(r"[\w@%+=:,./-]+", word) else "'" + word.replace("'", "'\\''") + "'"
 
 
-def _files(report: BuildReport, exports: Mapping[str, str] | None) -> list[str]:
+def _files(report: BuildReport, files: DataFiles) -> list[str]:
     rows = [
         ("dataset.jsonl", f"{report.kept:,} kept samples of every round"),
         ("eliminated.jsonl", f"{report.eliminated:,} eliminated candidates, with `elimination: {{filter, reason}}`"),
         ("failed.jsonl", f"{report.failed:,} samples whose work could not be finished, with the stage and the error"),
         ("manifest.json", "the command, configuration, versions, counts and requests of the run"),
     ]
-    for name, filename in data_files(report.path, exports):
+    for name, filename in files.configs:
         if filename not in {row[0] for row in rows}:
             rows.append((filename, f"`{name}` export" if name != "curated" else "the curated dataset"))
+    for name, filename in files.stale:
+        again = "run `evol curate` again" if name == "curated" else f"run `evol export DIR --format {name}` again"
+        rows.append((filename, f"stale: made from an earlier build (or of unknown origin), not from this dataset; {again}"))
     return ["## Files", "", *_table(["file", "what"], rows)]
 
 

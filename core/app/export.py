@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -17,6 +18,11 @@ from ..runtime.output import DATASET, ELIMINATED, MANIFEST
 from ..runtime.rows import read_rows
 from ..types.errors import UsageError
 from ..types.registrations import Exporter
+from .folder import EXPORTS_RECORD, check_output, file_digest
+
+# Besides the build's own files, an export must not land on what describes them: the card and the
+# report page are refreshed from the folder, and writing rows into them would lose both.
+DESCRIBING_FILES = {"README.md": "the dataset card", "report.html": "the build's report page"}
 
 log = logging.getLogger("evolinstruct.export")
 
@@ -99,6 +105,9 @@ def export(
         raise UsageError(f"{folder}: no such build folder")
     if not (folder / DATASET).is_file():
         raise UsageError(f"{folder}: no dataset.jsonl here; run evol build with --out {folder} first")
+    target = output or folder / exporter.default_filename
+    # Checked before anything else is read or the file opened: opening it for writing empties it.
+    check_output(folder, target, also=DESCRIBING_FILES)
     _warn_if_unfinished(folder)
     if not any(True for _ in read_jsonl(folder / DATASET)):
         raise UsageError(f"{folder / DATASET}: the dataset is empty: there is nothing to export")
@@ -118,7 +127,58 @@ def export(
         records = None  # a writer that does not count: say what is known
     elif records == 0 and kept:
         log.warning("%s: none of the %d rows gives a %s record: %s is empty", fmt, kept, fmt, target)
+    record_export(folder, target, fmt)
     return Exported(target, kept, records)
+
+
+def record_export(folder: Path, target: Path, fmt: str) -> None:
+    """Note in ``DIR/exports.json`` which dataset an export written into the folder was made from.
+
+    The card lists an export only while that dataset is the folder's (``export_is_current``): a
+    rebuild (``--restart``, other settings) leaves the old ``chat.jsonl`` in place, and a card
+    offering it as a config of the new dataset would describe rows that are not there. The
+    dataset's digest, not its modification time, identifies it: a resumed build rewrites the same
+    rows (a newer file, the same dataset), and a copied folder may not keep times. The export's
+    own size and time are noted too, so that a file replaced by other means is not vouched for.
+    """
+    if target.resolve().parent != folder.resolve():
+        return  # only files in the folder are the card's configs
+    path = folder / EXPORTS_RECORD
+    recorded = read_export_record(folder)
+    stat = target.stat()
+    recorded[target.name] = {
+        "format": fmt,
+        "dataset_sha256": file_digest(folder / DATASET),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+    }
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def read_export_record(folder: Path) -> dict[str, Any]:
+    """The folder's export record; empty when there is none or it cannot be read (every export
+    is then of unknown origin, which the card says, rather than an error that stops an export)."""
+    try:
+        data = json.loads((folder / EXPORTS_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {name: entry for name, entry in data.items() if isinstance(entry, dict)} if isinstance(data, dict) else {}
+
+
+def export_is_current(folder: Path, filename: str, dataset_sha256: str) -> bool:
+    """True when ``folder/filename`` is, unchanged, what ``evol export`` made from the dataset
+    whose digest is given."""
+    entry = read_export_record(folder).get(filename)
+    if entry is None:
+        return False
+    try:
+        stat = (folder / filename).stat()
+    except OSError:
+        return False
+    return (entry.get("dataset_sha256") == dataset_sha256 and entry.get("size") == stat.st_size
+            and entry.get("mtime_ns") == stat.st_mtime_ns)
 
 
 def _warn_if_unfinished(folder: Path) -> None:

@@ -10,6 +10,10 @@
   cache stays: requests the two runs share are not paid twice). Pointing the folder at another
   endpoint is refused the same way: ``--endpoint-id`` with the folder's recorded identity says
   the new endpoint serves the same model, and its cached responses are reused.
+- Commands that read a build (``evol export``, ``evol report``) never write over one of its own
+  files: an ``--output`` that resolves (symlinks, ``..``, hard links) to the dataset, the
+  manifest, the cache, the seeds or ``curated/`` is refused before anything is opened for writing
+  (``check_output``), since opening it would already have emptied the file.
 """
 
 from __future__ import annotations
@@ -23,11 +27,30 @@ import time
 from pathlib import Path
 from typing import IO, Any, Mapping
 
+from ..runtime.output import CACHE, DATASET, ELIMINATED, FAILED, MANIFEST
 from ..types.errors import UsageError
 
 LOCK = ".lock"
 RUN_STATE = "run.json"
 STATE_VERSION = 1
+CURATED_FOLDER = "curated"
+EXPORTS_RECORD = "exports.json"
+"""Which dataset each export written into the folder was made from (see ``export.record_export``)."""
+
+BUILD_FILES: Mapping[str, str] = {
+    DATASET: "the build's dataset",
+    ELIMINATED: "the build's eliminated candidates",
+    FAILED: "the build's failed samples",
+    MANIFEST: "the build's manifest",
+    RUN_STATE: "the settings the build resumes with",
+    CACHE: "the build's response cache",
+    CACHE + "-wal": "the build's response cache (its write-ahead log)",
+    CACHE + "-shm": "the build's response cache (its shared memory)",
+    CACHE + "-journal": "the build's response cache (its journal)",
+    LOCK: "the build's lock",
+    EXPORTS_RECORD: "the record of which dataset each export was made from",
+}
+"""The files a build writes and later runs, reports and exports read back, with what each is."""
 
 
 def prepare_folder(out: Path) -> Path:
@@ -141,3 +164,75 @@ def _differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]
             else:
                 changes.append(f"{key} was {before.get(key)!r}, now {now.get(key)!r}")
     return changes
+
+
+def check_output(folder: Path, output: Path, *, also: Mapping[str, str] | None = None, option: str = "--output") -> None:
+    """Refuse ``output`` (``UsageError``, exit 2) when writing it would destroy part of the build
+    ``folder`` it is made from, or cannot be written at all because a parent is a file.
+
+    ``also`` adds files of the folder this command must not write either (for ``evol export``
+    the card and the report page). Paths are compared once resolved, and existing files by
+    identity (``samefile``), so a symlink, a ``..`` or a hard link to a build file is caught too.
+    """
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{option} {output}: {parent} is a file, not a folder")
+            break
+    home = folder.resolve()
+    target = output.resolve()
+    if target == home:
+        raise UsageError(f"{option} {output}: is the build folder itself, which this command reads; give a file name")
+    protected = {**BUILD_FILES, **(also or {})}
+    for name, what in protected.items():
+        if _same_file(target, home / name):
+            raise UsageError(f"{option} {output}: is {what} ({name}), one of the build folder's own files; "
+                             "choose a file outside them")
+    curated = home / CURATED_FOLDER
+    if target == curated or curated in target.parents:
+        raise UsageError(f"{option} {output}: is inside {curated}, written by evol curate from this build; "
+                         "choose a file outside the build folder's own files")
+    seeds = _seeds_file(home)
+    if seeds is not None and _same_file(target, seeds):
+        raise UsageError(f"{option} {output}: is the seeds file this build was made from; choose another file")
+    if target.is_file() and home in target.parents and _is_the_seeds_content(home, target):
+        raise UsageError(f"{option} {output}: holds the seeds this build was made from (same content as the "
+                         "manifest's seeds file); choose another file")
+
+
+def _same_file(target: Path, protected: Path) -> bool:
+    if target == protected.resolve():
+        return True
+    try:
+        return target.exists() and protected.exists() and os.path.samefile(target, protected)
+    except OSError:
+        return False
+
+
+def _manifest(home: Path) -> Mapping[str, Any]:
+    try:
+        data = json.loads((home / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _seeds_file(home: Path) -> Path | None:
+    """The seeds file the manifest names, when its path is absolute (a relative one was relative to
+    the build's working directory, which is not recorded: the content check covers it)."""
+    seeds = _manifest(home).get("seeds")
+    name = seeds.get("file") if isinstance(seeds, dict) else None
+    if isinstance(name, str) and Path(name).is_absolute():
+        return Path(name).resolve()
+    return None
+
+
+def _is_the_seeds_content(home: Path, target: Path) -> bool:
+    seeds = _manifest(home).get("seeds")
+    digest = seeds.get("sha256") if isinstance(seeds, dict) else None
+    if not isinstance(digest, str):
+        return False
+    try:
+        return file_digest(target) == digest
+    except OSError:
+        return False

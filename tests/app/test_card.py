@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from evolinstruct.app.card import MARKER, write_card
-from tests.app.conftest import json_block, read_rows
+from tests.app.conftest import SEEDS, json_block, read_rows
 from tests.conftest import evol
 
 
@@ -163,3 +163,61 @@ def test_the_curation_summary_comes_from_the_curated_files(build: Path) -> None:
     charts = {chart["id"]: chart["figure"] for chart in json_block(page, "evol-charts")["charts"]}
     per_rule = charts["chart-curation-curation-per-rule"]["data"][0]
     assert dict(zip(per_rule["y"], per_rule["x"])) == {"contamination": 1, "exact-duplicate": 3, "near-duplicate": 1}
+
+
+def configs_of(card: Path) -> dict[str, str]:
+    return {c["config_name"]: c["data_files"][0]["path"] for c in front_matter(card.read_text())["configs"]}
+
+
+def files_of(card: Path) -> dict[str, str]:
+    return {row["file"]: row["what"] for row in markdown_table(card.read_text(), "Files")}
+
+
+def test_files_made_from_an_earlier_dataset_are_named_stale_not_listed(build: Path) -> None:
+    card = build / "README.md"
+    kept = read_rows(build, "dataset.jsonl")
+    assert evol("export", str(build), "--format", "chat").returncode == 0
+    curated = build / "curated"
+    curated.mkdir()
+    (curated / "dataset.jsonl").write_text("".join(json.dumps(row) + "\n" for row in kept[1:]))
+    (curated / "removed.jsonl").write_text(json.dumps({**kept[0], "removal": {"rule": "exact-duplicate"}}) + "\n")
+    (curated / "curation.json").write_text(json.dumps({"rows": len(kept), "kept": len(kept) - 1}))
+    assert evol("report", str(build)).returncode == 0
+    assert configs_of(card)["chat"] == "chat.jsonl" and configs_of(card)["curated"] == "curated/dataset.jsonl"
+    assert f"`evol curate` kept {len(kept) - 1:,} rows" in card.read_text()
+
+    # Rebuilt over with other settings: chat.jsonl and curated/ stay, made from the old dataset.
+    rebuilt = evol("build", "--seeds", str(SEEDS), "--out", str(build), "--rounds", "1", "--limit", "3",
+                   "--restart", "--no-progress")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert read_rows(build, "dataset.jsonl") != kept
+    text = card.read_text()
+    assert set(configs_of(card)) <= {"default", "eliminated"}
+    assert "stale: made from an earlier build" in files_of(card)["chat.jsonl"]
+    assert "evol export DIR --format chat" in files_of(card)["chat.jsonl"]
+    assert "run `evol curate` again" in files_of(card)["curated/dataset.jsonl"]
+    assert "`evol curate` kept" not in text and "from an earlier build of this folder" in text
+    assert evol("report", str(build)).returncode == 0
+    page = (build / "report.html").read_text()
+    assert "evol curate kept" not in page and "made by evol curate from an earlier build of this folder" in page
+
+    # Exported again from the new dataset: listed again, while curated/ stays stale.
+    assert evol("export", str(build), "--format", "chat").returncode == 0
+    assert configs_of(card)["chat"] == "chat.jsonl" and "curated" not in configs_of(card)
+    # A file that no export recorded (copied in, or edited since) is of unknown origin.
+    shutil.copy(build / "chat.jsonl", build / "sharegpt.jsonl")
+    (build / "chat.jsonl").write_text((build / "chat.jsonl").read_text() + "\n")
+    assert evol("report", str(build)).returncode == 0
+    assert not {"chat", "sharegpt"} & set(configs_of(card))
+    assert "stale" in files_of(card)["sharegpt.jsonl"] and "stale" in files_of(card)["chat.jsonl"]
+
+
+def test_an_export_stays_listed_when_the_build_is_resumed_with_the_same_rows(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    command = ("build", "--seeds", str(SEEDS), "--out", str(out), "--rounds", "1", "--limit", "2", "--no-progress")
+    assert evol(*command).returncode == 0
+    assert evol("export", str(out), "--format", "alpaca").returncode == 0
+    before = (out / "dataset.jsonl").read_bytes()
+    assert evol(*command).returncode == 0  # resumed: the same rows, the files written again
+    assert (out / "dataset.jsonl").read_bytes() == before
+    assert configs_of(out / "README.md")["alpaca"] == "alpaca.json"

@@ -108,3 +108,30 @@ def test_credentials_in_the_endpoint_never_reach_the_page(build: Path) -> None:
     assert "Zq7s3cret" not in page and "zq7user" not in page
     assert "https://***@llm.example:8443/v1" in page
     assert "Zq7s3cret" not in (build / "README.md").read_text()
+
+
+def test_an_output_that_is_one_of_the_build_files_is_refused(build: Path, tmp_path: Path) -> None:
+    assert evol("report", str(build)).returncode == 0  # a card and a page to protect
+    (build / "curated").mkdir()
+    (build / "curated" / "dataset.jsonl").write_text((build / "dataset.jsonl").read_text())
+    (tmp_path / "link.html").symlink_to(build / "dataset.jsonl")
+    files = {path: path.read_bytes() for path in build.rglob("*") if path.is_file()}
+    targets = [build / name for name in ("dataset.jsonl", "eliminated.jsonl", "failed.jsonl", "manifest.json",
+                                          "run.json", "cache.sqlite", ".lock", "README.md", "curated/dataset.jsonl")]
+    for target in (*targets, build / "sub" / ".." / "dataset.jsonl", tmp_path / "link.html"):
+        for extra in ((), ("--no-card",)):
+            result = evol("report", str(build), "--output", str(target), *extra)
+            assert_user_error(result, f"--output {target}: ")
+            assert len([line for line in result.stderr.splitlines() if "error:" in line]) == 1
+    assert {path: path.read_bytes() for path in build.rglob("*") if path.is_file()} == files
+
+
+def test_an_output_under_a_file_is_a_usage_error_and_a_missing_folder_is_made(build: Path, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    assert_user_error(evol("report", str(build), "--output", str(afile / "r.html")),
+                      f"--output {afile / 'r.html'}: {afile} is a file, not a folder")
+    assert afile.read_text() == "mine\n"
+    elsewhere = tmp_path / "new" / "deeper" / "r.html"
+    assert evol("report", str(build), "--output", str(elsewhere), "--no-card").returncode == 0
+    assert "<html" in elsewhere.read_text(encoding="utf-8")[:500].lower()

@@ -4,6 +4,8 @@ build's rows, the filters every format shares, and the folders it is given."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -109,3 +111,48 @@ def test_an_empty_or_interrupted_build_says_so(built: Path, tmp_path: Path) -> N
     warned = evol("export", str(partial), "--format", "chat")
     assert warned.returncode == 0
     assert "this build is interrupted (Ctrl-C): the export holds only what it wrote" in warned.stderr
+
+
+BUILD_FILES = ("dataset.jsonl", "eliminated.jsonl", "failed.jsonl", "manifest.json", "run.json", "cache.sqlite",
+               "cache.sqlite-wal", ".lock", "README.md", "report.html", "curated/dataset.jsonl")
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_an_output_that_is_one_of_the_build_files_is_refused_and_nothing_changes(built: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "copy"
+    shutil.copytree(built, folder)
+    (folder / "curated").mkdir()
+    (folder / "curated" / "dataset.jsonl").write_text((built / "dataset.jsonl").read_text())
+    (folder / "cache.sqlite-wal").write_bytes(b"")
+    seeds = folder / "seeds.jsonl"
+    shutil.copy(built.parent / "seeds.jsonl", seeds)
+    (tmp_path / "link.jsonl").symlink_to(folder / "dataset.jsonl")
+    os.link(folder / "manifest.json", tmp_path / "hard.json")
+    before = snapshot(folder)
+    targets = [(folder / name, name) for name in BUILD_FILES] + [
+        (folder / ".." / "copy" / "dataset.jsonl", "dataset.jsonl"),
+        (tmp_path / "link.jsonl", "dataset.jsonl"),
+        (tmp_path / "hard.json", "manifest.json"),
+        (seeds, "seeds"),
+        (folder, "build folder itself"),
+    ]
+    for target, named in targets:
+        for fmt in ("chat", "parquet"):
+            result = evol("export", str(folder), "--format", fmt, "--output", str(target))
+            assert result.returncode == 2, (target, result.stdout, result.stderr)
+            assert "Traceback" not in result.stderr and "wrote" not in result.stdout
+            error = [line for line in result.stderr.splitlines() if "error:" in line]
+            assert len(error) == 1 and f"--output {target}" in error[0] and named in error[0], result.stderr
+    assert snapshot(folder) == before
+
+
+def test_an_output_under_a_file_is_a_usage_error(built: Path, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    result = evol("export", str(built), "--format", "chat", "--output", str(afile / "chat.jsonl"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"--output {afile / 'chat.jsonl'}: {afile} is a file, not a folder" in result.stderr
+    assert afile.read_text() == "mine\n"

@@ -56,7 +56,10 @@ def export_command(ctx: click.Context, out_dir: Path, fmt: str, output: Path | N
                    min_round: int | None, domain_verdict: str | None, min_score: tuple[str, ...]) -> None:
     """Export a build's dataset (DIR/dataset.jsonl) to another format.
 
-    The filters apply to every format. The build folder is only read: the export is a new file.
+    The filters apply to every format. The build's rows are only read: the export is a new file (one
+    written into DIR is noted in DIR/exports.json with the dataset's digest, and the card refreshed), and an
+    --output that is one of the build's own files (dataset, manifest, cache, seeds, curated/, card, report)
+    is refused.
     """
     filters = ExportFilters(min_round, domain_verdict, _min_scores(min_score) or None, system)
     exporters = host_for(ctx).registry.exporters

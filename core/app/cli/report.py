@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..report.lineages import DEFAULT_LINEAGES
-from ...types.errors import RunAborted
+from ...types.errors import RunAborted, UsageError
 from .common import host_for
 
 
@@ -29,7 +29,7 @@ def _exports(ctx: click.Context) -> dict[str, str]:
     show_default=True,
     help="Lineages the page's browser holds (a uniform sample of seeds); the charts always cover every row.",
 )
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write the page.  [default: DIR/report.html]")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write the page (its folder is created); never one of the build's own files.  [default: DIR/report.html]")
 @click.option("--card/--no-card", default=True, show_default=True, help="Also refresh the dataset card DIR/README.md.")
 @click.pass_context
 def report_command(
@@ -53,17 +53,27 @@ def report_command(
     It also refreshes the dataset card DIR/README.md (--no-card leaves it alone).
     """
     from ..card import write_card
+    from ..folder import check_output
+    from ..report.folder import CARD, REPORT
     from ..report.model import Prices, read_build
     from ..report.page import write_report
 
     if (price_in is None) != (price_out is None):
         raise click.BadParameter("give both --price-in and --price-out, or neither", param_hint="--price-in/--price-out")
     prices = Prices(price_in, price_out) if price_in is not None and price_out is not None else None
+    target = output or folder / REPORT
+    # A page written over the dataset would lose the build, and one written over README.md would
+    # replace the card (or be replaced by it). Both are refused before anything is read.
+    check_output(folder, target, also={CARD: "the dataset card"})
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--output {target}: cannot create its folder ({error.strerror or error})") from None
     started = time.monotonic()
     report = read_build(folder, lineages=lineages, prices=prices)
     registry = host_for(ctx).registry
     failures: list = []
-    written = write_report(report, list(registry.report_sections.values()), output, failures)
+    written = write_report(report, list(registry.report_sections.values()), target, failures)
     click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
     if card:
         card_path = write_card(folder, exports=_exports(ctx), report=report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...runtime.engine import OUTRANKED, UNRANKED
 from .charts import STATUS_COLORS, Chart, boxes_per_round, stacked_bars
+from .curation import curation_is_stale
 from .markup import Raw, escape, key_values, note, number, paragraph, table
 from .model import BuildReport
 from .sections import ReportSection, SectionContent
@@ -277,6 +278,12 @@ def curation_content(report: BuildReport) -> SectionContent | None:
     curation = report.curation
     if curation is None:
         return None
+    if curation_is_stale(report.path):
+        # Left from an earlier build of the folder (see curated_is_current): its counts would be
+        # read as this dataset's, so none is shown.
+        return SectionContent(note(
+            "curated/ was made by evol curate from an earlier build of this folder (or its origin is "
+            "unknown): its counts do not describe this dataset. Run evol curate again.", kind="warning"))
     parts = [note(problem, kind="warning") for problem in curation.problems]
     parts.append(
         paragraph(

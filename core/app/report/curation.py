@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from ...runtime.output import DATASET
+from ..folder import file_digest
 from .folder import CURATED, CURATION
 
 _COUNTS_KEYS = ("counts_per_rule", "removed_per_rule", "per_rule", "counts", "removed", "rules")
@@ -127,3 +129,43 @@ def _count_rules(path: Path, problems: list[str]) -> dict[str, int] | None:
             "counted as 'unknown'"
         )
     return dict(sorted(counts.items()))
+
+
+def curated_is_current(folder: Path, dataset_sha256: str) -> bool:
+    """Whether ``curated/`` was made from the current dataset.
+
+    ``evol curate`` does not record the digest of the dataset it read (when its ``curation.json``
+    holds a ``dataset_sha256``, that decides). Until then the sound test available is a
+    conservative one: the curated rows must be written after the dataset last was (a rebuild
+    rewrites dataset.jsonl, so anything curated before it is from the earlier dataset), and the
+    rows curate says it read must be the dataset's. A resumed build that rewrites the same rows
+    makes the curation look stale too: the card then says "run evol curate again", which is
+    true-to-be-safe, never a wrong claim.
+    """
+    curated = folder / CURATED
+    try:
+        data = json.loads((curated / CURATION).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    data = data if isinstance(data, dict) else {}
+    recorded = data.get("dataset_sha256")
+    if isinstance(recorded, str):
+        return recorded == dataset_sha256
+    try:
+        written_after = (curated / DATASET).stat().st_mtime_ns >= (folder / DATASET).stat().st_mtime_ns
+    except OSError:
+        return False
+    rows = data.get("rows")
+    if isinstance(rows, int) and not isinstance(rows, bool):
+        with (folder / DATASET).open("rb") as handle:
+            same_rows = rows == sum(1 for line in handle if line.strip())
+    else:
+        same_rows = True  # not said: the time alone decides
+    return written_after and same_rows
+
+
+def curation_is_stale(folder: Path) -> bool:
+    """True when the folder has a ``curated/`` dataset that was not made from its current dataset."""
+    if not (folder / CURATED / DATASET).is_file() or not (folder / DATASET).is_file():
+        return False
+    return not curated_is_current(folder, file_digest(folder / DATASET))
