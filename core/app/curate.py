@@ -44,6 +44,7 @@ from ..builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, budge
 from ..runtime.rows import RowFileError, parse_row
 from ..types.errors import EvolError
 from .config import OFFLINE_ENDPOINT
+from .folder import file_digest
 
 log = logging.getLogger("evolinstruct.curate")
 
@@ -148,6 +149,9 @@ class CurationReport:
     wall_time_s: float
     offline_rows: int = 0
     """Rows the bundled offline model wrote: their judge scores are placeholders, not ratings."""
+    dataset_sha256: str | None = None
+    """The SHA-256 of the dataset.jsonl read: the card and the report tell by it whether
+    curated/ was made from the dataset the folder holds now."""
 
     @property
     def removed(self) -> int:
@@ -156,6 +160,7 @@ class CurationReport:
     def as_json(self) -> dict[str, Any]:
         return {
             "input": str(self.folder / DATASET),
+            "dataset_sha256": self.dataset_sha256,
             "rows": self.rows,
             "kept": self.kept,
             "removed": self.removed,
@@ -462,6 +467,7 @@ def _curate(
     source = folder / DATASET
     if not source.is_file():
         raise EvolError(f"{source}: no dataset here (evol curate reads DIR/dataset.jsonl)")
+    digest = file_digest(source)
     if not 0.0 < settings.near_dup_threshold <= 1.0:
         raise EvolError(f"--near-dup-threshold must be in (0, 1], got {settings.near_dup_threshold}")
     if not 0.0 < settings.budget_similarity <= 1.0:
@@ -540,6 +546,7 @@ def _curate(
         versions=_versions(),
         wall_time_s=time.monotonic() - started,
         offline_rows=facts.offline_rows,
+        dataset_sha256=digest,
     )
     _atomic_write(curated / REPORT_FILE, json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
     return report

@@ -217,7 +217,11 @@ def test_an_export_stays_listed_when_the_build_is_resumed_with_the_same_rows(tmp
     command = ("build", "--seeds", str(SEEDS), "--out", str(out), "--rounds", "1", "--limit", "2", "--no-progress")
     assert evol(*command).returncode == 0
     assert evol("export", str(out), "--format", "alpaca").returncode == 0
+    assert evol("curate", str(out), "--no-progress").returncode == 0
     before = (out / "dataset.jsonl").read_bytes()
     assert evol(*command).returncode == 0  # resumed: the same rows, the files written again
     assert (out / "dataset.jsonl").read_bytes() == before
-    assert configs_of(out / "README.md")["alpaca"] == "alpaca.json"
+    configs = configs_of(out / "README.md")
+    assert configs["alpaca"] == "alpaca.json"
+    # curate recorded the digest of the dataset it read: the same dataset, so still current.
+    assert "curated" in configs, configs
