@@ -54,9 +54,12 @@ PAPERS = (
 
 EVOL_INSTRUCT = (
     "Seed instructions were rewritten by a language model with Evol-Instruct (WizardLM, "
-    "arXiv:2304.12244): each round, every instruction in the pool is evolved once with an "
-    "operation drawn at random (in-depth operations make it harder: more constraints, deeper, "
-    "more concrete, more reasoning steps, a complicated input; in-breadth creates a rarer one). "
+    "arXiv:2304.12244): each round, every instruction in the pool is evolved with an operation "
+    "drawn at random, by the operations' weights or among those the round's schedule names (see "
+    "the configuration below); in-depth operations make it harder (more constraints, deeper, "
+    "more concrete, more reasoning steps, a complicated input), in-breadth creates a rarer one. "
+    "A domain may evolve several candidates of an instruction in a round and continue with the "
+    "best of them (the math domain's --irm-candidates). "
     "A rewrite is eliminated when it copies the evolving prompt, brings no information gain "
     "over its parent (an LLM equality judge), or draws an answer that apologises in under 80 "
     "words or holds only punctuation and stop words; its parent is then evolved again in the "
@@ -303,7 +306,7 @@ def _model(report: BuildReport) -> list[str]:
         ("temperature", decoding.get("temperature", "unknown")),
         ("top_p", decoding.get("top_p", "unknown")),
         ("max_tokens", decoding.get("max_tokens", "unknown")),
-        ("run seed", config.get("run_seed", "unknown")),
+        ("run seed", config.get("seed", "unknown")),
         ("schedule", ",".join(config["schedule"]) if config.get("schedule") else "uniform draw" if config else "unknown"),
     ]
     total = report.total_usage

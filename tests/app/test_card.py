@@ -78,6 +78,10 @@ def test_every_number_in_the_card_is_the_files(build: Path) -> None:
     card = (build / "README.md").read_text(encoding="utf-8")
     kept, eliminated, failed = (read_rows(build, name) for name in ("dataset.jsonl", "eliminated.jsonl", "failed.jsonl"))
 
+    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    assert f"| run seed | {manifest['config']['seed']} |" in card
+    assert f"on Python {manifest['python']}" in card
+
     rounds = {integer(row["round"]): row for row in markdown_table(card, "Rounds")}
     for kind, rows in (("kept", kept), ("eliminated", eliminated), ("failed", failed)):
         counted = Counter(row["round"] for row in rows)

@@ -125,7 +125,9 @@ class RunInfo:
             rounds=rounds if isinstance(rounds, int) and not isinstance(rounds, bool) else None,
             decoding=decoding if isinstance(decoding, Mapping) else None,
             config=config,
-            versions=_mapping(manifest.get("versions")),
+            # The interpreter is recorded beside the package versions, at the manifest's top.
+            versions={**_mapping(manifest.get("versions")),
+                      **({"python": manifest["python"]} if isinstance(manifest.get("python"), str) else {})},
             seeds=_mapping(manifest.get("seeds")),
             requests=_mapping(manifest.get("requests")),
             wall_time_s=wall,
