@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ...runtime.rows import TOO_DEEP, find_unwritable
+from ...runtime.rows import RowFileError, parse_row
 from ...types.errors import EvolError
 
 from .ngrams import HASH_DESCRIPTION, NgramHasher, sequence_hash, window_hashes
@@ -211,24 +211,12 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise BenchmarkError(f"{path}: is a folder, not a JSON Lines file") from None
 
 
-def _parse_line(raw: bytes, path: Path, number: int) -> Any:
+def _parse_line(raw: bytes, path: Path, number: int) -> dict[str, Any]:
+    """One benchmark record, read as the row reader reads a row (its errors, as this file's)."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise BenchmarkError(
-            f"{path}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at byte {error.start + 1}); "
-            "a benchmark file must be UTF-8 JSON Lines"
-        ) from None
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BenchmarkError(f"{path}:{number}: not valid JSON ({error.msg}, column {error.colno})") from None
-    except RecursionError:
-        raise BenchmarkError(f"{path}:{number}: {TOO_DEEP}") from None
-    problem = find_unwritable(record)
-    if problem is not None:
-        raise BenchmarkError(f"{path}:{number}: field {problem[0]!r}: {problem[1]}")
-    return record
+        return parse_row(raw, path, number)
+    except RowFileError as error:
+        raise BenchmarkError(str(error)) from None
 
 
 def _humaneval(path: Path) -> list[BenchmarkItem]:
