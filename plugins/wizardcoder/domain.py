@@ -74,7 +74,7 @@ from . import clike
 from .extract import extract_code, extract_snippet, extract_solution, parses, without_main_guard
 from .languages import BY_NAME, DEFAULT, detect, normalise, switched_to
 from .prompts import METHODS, evolve_prompt, method_text, respond_prompt, review_prompt, tests_prompt
-from .sandbox.limits import DEFAULT_LIMITS
+from .sandbox.limits import DEFAULT_LIMITS, MAX_MEMORY_MB, MAX_TIMEOUT_S, MIN_MEMORY_MB
 from .suites import (
     GENERATED,
     SEED,
@@ -132,15 +132,15 @@ OPTIONS = (
     ),
     click.Option(
         ["--exec-timeout"],
-        # The bounds a sandbox job enforces (sandbox/job.py): outside them every sample would fail.
-        type=Seconds(0.1, 3600),
+        # The bounds a sandbox job enforces (sandbox/limits.py): outside them every sample would fail.
+        type=Seconds(0.1, MAX_TIMEOUT_S),
         default=DEFAULT_LIMITS.timeout_s,
         show_default=True,
         help="code: wall-clock seconds for one program and its tests, compiling included.",
     ),
     click.Option(
         ["--exec-memory"],
-        type=click.IntRange(16, 65536),
+        type=click.IntRange(MIN_MEMORY_MB, MAX_MEMORY_MB),
         default=DEFAULT_LIMITS.memory_mb,
         show_default=True,
         help="code: memory limit in MB for one program and its tests (compilers included).",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .harness.toolchains import ALIASES, LANGUAGES, toolchain
-from .limits import DEFAULT_LIMITS
+from .limits import DEFAULT_LIMITS, MAX_MEMORY_MB, MAX_TIMEOUT_S, MIN_MEMORY_MB
 from .verdict import Verdict
 
 
@@ -42,12 +42,16 @@ class Job:
         if is_list and not toolchain(self.language).list_tests:
             raise TypeError(f"job {self.id}: tests for {self.language} must be one program (a string); "
                             "a list of statements is for python, javascript, typescript and sql")
-        if not 0 < float(self.timeout_s) <= 3600:
-            raise ValueError(f"job {self.id}: timeout_s must be in (0, 3600], got {self.timeout_s}")
-        if self.compile_timeout_s is not None and not 0 < float(self.compile_timeout_s) <= 3600:
-            raise ValueError(f"job {self.id}: compile_timeout_s must be in (0, 3600], got {self.compile_timeout_s}")
-        if not 16 <= int(self.memory_mb) <= 65536:
-            raise ValueError(f"job {self.id}: memory_mb must be in [16, 65536], got {self.memory_mb}")
+        if not 0 < float(self.timeout_s) <= MAX_TIMEOUT_S:
+            raise ValueError(f"job {self.id}: timeout_s must be in (0, {MAX_TIMEOUT_S:g}], got {self.timeout_s}")
+        if self.compile_timeout_s is not None and not 0 < float(self.compile_timeout_s) <= MAX_TIMEOUT_S:
+            raise ValueError(
+                f"job {self.id}: compile_timeout_s must be in (0, {MAX_TIMEOUT_S:g}], got {self.compile_timeout_s}"
+            )
+        if not MIN_MEMORY_MB <= int(self.memory_mb) <= MAX_MEMORY_MB:
+            raise ValueError(
+                f"job {self.id}: memory_mb must be in [{MIN_MEMORY_MB}, {MAX_MEMORY_MB}], got {self.memory_mb}"
+            )
 
     @property
     def wall_s(self) -> float:

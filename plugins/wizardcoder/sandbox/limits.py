@@ -14,6 +14,12 @@ from typing import Any
 # defaults loads neither the Docker SDK nor the image builder).
 SANDBOX_UID = 10001
 
+# The ranges a job's own limits may take: a job outside them is refused (job.py), and the
+# options that set them (--exec-timeout, --exec-memory) refuse what a job would.
+MAX_TIMEOUT_S = 3600.0
+MIN_MEMORY_MB = 16
+MAX_MEMORY_MB = 65536
+
 # Memory the supervisor needs besides the job's own (its warm interpreter with preloaded
 # modules), so that a job given N MB can really use about N MB.
 SUPERVISOR_MB = 64
