@@ -15,64 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .sandbox.harness.toolchains import blank
+
 BRACE_LANGUAGES = frozenset({"c", "cpp", "java", "go", "rust", "javascript", "typescript"})
-
-
-def blank(source: str, language: str) -> str:
-    """`source` with the insides of strings, characters and comments replaced by spaces.
-
-    Same length, same line breaks, so positions in the result are positions in the source.
-    """
-    out = list(source)
-    i, n = 0, len(source)
-    backtick_strings = language in ("go", "javascript", "typescript")
-
-    def clear(start: int, end: int) -> None:
-        for k in range(start, min(end, n)):
-            if out[k] != "\n":
-                out[k] = " "
-
-    while i < n:
-        ch = source[i]
-        nxt = source[i + 1] if i + 1 < n else ""
-        if ch == "/" and nxt == "/":
-            end = source.find("\n", i)
-            end = n if end < 0 else end
-            clear(i, end)
-            i = end
-        elif ch == "/" and nxt == "*":
-            end = source.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            clear(i, end)
-            i = end
-        elif language == "rust" and ch == "r" and re.match(r'r(#*)"', source[i:]) and not (i and (source[i - 1].isalnum() or source[i - 1] == "_")):
-            hashes = re.match(r'r(#*)"', source[i:]).group(1)  # type: ignore[union-attr]
-            end = source.find('"' + hashes, i + 2 + len(hashes))
-            end = n if end < 0 else end + 1 + len(hashes)
-            clear(i + 1, end - 1)
-            i = end
-        elif ch == '"' or (ch == "`" and backtick_strings):
-            j = i + 1
-            while j < n and source[j] != ch:
-                j += 2 if source[j] == "\\" and ch != "`" else 1
-            clear(i + 1, j)
-            i = j + 1
-        elif ch == "'":
-            if language == "rust" and not re.match(r"'(?:\\.[^']*|[^\\'])'", source[i:]):
-                i += 1  # a lifetime ('a), not a character
-                continue
-            if language in ("javascript", "typescript"):
-                j = i + 1
-                while j < n and source[j] not in "'\n":
-                    j += 2 if source[j] == "\\" else 1
-            else:
-                found = re.match(r"'(?:\\.|[^\\'\n])*'", source[i:])
-                j = i + (len(found.group(0)) - 1 if found else 1)
-            clear(i + 1, j)
-            i = j + 1
-        else:
-            i += 1
-    return "".join(out)
 
 
 def matching_braces(blanked: str) -> dict[int, int]:

@@ -148,7 +148,7 @@ _RUST_ASSERTION = re.compile(
 def rust_std_assertions(tests: str) -> str:
     """The tests with their assertion macros path-qualified (``::std::assert_eq!``). Strings and
     comments are left as they are."""
-    blanked = _blanked(tests, "rust")
+    blanked = blank(tests, "rust")
     parts: list[str] = []
     last = 0
     for match in _RUST_ASSERTION.finditer(blanked):
@@ -162,11 +162,16 @@ def rust_std_assertions(tests: str) -> str:
     return "".join(parts)
 
 
-def _blanked(source: str, language: str) -> str:
-    """`source` (Rust or Go) with the insides of strings, characters and comments replaced by
-    spaces (same length), so that a name in a string is not taken for code."""
+def blank(source: str, language: str) -> str:
+    """`source` (a brace language: C, C++, Java, Go, Rust, JavaScript, TypeScript) with the
+    insides of strings, characters and comments replaced by spaces, so that a name or a brace in a
+    string is not taken for code. Same length, same line breaks, so positions in the result are
+    positions in the source. Here, with the standard library only, for the harness; the code
+    domain (clike.py) reads code with it too.
+    """
     out = list(source)
     i, n = 0, len(source)
+    backtick_strings = language in ("go", "javascript", "typescript")
 
     def clear(start: int, end: int) -> None:
         for k in range(start, min(end, n)):
@@ -174,7 +179,8 @@ def _blanked(source: str, language: str) -> str:
                 out[k] = " "
 
     while i < n:
-        ch, nxt = source[i], source[i + 1] if i + 1 < n else ""
+        ch = source[i]
+        nxt = source[i + 1] if i + 1 < n else ""
         if ch == "/" and nxt == "/":
             end = source.find("\n", i)
             end = n if end < 0 else end
@@ -185,25 +191,29 @@ def _blanked(source: str, language: str) -> str:
             end = n if end < 0 else end + 2
             clear(i, end)
             i = end
-        elif language == "go" and ch == "`":
-            end = source.find("`", i + 1)
-            end = n if end < 0 else end
-            clear(i + 1, end)
-            i = end + 1
         elif language == "rust" and ch == "r" and re.match(r'r(#*)"', source[i:]) and not (i and (source[i - 1].isalnum() or source[i - 1] == "_")):
             hashes = re.match(r'r(#*)"', source[i:]).group(1)  # type: ignore[union-attr]
             end = source.find('"' + hashes, i + 2 + len(hashes))
             end = n if end < 0 else end + 1 + len(hashes)
             clear(i + 1, end - 1)
             i = end
-        elif ch == '"':
+        elif ch == '"' or (ch == "`" and backtick_strings):
             j = i + 1
-            while j < n and source[j] != '"':
-                j += 2 if source[j] == "\\" else 1
+            while j < n and source[j] != ch:
+                j += 2 if source[j] == "\\" and ch != "`" else 1
             clear(i + 1, j)
             i = j + 1
-        elif ch == "'" and re.match(r"'(?:\\.[^']*|[^\\'])'", source[i:]):
-            j = i + len(re.match(r"'(?:\\.[^']*|[^\\'])'", source[i:]).group(0)) - 1  # type: ignore[union-attr]
+        elif ch == "'":
+            if language == "rust" and not re.match(r"'(?:\\.[^']*|[^\\'])'", source[i:]):
+                i += 1  # a lifetime ('a), not a character
+                continue
+            if language in ("javascript", "typescript"):
+                j = i + 1
+                while j < n and source[j] not in "'\n":
+                    j += 2 if source[j] == "\\" else 1
+            else:
+                found = re.match(r"'(?:\\.|[^\\'\n])*'", source[i:])
+                j = i + (len(found.group(0)) - 1 if found else 1)
             clear(i + 1, j)
             i = j + 1
         else:
@@ -456,7 +466,7 @@ _GO_DECLARATION = re.compile(r"^(?:var|const|type)[ \t]+(?:\((?P<group>[^()]*(?:
 
 def go_redeclared(code: str) -> str | None:
     """The predeclared name the tests check with that the code redeclares at package level, or None."""
-    blanked = _blanked(code, "go")
+    blanked = blank(code, "go")
     top, depth = [], 0
     for ch in blanked:  # package level only: what is inside braces is local
         if ch == "{":
@@ -574,7 +584,7 @@ def java_shadowed(code: str, tests: str | None) -> str | None:
     """The java.lang or java.util type the tests use that a top-level type of the code shadows, or None."""
     if not (tests or "").strip():
         return None
-    blanked = _blanked(code, "java")
+    blanked = blank(code, "java")
     top, depth = [], 0
     for ch in blanked:  # top-level types only: a nested one is not what the tests' name means
         if ch == "{":
@@ -584,7 +594,7 @@ def java_shadowed(code: str, tests: str | None) -> str | None:
         elif depth == 0:
             top.append(ch)
     declared = set(_JAVA_TOP_TYPE.findall("".join(top)))
-    used = set(re.findall(r"\w+", _blanked(tests or "", "java")))
+    used = set(re.findall(r"\w+", blank(tests or "", "java")))
     return next((name for name in _JAVA_CHECKING_TYPES if name in declared and name in used), None)
 
 
