@@ -221,6 +221,19 @@ def blank(source: str, language: str) -> str:
     return "".join(out)
 
 
+def _outside_braces(blanked: str) -> str:
+    """The text of a blanked source that stands at the top level, outside every brace."""
+    top, depth = [], 0
+    for ch in blanked:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            top.append(ch)
+    return "".join(top)
+
+
 def _heap_mb(memory_mb: int) -> int:
     # Room for what a runtime needs beside its heap (code, stacks, metadata) inside the job's
     # memory, so that running out of heap is the runtime's own clear error, not an OOM kill.
@@ -466,16 +479,7 @@ _GO_DECLARATION = re.compile(r"^(?:var|const|type)[ \t]+(?:\((?P<group>[^()]*(?:
 
 def go_redeclared(code: str) -> str | None:
     """The predeclared name the tests check with that the code redeclares at package level, or None."""
-    blanked = blank(code, "go")
-    top, depth = [], 0
-    for ch in blanked:  # package level only: what is inside braces is local
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth = max(0, depth - 1)
-        elif depth == 0:
-            top.append(ch)
-    text = "".join(top)
+    text = _outside_braces(blank(code, "go"))  # package level only: what is inside braces is local
     declared = set(_GO_FUNC.findall(text))
     for match in _GO_DECLARATION.finditer(text):
         if match.group("names"):
@@ -584,16 +588,8 @@ def java_shadowed(code: str, tests: str | None) -> str | None:
     """The java.lang or java.util type the tests use that a top-level type of the code shadows, or None."""
     if not (tests or "").strip():
         return None
-    blanked = blank(code, "java")
-    top, depth = [], 0
-    for ch in blanked:  # top-level types only: a nested one is not what the tests' name means
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth = max(0, depth - 1)
-        elif depth == 0:
-            top.append(ch)
-    declared = set(_JAVA_TOP_TYPE.findall("".join(top)))
+    # Top-level types only: a nested one is not what the tests' name means.
+    declared = set(_JAVA_TOP_TYPE.findall(_outside_braces(blank(code, "java"))))
     used = set(re.findall(r"\w+", blank(tests or "", "java")))
     return next((name for name in _JAVA_CHECKING_TYPES if name in declared and name in used), None)
 
