@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 EXAMPLES = REPO / "examples"
+
+
+def numbered_seeds(tmp_path: Path, count: int, instruction: str) -> Path:
+    """``tmp_path/seeds.jsonl``: seeds ``s0``... whose instruction is ``instruction`` with ``{i}``
+    filled in (tests match rules against those words)."""
+    path = tmp_path / "seeds.jsonl"
+    path.write_text("".join(json.dumps({"id": f"s{i}", "instruction": instruction.format(i=i)}) + "\n"
+                            for i in range(count)), encoding="utf-8")
+    return path
 
 
 def evol(*args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

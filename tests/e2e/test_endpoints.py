@@ -10,16 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import evol
+from tests.conftest import evol, numbered_seeds
 
 API = {"OPENAI_API_KEY": "sk-loopback"}
 
 
 def seeds_file(tmp_path: Path, count: int) -> Path:
-    path = tmp_path / "seeds.jsonl"
-    path.write_text("".join(json.dumps({"id": f"s{i}", "instruction": f"Describe lighthouse number {i} for sailors."}) + "\n"
-                            for i in range(count)), encoding="utf-8")
-    return path
+    return numbered_seeds(tmp_path, count, "Describe lighthouse number {i} for sailors.")
 
 
 def clean_env(**values: str) -> dict[str, str]:

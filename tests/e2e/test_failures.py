@@ -15,16 +15,13 @@ from pathlib import Path
 import pytest
 
 from evolinstruct.testing import LoopbackLLM, Rule
-from tests.conftest import EXAMPLES, evol
+from tests.conftest import EXAMPLES, evol, numbered_seeds
 
 API = {"OPENAI_API_KEY": "sk-loopback"}
 
 
 def seeds_file(tmp_path: Path, count: int) -> Path:
-    path = tmp_path / "seeds.jsonl"
-    path.write_text("".join(json.dumps({"id": f"s{i}", "instruction": f"Describe harbour number {i} for sailors."}) + "\n"
-                            for i in range(count)), encoding="utf-8")
-    return path
+    return numbered_seeds(tmp_path, count, "Describe harbour number {i} for sailors.")
 
 
 def rows(path: Path) -> list[dict]:

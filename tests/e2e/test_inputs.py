@@ -14,16 +14,13 @@ from pathlib import Path
 import pytest
 
 from evolinstruct.testing import Rule
-from tests.conftest import EXAMPLES, evol
+from tests.conftest import EXAMPLES, evol, numbered_seeds
 
 API = {"OPENAI_API_KEY": "sk-loopback"}
 
 
 def seeds_file(tmp_path: Path, count: int = 3) -> Path:
-    path = tmp_path / "seeds.jsonl"
-    path.write_text("".join(json.dumps({"id": f"s{i}", "instruction": f"Name river number {i}."}) + "\n"
-                            for i in range(count)), encoding="utf-8")
-    return path
+    return numbered_seeds(tmp_path, count, "Name river number {i}.")
 
 
 def assert_usage_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:

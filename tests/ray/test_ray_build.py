@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from evolinstruct.testing import Rule
-from tests.conftest import EXAMPLES, evol
+from tests.conftest import EXAMPLES, evol, numbered_seeds
 
 pytestmark = pytest.mark.slow
 
@@ -28,10 +28,7 @@ NO_GAIN = Rule(contains="Not Equal", pattern=r"harbour number \d*[37]\b", reply=
 
 
 def seeds_file(tmp_path: Path, count: int) -> Path:
-    path = tmp_path / "seeds.jsonl"
-    path.write_text("".join(json.dumps({"id": f"s{i}", "instruction": f"Describe harbour number {i} for sailors."}) + "\n"
-                            for i in range(count)), encoding="utf-8")
-    return path
+    return numbered_seeds(tmp_path, count, "Describe harbour number {i} for sailors.")
 
 
 def manifest(out: Path) -> dict:
@@ -129,7 +126,7 @@ def test_a_worker_killed_mid_run_is_run_again_and_the_build_is_the_same(tmp_path
         os.kill(victim, signal.SIGKILL)  # the worker running shard 2, mid-run
         assert process.wait(timeout=180) == 0, log.read_text()
     stderr_text = log.read_text()
-    assert f"shard 2 of 3 runs again on" in stderr_text and f"pid {victim} ended without finishing" in stderr_text
+    assert "shard 2 of 3 runs again on" in stderr_text and f"pid {victim} ended without finishing" in stderr_text
     assert_same_rows(tmp_path / "one", out)
     assert manifest(out)["counts"] == manifest(tmp_path / "one")["counts"]
     section = manifest(out)["ray"]

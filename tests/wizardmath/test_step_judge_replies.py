@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from evolinstruct.testing import Rule
-from tests.conftest import EXAMPLES, evol
+from tests.conftest import evol
+from tests.e2e.test_math_build import BAKERY, BAKERY_SOLUTION, JUDGE, SEEDS
 from wizardmath.judges import read_step_judgement
 
 SAYS_CORRECT = [
@@ -49,18 +50,6 @@ def test_ambiguous_replies_are_unreadable_not_guessed(reply: str) -> None:
     assert read_step_judgement(reply) is None
 
 
-SEEDS = EXAMPLES / "seeds" / "math_gsm8k_style.jsonl"
-BAKERY = (
-    "A bakery sells muffins for $3 each and cookies for $2 each. On Monday it sold 45 muffins and "
-    "20 cookies. How much money did it take in on Monday?"
-)
-BAKERY_SOLUTION = (
-    "The muffins brought in 45 * 3 = 135 dollars.\n"
-    "The cookies brought in 20 * 2 = 40 dollars.\n"
-    "Together that is 135 + 40 = 175 dollars.\n"
-    "The answer is \\boxed{175}"
-)
-JUDGE = '{"definition": 9, "precision": 9, "integrity": 9, "difficulty": 4}'
 
 
 @pytest.mark.parametrize(
