@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -298,13 +299,18 @@ class Build:
 
     # --- helpers -------------------------------------------------------------------------------
 
+    @functools.cached_property
+    def seeds_sha256(self) -> str:
+        """The seeds file's digest, read once: run.json and the manifest both record it."""
+        return file_digest(self.config.seeds)
+
     def _folder_state(self) -> dict[str, Any]:
         """What run.json records: the settings that decide the dataset."""
         config = self.config
         state = {key: _recorded(getattr(config, key)) for key in DATASET_OPTIONS if key != "options"}
         state.update(
             model=self.model, options=_recorded(self.options), endpoint=self.identity,
-            seeds_sha256=file_digest(config.seeds),
+            seeds_sha256=self.seeds_sha256,
         )
         if not config.difficulty:
             # Recorded only when asked for, so a folder built before the option existed resumes.
@@ -332,7 +338,7 @@ class Build:
             "versions": {"evolinstruct": self.host.version, "plugins": self.host.active_versions()},
             "seeds": {
                 "file": str(self.config.seeds),
-                "sha256": file_digest(self.config.seeds),
+                "sha256": self.seeds_sha256,
                 "valid": self.seed_file.valid_count,
                 "selected": self.selected,
                 "invalid": [item.as_dict() for item in self.seed_file.invalid],
