@@ -355,14 +355,6 @@ def rate_difficulty(
         ratings[position] = rating
 
     async def main() -> None:
-        try:
-            # As a build does: a wrong URL or key is found within seconds, not after every
-            # row's retries (or a --max-outage of waiting).
-            for warning in await llm.preflight():
-                log.warning("%s", warning)
-        except BaseException:
-            await llm.aclose()
-            raise
         queue: asyncio.Queue[tuple[int, Any, str]] = asyncio.Queue()
         for item in items:
             queue.put_nowait(item)
@@ -373,13 +365,17 @@ def rate_difficulty(
                 await ask(*queue.get_nowait())
                 done.put_nowait(None)
 
-        workers = [asyncio.ensure_future(worker()) for _ in range(min(len(items), 2 * settings.concurrency) or 1)]
-
         async def drain() -> None:
             for _ in progress(range(len(items)), total=len(items), description="difficulty"):
                 await done.get()
 
+        workers: list[asyncio.Future[None]] = []
         try:
+            # As a build does: a wrong URL or key is found within seconds, not after every
+            # row's retries (or a --max-outage of waiting).
+            for warning in await llm.preflight():
+                log.warning("%s", warning)
+            workers = [asyncio.ensure_future(worker()) for _ in range(min(len(items), 2 * settings.concurrency) or 1)]
             await asyncio.gather(drain(), *workers)
         finally:
             for task in workers:
