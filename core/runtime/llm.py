@@ -263,18 +263,11 @@ class LLM:
             self._count(attempts, endpoint, went_down=False)
             raise
         except openai.APIConnectionError as error:  # refused, reset, unresolvable, or timed out
-            unreachable = _cannot_connect(error)
-            went_down = endpoint.faulted(id(request), unreachable=unreachable, probe=probe)
-            if went_down and probe and not unreachable:
-                went_down = not await self._server_answers(endpoint)
-            self._count(attempts, endpoint, went_down=went_down)
+            await self._server_fault(endpoint, probe, request, attempts, unreachable=_cannot_connect(error))
             raise
         except openai.APIStatusError as error:
             if error.status_code >= 500 or error.status_code in (408, 409):
-                went_down = endpoint.faulted(id(request), unreachable=False, probe=probe)
-                if went_down and probe:
-                    went_down = not await self._server_answers(endpoint)
-                self._count(attempts, endpoint, went_down=went_down)
+                await self._server_fault(endpoint, probe, request, attempts, unreachable=False)
             else:
                 self._status_error(error, request, endpoint, attempts, probe)
             raise
@@ -317,6 +310,15 @@ class LLM:
                 f"in a row): {message}"
             ) from None
         raise RequestRejected(f"the endpoint rejected the request as invalid ({status}): {message}") from None
+
+    async def _server_fault(
+        self, endpoint: Endpoint, probe: bool, request: dict[str, Any], attempts: _Attempts, *, unreachable: bool
+    ) -> None:
+        """A server error or no answer: the endpoint may be down, then the attempt does not count."""
+        went_down = endpoint.faulted(id(request), unreachable=unreachable, probe=probe)
+        if went_down and probe and not unreachable:
+            went_down = not await self._server_answers(endpoint)
+        self._count(attempts, endpoint, went_down=went_down)
 
     async def _server_answers(self, endpoint: Endpoint) -> bool:
         """After a probe failed with a server error or a timeout: does the server answer at all?
