@@ -8,6 +8,7 @@ while the build runs, so that a million seeds never sit in memory at once.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -18,6 +19,12 @@ from ..types.records import Seed
 from ..types.registrations import Domain
 
 COMMON_FIELDS = ("instruction", "input", "output", "id")
+
+# The engine names round R of seed S ``S/rR`` (``S/rRcN`` for candidate N). A seed id that ends
+# the same way could be another seed's evolution (seeds ``a`` and ``a/r1`` would both give a row
+# ``a/r1``); refusing those ids keeps every row id unique by construction, whatever else the ids
+# hold (``HumanEval/0`` stays fine).
+DERIVED_ID_SUFFIX = re.compile(r"/r\d+(?:c\d+)?\Z")
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class Selection:
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _sniff(path: Path) -> bytes:
@@ -76,13 +84,17 @@ def _raw_records(path: Path) -> Iterator[tuple[str, Any]]:
         return
     if b"\x00" in head:
         raise SeedError("is a binary file, not JSON lines, a JSON array or Parquet", source=name)
-    first = head.lstrip()[:1]
+    # Windows editors (Notepad, Excel's "UTF-8" export) start a file with a byte order mark; it
+    # says nothing about the records, so it is skipped, not taken for a broken first record.
+    first = head.removeprefix(UTF8_BOM).lstrip()[:1]
     if first == b"[":
         yield from _json_array_records(path)
         return
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             source = f"{name}:{number}"
+            if number == 1:
+                raw = raw.removeprefix(UTF8_BOM)
             if b"\x00" in raw:
                 raise SeedError("contains NUL bytes: a binary file, not JSON lines", source=source)
             try:
@@ -106,7 +118,7 @@ def _raw_records(path: Path) -> Iterator[tuple[str, Any]]:
 
 def _json_array_records(path: Path) -> Iterator[tuple[str, Any]]:
     name = str(path)
-    data = path.read_bytes()
+    data = path.read_bytes().removeprefix(UTF8_BOM)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -173,6 +185,13 @@ def _to_seed(source: str, record: Any, index: int, domain: Domain) -> Seed:
         seed_id = f"seed-{index}"
     elif not isinstance(seed_id, (str, int)) or isinstance(seed_id, bool):
         raise SeedError("must be a string or an integer", source=source, field="id")
+    elif DERIVED_ID_SUFFIX.search(str(seed_id)):
+        raise SeedError(
+            f"{seed_id!r} ends like the id of an evolved row ('/r' and a round number), so it could "
+            "collide with another seed's evolution; rename it (for example replace '/' with '-')",
+            source=source,
+            field="id",
+        )
     prompt = instruction.strip()
     if extra_input and extra_input.strip():
         prompt = f"{prompt}\n\n{extra_input.strip()}"
