@@ -122,3 +122,57 @@ def test_a_shard_cache_is_its_owner_s_alone_and_a_killed_owner_loses_nothing(tmp
     assert main.absorb(path) == 500
     again = Cache(path, exclusive=True)
     assert all(again.get(f"k{i}") == {"i": i} for i in range(500))
+
+
+OLD_SCHEMA = """
+CREATE TABLE entries (key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+"""
+
+
+def _old_cache(path: Path, entries: dict[str, object]) -> None:
+    """A cache file as the cache wrote it before values were compressed: a WITHOUT ROWID table
+    of JSON text."""
+    import json
+
+    db = sqlite3.connect(path)
+    db.executescript(OLD_SCHEMA)
+    for key, value in entries.items():
+        db.execute("INSERT INTO entries VALUES (?, 'chat', ?)", (key, json.dumps(value, separators=(",", ":"))))
+    db.commit()
+    db.close()
+
+
+def test_a_cache_written_before_compression_is_read_and_extended(tmp_path: Path) -> None:
+    path = tmp_path / "cache.sqlite"
+    answer = {"text": "an answer written by the old cache " * 20, "usage": {"prompt_tokens": 3, "completion_tokens": 90, "requests": 1}}
+    _old_cache(path, {"old": answer})
+    cache = Cache(path)
+    assert cache.get("old") == answer
+    cache.put("new", "chat", {"text": "a new answer " * 50})
+    cache.close()
+    cache = Cache(path)
+    assert cache.get("old") == answer and cache.get("new") == {"text": "a new answer " * 50}
+    assert cache.count("chat") == 2
+    cache.close()
+
+
+def test_long_values_are_stored_compressed_and_short_ones_as_text(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c.sqlite")
+    long_text = "The train leaves at nine and arrives at noon, three hours later. " * 16
+    cache.put("long", "chat", {"text": long_text})
+    cache.put("short", "memo:x", {"value": 1})
+    cache.close()
+    db = sqlite3.connect(tmp_path / "c.sqlite")
+    stored = dict(db.execute("SELECT key, value FROM entries").fetchall())
+    db.close()
+    assert isinstance(stored["long"], bytes) and len(stored["long"]) < len(long_text) / 2
+    assert stored["short"] == '{"value":1}'
+    assert Cache(tmp_path / "c.sqlite").get("long") == {"text": long_text}
+
+
+def test_an_old_shard_cache_is_absorbed_into_a_new_main_cache(tmp_path: Path) -> None:
+    _old_cache(tmp_path / "shard.sqlite", {"k": {"text": "from an old shard"}})
+    main = Cache(tmp_path / "cache.sqlite")
+    assert main.absorb(tmp_path / "shard.sqlite") == 1
+    assert main.get("k") == {"text": "from an old shard"}
+    main.close()
