@@ -5,6 +5,8 @@
    candidate).
 2. ``sorry-short``: the answer contains "sorry" and is under 80 words: the model found the
    instruction hard to answer.
+   ``sorry-rewrite`` applies it to the rewrite itself: the evolver refused ("Sorry, I can't help
+   with that.") instead of rewriting, and a refusal must not become an instruction.
 3. ``stopwords-only``: the answer is nothing but punctuation and stop words.
 4. ``template-leak``: the rewrite copies words of the evolving prompt (its labels).
 
@@ -110,6 +112,40 @@ def sorry_short(ctx: SampleContext, sample: Sample) -> str | None:
     return None
 
 
+# The evolver refusing to rewrite ("Sorry, I can't help with that.") answers our prompt instead of
+# rewriting; kept, the refusal becomes an instruction and is answered. The paper's rule on the
+# answer ("sorry" in under 80 words) would eliminate legitimate short instructions that merely
+# mention an apology ("Write a note saying sorry ..."), so on the rewrite a refusal is narrower:
+# it opens with an apology and says it cannot, or opens with "I can't help/assist/..." itself.
+_APOLOGY_OPENING = re.compile(
+    r"^\W*(?:(?:i\s*(?:'|’)?\s*m|i\s+am)\s+(?:so\s+|very\s+|really\s+|truly\s+)?sorry|sorry|i\s+apologi[sz]e|"
+    r"(?:my\s+)?apologies|as\s+an\s+ai\b)",
+    re.IGNORECASE,
+)
+_CANNOT = re.compile(
+    r"\b(?:can(?:'|’)?t|cannot|can\s+not|won(?:'|’)t|unable|not\s+able|must\s+decline|not\s+(?:be\s+)?possible)\b",
+    re.IGNORECASE,
+)
+_CANNOT_OPENING = re.compile(
+    r"^\W*i\s*(?:can(?:'|’)?t|cannot|can\s+not|won(?:'|’)t|(?:'|’)m\s+unable\s+to|am\s+unable\s+to|must\s+decline)"
+    r"(?:\s+\w+){0,2}?\s+(?:help|assist|comply|fulfil+|provide|do|complete|rewrite|create|generate|continue|with)\b",
+    re.IGNORECASE,
+)
+
+
+def is_refusal(text: str) -> bool:
+    """True when a short text is a refusal to do what was asked, not an instruction."""
+    if len(text.split()) >= SORRY_WORD_LIMIT:
+        return False
+    return bool(_APOLOGY_OPENING.search(text) and _CANNOT.search(text)) or bool(_CANNOT_OPENING.search(text))
+
+
+def sorry_rewrite(ctx: SampleContext, sample: Sample) -> str | None:
+    if is_refusal(sample.instruction):
+        return f"the rewrite is a refusal, not an instruction ({len(sample.instruction.split())} words)"
+    return None
+
+
 def stopwords_only(ctx: SampleContext, sample: Sample) -> str | None:
     words = [word.lower() for word in _WORD.findall(sample.response or "")]
     if all(word in STOP_WORDS for word in words):
@@ -124,6 +160,9 @@ def _no_requests(options: object) -> dict[str, int]:
 PAPER_RULES = (
     Filter("template-leak", "instruction", template_leak, requests=_no_requests,
            description="rule 4: the rewrite copies the evolving prompt's labels"),
+    # Before the equality judge: a refusal is eliminated without paying for a judgement.
+    Filter("sorry-rewrite", "instruction", sorry_rewrite, requests=_no_requests,
+           description="rule 2 on the rewrite: the evolver refused (an apology and a cannot) instead of rewriting"),
     Filter("equality", "instruction", equality, requests=lambda options: {"equality": 1},
            description="rule 1: an LLM judge finds no information gain over the parent"),
     Filter("sorry-short", "response", sorry_short, requests=_no_requests,

@@ -34,11 +34,13 @@ LEAK_PATTERN = re.compile(
 )
 
 # A label at the very start: "#Rewritten Instruction#:", "**Rewritten Instruction:**",
-# "Rewritten Instruction:", "## New Instruction". Without # marks the colon is required, so that
-# "New question types appear..." or "Given problem constraints..." are left whole.
+# "Rewritten Instruction:", "## New Instruction". A label is followed by a colon or stands on a
+# line of its own; anything else goes on the same line is a sentence that starts with those words
+# ("#Given Prompt# is the heading our wiki uses; ..." or "New question types appear...") and is
+# left whole (the leak rule then judges it).
 _LEADING_LABEL = re.compile(
     r"^\s*(?:\*\*|__)?\s*(?:"
-    r"#+\s*" + _LABEL_WORDS + r"\s*#*\s*(?:\*\*|__)?\s*[:：]?"
+    r"#+\s*" + _LABEL_WORDS + r"\s*#*\s*(?:\*\*|__)?[ \t]*(?:[:：]|(?=\n|\Z))"
     r"|" + _LABEL_WORDS + r"\s*(?:\*\*|__)?\s*[:：]"
     r")\s*(?:\*\*|__)?[ \t]*\n?",
     re.IGNORECASE,
