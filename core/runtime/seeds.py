@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ..types.errors import SeedError
+from ..types.errors import SeedError, UsageError
+from .output import OutputFolder
 from .rows import TOO_DEEP, find_unwritable
 from ..types.records import Seed
 from ..types.registrations import Domain
@@ -251,3 +252,15 @@ class SeedFile:
 
     def __iter__(self) -> Iterator[Seed]:
         return self._seeds([])
+
+
+def refuse_output_file(seeds: Path, out: Path) -> None:
+    """``UsageError`` (exit 2) when the seeds file is one of the build folder's own files, or
+    resolves to one (a symlink, ``..``, a hard link): the build opens those for writing, which
+    would empty the seeds before they are read. Called before anything is opened for writing."""
+    what = OutputFolder(out).own(seeds)
+    if what is not None:
+        raise UsageError(
+            f"--seeds {seeds}: is {what}, one of the files of --out {out}, which the build writes; "
+            "copy the seeds out of the folder first, or choose another --out"
+        )
