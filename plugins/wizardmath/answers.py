@@ -17,24 +17,47 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Iterable, Literal, Sequence
 
 import sympy
 
 from .extraction import extract_answer
 from .reading import (
-    DEGREE, PERCENT, PM, Interval, Matrix, ParseError, ReadOptions, Rel, Scalar, Seq, SetUnion,
-    Text, Value, clean, equation_expr, inequality_normal, read, relation_set, to_text,
+    DEGREE, PERCENT, PM, Interval, Matrix, ParseError, Quantity, ReadOptions, Rel, Scalar, Seq,
+    SetUnion, Text, Time, Value, clean, equation_expr, inequality_normal, read, relation_set,
+    to_text,
 )
+from .units import factor as unit_factor, kind_name
 
 
 __all__ = [
-    "DEFAULT_POLICY", "Equality", "GradingPolicy", "answers_equal", "answers_equal_async",
+    "DEFAULT_POLICY", "Convention", "Equality", "GradingPolicy", "answers_equal", "answers_equal_async",
     "answers_equal_many", "answers_equal_many_async", "compare_texts", "extract_answer",
     "read_answer", "values_equal",
     # Reading, re-exported for wizardmath.steps.
     "DEGREE", "PERCENT", "PM", "ParseError", "ReadOptions", "Rel", "Scalar", "Seq", "clean", "read",
 ]
+
+
+class Convention(str, Enum):
+    """The choices a grader makes that mathematics does not: each is a field of ``GradingPolicy``
+    and a paragraph of docs/math-grading.md ("Conventions"), and a verdict that relied on one
+    names it (``Equality.policy``), so that a row says why it was counted."""
+
+    ROUNDING = "rounding"  # 0.333 stands for 1/3 (rounding, min_significant_digits)
+    TOLERANCE = "tolerance"  # within rel_tol
+    DROPPED_UNIT = "dropped unit"  # 24 matches 24 square meters (strip_units)
+    DROPPED_NAME = "dropped name"  # x = 3 matches 3 (accept_assignment)
+    PERCENT = "percent"  # 28% matches 28 (percent)
+    DEGREES = "degrees"  # 30° matches 30, or pi/6 (degrees_as_radians)
+    REPEATS_ONCE = "repeats once"  # 1, 1, 2 matches 1, 2 when the reference lists 1 once
+    UNORDERED = "unordered list"  # 2, 1 matches 1, 2 (ordered_lists)
+    INEQUALITY_FOR_INTERVAL = "inequality for interval"  # x > 3 matches (3, oo)
+    RENAMED_SYMBOLS = "renamed symbols"  # f(x) matches f(y) (rename_symbols)
+    IMAGINARY_J = "j as i"  # 3 + 4j matches 3 + 4i (imaginary_j)
+    CHOICE_LETTER = "choice letter"  # (A) matches (A) 2\sqrt{3}
+    DECIMAL_COMMA = "decimal comma"  # 1,22 matches 1.22 (decimal_comma)
 
 
 @dataclass(frozen=True)
@@ -55,14 +78,16 @@ class GradingPolicy:
     rel_tol: float = 0.0
     # `x = 3` matches `3` (and `x = 1 + 2 = 3` reads as 3).
     accept_assignment: bool = True
-    # Units after a number (`5 cm`, `3\text{ hours}`) are dropped.
+    # A number without a unit matches a number with one by its value in that unit (`24` and
+    # `24 square meters`). Two units of measure always convert (`1.5 km`, `1500 m`), and two of
+    # different kinds never match (`5 cm`, `5 s`). Off: a bare number never matches a quantity.
     strip_units: bool = True
     # `30^\circ` also matches `\pi/6` (it always matches 30).
     degrees_as_radians: bool = False
     # An inequality matches the interval it describes when the reference is an interval. (An
     # interval always matches a reference written as an inequality.) Off: questions that give
     # interval answers usually ask for interval notation.
-    inequality_for_interval: bool = False
+    inequality_for_interval: bool = True
     # Bare lists `1, 2, 3` compare as sets; tuples `(1, 2)` always compare in order.
     ordered_lists: bool = False
     # `2\frac{1}{2}` is the mixed number 5/2 (never `2(3)`, which is the product 6).
@@ -75,6 +100,8 @@ class GradingPolicy:
     prose_numbers: bool = True
     # `1,22` may be the decimal 1.22 (as well as the list 1, 22).
     decimal_comma: bool = True
+    # `j` is the imaginary unit when the other side writes `i` (engineering notation).
+    imaginary_j: bool = True
 
 
 DEFAULT_POLICY = GradingPolicy()
@@ -84,6 +111,9 @@ DEFAULT_POLICY = GradingPolicy()
 class Equality:
     equal: bool
     reason: str
+    # The conventions (``Convention`` values, comma-separated) an "equal" relied on; None when
+    # mathematics alone decided.
+    policy: str | None = None
 
 
 # ============================================================================================
@@ -134,6 +164,19 @@ _TOLERANCE_DIGITS = 40  # numeric agreement to this many significant digits coun
 class _Verdict:
     equal: bool
     how: str = ""
+    conventions: tuple[Convention, ...] = ()
+
+
+def _relying(verdict: _Verdict, *conventions: Convention) -> _Verdict:
+    """``verdict``, noting the conventions an "equal" relied on."""
+    if not verdict.equal or not conventions:
+        return verdict
+    merged = tuple(dict.fromkeys(verdict.conventions + conventions))
+    return replace(verdict, conventions=merged)
+
+
+def _conventions_of(verdicts: Iterable[_Verdict]) -> tuple[Convention, ...]:
+    return tuple(dict.fromkeys(c for v in verdicts for c in v.conventions))
 
 
 def _is_constant(expr: sympy.Basic) -> bool:
@@ -148,22 +191,31 @@ def _numeric_value(expr: sympy.Expr, digits: int = 60) -> sympy.Expr | None:
     return value if value.is_number else None
 
 
-def _scalar_readings(scalar: Scalar, policy: GradingPolicy) -> list[Scalar]:
-    """Replace the percent, degree and plus-minus markers by what they may mean."""
+def _scalar_readings(scalar: Scalar, policy: GradingPolicy, other: Scalar
+                     ) -> list[tuple[Scalar, tuple[Convention, ...]]]:
+    """Replace the percent and degree markers by what they may mean against ``other``, with the
+    convention each reading relies on. When both sides carry the sign, it means the same on
+    both: `25\\%` against `0.25\\%` compares 25 with 0.25."""
     expr = scalar.expr
-    readings = [scalar]
+    readings: list[tuple[Scalar, tuple[Convention, ...]]] = [(scalar, ())]
     if expr.has(PERCENT):
-        options = {"either": [1, sympy.Rational(1, 100)], "number": [1],
-                   "fraction": [sympy.Rational(1, 100)]}[policy.percent]
+        if other.expr.has(PERCENT):
+            options = [1]
+        else:
+            options = {"either": [1, sympy.Rational(1, 100)], "number": [1],
+                       "fraction": [sympy.Rational(1, 100)]}[policy.percent]
         readings = [
-            Scalar(expr.subs(PERCENT, factor),
-                   None if scalar.places is None else scalar.places + (2 if factor != 1 else 0))
+            (Scalar(expr.subs(PERCENT, factor),
+                    None if scalar.places is None else scalar.places + (2 if factor != 1 else 0)),
+             (Convention.PERCENT,) if factor == 1 and not other.expr.has(PERCENT) else ())
             for factor in options
         ]
     if expr.has(DEGREE):
-        factors = [1, sympy.pi / 180] if policy.degrees_as_radians else [1]
-        readings = [Scalar(r.expr.subs(DEGREE, f), r.places if f == 1 else None)
-                    for r in readings for f in factors]
+        shared = other.expr.has(DEGREE)
+        factors = [1, sympy.pi / 180] if policy.degrees_as_radians and not shared else [1]
+        readings = [(Scalar(r.expr.subs(DEGREE, f), r.places if f == 1 else None),
+                     c + (() if shared else (Convention.DEGREES,)))
+                    for r, c in readings for f in factors]
     return readings
 
 
@@ -207,24 +259,29 @@ def _numbers_equal(gold: Scalar, pred: Scalar, policy: GradingPolicy) -> _Verdic
         digits = policy.min_significant_digits
         if (gold.places is not None and _significant_digits(gold) >= digits
                 and _rounds_to(gold, b, gold.places)):
-            return _Verdict(True, f"the reference is the prediction rounded to {gold.places} places")
+            return _Verdict(True, f"the reference is the prediction rounded to {gold.places} places",
+                            (Convention.ROUNDING,))
         if (pred.places is not None and pred.places >= policy.min_rounded_places
                 and _significant_digits(pred) >= digits and _rounds_to(pred, a, pred.places)):
-            return _Verdict(True, f"the prediction is the reference rounded to {pred.places} places")
+            return _Verdict(True, f"the prediction is the reference rounded to {pred.places} places",
+                            (Convention.ROUNDING,))
     if policy.rel_tol > 0:
         va, vb = _numeric_value(a), _numeric_value(b)
         if va is not None and vb is not None and abs(va - vb) <= policy.rel_tol * max(abs(va), abs(vb)):
-            return _Verdict(True, f"within relative tolerance {policy.rel_tol}")
+            return _Verdict(True, f"within relative tolerance {policy.rel_tol}", (Convention.TOLERANCE,))
     return _Verdict(False, "different numbers")
 
 
-def _random_points(symbols: Iterable[sympy.Symbol], count: int = 3) -> list[dict]:
+def _random_points(symbols: Iterable[sympy.Symbol], count: int = 4) -> list[dict]:
+    """Rational points with both signs for every symbol: `|x|` and `x` agree at every positive
+    point, so the domain is sampled on both sides of zero."""
     import random
 
     rng = random.Random(20261121)
     symbols = list(symbols)
-    return [{s: sympy.Rational(rng.randint(7, 97), rng.randint(3, 29)) for s in symbols}
-            for _ in range(count)]
+    return [{s: (-1) ** (k + j) * sympy.Rational(rng.randint(7, 97), rng.randint(3, 29))
+             for j, s in enumerate(symbols)}
+            for k in range(count)]
 
 
 def _expressions_equal(a: sympy.Expr, b: sympy.Expr) -> _Verdict:
@@ -258,20 +315,55 @@ def _expressions_equal(a: sympy.Expr, b: sympy.Expr) -> _Verdict:
 
 def _scalars_equal(gold: Scalar, pred: Scalar, policy: GradingPolicy) -> _Verdict:
     best = _Verdict(False, "different values")
-    for g in _scalar_readings(gold, policy):
-        for p in _scalar_readings(pred, policy):
+    for g, g_conventions in _scalar_readings(gold, policy, pred):
+        for p, p_conventions in _scalar_readings(pred, policy, gold):
             if isinstance(g.expr, sympy.MatrixBase) or isinstance(p.expr, sympy.MatrixBase):
                 return _Verdict(False, "a matrix against a scalar")
             if _is_constant(g.expr) and _is_constant(p.expr):
                 verdict = _numbers_equal(g, p, policy)
             else:
-                verdict = _expressions_equal(g.expr, p.expr)
+                verdict = _antiderivatives_equal(g.expr, p.expr)
+                if verdict is None:
+                    verdict = _expressions_equal(g.expr, p.expr)
                 if not verdict.equal and policy.rename_symbols:
-                    verdict = _renamed_equal(g.expr, p.expr)
+                    verdict = _relying(_renamed_equal(g.expr, p.expr), Convention.RENAMED_SYMBOLS)
             if verdict.equal:
-                return verdict
+                return _relying(verdict, *g_conventions, *p_conventions)
             best = verdict
     return best
+
+
+def _integration_constant(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Symbol] | None:
+    """`F + C` as (F, C) when a lone symbol C (or c, K, C_1) is added to an expression of other
+    symbols: the family of antiderivatives F + C; else None."""
+    if not isinstance(expr, sympy.Add):
+        return None
+    for term in expr.args:
+        if isinstance(term, sympy.Symbol) and re.fullmatch(r"[CcK](?:_\{?\w+\}?)?", term.name):
+            rest = expr - term
+            if rest.free_symbols and term not in rest.free_symbols:
+                return rest, term
+    return None
+
+
+def _antiderivatives_equal(a: sympy.Expr, b: sympy.Expr) -> _Verdict | None:
+    """Two families `F + C` and `G + C` are the same when F - G is a constant: its derivative is
+    zero (proven by simplify, or at random points of both signs to 30 digits). None unless both
+    sides are such families."""
+    found_a, found_b = _integration_constant(a), _integration_constant(b)
+    if found_a is None or found_b is None:
+        return None
+    difference = found_a[0] - found_b[0]
+    variables = difference.free_symbols
+    if not variables:
+        return _Verdict(True, "antiderivatives that differ by a constant")
+    if variables != (found_a[0].free_symbols | found_b[0].free_symbols):
+        return _Verdict(False, "antiderivatives in different variables")
+    for variable in variables:
+        derivative = sympy.diff(difference, variable)
+        if not _expressions_equal(derivative, sympy.Integer(0)).equal:
+            return _Verdict(False, "antiderivatives that differ by more than a constant")
+    return _Verdict(True, "antiderivatives that differ by a constant")
 
 
 def _renamed_equal(a: sympy.Expr, b: sympy.Expr) -> _Verdict:
@@ -312,6 +404,22 @@ def _value_of(rel: Rel, policy: GradingPolicy) -> Value | None:
     return None
 
 
+def _inequality_list_set(value: Value) -> sympy.Set | None:
+    """`x < -2 \\text{ or } x > 3` (a list of one-variable inequalities in one unknown): the
+    union of their solution sets."""
+    if not (isinstance(value, Seq) and value.kind == "list" and len(value.items) > 1
+            and all(isinstance(i, Rel) and _is_inequality(i) for i in value.items)):
+        return None
+    names = {frozenset(s.name for p in i.parts if isinstance(p, Scalar) for s in p.expr.free_symbols)
+             for i in value.items}
+    if len(names) != 1 or len(next(iter(names))) != 1:
+        return None
+    sets = [relation_set(i) for i in value.items]
+    if any(s is None for s in sets):
+        return None
+    return sympy.Union(*sets)
+
+
 def _as_set(value: Value, policy: GradingPolicy) -> sympy.Set | None:
     """The real set an interval, union, `x \\in S` or one-variable inequality describes."""
     if isinstance(value, Interval):
@@ -323,6 +431,8 @@ def _as_set(value: Value, policy: GradingPolicy) -> sympy.Set | None:
             return sympy.FiniteSet(*[item.expr for item in value.items if isinstance(item, Scalar)])
         except (TypeError, ValueError):
             return None
+    if isinstance(value, Seq) and value.kind == "list":
+        return _inequality_list_set(value)
     if isinstance(value, Rel):
         if value.ops == ("in",):
             return _as_set(_pair_interval(value.parts[1]), policy)
@@ -345,20 +455,27 @@ def _intervals_equal(gold: Value, pred: Value, policy: GradingPolicy) -> _Verdic
     pi = pred.parts if isinstance(pred, SetUnion) else (pred,)
     if len(gi) != len(pi) or not all(isinstance(x, Interval) for x in gi + pi):
         return None
+    found: list[_Verdict] = []
     for a, b in zip(sorted(gi, key=Interval.sort_key), sorted(pi, key=Interval.sort_key)):
         if (a.left_open, a.right_open) != (b.left_open, b.right_open):
             return _Verdict(False, "different interval ends")
         for x, y in ((a.lo, b.lo), (a.hi, b.hi)):
-            if not _scalars_equal(x, y, policy).equal:
+            verdict = _scalars_equal(x, y, policy)
+            if not verdict.equal:
                 return _Verdict(False, "different interval ends")
-    return _Verdict(True, "the same interval")
+            found.append(verdict)
+    return _Verdict(True, "the same interval", _conventions_of(found))
 
 
-def _match_unordered(gold: Sequence[Value], pred: Sequence[Value], policy: GradingPolicy) -> bool:
+def _match_unordered(gold: Sequence[Value], pred: Sequence[Value], policy: GradingPolicy
+                     ) -> tuple[Convention, ...] | None:
+    """A one-to-one matching of the items, and the conventions its pairs relied on; None when
+    there is none."""
     if len(gold) != len(pred):
-        return False
+        return None
     # Bipartite matching by augmenting paths; answer lists are short.
-    edges = [[j for j, p in enumerate(pred) if values_equal(g, p, policy).equal] for g in gold]
+    verdicts = [[_equal(g, p, policy) for p in pred] for g in gold]
+    edges = [[j for j, v in enumerate(row) if v.equal] for row in verdicts]
     owner: dict[int, int] = {}
 
     def augment(i: int, seen: set[int]) -> bool:
@@ -371,7 +488,9 @@ def _match_unordered(gold: Sequence[Value], pred: Sequence[Value], policy: Gradi
                 return True
         return False
 
-    return all(augment(i, set()) for i in range(len(gold)))
+    if not all(augment(i, set()) for i in range(len(gold))):
+        return None
+    return _conventions_of(verdicts[i][j] for j, i in owner.items())
 
 
 def _record(seq: Seq) -> dict[str, Value] | None:
@@ -413,12 +532,23 @@ def _unwrap(value: Value, policy: GradingPolicy) -> Value:
     return value
 
 
+def _all_equal(pairs: Iterable[tuple[Value, Value]], policy: GradingPolicy) -> _Verdict:
+    """Whether every pair is equal; the conventions of all of them."""
+    found: list[_Verdict] = []
+    for g, p in pairs:
+        verdict = _equal(g, p, policy)
+        if not verdict.equal:
+            return verdict
+        found.append(verdict)
+    return _Verdict(True, "", _conventions_of(found))
+
+
 def _seqs_equal(gold: Seq, pred: Seq, policy: GradingPolicy) -> _Verdict:
     g_record, p_record = _record(gold), _record(pred)
     if g_record is not None and p_record is not None:
         if g_record.keys() == p_record.keys():
-            ok = all(values_equal(g_record[k], p_record[k], policy).equal for k in g_record)
-            return _Verdict(ok, "the same assignments" if ok else "different assignments")
+            verdict = _all_equal(((g_record[k], p_record[k]) for k in g_record), policy)
+            return replace(verdict, how="the same assignments" if verdict.equal else "different assignments")
     g_items = tuple(_unwrap(i, policy) for i in gold.items)
     p_items = tuple(_unwrap(i, policy) for i in pred.items)
     g_items = tuple(_record_tuple(i) for i in g_items)
@@ -435,14 +565,28 @@ def _seqs_equal(gold: Seq, pred: Seq, policy: GradingPolicy) -> _Verdict:
     if ordered and len(g_items) != len(p_items):
         return _Verdict(False, f"{len(g_items)} items against {len(p_items)}")
     if ordered:
-        ok = all(values_equal(g, p, policy).equal for g, p in zip(g_items, p_items))
-        if not ok and gold.kind == "ratio":
+        verdict = _all_equal(zip(g_items, p_items), policy)
+        if not verdict.equal and gold.kind == "ratio":
             return _ratio_equal(gold, pred, policy)
-        return _Verdict(ok, "the same items in order" if ok else "different items")
-    # As sets: a repeated item (the same solution listed twice) counts once.
-    g_items, p_items = tuple(dict.fromkeys(g_items)), tuple(dict.fromkeys(p_items))
-    ok = _match_unordered(g_items, p_items, policy)
-    return _Verdict(ok, "the same items" if ok else "different items")
+        return replace(verdict, how="the same items in order" if verdict.equal else "different items")
+    # As sets, except for multiplicity: when the reference repeats an item (a double root listed
+    # twice), the repeats count; when only the prediction does, the same solution written twice
+    # counts once.
+    conventions: tuple[Convention, ...] = ()
+    if len(dict.fromkeys(g_items)) == len(g_items):
+        unique = tuple(dict.fromkeys(p_items))
+        if len(unique) < len(p_items):
+            conventions = (Convention.REPEATS_ONCE,)
+        p_items = unique
+    if gold.kind == pred.kind == "list" and len(g_items) == len(p_items):
+        in_order = _all_equal(zip(g_items, p_items), policy)
+        if in_order.equal:
+            return _relying(replace(in_order, how="the same items"), *conventions)
+        conventions += (Convention.UNORDERED,)
+    matched = _match_unordered(g_items, p_items, policy)
+    if matched is None:
+        return _Verdict(False, "different items")
+    return _relying(_Verdict(True, "the same items", matched), *conventions)
 
 
 def _record_tuple(value: Value) -> Value:
@@ -464,8 +608,9 @@ def _ratio_equal(gold: Seq, pred: Seq, policy: GradingPolicy) -> _Verdict:
 def _relations_equal(gold: Rel, pred: Rel, policy: GradingPolicy) -> _Verdict:
     if gold.ops == ("=",) and pred.ops == ("=",):
         if gold.names[0] and pred.names[0] and _norm_text(gold.texts[0]) == _norm_text(pred.texts[0]):
-            if values_equal(gold.parts[1], pred.parts[1], policy).equal:
-                return _Verdict(True, "the same assignment")
+            verdict = _equal(gold.parts[1], pred.parts[1], policy)
+            if verdict.equal:
+                return replace(verdict, how="the same assignment")
         ga, pa = equation_expr(gold), equation_expr(pred)
         if ga is not None and pa is not None:
             if ga == pa:
@@ -482,7 +627,10 @@ def _relations_equal(gold: Rel, pred: Rel, policy: GradingPolicy) -> _Verdict:
     ga, pa = _as_set(gold, policy), _as_set(pred, policy)
     if ga is not None and pa is not None:
         ok = _sets_equal(ga, pa)
-        return _Verdict(ok, "the same solution set" if ok else "different solution sets")
+        verdict = _Verdict(ok, "the same solution set" if ok else "different solution sets")
+        if gold.ops == ("in",) and pred.ops != ("in",):
+            verdict = _relying(verdict, Convention.INEQUALITY_FOR_INTERVAL)
+        return verdict
     gn, pn = inequality_normal(gold), inequality_normal(pred)
     if gn is not None and pn is not None and gn[1] == pn[1]:
         ratio = sympy.simplify(gn[0] / pn[0])
@@ -503,10 +651,72 @@ def _norm_text(text: str) -> str:
 
 
 def values_equal(gold: Value, pred: Value, policy: GradingPolicy = DEFAULT_POLICY) -> Equality:
-    """Equivalence of two read values under ``policy``, with the reason."""
-    gold, pred = _flatten_pm(gold), _flatten_pm(pred)
-    verdict = _compare(gold, pred, policy)
-    return Equality(verdict.equal, verdict.how)
+    """Equivalence of two read values under ``policy``, with the reason and the conventions an
+    "equal" relied on."""
+    verdict = _equal(gold, pred, policy)
+    return Equality(verdict.equal, verdict.how, _policy_text(verdict))
+
+
+def _policy_text(verdict: _Verdict) -> str | None:
+    if not verdict.equal or not verdict.conventions:
+        return None
+    return ", ".join(c.value for c in verdict.conventions)
+
+
+def _equal(gold: Value, pred: Value, policy: GradingPolicy) -> _Verdict:
+    return _compare(_flatten_pm(gold), _flatten_pm(pred), policy)
+
+
+def _quantities_equal(gold: Value, pred: Value, policy: GradingPolicy) -> _Verdict:
+    """A number with a unit against another, or against a value without one."""
+    if isinstance(gold, Quantity) and isinstance(pred, Quantity):
+        ratio = unit_factor(pred.unit, gold.unit)
+        if ratio is None:
+            return _Verdict(False, f"a {kind_name(gold.unit)} against a {kind_name(pred.unit)}")
+        converted = pred.value if ratio == 1 else Scalar(
+            pred.value.expr * sympy.Rational(ratio.numerator, ratio.denominator))
+        verdict = _scalars_equal(gold.value, converted, policy)
+        if verdict.equal:
+            return replace(verdict, how=f"the same {kind_name(gold.unit)}")
+        return _Verdict(False, f"different amounts of {kind_name(gold.unit)}")
+    if not policy.strip_units:
+        return _Verdict(False, "a number with a unit against one without")
+    if isinstance(gold, Quantity):
+        return _relying(_compare(gold.value, pred, policy), Convention.DROPPED_UNIT)
+    return _relying(_compare(gold, pred.value, policy), Convention.DROPPED_UNIT)
+
+
+def _times_equal(gold: Value, pred: Value) -> _Verdict:
+    """A time of day against another, or against `14:30` (read as a ratio) on a 24-hour clock."""
+    def minutes(value: Value) -> int | None:
+        if isinstance(value, Time):
+            return value.minutes
+        if isinstance(value, Seq) and value.kind == "ratio" and all(
+                isinstance(i, Scalar) and i.expr.is_Integer for i in value.items):
+            hours, mins = (int(i.expr) for i in value.items)
+            return hours * 60 + mins if 0 <= hours < 24 and 0 <= mins < 60 else None
+        return None
+
+    a, b = minutes(gold), minutes(pred)
+    if a is None or b is None:
+        return _Verdict(False, "a time of day against another kind")
+    return _Verdict(a == b, "the same time of day" if a == b else "different times of day")
+
+
+def _vector_equal(gold: Value, pred: Value, policy: GradingPolicy) -> _Verdict | None:
+    """A matrix of one column or one row against a tuple of its entries, in order (a vector
+    written either way); None when the two are not a vector and a tuple."""
+    matrix, seq = (gold, pred) if isinstance(gold, Matrix) else (pred, gold)
+    if not (isinstance(matrix, Matrix) and isinstance(seq, Seq) and seq.kind in ("tuple", "pair")):
+        return None
+    rows, columns = matrix.matrix.shape
+    if 1 not in (rows, columns) or rows * columns != len(seq.items):
+        return _Verdict(False, "a matrix against a tuple of another length")
+    places = matrix.places or (None,) * len(matrix.matrix)
+    entries = [Scalar(e, pl) for e, pl in zip(matrix.matrix, places)]
+    pairs = zip(entries, seq.items) if matrix is gold else zip(seq.items, entries)
+    verdict = _all_equal(pairs, policy)
+    return replace(verdict, how="the same vector" if verdict.equal else "different vectors")
 
 
 def _compare(gold: Value, pred: Value, policy: GradingPolicy) -> _Verdict:
@@ -515,6 +725,8 @@ def _compare(gold: Value, pred: Value, policy: GradingPolicy) -> _Verdict:
         p = pred.text if isinstance(pred, Text) else to_text(pred)
         ok = _norm_text(g) == _norm_text(p)
         return _Verdict(ok, "the same text" if ok else "different text")
+    if isinstance(gold, Time) or isinstance(pred, Time):
+        return _times_equal(gold, pred)
     if isinstance(gold, Rel) and isinstance(pred, Rel):
         verdict = _relations_equal(gold, pred, policy)
         if verdict.equal:
@@ -525,15 +737,16 @@ def _compare(gold: Value, pred: Value, policy: GradingPolicy) -> _Verdict:
         return verdict
     # Interval-like against inequality-like, in the direction the policy allows.
     if _is_inequality(gold) or _is_inequality(pred):
-        gold_rel = isinstance(gold, Rel)
+        gold_rel = _is_inequality(gold)
         if gold_rel or policy.inequality_for_interval or (isinstance(gold, Rel) and gold.ops == ("in",)):
-            g_set = _as_set(gold if not isinstance(gold, Seq) else _pair_interval(gold), policy)
-            p_set = _as_set(pred if not isinstance(pred, Seq) else _pair_interval(pred), policy)
+            g_set = _as_set(_pair_interval(gold), policy)
+            p_set = _as_set(_pair_interval(pred), policy)
             if isinstance(pred, Rel) and pred.ops == ("in",) and not gold_rel:
                 return _compare(gold, pred.parts[1], policy)
             if g_set is not None and p_set is not None:
                 ok = _sets_equal(g_set, p_set)
-                return _Verdict(ok, "the same set" if ok else "different sets")
+                verdict = _Verdict(ok, "the same set" if ok else "different sets")
+                return verdict if gold_rel else _relying(verdict, Convention.INEQUALITY_FOR_INTERVAL)
         elif isinstance(pred, Rel) and pred.ops == ("in",):
             return _compare(gold, pred.parts[1], policy)
         return _Verdict(False, "an inequality against an interval")
@@ -542,7 +755,12 @@ def _compare(gold: Value, pred: Value, policy: GradingPolicy) -> _Verdict:
         p = _unwrap(pred, policy) if isinstance(pred, Rel) else pred
         if isinstance(g, Rel) or isinstance(p, Rel):
             return _Verdict(False, "an equation against a value")
-        return _compare(g, p, policy)
+        return _relying(_compare(g, p, policy), Convention.DROPPED_NAME)
+    if isinstance(gold, Quantity) or isinstance(pred, Quantity):
+        return _quantities_equal(gold, pred, policy)
+    vector = _vector_equal(gold, pred, policy)
+    if vector is not None:
+        return vector
     if isinstance(gold, Seq) and isinstance(pred, Seq):
         return _seqs_equal(gold, pred, policy)
     if isinstance(gold, (Interval, SetUnion)) or isinstance(pred, (Interval, SetUnion)):
@@ -571,9 +789,9 @@ def _compare(gold: Value, pred: Value, policy: GradingPolicy) -> _Verdict:
             return _Verdict(False, "matrices of different shapes")
         g_places = gold.places or (None,) * len(gold.matrix)
         p_places = pred.places or (None,) * len(pred.matrix)
-        ok = all(_scalars_equal(Scalar(a, ga), Scalar(b, pb), policy).equal
-                 for a, b, ga, pb in zip(gold.matrix, pred.matrix, g_places, p_places))
-        return _Verdict(ok, "the same matrix" if ok else "different matrices")
+        verdict = _all_equal(((Scalar(a, ga), Scalar(b, pb)) for a, b, ga, pb
+                              in zip(gold.matrix, pred.matrix, g_places, p_places)), policy)
+        return replace(verdict, how="the same matrix" if verdict.equal else "different matrices")
     if isinstance(gold, Matrix) or isinstance(pred, Matrix):
         return _Verdict(False, "a matrix against a non-matrix")
     if isinstance(gold, Scalar) and isinstance(pred, Scalar):
@@ -582,6 +800,9 @@ def _compare(gold: Value, pred: Value, policy: GradingPolicy) -> _Verdict:
 
 
 def _is_inequality(value: Value) -> bool:
+    """A relation other than an equation, or a list of them joined by "or"."""
+    if isinstance(value, Seq) and value.kind == "list":
+        return _inequality_list_set(value) is not None
     return isinstance(value, Rel) and value.ops[0] not in ("=", "≈")
 
 
@@ -607,24 +828,105 @@ def compare_texts(gold: str, pred: str, policy: GradingPolicy = DEFAULT_POLICY) 
     pred_answer = extract_answer(pred, policy.prose_numbers, words=_is_textual(gold_answer))
     if pred_answer is None:
         return Equality(False, "no answer found in the prediction")
+    both = f"{_short(gold_answer)} and {_short(pred_answer)}"
     if _norm_text(clean(gold_answer)) == _norm_text(clean(pred_answer)):
         return Equality(True, "the same answer text")
+    choice = _choices_equal(gold_answer, pred_answer, policy)
+    if choice is not None:
+        return Equality(choice.equal, f"{choice.how}: {both}", _policy_text(choice))
     try:
-        golds = read_answer(gold_answer, policy)
+        golds = _readings(gold_answer, policy)
     except ParseError as error:
         return Equality(False, f"cannot read the reference {_short(gold_answer)}: {error}")
     try:
-        preds = read_answer(pred_answer, policy)
+        preds = _readings(pred_answer, policy)
     except ParseError as error:
         return Equality(False, f"cannot read the prediction {_short(pred_answer)}: {error}")
-    last = Equality(False, "different")
-    for g in golds:
-        for p in preds:
-            verdict = values_equal(g, p, policy)
+    last = _Verdict(False, "different")
+    for g, g_conventions in golds:
+        for p, p_conventions in preds:
+            g, p, j_conventions = _imaginary_j(g, p, policy)
+            verdict = _relying(_equal(g, p, policy), *g_conventions, *p_conventions, *j_conventions)
             if verdict.equal:
-                return Equality(True, f"{verdict.reason}: {_short(gold_answer)} and {_short(pred_answer)}")
+                return Equality(True, f"{verdict.how}: {both}", _policy_text(verdict))
             last = verdict
-    return Equality(False, f"{last.reason}: {_short(gold_answer)} and {_short(pred_answer)}")
+    return Equality(False, f"{last.how}: {both}")
+
+
+def _readings(answer: str, policy: GradingPolicy) -> list[tuple[Value, tuple[Convention, ...]]]:
+    """``read_answer``, each reading with the convention it relies on (a decimal comma)."""
+    spelled = _spellings(answer, policy)
+    readings = read_answer(answer, policy)
+    if len(readings) == len(spelled) == 2:
+        return [(readings[0], ()), (readings[1], (Convention.DECIMAL_COMMA,))]
+    return [(r, ()) for r in readings]
+
+
+_J = sympy.Symbol("j")
+
+
+def _map_scalars(value: Value, change) -> Value:
+    if isinstance(value, Scalar):
+        return Scalar(change(value.expr), value.places)
+    if isinstance(value, Seq):
+        return Seq(value.kind, tuple(_map_scalars(i, change) for i in value.items))
+    if isinstance(value, Rel):
+        return replace(value, parts=tuple(_map_scalars(p, change) for p in value.parts))
+    return value
+
+
+def _symbols_of(value: Value) -> set:
+    found: set = set()
+    _map_scalars(value, lambda e: found.update(e.atoms(sympy.Symbol, type(sympy.I))) or e)
+    return found
+
+
+def _imaginary_j(gold: Value, pred: Value, policy: GradingPolicy
+                 ) -> tuple[Value, Value, tuple[Convention, ...]]:
+    """With ``imaginary_j``: `j` on one side is the imaginary unit when the other side writes
+    `i` and no `j`."""
+    if not policy.imaginary_j:
+        return gold, pred, ()
+    g_symbols, p_symbols = _symbols_of(gold), _symbols_of(pred)
+    to_i = lambda e: e.subs(_J, sympy.I)  # noqa: E731
+    if _J in p_symbols and sympy.I in g_symbols and _J not in g_symbols and sympy.I not in p_symbols:
+        return gold, _map_scalars(pred, to_i), (Convention.IMAGINARY_J,)
+    if _J in g_symbols and sympy.I in p_symbols and _J not in p_symbols and sympy.I not in g_symbols:
+        return _map_scalars(gold, to_i), pred, (Convention.IMAGINARY_J,)
+    return gold, pred, ()
+
+
+# `(A)`, `\textbf{(A) }`, `\text{(A)}`, `A)`: a multiple-choice letter, with what follows it.
+_CHOICE = re.compile(
+    r"\s*(?:\\(?:text|textbf|mathrm|mbox|textnormal)\s*\{\s*)?\(\s*([A-Ea-e])\s*\)\s*\}?\s*(.*?)\s*",
+    re.DOTALL)
+
+
+def _choices_equal(gold: str, pred: str, policy: GradingPolicy) -> _Verdict | None:
+    """A choice letter with its value (`(A) 2\\sqrt{3}`) against the letter alone: the letters
+    decide. None unless one side is a choice letter followed by a value."""
+    g, p = _CHOICE.fullmatch(clean(gold)), _CHOICE.fullmatch(clean(pred))
+    if not (g and g.group(2) or p and p.group(2)):
+        return None
+    if g and p:
+        ok = g.group(1).lower() == p.group(1).lower()
+        return _Verdict(ok, "the same choice" if ok else "different choices",
+                        (Convention.CHOICE_LETTER,) if ok else ())
+    # One side is a letter with its value, the other no letter: compare the values.
+    lettered, other = (g, pred) if g else (p, gold)
+    if re.fullmatch(r"\s*\(?[A-Ea-e]\)?\s*", clean(other)):
+        return _Verdict(False, "different choices")
+    try:
+        values = read_answer(lettered.group(2), policy)
+        others = read_answer(other, policy)
+    except ParseError:
+        return None
+    for a in values:
+        for b in others:
+            verdict = _equal(b, a, policy) if g else _equal(a, b, policy)
+            if verdict.equal:
+                return _relying(verdict, Convention.CHOICE_LETTER)
+    return _Verdict(False, "a choice whose value differs")
 
 
 def _is_textual(answer: str) -> bool:

@@ -95,6 +95,7 @@ def _last_box_run(text: str) -> tuple[int, str] | None:
 def _is_prose(text: str) -> bool:
     """Whether ``text`` reads as sentences rather than as a bare answer."""
     text = _unglue(text)
+    text = re.sub(r"\\(?:begin|end)\s*\{[^{}]*\}", " ", text)  # `pmatrix` is no word of prose
     text = re.sub(r"\\(?:text|textbf|mathrm|mbox|textnormal|operatorname)\s*\{[^{}]*\}", " ", text)
     text = re.sub(r"\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]", " ", text, flags=re.DOTALL)
     text = re.sub(r"\\[a-zA-Z]+", " ", text)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import sympy
 
+from .units import Unit, parse_unit
+
 
 # ============================================================================================
 # Values: what an answer reads as
@@ -108,7 +110,22 @@ class Text:
     text: str
 
 
-Value = Scalar | Seq | Interval | SetUnion | Rel | Matrix | Text
+@dataclass(frozen=True)
+class Quantity:
+    """A number with a unit of measure (`5 cm`, `1.5\\text{ km}`, `24 square meters`)."""
+
+    value: Scalar
+    unit: Unit
+
+
+@dataclass(frozen=True)
+class Time:
+    """A time of day written with AM or PM (`2:30 PM`), in minutes after midnight."""
+
+    minutes: int
+
+
+Value = Scalar | Seq | Interval | SetUnion | Rel | Matrix | Text | Quantity | Time
 
 
 @dataclass(frozen=True)
@@ -182,6 +199,8 @@ def clean(answer: str) -> str:
     s = _SPACING.sub(" ", s)
     s = re.sub(r"\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{\s*(and|or)\s*\}", r" \1 ", s)
     s = _unglue(s)
+    s = _REPEATING.sub(_repeating_fraction, s)
+    s = _SCIENTIFIC.sub(r"(\1 \\times 10^{\2})", s)
     s = re.sub(r"\\%|%", " % ", s)
     s = re.sub(r"(?i)(?<![A-Za-z])(?:percentage|percents|percent|pct)(?![A-Za-z])", " % ", s)
     s = re.sub(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|°|\\degree(?![a-zA-Z])", " ° ", s)
@@ -193,6 +212,21 @@ def clean(answer: str) -> str:
     s = re.sub(r"^(?:\\text\s*\{\s*)?(?:[Tt]he\s+)?(?:final\s+)?answer\s*(?:is|:)\s*(?:\})?", "", s)
     s = re.sub(r"[\s.,;:!]+$", "", s)
     return s.strip()
+
+
+# `0.\overline{3}`, `0.1\overline{6}`, `2.\overline{45}`: a repeating decimal, an exact fraction.
+_REPEATING = re.compile(r"(?<![\d.])(\d*)\.(\d*)\s*\\(?:overline|bar|dot)\s*\{\s*(\d+)\s*\}")
+# `6.02e23`, `1.5E-4`: scientific notation (a letter after it would make it algebra: `2e3x`).
+_SCIENTIFIC = re.compile(r"(?<![\w.\\])(\d+(?:\.\d+)?)[eE]([-+]?\d+)(?![\w.])")
+
+
+def _repeating_fraction(match: re.Match) -> str:
+    whole, fixed, period = match.group(1) or "0", match.group(2), match.group(3)
+    # x = whole.fixed(period...): x * 10^len(fixed) * (10^len(period) - 1) is an integer.
+    numerator = int(whole + fixed + period) - int(whole + fixed)
+    denominator = (10 ** len(period) - 1) * 10 ** len(fixed)
+    value = sympy.Rational(numerator, denominator)
+    return f"\\frac{{{value.p}}}{{{value.q}}}" if value.q != 1 else str(value.p)
 
 
 def _thousands(match: re.Match) -> str:
@@ -519,6 +553,7 @@ class _Parser:
             if (isinstance(fraction, sympy.Rational) and 0 < fraction < 1
                     and all(t.kind != "word" for t in self.tokens[mark:self.i])):
                 left = left + fraction if left >= 0 else left - fraction
+                left = self.postfix_ops(left)  # `33\\frac{1}{3}\\%`
             else:
                 left = self.arith("*", left, fraction)
         return left
@@ -722,7 +757,13 @@ class _Parser:
             argument = self.additive()
             self.expect(")")
         else:
+            first = self.peek()
             argument = self.power()
+            # `\\cos 2x` is cos(2x): a number and the letters glued after it are one argument.
+            while (first is not None and first.kind == "num" and (tok := self.peek()) is not None
+                   and tok.kind == "word" and tok.start == self.tokens[self.i - 1].end
+                   and tok.text.lower() not in _WORDS):
+                argument = self.arith("*", argument, self.power())
         if not isinstance(argument, sympy.Expr):
             raise ParseError(f"{name} of a non-number")
         if name == "log" and base is not None:
@@ -931,6 +972,20 @@ def _looks_like_text(s: str) -> bool:
 
 def read(text: str, options: ReadOptions = ReadOptions()) -> Value:
     """One cleaned answer text (see ``clean``) as a value. Raises ParseError."""
+    time = _time_of_day(text)
+    if time is not None:
+        return time
+    text = _nested_list_matrix(text)
+    quantity = _split_quantity(text)
+    if quantity is not None:
+        head, unit = quantity
+        value = read(head, options)
+        if isinstance(value, Scalar) and not value.expr.free_symbols:
+            return Quantity(value, unit)
+        if (isinstance(value, Rel) and value.ops[-1] == "=" and isinstance(value.parts[-1], Scalar)
+                and not value.parts[-1].expr.free_symbols):
+            return Rel(value.ops, value.parts[:-1] + (Quantity(value.parts[-1], unit),),
+                       value.texts, value.names)
     if options.strip_units:
         text = _strip_units(text)
     if not text:
@@ -940,9 +995,63 @@ def read(text: str, options: ReadOptions = ReadOptions()) -> Value:
     return _Parser(text, options).parse()
 
 
+# Where a unit may start: after a digit, a closing brace or bracket, at a letter or a text command.
+_UNIT_START = re.compile(r"(?<=[\d})])\s*(?=\\(?:text|mbox|mathrm|textnormal|textrm|rm)\b|[A-Za-z])")
+
+
+def _split_quantity(text: str) -> tuple[str, Unit] | None:
+    """`1.5\\text{ km}` -> (`1.5`, km); `x = 5 cm` -> (`x = 5`, cm): a number, or a relation's
+    last side, followed by a unit of measure (``wizardmath.units``); else None.
+
+    A single-letter unit (`m`, `s`, `g`, `h`) counts only apart from its number or inside
+    `\\text{}`: `2h` is algebra, `2 h` and `2\\text{ h}` are two hours."""
+    for match in _UNIT_START.finditer(text):
+        tail = text[match.end():]
+        glued = match.start() == match.end()
+        if glued and re.fullmatch(r"[A-Za-z](?:\^\{?\d\}?)?", tail.strip()):
+            continue
+        unit = parse_unit(tail)
+        if unit is not None:
+            head = text[: match.start()].strip()
+            if re.search(r"\d", head.rsplit("=", 1)[-1]):
+                return head, unit
+    return None
+
+
+_CLOCK = re.compile(
+    r"(?:\\(?:text|mbox|mathrm|textnormal)\s*\{\s*)?(\d{1,2})\s*:\s*(\d{2})\s*(?:\}\s*)?"
+    r"(?:\\(?:text|mbox|mathrm|textnormal)\s*\{\s*)?([AaPp])\.?\s*[Mm]\.?\s*\}?")
+
+
+def _time_of_day(text: str) -> Time | None:
+    """`2:30 PM`, `\\text{11:05 a.m.}` as minutes after midnight; None without AM or PM."""
+    match = _CLOCK.fullmatch(text.strip())
+    if not match:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if not 1 <= hours <= 12 or minutes >= 60:
+        return None
+    hours = hours % 12 + (12 if match.group(3).lower() == "p" else 0)
+    return Time(hours * 60 + minutes)
+
+
+def _nested_list_matrix(text: str) -> str:
+    """`[[1, 2], [3, 4]]` (a list of rows, as code writes a matrix) as a pmatrix."""
+    match = re.fullmatch(r"\s*\[\s*((?:\[[^\[\]]*\]\s*,?\s*)+)\]\s*", text)
+    if not match:
+        return text
+    rows = re.findall(r"\[([^\[\]]*)\]", match.group(1))
+    cells = [[cell.strip() for cell in row.split(",")] for row in rows]
+    if len({len(row) for row in cells}) != 1 or any(not cell for row in cells for cell in row):
+        return text
+    return r"\begin{pmatrix}" + r"\\".join("&".join(row) for row in cells) + r"\end{pmatrix}"
+
+
 def to_text(value: Value) -> str:
     if isinstance(value, Scalar):
         return str(value.expr)
+    if isinstance(value, Quantity):
+        return f"{value.value.expr} {value.unit.text}"
     return str(value)
 
 
