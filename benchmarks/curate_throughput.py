@@ -89,7 +89,7 @@ def build(path: Path, rows: int, seed: int = 0, base_share: float = 1.0) -> dict
 
 def run(folder: Path) -> None:
     """In the child process: curate and print one JSON line, with the time of each stage."""
-    from evolinstruct.app.curate import CurationSettings, curate
+    from evolinstruct.app.curate.curate import CurationSettings, curate
 
     ends: dict[str, float] = {}
 

@@ -47,10 +47,10 @@ from .types.rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, clean_re
 from .types.structured import enum_property, json_schema_format, read_json_object
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app.build import Build, build
-    from .app.outcome import BuildSummary
-    from .app.config import BuildConfig
-    from .app.report import BuildReport, Chart, Histogram, SectionContent, histogram_bars, number_or_none, stacked_bars
+    from .app.build.build import Build, build
+    from .app.build.outcome import BuildSummary
+    from .app.build.config import BuildConfig
+    from .app.publish.report import BuildReport, Chart, Histogram, SectionContent, histogram_bars, number_or_none, stacked_bars
 
 try:  # one source of truth: the version in pyproject.toml, as installed
     __version__ = _metadata.version("evolinstruct")
@@ -60,18 +60,18 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from an uni
 # The Python API lives in the application layer; it is imported on first use so that a plugin
 # importing this module does not pay for the command line, pydantic and rich.
 _APPLICATION = {
-    "build": ".app.build",
-    "Build": ".app.build",
-    "BuildSummary": ".app.outcome",
-    "BuildConfig": ".app.config",
+    "build": ".app.build.build",
+    "Build": ".app.build.build",
+    "BuildSummary": ".app.build.outcome",
+    "BuildConfig": ".app.build.config",
     # What a plugin's report section draws with (imported by plotly's users only).
-    "BuildReport": ".app.report",
-    "Chart": ".app.report",
-    "Histogram": ".app.report",
-    "SectionContent": ".app.report",
-    "histogram_bars": ".app.report",
-    "number_or_none": ".app.report",
-    "stacked_bars": ".app.report",
+    "BuildReport": ".app.publish.report",
+    "Chart": ".app.publish.report",
+    "Histogram": ".app.publish.report",
+    "SectionContent": ".app.publish.report",
+    "histogram_bars": ".app.publish.report",
+    "number_or_none": ".app.publish.report",
+    "stacked_bars": ".app.publish.report",
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evolinstruct.app.card import MARKER, write_card
+from evolinstruct.app.publish.card import MARKER, write_card
 from tests.app.conftest import SEEDS, json_block, read_rows
 from tests.conftest import evol
 

@@ -11,7 +11,7 @@ import pytest
 
 import evolinstruct
 from evolinstruct import UsageError
-from evolinstruct.app.config import make_config
+from evolinstruct.app.build.config import make_config
 
 
 def config(**values: Any):

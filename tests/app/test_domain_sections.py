@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from evolinstruct.app.card import write_card
-from evolinstruct.app.report import read_build, write_report
-from evolinstruct.app.report.page import sections_for
+from evolinstruct.app.publish.card import write_card
+from evolinstruct.app.publish.report import read_build, write_report
+from evolinstruct.app.publish.report.page import sections_for
 from tests.app.conftest import EXAMPLES, open_page, read_rows
 from evolinstruct.testing import Rule
 from tests.conftest import evol

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from evolinstruct import Elimination, Sample, Seed, Usage
-from evolinstruct.app.ray_build import share, shard_of
-from evolinstruct.app.shard_folders import SCRATCH, absorb_shard_caches, merge_rows, shard_folder
+from evolinstruct.app.cluster.ray_build import share, shard_of
+from evolinstruct.app.cluster.shard_folders import SCRATCH, absorb_shard_caches, merge_rows, shard_folder
 from evolinstruct.runtime.cache import Cache
 from evolinstruct.runtime.engine import Lineage
 from evolinstruct.runtime.failures import Failure

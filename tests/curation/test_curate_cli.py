@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evolinstruct.app.curate import CurationSettings, curate
+from evolinstruct.app.curate.curate import CurationSettings, curate
 from evolinstruct import row_rule
 from evolinstruct.testing import Rule
 

@@ -25,24 +25,24 @@ from typing import Any, Mapping
 import click
 from rich.console import Console
 
-from ..runtime.cache import Cache
-from ..runtime.engine import OUTRANKED, UNRANKED, Engine, Progress, operations_per_round
-from ..runtime.failures import FailureWatch
-from ..runtime.llm import LLM
-from ..runtime.output import CACHE, Output
-from ..runtime.plugins import PluginHost, Registry
-from ..runtime.seeds import SeedFile, Selection
-from ..runtime.tally import Tally
-from ..types.context import RunContext
-from ..types.errors import ExitCode, UsageError
-from ..types.registrations import Domain, Registration, applies_to
+from ...runtime.cache import Cache
+from ...runtime.engine import OUTRANKED, UNRANKED, Engine, Progress, operations_per_round
+from ...runtime.failures import FailureWatch
+from ...runtime.llm import LLM
+from ...runtime.output import CACHE, Output
+from ...runtime.plugins import PluginHost, Registry
+from ...runtime.seeds import SeedFile, Selection
+from ...runtime.tally import Tally
+from ...types.context import RunContext
+from ...types.errors import ExitCode, UsageError
+from ...types.registrations import Domain, Registration, applies_to
 from .config import DATASET_OPTIONS, OFFLINE_ENDPOINT, BuildConfig, make_config
 from .folder import FolderLock, check_state, file_digest, prepare_folder, record_state
 from .host import load_host
 from .manifest import Manifest
 from .outcome import BuildSummary, Status, ending
 from .progress import BuildProgress, rounds_table
-from .shard_folders import absorb_shard_caches
+from ..cluster.shard_folders import absorb_shard_caches
 
 log = logging.getLogger("evolinstruct.build")
 
@@ -127,7 +127,7 @@ class Build:
         self.state = state
 
         if self.offline:
-            from ..offline.server import LoopbackLLM
+            from ...offline.server import LoopbackLLM
 
             server = self.stack.enter_context(LoopbackLLM())
             self.urls = (server.base_url,)
@@ -167,7 +167,7 @@ class Build:
         config = self.config
         assert self.host is not None
         if config.ray is not None:
-            from .ray_build import run_on_ray
+            from ..cluster.ray_build import run_on_ray
 
             return run_on_ray(self)
         run = RunContext(
@@ -245,7 +245,7 @@ class Build:
             status, reason=reason, tally=self.tally, requests=requests, endpoints=endpoints,
             wall_time_s=time.monotonic() - self.started, extra=extra,
         )
-        from .card import refresh_card  # here: the card reads the folder with the report's model
+        from ..publish.card import refresh_card  # here: the card reads the folder with the report's model
 
         refresh_card(self.config.out, self.host.registry.exporters)
         return BuildSummary(status, reason, exit_code, self.config.out, self.tally.as_dict(), requests, manifest)

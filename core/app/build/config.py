@@ -19,9 +19,9 @@ from typing import Any, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from ..runtime.urls import OPENAI_URL, normalise_url, public_url
-from ..types.errors import UsageError
-from ..types.records import Decoding
+from ...runtime.urls import OPENAI_URL, normalise_url, public_url
+from ...types.errors import UsageError
+from ...types.records import Decoding
 
 DEFAULT_MODEL = "gpt-4o-mini"
 OFFLINE_MODEL = "offline-placeholder"

@@ -21,8 +21,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..runtime.seeds import SeedFile, Selection
-from ..types.registrations import Domain, Filter, Registration, Scorer
+from ...runtime.seeds import SeedFile, Selection
+from ...types.registrations import Domain, Filter, Registration, Scorer
 
 TEMPLATE_BYTES = 4096
 TEXTS_PER_PROMPT = 3

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 from typing import IO, Any, Mapping
 
-from ..runtime.output import CACHE, DATASET, ELIMINATED, FAILED, MANIFEST
-from ..types.errors import UsageError
+from ...runtime.output import CACHE, DATASET, ELIMINATED, FAILED, MANIFEST
+from ...types.errors import UsageError
 
 LOCK = ".lock"
 RUN_STATE = "run.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from ..runtime.plugins import BuiltinPlugin, PluginHost
+from ...runtime.plugins import BuiltinPlugin, PluginHost
 
 BUILTINS = (
     BuiltinPlugin("core", "evolinstruct.builtins.core", essential=True),

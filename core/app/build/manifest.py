@@ -16,8 +16,8 @@ import platform
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..runtime.output import MANIFEST
-from ..runtime.tally import Tally
+from ...runtime.output import MANIFEST
+from ...runtime.tally import Tally
 
 
 def _now() -> str:

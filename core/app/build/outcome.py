@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from ..runtime.output import DATASET
-from ..types.errors import EndpointOutage, EvolError, ExitCode
+from ...runtime.output import DATASET
+from ...types.errors import EndpointOutage, EvolError, ExitCode
 
 log = logging.getLogger("evolinstruct.build")
 

@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from ..runtime.engine import Progress
-from ..runtime.llm import LLM
-from ..runtime.tally import Tally
+from ...runtime.engine import Progress
+from ...runtime.llm import LLM
+from ...runtime.tally import Tally
 
 log = logging.getLogger("evolinstruct.progress")
 

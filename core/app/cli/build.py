@@ -11,7 +11,7 @@ from click.core import ParameterSource
 
 from ...runtime.urls import public_url
 from ...types.errors import UsageError
-from ..config import make_config, read_recipe
+from ..build.config import make_config, read_recipe
 from .common import host_for
 
 # The command-line name of each BuildConfig field where it differs from --field-name.
@@ -146,10 +146,10 @@ def build_command(ctx: click.Context, **params: Any) -> None:
     values["command"] = tuple(_mask_secrets(["evol", *sys.argv[1:]]))
     config = make_config(values, sources=sources)
 
-    from ..build import Build  # here: the HTTP client and the engine load only when a build runs
+    from ..build.build import Build  # here: the HTTP client and the engine load only when a build runs
 
     if dry_run:
-        from ..estimate import describe
+        from ..build.estimate import describe
 
         with Build(config, host=host) as build:
             for line in describe(build.dry_run(), price_in=prices[0], price_out=prices[1]):

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ...runtime.plugins import PluginHost
-from ..host import load_host
+from ..build.host import load_host
 
 
 def disabled_from(values: tuple[str, ...]) -> set[str]:

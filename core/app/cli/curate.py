@@ -1,4 +1,4 @@
-"""``evol curate``: the curation pipeline (``evolinstruct.app.curate``) with progress bars and a
+"""``evol curate``: the curation pipeline (``evolinstruct.app.curate.curate``) with progress bars and a
 summary, the plugins' rules included."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any, Iterable, Iterator, TypeVar
 
 import click
 
-from ..config import BuildConfig
-from ..curate import CURATED, CurationReport, CurationSettings, LLMSettings, curate
+from ..build.config import BuildConfig
+from ..curate.curate import CURATED, CurationReport, CurationSettings, LLMSettings, curate
 from ...builtins.curation import difficulty as judge
 from ...builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, SHINGLE
 from ...builtins.curation.selection import DEFAULT_SIMILARITY

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..export import ExportFilters, export
+from ..publish.export import ExportFilters, export
 from .common import host_for
 
 
@@ -64,7 +64,7 @@ def export_command(ctx: click.Context, out_dir: Path, fmt: str, output: Path | N
     filters = ExportFilters(min_round, domain_verdict, _min_scores(min_score) or None, system)
     exporters = host_for(ctx).registry.exporters
     click.echo(export(exporters, out_dir, fmt, output, filters).summary())
-    from ..card import refresh_card  # here: the card loads the report's model
+    from ..publish.card import refresh_card  # here: the card loads the report's model
 
     refresh_card(out_dir, exporters)
 

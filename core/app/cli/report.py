@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..report.lineages import DEFAULT_LINEAGES
+from ..publish.report.lineages import DEFAULT_LINEAGES
 from ...types.errors import RunAborted, UsageError
 from .common import host_for
 
@@ -52,11 +52,11 @@ def report_command(
 
     It also refreshes the dataset card DIR/README.md (--no-card leaves it alone).
     """
-    from ..card import write_card
-    from ..folder import check_output
-    from ..report.folder import CARD, REPORT
-    from ..report.model import Prices, read_build
-    from ..report.page import write_report
+    from ..publish.card import write_card
+    from ..build.folder import check_output
+    from ..publish.report.folder import CARD, REPORT
+    from ..publish.report.model import Prices, read_build
+    from ..publish.report.page import write_report
 
     if (price_in is None) != (price_out is None):
         raise click.BadParameter("give both --price-in and --price-out, or neither", param_hint="--price-in/--price-out")

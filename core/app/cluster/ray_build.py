@@ -38,12 +38,12 @@ from pydantic import SecretStr
 from rich.live import Live
 from rich.table import Table
 
-from ..runtime.endpoints import EndpointStats
-from ..runtime.llm import LLM, LLMStats
-from ..types.errors import EvolError, ExitCode
-from ..types.records import Usage
-from .config import OFFLINE_ENDPOINT
-from .outcome import BuildSummary, Status, ending
+from ...runtime.endpoints import EndpointStats
+from ...runtime.llm import LLM, LLMStats
+from ...types.errors import EvolError, ExitCode
+from ...types.records import Usage
+from ..build.config import OFFLINE_ENDPOINT
+from ..build.outcome import BuildSummary, Status, ending
 from .ray_shard import Attempt, Board, ShardReport, ShardResult, ShardSpec, run_shard
 from .shard_folders import absorb_shard_caches, merge_rows, shard_folder
 

@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..runtime.cache import Cache
-from ..runtime.endpoints import EndpointStats
-from ..runtime.llm import LLMStats
-from ..runtime.tally import Tally
-from ..types.errors import EvolError, ExitCode
-from .config import BuildConfig
-from .host import load_host
+from ...runtime.cache import Cache
+from ...runtime.endpoints import EndpointStats
+from ...runtime.llm import LLMStats
+from ...runtime.tally import Tally
+from ...types.errors import EvolError, ExitCode
+from ..build.config import BuildConfig
+from ..build.host import load_host
 
 REPORT_EVERY_S = 0.5
 

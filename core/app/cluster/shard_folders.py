@@ -23,9 +23,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Mapping
 
-from ..runtime.cache import Cache
-from ..runtime.output import CACHE, DATASET, ELIMINATED, FAILED
-from ..types.errors import UsageError
+from ...runtime.cache import Cache
+from ...runtime.output import CACHE, DATASET, ELIMINATED, FAILED
+from ...types.errors import UsageError
 
 SCRATCH = ".ray"
 ROW_FILES = (DATASET, ELIMINATED, FAILED)

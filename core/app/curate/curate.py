@@ -33,18 +33,18 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 
-from ..builtins.curation import benchmarks as benchmark_files
-from ..builtins.curation import difficulty as judge
-from ..builtins.curation.contamination import DEFAULT_THRESHOLD as CONTAINMENT, ContaminationIndex, contamination_rule
-from ..builtins.curation.exact import exact_duplicate_rule
-from ..builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, SHINGLE, near_duplicate_rule
-from ..types.curation import Candidate, CurationRule, Progress
-from ..builtins.curation.runner import Decision, RuleRunner
-from ..builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, budget_rule, score_from_row
-from ..runtime.rows import RowFileError, parse_row
-from ..types.errors import EvolError
-from .config import OFFLINE_ENDPOINT
-from .folder import file_digest
+from ...builtins.curation import benchmarks as benchmark_files
+from ...builtins.curation import difficulty as judge
+from ...builtins.curation.contamination import DEFAULT_THRESHOLD as CONTAINMENT, ContaminationIndex, contamination_rule
+from ...builtins.curation.exact import exact_duplicate_rule
+from ...builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, SHINGLE, near_duplicate_rule
+from ...types.curation import Candidate, CurationRule, Progress
+from ...builtins.curation.runner import Decision, RuleRunner
+from ...builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, budget_rule, score_from_row
+from ...runtime.rows import RowFileError, parse_row
+from ...types.errors import EvolError
+from ..build.config import OFFLINE_ENDPOINT
+from ..build.folder import file_digest
 
 log = logging.getLogger("evolinstruct.curate")
 
@@ -309,11 +309,11 @@ def rate_difficulty(
 ) -> tuple[dict[int, int | None], dict[int, str], JudgeTally]:
     """Ask the judge about each (position, row id, instruction); every request goes through
     ``folder/cache.sqlite``. Returns ratings (None: no readable rating), the raw replies, counts."""
-    from ..runtime.cache import Cache
-    from ..runtime.llm import LLM, RequestRejected
-    from ..types.context import stable_int
-    from ..types.errors import LLMFailure
-    from ..types.records import Decoding
+    from ...runtime.cache import Cache
+    from ...runtime.llm import LLM, RequestRejected
+    from ...types.context import stable_int
+    from ...types.errors import LLMFailure
+    from ...types.records import Decoding
 
     if not settings.urls:
         raise EvolError(

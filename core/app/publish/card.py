@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..runtime.output import DATASET
+from ...runtime.output import DATASET
 from .export import export_is_current
-from .folder import file_digest
+from ..build.folder import file_digest
 from .report.curation import curated_is_current
 from .report.folder import CARD, CURATED
 from .report.markup import number

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ..runtime.output import DATASET, ELIMINATED, MANIFEST
-from ..runtime.rows import read_rows
-from ..types.errors import UsageError
-from ..types.registrations import Exporter
-from .folder import EXPORTS_RECORD, check_output, file_digest
+from ...runtime.output import DATASET, ELIMINATED, MANIFEST
+from ...runtime.rows import read_rows
+from ...types.errors import UsageError
+from ...types.registrations import Exporter
+from ..build.folder import EXPORTS_RECORD, check_output, file_digest
 
 # Besides the build's own files, an export must not land on what describes them: the card and the
 # report page are refreshed from the folder, and writing rows into them would lose both.

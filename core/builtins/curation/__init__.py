@@ -5,6 +5,6 @@ The rules and their algorithms live here, apart from any file or command. What a
 plugins register more of them; ``runner`` applies a list of rules to a dataset's rows, and one module per rule does the work: ``exact`` (duplicates after
 normalisation), ``near`` (MinHash-LSH near duplicates), ``contamination`` with ``benchmarks``
 (fingerprints of benchmark items), ``selection`` (a Deita-style budget) and ``difficulty`` (the
-LLM judge's prompt and the reading of its reply). ``evolinstruct.app.curate`` reads and writes
+LLM judge's prompt and the reading of its reply). ``evolinstruct.app.curate.curate`` reads and writes
 the files and runs the command.
 """

@@ -3,7 +3,7 @@ the scores and checks, and the curation. Domain plugins add theirs after these."
 
 from __future__ import annotations
 
-from ...runtime.engine import OUTRANKED, UNRANKED
+from ....runtime.engine import OUTRANKED, UNRANKED
 from .charts import STATUS_COLORS, Chart, boxes_per_round, stacked_bars
 from .curation import curation_is_stale
 from .markup import Raw, escape, key_values, note, number, paragraph, table

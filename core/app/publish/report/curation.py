@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ...runtime.output import DATASET
-from ..folder import file_digest
+from ....runtime.output import DATASET
+from ...build.folder import file_digest
 from .folder import CURATED, CURATION
 
 _COUNTS_KEYS = ("counts_per_rule", "removed_per_rule", "per_rule", "counts", "removed", "rules")

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal, Mapping
 
-from ...runtime.output import DATASET, ELIMINATED, FAILED, MANIFEST
-from ...runtime.rows import read_rows
-from ...types.errors import EvolError
+from ....runtime.output import DATASET, ELIMINATED, FAILED, MANIFEST
+from ....runtime.rows import read_rows
+from ....types.errors import EvolError
 
 RowKind = Literal["kept", "eliminated", "failed"]
 KEPT: RowKind = "kept"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ...runtime.output import MANIFEST
+from ....runtime.output import MANIFEST
 
 from .curation import CurationSummary, read_curation
 from .folder import ALL_KINDS, ELIMINATED_KIND, FAILED_KIND, KEPT, BuildFolder, RowKind, nested

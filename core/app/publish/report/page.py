@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ...types.errors import EvolError
+from ....types.errors import EvolError
 
 from .charts import Chart
 from .core_sections import CORE_SECTIONS

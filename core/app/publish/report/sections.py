@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...types.registrations import ReportSection
+from ....types.registrations import ReportSection
 from .charts import Chart
 
 __all__ = ["ReportSection", "SectionContent"]
