@@ -1,7 +1,7 @@
 """A real ``SampleContext`` for unit-testing domain code: filters, scorers and responders.
 
-``SampleContexts.make`` builds the engine's own ``SampleContext`` on a real ``RunContext``: its
-``llm`` is the real ``LLM`` talking over HTTP to a ``LoopbackLLM`` scripted with ``Rule``s, its
+``SampleContexts.make`` builds the engine's own ``SampleContext`` on a real ``RunContext`` from a
+``Session``, as a build does: its ``llm`` is the real ``LLM`` talking over HTTP to a ``LoopbackLLM`` scripted with ``Rule``s, its
 ``cache`` a real ``Cache`` in a folder of the test's. Domain code under test therefore goes
 through what it goes through in a build (request seeds, the response cache, retries, the usage
 tally per stage, ``memo``) and a test asserts on what the server received.
@@ -29,9 +29,9 @@ from typing import Any
 from ..offline.script import Rule
 from ..offline.server import LoopbackLLM
 from ..runtime.cache import Cache
-from ..runtime.llm import LLM
 from ..runtime.output import CACHE
-from ..types.context import RunContext, SampleContext
+from ..runtime.session import EndpointConfig, Session
+from ..types.context import SampleContext
 from ..types.records import Decoding, Sample
 from ..types.registrations import Domain
 
@@ -123,8 +123,8 @@ class SampleContexts:
         The LLM talks to ``server``, or else to a new ``LoopbackLLM`` scripted with ``rules``.
         ``cache`` shares another context's cache, as a resumed build finds its output folder's;
         by default the run gets a new one. ``resources`` is the run's dict itself (not a copy).
-        ``llm_settings`` go to ``LLM`` (``max_attempts``, ``timeout``, ``backoff_max``,
-        ``concurrency``); concurrency is 1 unless given, so requests reach the server in the order
+        ``llm_settings`` go to the session's ``EndpointConfig`` (``max_attempts``, ``timeout``,
+        ``backoff_max``, ``concurrency``, ``max_outage``); concurrency is 1 unless given, so requests reach the server in the order
         the domain code makes them and a rule's tuple of replies is handed out in that order.
         """
         if server is not None and rules:
@@ -138,24 +138,15 @@ class SampleContexts:
             self._caches.append(cache)
         else:
             out_dir = cache.path.parent
-        settings = {"concurrency": 1, **llm_settings}
-        base_url = server.base_url
-
-        def new_llm() -> LLM:
-            return LLM(model=MODEL, base_url=base_url, api_key=API_KEY, cache=cache, **settings)
-
-        llm = new_llm()
-        for endpoint in llm.endpoints.all:
-            endpoint.client = LoopLocalClient(endpoint.client, endpoint.new_client)
-        run = RunContext(
-            domain=domain or UNIT_TEST_DOMAIN,
-            options=dict(options or {}),
-            seed=seed,
-            out_dir=out_dir,
-            llm=llm,
-            cache=cache,
-            decoding=decoding or Decoding(),
-            resources=resources if resources is not None else {},
+        endpoint = EndpointConfig((server.base_url,), MODEL, None, API_KEY, **{"concurrency": 1, **llm_settings})
+        # The session a build opens, on this server and cache: the same client, request seeds and
+        # cache keys as in a build.
+        session = Session(endpoint, cache)
+        for each in session.llm.endpoints.all:
+            each.client = LoopLocalClient(each.client, each.new_client)
+        run = session.run_context(
+            domain or UNIT_TEST_DOMAIN, seed=seed, options=options, out_dir=out_dir, decoding=decoding,
+            resources=resources,
         )
         return run.for_sample(sample_id, parent)
 

@@ -1,0 +1,221 @@
+"""One session: where requests go (endpoints), the LLM client, the response cache and the run
+context, built in one place for every command that talks to a model over a build folder.
+
+A build, ``evol curate --difficulty`` and the testing kit's ``SampleContexts`` all open a
+``Session`` and ask it for a ``RunContext``: their requests go through ``SampleContext.complete``,
+so a request's seed and its cache key come from one function whoever sends it, and the judge of
+``evol curate`` finds the answers a build with the same seed already paid for.
+
+The session maps a stage (``evolve``, ``respond``, ``difficulty``...) to the client that serves
+it (``llm_for``). Today every stage has the default endpoint; a model or endpoint per stage is a
+``roles`` entry naming the stages it serves, without a change for the session's users.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ..types.context import DomainView, RunContext
+from ..types.errors import UsageError
+from ..types.records import Decoding
+from .cache import Cache
+from .llm import LLM
+from .urls import OPENAI_URL, normalise_url, public_url
+
+DEFAULT_MODEL = "gpt-4o-mini"
+"""The model asked when none is given (``--model``, ``EVOL_MODEL``)."""
+OFFLINE_MODEL = "offline-placeholder"
+OFFLINE_ENDPOINT = "offline"
+"""The identity of the bundled offline model in cache keys and provenance."""
+OFFLINE_API_KEY = "offline"
+DEFAULT_ROLE = "default"
+
+
+def parse_base_urls(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The endpoint URLs of ``--base-url`` (repeatable, or comma-separated) or ``OPENAI_BASE_URL``;
+    raises ``ValueError`` naming the first that is not an http(s) URL or carries a password."""
+    if value is None:
+        return ()
+    urls = [value] if isinstance(value, str) else value
+    if not isinstance(urls, (list, tuple)) or not all(isinstance(url, str) for url in urls):
+        raise ValueError("must be http(s) URLs: a list of strings or one comma-separated string")
+    out = []
+    for url in urls:
+        for part in url.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.startswith(("http://", "https://")):
+                raise ValueError(f"{public_url(part)!r} is not an http(s) URL")
+            if "@" in part.split("://", 1)[1].split("/", 1)[0]:
+                raise ValueError(
+                    f"{public_url(part)} carries a user name and password; the key goes with --api-key "
+                    "(or OPENAI_API_KEY) and is sent as a bearer token"
+                )
+            out.append(part)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """One role's endpoint, resolved: where its requests go, as which model, under which name in
+    cache keys, and how patiently. No URLs: the bundled offline model."""
+
+    urls: tuple[str, ...]
+    model: str
+    identity: str | None
+    """The endpoint's name in cache keys and provenance (never a password); None: its URLs."""
+    api_key: str | None = field(default=None, repr=False)
+    concurrency: int = 32
+    max_attempts: int = 6
+    timeout: float = 600.0
+    max_outage: float = 600.0
+    backoff_max: float = 30.0
+
+    @property
+    def offline(self) -> bool:
+        return not self.urls
+
+
+def resolve_endpoint(
+    environ: Mapping[str, str],
+    *,
+    base_url: Sequence[str] = (),
+    api_key: str | None = None,
+    model: str | None = None,
+    endpoint_id: str | None = None,
+    **limits: Any,
+) -> EndpointConfig:
+    """The endpoint the options and the environment name, resolved the same way for every command:
+    ``base_url`` or ``$OPENAI_BASE_URL``, else OpenAI's when a key is set, else the offline model;
+    ``model`` or ``$EVOL_MODEL`` or ``DEFAULT_MODEL``; the key from ``api_key`` or
+    ``$OPENAI_API_KEY``. ``limits`` are ``EndpointConfig``'s (concurrency, timeout...)."""
+    try:
+        given = tuple(base_url) or parse_base_urls(environ.get("OPENAI_BASE_URL") or None)
+    except ValueError as error:
+        raise UsageError(f"OPENAI_BASE_URL (from the environment): {error}") from None
+    key = (api_key or None) if api_key is not None else (environ.get("OPENAI_API_KEY") or None)
+    if given:  # one endpoint per server, however often it is named
+        urls = tuple(dict.fromkeys(normalise_url(url) for url in given))
+    elif key:
+        urls = (OPENAI_URL,)
+    else:
+        urls = ()
+    if not urls:
+        return EndpointConfig((), OFFLINE_MODEL, OFFLINE_ENDPOINT, OFFLINE_API_KEY, **limits)
+    if endpoint_id == OFFLINE_ENDPOINT:
+        raise UsageError(f"--endpoint-id {OFFLINE_ENDPOINT} names the bundled offline model; choose another name")
+    identity = endpoint_id or ",".join(sorted(public_url(url) for url in urls))
+    return EndpointConfig(urls, model or environ.get("EVOL_MODEL") or DEFAULT_MODEL, identity, key, **limits)
+
+
+class Session:
+    """The endpoints, clients and cache of one command; close it (or use ``with``) when done.
+
+    ``open`` starts the bundled offline model when the endpoint has no URL. ``cache`` is the
+    folder's response cache (a shard of a cluster build passes its own).
+    """
+
+    def __init__(
+        self,
+        endpoint: EndpointConfig,
+        cache: Cache,
+        *,
+        roles: Mapping[str, tuple[EndpointConfig, Sequence[str]]] | None = None,
+        make_llm: Callable[[EndpointConfig, Cache], LLM] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.cache = cache
+        self._make_llm = make_llm or _llm
+        self._stack = contextlib.ExitStack()
+        self._clients: dict[str, LLM] = {}
+        self._role_of_stage: dict[str, str] = {}
+        self._endpoints: dict[str, EndpointConfig] = {DEFAULT_ROLE: endpoint}
+        for role, (config, stages) in (roles or {}).items():
+            self._endpoints[role] = config
+            self._role_of_stage.update(dict.fromkeys(stages, role))
+
+    @classmethod
+    def open(cls, endpoint: EndpointConfig, cache: Cache | Path, **kwargs: Any) -> Session:
+        """A session on ``endpoint`` with ``cache`` (a path: opened here and closed with the
+        session); the offline model is started when the endpoint has no URL."""
+        stack = contextlib.ExitStack()
+        if isinstance(cache, Path):
+            cache = stack.enter_context(contextlib.closing(Cache(cache)))
+        if endpoint.offline:
+            from ..offline.server import LoopbackLLM
+
+            server = stack.enter_context(LoopbackLLM())
+            served = EndpointConfig((server.base_url,), endpoint.model, endpoint.identity, endpoint.api_key,
+                                    endpoint.concurrency, endpoint.max_attempts, endpoint.timeout,
+                                    endpoint.max_outage, endpoint.backoff_max)
+            session = cls(served, cache, **kwargs)
+        else:
+            session = cls(endpoint, cache, **kwargs)
+        session._stack.push(stack)
+        return session
+
+    def llm_for(self, stage: str | None = None) -> LLM:
+        """The client that serves ``stage`` (the default endpoint's unless a role claims it)."""
+        role = self._role_of_stage.get(stage or "", DEFAULT_ROLE)
+        client = self._clients.get(role)
+        if client is None:
+            client = self._clients[role] = self._make_llm(self._endpoints[role], self.cache)
+        return client
+
+    @property
+    def llm(self) -> LLM:
+        return self.llm_for(None)
+
+    @property
+    def clients(self) -> list[LLM]:
+        return list(self._clients.values())
+
+    def run_context(
+        self,
+        domain: DomainView,
+        *,
+        seed: int,
+        options: Mapping[str, Any] | None = None,
+        out_dir: Path | None = None,
+        decoding: Decoding | None = None,
+        resources: dict[str, Any] | None = None,
+    ) -> RunContext:
+        """The context domain code and judges send their requests through."""
+        return RunContext(
+            domain=domain, options=dict(options or {}), seed=seed, out_dir=out_dir, llm=self.llm, cache=self.cache,
+            decoding=decoding or Decoding(), resources=resources if resources is not None else {},
+        )
+
+    async def preflight(self) -> list[str]:
+        """Reach every endpoint of every client once; returns warnings, raises what stops the run."""
+        warnings: list[str] = []
+        for client in self.clients or [self.llm]:
+            warnings.extend(await client.preflight())
+        return warnings
+
+    async def aclose(self) -> None:
+        """Close the clients' HTTP connections (in the event loop that used them)."""
+        for client in self._clients.values():
+            await client.aclose()
+
+    def close(self) -> None:
+        """Stop the offline model and close the cache, when the session opened them."""
+        self._stack.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _llm(endpoint: EndpointConfig, cache: Cache) -> LLM:
+    return LLM(
+        model=endpoint.model, base_url=endpoint.urls, api_key=endpoint.api_key, cache=cache,
+        identity=endpoint.identity, concurrency=endpoint.concurrency, max_attempts=endpoint.max_attempts,
+        timeout=endpoint.timeout, max_outage=endpoint.max_outage, backoff_max=endpoint.backoff_max,
+    )
