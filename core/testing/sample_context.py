@@ -1,8 +1,8 @@
 """A real ``SampleContext`` for unit-testing domain code: filters, scorers and responders.
 
 ``SampleContexts.make`` builds the engine's own ``SampleContext`` on a real ``RunContext`` from a
-``Session``, as a build does: its ``llm`` is the real ``LLM`` talking over HTTP to a ``LoopbackLLM`` scripted with ``Rule``s, its
-``cache`` a real ``Cache`` in a folder of the test's. Domain code under test therefore goes
+``Session``, as a build does: its ``llm`` is the real ``LLM`` talking over HTTP to a
+``LoopbackLLM`` scripted with ``Rule``s, its ``cache`` a real ``Cache`` in a folder of the test's. Domain code under test therefore goes
 through what it goes through in a build (request seeds, the response cache, retries, the usage
 tally per stage, ``memo``) and a test asserts on what the server received.
 
