@@ -39,6 +39,9 @@ from .failures import Failure, FailureWatch, classify, code_traceback, describe
 SEED_OPERATION = "seed"
 OUTRANKED = "outranked"
 UNRANKED = "unranked"
+SAME_TEXT = "same-text"
+NOT_CHOSEN = (OUTRANKED, UNRANKED, SAME_TEXT)
+"""The eliminations of a ranked round's candidates that were not chosen (not filters' verdicts)."""
 
 
 @dataclass
@@ -333,6 +336,11 @@ class Engine:
         (candidates in the round), ``rank`` (1 + the number of candidates of the round with a
         strictly higher score; null without the score), ``by`` (the score's name) and
         ``chosen``.
+
+        Candidates with the same text (up to spacing) are one candidate: a judge that scores the
+        same instruction twice differently gives no ranking, so the first of them stands for the
+        text and the others are eliminated as ``same-text``, with ``duplicate_of`` and no rank,
+        and never enter a preference pair.
         """
         if self.domain.candidates is None or self.candidates == 1:
             return list(outcomes)
@@ -344,14 +352,31 @@ class Engine:
                 return None
             return float(score)
 
-        values = {candidate.id: value(candidate) for candidate, _ in outcomes}
+        first_with_text: dict[str, str] = {}
+        duplicate_of: dict[str, str] = {}
+        for candidate, _ in outcomes:
+            text = " ".join(candidate.instruction.split())
+            if text in first_with_text:
+                duplicate_of[candidate.id] = first_with_text[text]
+            else:
+                first_with_text[text] = candidate.id
+        values = {candidate.id: value(candidate) for candidate, _ in outcomes if candidate.id not in duplicate_of}
         known = [v for v in values.values() if v is not None]
-        survivors = [candidate for candidate, elimination in outcomes if elimination is None]
+        survivors = [candidate for candidate, elimination in outcomes
+                     if elimination is None and candidate.id not in duplicate_of]
         scored = [candidate for candidate in survivors if values[candidate.id] is not None]
         best = max(scored, key=lambda c: values[c.id]) if scored else (survivors[0] if survivors else None)  # type: ignore[arg-type, return-value]
         best_value = values[best.id] if best is not None else None
         ranked: list[tuple[Sample, Elimination | None]] = []
         for candidate, elimination in outcomes:
+            original = duplicate_of.get(candidate.id)
+            if original is not None:
+                if elimination is None:
+                    elimination = Elimination(
+                        SAME_TEXT, f"the same text as {original}: candidates with the same text are one candidate")
+                info = {"of": len(outcomes), "rank": None, "by": name, "chosen": False, "duplicate_of": original}
+                ranked.append((candidate.replace(checks={**candidate.checks, "candidates": info}), elimination))
+                continue
             own = values[candidate.id]
             chosen = candidate is best
             if elimination is None and not chosen:

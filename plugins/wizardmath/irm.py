@@ -16,6 +16,9 @@ others in eliminated.jsonl. ``evol export OUT --format irm`` turns each round's 
   score as ``chosen``: K candidates with distinct scores give K(K-1)/2 rows;
 - a candidate without the score (eliminated before it was scored, or a judge reply that could
   not be read: null) is in no pair; equal scores make no pair;
+- candidates with the same text (up to spacing) are one candidate, never a pair: the first of
+  them stands for the text (the engine marks the others ``duplicate_of``; a folder built before
+  it did is deduplicated here the same way);
 - candidates eliminated after they were scored (by ``--min-reward``, or ``outranked``) are in
   pairs: the score ranks their instructions whatever happened to their answers;
 - the prompt is the parent's instruction, read from its row: a round whose parent row the
@@ -55,6 +58,8 @@ def candidate_of(row: Mapping[str, Any]) -> tuple[GroupKey, RankedCandidate] | N
     info = (row.get("checks") or {}).get("candidates")
     if not isinstance(info, Mapping) or not isinstance(info.get("by"), str):
         return None
+    if info.get("duplicate_of") is not None:
+        return None  # its text is an earlier candidate's: one candidate, one score
     parent_id, round_ = row.get("parent_id"), row.get("round")
     if not isinstance(parent_id, str) or not isinstance(round_, int):
         return None
@@ -72,12 +77,17 @@ def irm_rows(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
     """The pairs, round by round in the order of the seeds, then by the chosen candidate's
     score. ``rows`` is iterated twice: once for the candidates, once for their parents' text."""
     groups: dict[GroupKey, list[RankedCandidate]] = {}
+    texts: dict[GroupKey, set[str]] = {}
     seed_order: dict[str, int] = {}
     for row in rows:
         seed_order.setdefault(str(row.get("seed_id")), len(seed_order))
         found = candidate_of(row)
         if found is not None:
             key, candidate = found
+            text = " ".join(candidate.instruction.split())
+            if text in texts.setdefault(key, set()):
+                continue
+            texts[key].add(text)
             groups.setdefault(key, []).append(candidate)
     paired = {key: members for key, members in groups.items() if len({c.score for c in members}) > 1}
     parents: dict[str, str] = {}
