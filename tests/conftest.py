@@ -1,7 +1,8 @@
-"""Shared helpers: where the repository and ../shared/data are, and how to run the real CLI."""
+"""Shared helpers: where the repository and the tests' data are, and how to run the real CLI."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -11,7 +12,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+# The public benchmark files and the project's own samples the tests read, shipped in the
+# repository (tests/data/README.md): a fresh clone has nothing beside the checkout.
+TEST_DATA = REPO / "tests" / "data"
 EXAMPLES = REPO / "examples"
 
 
@@ -38,8 +41,9 @@ def evol(*args: str, env: dict[str, str] | None = None, timeout: float = 300, cw
     )
 
 
-@pytest.fixture
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"{SHARED_DATA} is missing: the tests read public data from ../shared/data")
-    return SHARED_DATA
+def read_jsonl(name: str) -> list[dict]:
+    """The records of ``tests/data/<name>``, gzip-compressed when the name ends in .gz."""
+    path = TEST_DATA / name
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]

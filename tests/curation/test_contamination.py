@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,26 +15,37 @@ from evolinstruct.builtins.curation.contamination import ContaminationIndex
 from evolinstruct.builtins.curation.ngrams import NgramHasher, TokenStream, sequence_hash
 from evolinstruct.builtins.curation.text import benchmark_tokens
 
-from ..conftest import REPO, SHARED_DATA
+from ..conftest import REPO, TEST_DATA, read_jsonl
 
+# Each built-in benchmark's original file, by the name its fingerprints record, as tests/data
+# ships it (compressed where the original is not).
 FILES = {
-    "humaneval": "HumanEval.jsonl.gz",
-    "mbpp": "mbpp.jsonl",
-    "gsm8k": "gsm8k_test.jsonl",
-    "math500": "prm800k_math_splits_test.jsonl",
+    "humaneval": ("HumanEval.jsonl.gz", "HumanEval.jsonl.gz"),
+    "mbpp": ("mbpp.jsonl", "mbpp.jsonl.gz"),
+    "gsm8k": ("gsm8k_test.jsonl", "gsm8k_test.jsonl.gz"),
+    "math500": ("prm800k_math_splits_test.jsonl", "prm800k_math_splits_test.jsonl.gz"),
 }
 SHIPPED = REPO / "core" / "builtins" / "curation" / "fingerprints"
 
 
 def lines(name):
-    opener = gzip.open if name.endswith(".gz") else open
-    with opener(SHARED_DATA / name, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return read_jsonl(name if name.endswith(".gz") else f"{name}.gz")
+
+
+def original_file(name: str, folder: Path) -> Path:
+    """The benchmark's original file, byte for byte and under its own name (the fingerprints
+    record both), restored in ``folder`` from its compressed copy when it was not compressed."""
+    original, shipped = FILES[name]
+    if original == shipped:
+        return TEST_DATA / shipped
+    path = folder / original
+    path.write_bytes(gzip.decompress((TEST_DATA / shipped).read_bytes()))
+    return path
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN_SOURCES))
-def test_the_shipped_fingerprints_are_what_the_script_builds_from_the_benchmark_files(name, shared_data):
-    rebuilt = build_builtin(name, shared_data / FILES[name])
+def test_the_shipped_fingerprints_are_what_the_script_builds_from_the_benchmark_files(name, tmp_path):
+    rebuilt = build_builtin(name, original_file(name, tmp_path))
     shipped = load_builtin(name)
     assert shipped.source == rebuilt.source
     assert [(i.id, i.tokens, i.whole, i.grams.tolist()) for i in shipped.items] == [
@@ -41,7 +53,7 @@ def test_the_shipped_fingerprints_are_what_the_script_builds_from_the_benchmark_
     ]
 
 
-def test_the_shipped_files_hold_no_benchmark_text(shared_data):
+def test_the_shipped_files_hold_no_benchmark_text():
     text = " ".join(path.read_text(encoding="utf-8") for path in SHIPPED.glob("*.json"))
     questions = [row["question"] for row in lines("gsm8k_test.jsonl")[:50]]
     prompts = [row["prompt"] for row in lines("HumanEval.jsonl.gz")[:50]]
@@ -61,7 +73,7 @@ def match(index, instruction, response=""):
     return index.match([[benchmark_tokens(instruction), benchmark_tokens(response)]])[0]
 
 
-def test_items_are_found_verbatim_edited_with_numbers_changed_and_embedded(index, shared_data):
+def test_items_are_found_verbatim_edited_with_numbers_changed_and_embedded(index):
     question = lines("gsm8k_test.jsonl")[0]["question"]  # Janet's ducks
     assert match(index, question).of == "gsm8k:0"
     edited = question.replace("Janet’s ducks lay", "The ducks of Janet lay").replace("every morning", "each day")
@@ -75,7 +87,7 @@ def test_items_are_found_verbatim_edited_with_numbers_changed_and_embedded(index
     assert match(index, problem["problem"]).of == f"math500:{problem['unique_id']}"
 
 
-def test_a_short_item_is_matched_whole(index, shared_data):
+def test_a_short_item_is_matched_whole(index):
     mbpp = {row["task_id"]: row["text"] for row in lines("mbpp.jsonl")}
     text = mbpp[17]  # "Write a function to find the perimeter of a square."
     assert len(benchmark_tokens(text)) < 20
@@ -84,7 +96,7 @@ def test_a_short_item_is_matched_whole(index, shared_data):
     assert match(index, "Write a function to find the perimeter of a rectangle.") is None
 
 
-def test_short_items_are_found_whole_in_a_batch_and_not_when_cut_short(index, shared_data):
+def test_short_items_are_found_whole_in_a_batch_and_not_when_cut_short(index):
     # Every short MBPP test task at the very end of a row's instruction (where its last token is
     # the text's last), and without its last token in the next row, all in one batch.
     tasks = {str(r["task_id"]): r["text"] for r in lines("mbpp.jsonl") if 11 <= r["task_id"] <= 510}
@@ -118,9 +130,9 @@ def test_a_window_hash_is_the_same_however_it_is_computed():
     assert [int(stream.hash_at(starts[i : i + 1], int(spans[i]))[0]) for i in range(5)] == expected
 
 
-def test_clean_training_rows_are_not_flagged(index, shared_data):
-    alpaca = json.loads((shared_data / "code_alpaca_2k.json").read_text(encoding="utf-8"))[:300]
-    rows = [[benchmark_tokens(r["instruction"] + "\n" + r["input"]), benchmark_tokens(r["output"])] for r in alpaca]
+def test_clean_training_rows_are_not_flagged(index):
+    tasks = read_jsonl("code_tasks.jsonl")
+    rows = [[benchmark_tokens(r["instruction"] + "\n" + r["input"]), benchmark_tokens(r["output"])] for r in tasks]
     assert sum(m is not None for m in index.match(rows)) == 0
 
 

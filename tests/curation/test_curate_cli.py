@@ -1,8 +1,7 @@
-"""``evol curate`` end to end, through the real CLI, on rows built from ../shared/data."""
+"""``evol curate`` end to end, through the real CLI, on rows built from tests/data."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from pathlib import Path
@@ -13,13 +12,7 @@ from evolinstruct.app.curate.curate import CurationSettings, curate
 from evolinstruct import row_rule
 from evolinstruct.testing import Rule
 
-from ..conftest import SHARED_DATA, evol
-
-
-def shared_jsonl(name):
-    opener = gzip.open if name.endswith(".gz") else open
-    with opener(SHARED_DATA / name, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+from ..conftest import evol, read_jsonl
 
 
 def make_row(id_, instruction, response="An answer.", round_=0, operation="seed", **extra):
@@ -60,14 +53,14 @@ def assert_nothing_lost(lines, kept, removed):
 
 
 def planted_dataset() -> tuple[list[dict], int]:
-    alpaca = json.loads((SHARED_DATA / "code_alpaca_2k.json").read_text(encoding="utf-8"))
-    train = shared_jsonl("gsm8k_train.jsonl")
-    test = shared_jsonl("gsm8k_test.jsonl")
-    humaneval = shared_jsonl("HumanEval.jsonl.gz")
-    mbpp = {r["task_id"]: r for r in shared_jsonl("mbpp.jsonl")}
-    clean = [make_row(f"alpaca-{i}", alpaca[i]["instruction"], alpaca[i]["output"]) for i in range(200, 230)]
+    tasks = read_jsonl("code_tasks.jsonl")
+    train = read_jsonl("gsm8k_train_first400.jsonl.gz")
+    test = read_jsonl("gsm8k_test.jsonl.gz")
+    humaneval = read_jsonl("HumanEval.jsonl.gz")
+    mbpp = {r["task_id"]: r for r in read_jsonl("mbpp.jsonl.gz")}
+    clean = [make_row(f"task-{i}", tasks[i]["instruction"], tasks[i]["output"]) for i in range(30)]
     clean += [make_row(f"train-{i}", train[i]["question"], train[i]["answer"]) for i in range(100, 130)]
-    original = alpaca[201]["instruction"]
+    original = tasks[1]["instruction"]
     longest = max(range(100, 130), key=lambda i: len(train[i]["question"].split()))
     question = train[longest]["question"]
     assert len(question.split()) >= 40  # one word in 40 changed: Jaccard about 0.9
@@ -103,8 +96,8 @@ def test_planted_duplicates_and_contamination_are_removed_and_no_row_is_lost(tmp
     removals = {json.loads(line)["id"]: json.loads(line)["removal"] for line in removed}
     assert {key: (value["rule"], value["of"]) for key, value in removals.items()} == {
         # the seed (round 0) is kept over the earlier line from round 2
-        "evolved-copy": ("exact-duplicate", "alpaca-201"),
-        "same-round-copy": ("exact-duplicate", "alpaca-201"),
+        "evolved-copy": ("exact-duplicate", "task-1"),
+        "same-round-copy": ("exact-duplicate", "task-1"),
         "near-copy": ("near-duplicate", f"train-{longest}"),
         "verbatim": ("contamination", "gsm8k:0"),
         "edited": ("contamination", "gsm8k:0"),
@@ -125,7 +118,7 @@ def test_planted_duplicates_and_contamination_are_removed_and_no_row_is_lost(tmp
 
 def test_against_one_benchmark_and_a_user_file(tmp_path):
     folder = tmp_path / "build"
-    test = shared_jsonl("gsm8k_test.jsonl")
+    test = read_jsonl("gsm8k_test.jsonl.gz")
     rows = [
         make_row("gsm", test[0]["question"]),
         make_row("mine", "Our private exam: a train leaves the station at 9 and travels 120 km at 60 km per hour; when does it arrive?"),
@@ -146,13 +139,13 @@ def test_against_one_benchmark_and_a_user_file(tmp_path):
 
 def test_budget_keeps_the_best_and_skips_rows_too_similar_to_those_chosen(tmp_path):
     folder = tmp_path / "build"
-    alpaca = json.loads((SHARED_DATA / "code_alpaca_2k.json").read_text(encoding="utf-8"))
-    base = alpaca[300]["instruction"].rstrip(".")
-    rows = [make_row(f"r{i}", alpaca[400 + i]["instruction"], scores={"reward": i / 10}) for i in range(8)]
+    tasks = read_jsonl("code_tasks.jsonl")
+    base = tasks[30]["instruction"].rstrip(".")
+    rows = [make_row(f"r{i}", tasks[31 + i]["instruction"], scores={"reward": i / 10}) for i in range(8)]
     rows.append(make_row("best", base, scores={"reward": 0.99}))
     # 2-shingle Jaccard with "best" between the budget's 0.5 and the near-duplicate 0.85
     rows.append(make_row("close-to-best", base + " and explain each step of the solution", scores={"reward": 0.98}))
-    rows.append(make_row("unscored", alpaca[500]["instruction"]))
+    rows.append(make_row("unscored", tasks[39]["instruction"]))
     lines = write_dataset(folder, rows)
     result = evol("curate", str(folder), "--budget", "3", "--by", "reward", "--skip", "contamination", "--no-progress")
     assert result.returncode == 0, result.stderr

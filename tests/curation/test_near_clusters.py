@@ -10,7 +10,6 @@ where a row has many candidates.
 
 from __future__ import annotations
 
-import json
 import random
 from collections import defaultdict
 
@@ -31,15 +30,16 @@ from evolinstruct.builtins.curation.ngrams import TokenHasher, sequence_hash
 from evolinstruct.builtins.curation.runner import RuleRunner
 from evolinstruct.builtins.curation.text import normal_tokens
 
+from ..conftest import read_jsonl
+
 BASES = 40
 VARIANTS = 60
 
 
-def planted_clusters(shared_data, seed: int = 7) -> list[tuple[str, int]]:
+def planted_clusters(seed: int = 7) -> list[tuple[str, int]]:
     """(instruction, round) rows: ``BASES`` clusters of ``VARIANTS`` rows, plus short texts."""
     rng = random.Random(seed)
-    with (shared_data / "gsm8k_train.jsonl").open(encoding="utf-8") as handle:
-        questions = [json.loads(line)["question"] for _, line in zip(range(400), handle)]
+    questions = [record["question"] for record in read_jsonl("gsm8k_train_first400.jsonl.gz")]
     bases = questions[:BASES]
     fillers = questions[BASES:]
     words = sorted({w for q in questions for w in q.split() if w.isalpha()})
@@ -130,8 +130,8 @@ class EveryCandidate:
 
 
 @pytest.fixture
-def planted(shared_data):
-    return planted_clusters(shared_data)
+def planted():
+    return planted_clusters()
 
 
 def test_shingles_made_a_chunk_at_a_time_are_those_made_text_by_text(planted, monkeypatch):

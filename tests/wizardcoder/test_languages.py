@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from wizardcoder.languages import detect, language, normalise, switched_to
+
+from ..conftest import read_jsonl
 
 
 @pytest.mark.parametrize(
@@ -51,13 +51,11 @@ def test_only_a_firm_request_moves_a_lineage_to_another_language() -> None:
     assert switched_to("Keep writing it in JavaScript, and handle empty arrays.", "javascript") is None
 
 
-def test_code_alpaca_languages_are_read_for_most_tasks(shared_data) -> None:
-    """On the Code Alpaca sample, the languages people asked for are found; the count per
-    language is recorded here as what the detection does today (the README quotes it)."""
-    records = json.loads((shared_data / "code_alpaca_2k.json").read_text())
-    found: dict[str, int] = {}
-    for record in records:
-        name = detect(record["instruction"] + "\n\n" + record["input"])
-        found[name] = found.get(name, 0) + 1
-    assert found["javascript"] > 150 and found["sql"] > 150 and found["java"] > 100 and found["cpp"] > 40
-    assert found["python"] < 0.65 * len(records)  # not everything falls back to Python
+def test_the_language_of_each_sample_task_is_read() -> None:
+    """The project's own sample of tasks in 13 languages (tests/data/code_tasks.jsonl), each
+    labelled with the language it asks for, named or only shown."""
+    tasks = read_jsonl("code_tasks.jsonl")
+    assert len({task["language"] for task in tasks}) >= 10
+    misread = {task["id"]: (task["language"], detect(task["instruction"] + "\n\n" + task["input"]))
+               for task in tasks if detect(task["instruction"] + "\n\n" + task["input"]) != task["language"]}
+    assert misread == {}

@@ -6,13 +6,11 @@ would pipe them; the tests below read its output.
 
 from __future__ import annotations
 
-import gzip
 import json
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import evol
+from tests.conftest import evol, read_jsonl
 from tests.wizardcoder.environment import sandbox_env
 
 pytestmark = pytest.mark.docker
@@ -41,9 +39,8 @@ def {name}(*args, **kwargs):
 '''
 
 
-def _problems(shared_data: Path) -> list[dict]:
-    with gzip.open(shared_data / "HumanEval.jsonl.gz", "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
+def _problems() -> list[dict]:
+    return read_jsonl("HumanEval.jsonl.gz")
 
 
 def _jobs(problems: list[dict]) -> list[dict]:
@@ -60,24 +57,14 @@ def _jobs(problems: list[dict]) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def outcome(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> tuple[list[dict], dict[str, dict]]:
-    shared_data = request.getfixturevalue("shared_data")
-    jobs = _jobs(_problems(shared_data))
+def outcome(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], dict[str, dict]]:
+    jobs = _jobs(_problems())
     path = tmp_path_factory.mktemp("humaneval") / "jobs.jsonl"
     path.write_text("".join(json.dumps(job) + "\n" for job in jobs), encoding="utf-8")
     done = evol("sandbox", "exec", str(path), "--timeout", "20", "--concurrency", "2", timeout=600, env=sandbox_env())
     assert done.returncode == 0, done.stderr[-2000:]
     results = [json.loads(line) for line in done.stdout.splitlines()]
     return jobs, {result["id"]: result for result in results} | {"__order__": [r["id"] for r in results]}
-
-
-@pytest.fixture(scope="module")
-def shared_data() -> Path:
-    from tests.conftest import SHARED_DATA
-
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"{SHARED_DATA} is missing: the tests read public data from ../shared/data")
-    return SHARED_DATA
 
 
 def test_one_result_per_job_in_input_order(outcome) -> None:

@@ -1,12 +1,10 @@
 """The process check: splitting, claims, the rounding policy, and the measurements on
-../shared/data (GSM8K calculator annotations, PRM800K phase-1 human step ratings)."""
+tests/data (GSM8K calculator annotations, PRM800K phase-1 human step ratings)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -14,16 +12,13 @@ from wizardmath.steps import (
     StepVerdict, check_many, check_step, check_steps, check_steps_async, split_steps,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "data"
+from ..conftest import read_jsonl
+
 PRECISION_TARGET = 0.9
 
 
 def _jsonl(name: str) -> list[dict]:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is missing")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_jsonl(f"{name}.gz")
 
 
 def verdict(step: str) -> str:
