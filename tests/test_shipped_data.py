@@ -9,9 +9,9 @@ from pathlib import Path
 from .conftest import REPO, TEST_DATA
 
 TESTS = REPO / "tests"
-# A path into a sibling ``shared`` folder, however it is spelt: "../shared", "/ 'shared' /",
-# parent / "shared".
-_SHARED = re.compile(r"""\.\./shared\b|["']shared["']|/shared/data""")
+# A path into the ``shared`` folder beside the checkout, however it is spelt: "../shared",
+# REPO.parent / "shared", ".../shared/data".
+_SHARED = re.compile(r"""\.\./shared\b|parent\s*/\s*["']shared["']|/shared/data""")
 
 
 def test_no_test_reads_a_folder_beside_the_checkout() -> None:
