@@ -456,6 +456,8 @@ class Runner:
             record["compile_s"] = round(float(result.compile_s), 4)
         if result.message:
             record["message"] = _truncate(result.message)
+        if result.isolation is not None:
+            record["isolation"] = result.isolation  # Python: which mode judged the tests
         return record
 
 

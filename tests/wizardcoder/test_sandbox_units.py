@@ -342,7 +342,8 @@ def test_a_guarded_chain_decides_as_python_does() -> None:
 def test_a_chain_where_an_assignment_expression_is_not_allowed_is_left_as_it_is() -> None:
     source = "class T:\n    assert [x for x in range(3) if 0 < x < 2]\n"
     code = python_tests._compile_tests(source, "t.py")
-    exec(code, {python_tests.COMPARE: python_tests.compare, python_tests.TRUTH: python_tests.truth})
+    exec(code, {python_tests.COMPARE: python_tests.compare, python_tests.TRUTH: python_tests.truth,
+                python_tests.COUNT: python_tests.count})
 
 
 # --- the build lock ---------------------------------------------------------------------------

@@ -70,6 +70,10 @@ class Result:
     tests_total: int | None
     message: str = ""
     compile_s: float | None = None  # time spent compiling, for languages that compile
+    # Python: where the tests were judged. "process": in a process the answer never ran in, its
+    # names reached across a plain-data boundary; "in-process": in the answer's own process (tests
+    # that need what the boundary cannot carry). None for the other languages.
+    isolation: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON record of `evol sandbox exec`: test counts only when known, message when set."""
@@ -87,6 +91,8 @@ class Result:
             record["tests_total"] = self.tests_total
         if self.message:
             record["message"] = self.message
+        if self.isolation is not None:
+            record["isolation"] = self.isolation
         return record
 
 

@@ -286,6 +286,7 @@ def run_on(container: WarmContainer, job: Job, limits: Limits) -> tuple[Result, 
         tests_total=reply.get("total"),
         message=_text(reply.get("message")),
         compile_s=reply.get("compile_s"),
+        isolation=reply.get("isolation") if reply.get("isolation") in ("process", "in-process") else None,
     )
     healthy = not reply.get("killed") and not reply.get("dirty") and verdict is not Verdict.SANDBOX_ERROR
     return result, healthy

@@ -52,6 +52,7 @@ SOLUTION_FILE = "solution.py"
 TESTS_FILE = "tests.py"
 COMPARE = "__evol_compare__"
 TRUTH = "__evol_truth__"
+COUNT = "__evol_count__"
 UNITTEST_MODULES = ("unittest", "unittest.case", "unittest.main", "unittest.result", "unittest.runner",
                     "unittest.suite", "unittest.loader")
 # What tests commonly check with (math.isclose, operator.eq, collections.Counter, re.fullmatch...):
@@ -64,6 +65,8 @@ _STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
 _C_METHODS = (types.WrapperDescriptorType, types.MethodWrapperType, types.MethodDescriptorType)
 _MOCK = os.path.join(_STDLIB, "unittest", "mock.py")  # ANY, MagicMock...: equal to what they are told
 _ELEMENTS_CHECKED = 10_000  # beyond this many elements, a container is taken as it is
+# pytest.approx of the harness's pytest stand-in compares as pytest's own would: Python's side.
+_PYTEST_SHIM = os.path.join(os.path.dirname(os.path.realpath(__file__)), "pytest_shim.py")
 
 
 class DefeatedComparison(AssertionError):
@@ -76,6 +79,19 @@ class DefeatedComparison(AssertionError):
 
 
 DEFEATED: list[str] = []  # in the job's process, the comparisons refused so far
+# Assertions the tests executed (an ``assert``, an ``assert...`` call, an ``if`` that raises, a
+# unittest assertion, ``pytest.raises``): a run that executed none tested nothing, whatever it
+# printed, and is UNTESTED rather than PASS.
+ASSERTIONS = [0]
+# The unittest.TestCase classes whose tests ran (through unittest.main or a runner the tests
+# called): discovery does not run them a second time.
+CASES_RUN: set[type] = set()
+
+
+def count(value: Any) -> Any:
+    """One assertion executed; `value` passes through unchanged."""
+    ASSERTIONS[0] += 1
+    return value
 
 
 class Tampering(AssertionError):
@@ -102,7 +118,7 @@ def _honest_method(kind: type, method: str) -> bool:
             return True
         if isinstance(impl, types.FunctionType):
             filename = os.path.realpath(impl.__code__.co_filename)
-            return (filename.startswith(_STDLIB) and filename != _MOCK
+            return ((filename.startswith(_STDLIB) and filename != _MOCK or filename == _PYTEST_SHIM)
                     and getattr(impl, "__module__", None) == klass.__module__)
         return False
     return True
@@ -390,6 +406,37 @@ def guarded(tree: ast.Module, chains: bool = True) -> ast.Module:
     return ast.fix_missing_locations(_GuardAsserts(chains).visit(tree))
 
 
+class _CountAssertions(ast.NodeTransformer):
+    """Counts each assertion as it executes: an ``assert``, a call of an ``assert...`` function
+    (``self.assertEqual``, ``np.testing.assert_allclose``) and the test of an ``if`` that raises or
+    exits. Nothing else changes."""
+
+    def visit_Assert(self, node: ast.Assert) -> ast.Assert:
+        self.generic_visit(node)
+        node.test = _counted(node.test)
+        return node
+
+    def visit_If(self, node: ast.If) -> ast.If:
+        self.generic_visit(node)
+        if any(_fails(statement) for statement in (*node.body, *node.orelse)):
+            node.test = _counted(node.test)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        function = node.func
+        name = function.attr if isinstance(function, ast.Attribute) else function.id if isinstance(function, ast.Name) else ""
+        return _counted(node) if name.startswith("assert") or name in ("raises", "warns") else node
+
+
+def _counted(value: ast.expr) -> ast.expr:
+    return ast.copy_location(ast.Call(ast.Name(COUNT, ast.Load()), [value], []), value)
+
+
+def counted(tree: ast.Module) -> ast.Module:
+    return ast.fix_missing_locations(_CountAssertions().visit(tree))
+
+
 # --- what the tests rely on -------------------------------------------------------------------
 
 
@@ -444,15 +491,39 @@ def _unittest_wrap() -> None:
 
     case.assertFalse = assert_false  # type: ignore[method-assign]
 
+    # Every assertion method counts as an assertion executed (assertRaises too).
+    for name in dir(case):
+        method = getattr(case, name)
+        if name.startswith("assert") and callable(method):
+
+            def counting(self: Any, *args: Any, _method: Any = method, **kwargs: Any) -> Any:
+                count(None)
+                return _method(self, *args, **kwargs)
+
+            counting.__name__ = name
+            counting.__qualname__ = f"TestCase.{name}"
+            setattr(case, name, counting)
+    original_run = case.run
+
+    def run(self: Any, result: Any = None) -> Any:
+        CASES_RUN.add(type(self))
+        return original_run(self, result)
+
+    case.run = run  # type: ignore[method-assign]
+
 
 def install() -> None:
-    """Once, in the supervisor before any job: the checked unittest assertions, and the modules
-    whose functions the tampering guard watches."""
+    """Once, in the supervisor before any job: the checked unittest assertions, the modules
+    whose functions the tampering guard watches, and ``pytest`` when the image has none."""
     import importlib
+    import importlib.util
 
     _unittest_wrap()
     for name in CHECKING_MODULES:
         importlib.import_module(name)
+    if importlib.util.find_spec("pytest") is None:
+        shim = importlib.import_module(f"{__package__}.pytest_shim" if __package__ else "pytest_shim")
+        sys.modules["pytest"] = shim
 
 
 def _attributes(namespace: dict[str, Any], prefix: str, into: dict[str, int]) -> None:
@@ -511,7 +582,17 @@ class Guards:
 
 
 def _describe(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    try:
+        message = str(error)
+    except BaseException:  # noqa: BLE001 - an exception whose __str__ raises is still the program's failure
+        message = "<its __str__ raised>"
+    try:
+        name = type(error).__name__
+        text = f"{name}: {message}" if message else name
+    except BaseException:  # noqa: BLE001 - a hostile __name__ or a str subclass
+        text = "an exception that cannot be described"
+    if type(text) is not str:
+        text = "an exception that cannot be described"
     # Lone surrogates from the program's strings would make the record unencodable.
     return text[:500].encode("utf-8", "backslashreplace").decode("utf-8")
 
@@ -526,13 +607,26 @@ def _print_error(error: BaseException) -> None:
         pass
 
 
-def _raised_in(error: BaseException, filename: str) -> bool:
+_UNITTEST_MAIN = os.path.join(_STDLIB, "unittest", "main.py")
+
+
+def _exit_by_tests(error: SystemExit) -> bool:
+    """Was this exit raised by the tests themselves (``sys.exit(...)`` in a tests file) or by
+    unittest's runner? Only then does its status judge the tests. An exit from anywhere else (the
+    program's code, code it exec'd, a module it wrote, an audit hook or signal handler of its own)
+    ends the tests early, whatever its status."""
     tb = error.__traceback__
+    innermost = None
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            return True
+        innermost = tb.tb_frame.f_code.co_filename
         tb = tb.tb_next
-    return False
+    return innermost is not None and (is_tests_file(innermost) or os.path.realpath(innermost) == _UNITTEST_MAIN)
+
+
+def is_tests_file(filename: str) -> bool:
+    """The tests' own file names: the script, or one statement of a list (``test_3.py``)."""
+    return filename == TESTS_FILE or (filename.startswith("test_") and filename[5:-3].isdigit()
+                                      and filename.endswith(".py"))
 
 
 def _classify(error: BaseException) -> tuple[str, str]:
@@ -542,7 +636,7 @@ def _classify(error: BaseException) -> tuple[str, str]:
     if isinstance(error, MemoryError):
         return "MEMORY_LIMIT", "MemoryError"
     if isinstance(error, SystemExit):
-        if _raised_in(error, SOLUTION_FILE):
+        if not _exit_by_tests(error):
             if error.code in (None, 0, False):
                 return "FAIL", ("the program exited with status 0 in the middle of its tests: "
                                 "a run whose tests did not all complete is not a pass")
@@ -569,11 +663,12 @@ def _source(source: str, filename: str) -> None:
 
 def _compile_tests(source: str, filename: str) -> types.CodeType:
     try:
-        return compile(guarded(ast.parse(source, filename)), filename, "exec", dont_inherit=True)
+        return compile(counted(guarded(ast.parse(source, filename))), filename, "exec", dont_inherit=True)
     except SyntaxError:
         # Either the tests are not Python (reported as they are, below) or a chain's temporaries
         # landed where an assignment expression is not allowed: then chains stay unguarded.
-        return compile(guarded(ast.parse(source, filename), chains=False), filename, "exec", dont_inherit=True)
+        return compile(counted(guarded(ast.parse(source, filename), chains=False)), filename, "exec",
+                       dont_inherit=True)
 
 
 def _finish() -> None:
@@ -638,8 +733,9 @@ def run(code: str, tests: str | list | None, reporter: Reporter) -> dict[str, An
 
     scope[COMPARE] = compare
     scope[TRUTH] = truth
+    scope[COUNT] = count
     reporter.stage("tests")
-    outcome = _run_tests(compiled_tests, tests, scope)
+    outcome = untested_unless_asserted(_run_tests(compiled_tests, tests, scope))
     if outcome["verdict"] != "PASS":
         return outcome
     tampered = guards.tampering()
@@ -666,7 +762,7 @@ def _run_tests(compiled_tests: list[types.CodeType], tests: str | list | None, s
             verdict, message = _classify(error)
             if verdict != "PASS":
                 return {"verdict": verdict, "message": message}
-        return {"verdict": "PASS"}
+        return run_discovered(scope)
     total = len(tests)
     passed, first_failure, verdicts = 0, "", set()
     for index, compiled_test in enumerate(compiled_tests):
@@ -689,3 +785,189 @@ def _run_tests(compiled_tests: list[types.CodeType], tests: str | list | None, s
         return {"verdict": "PASS", "passed": passed, "total": total}
     worst = next(v for v in ("MEMORY_LIMIT", "FAIL", "RUNTIME_ERROR") if v in verdicts)
     return {"verdict": worst, "message": first_failure, "passed": passed, "total": total}
+
+
+def untested_unless_asserted(outcome: dict[str, Any]) -> dict[str, Any]:
+    """A pass whose tests executed no assertion tested nothing."""
+    if outcome["verdict"] == "PASS" and ASSERTIONS[0] == 0:
+        return {**outcome, "verdict": "UNTESTED",
+                "message": "the tests ran to their end, but executed no assertion: nothing was checked"}
+    return outcome
+
+
+# --- tests written for pytest and unittest ----------------------------------------------------
+
+
+class _CaseError(Exception):
+    """A unittest test that raised something other than a failed assertion."""
+
+
+def _defined_in_tests(kind: type) -> bool:
+    return any(isinstance(member, types.FunctionType) and is_tests_file(member.__code__.co_filename)
+               for member in vars(kind).values())
+
+
+def _run_case(case: type, method: str) -> None:
+    import unittest
+
+    result = unittest.TestResult()
+    case(method).run(result)
+    if result.failures:
+        last = result.failures[0][1].strip().splitlines()[-1]
+        raise AssertionError(last.partition("AssertionError: ")[2] or last[:500])
+    if result.errors:
+        raise _CaseError(result.errors[0][1].strip().splitlines()[-1][:500])
+    if result.skipped and not result.testsRun - len(result.skipped):
+        _skip(str(result.skipped[0][1]))
+
+
+def _skip(reason: str) -> None:
+    shim = sys.modules.get("pytest")
+    raise getattr(shim, "Skipped", _CaseSkipped)(reason)
+
+
+class _CaseSkipped(Exception):
+    pass
+
+
+def _marks(function: Any) -> list[Any]:
+    marks = getattr(function, "pytestmark", [])
+    return list(marks) if isinstance(marks, (list, tuple)) else [marks]
+
+
+def _parameter_sets(function: Any) -> list[dict[str, Any]]:
+    """pytest's parametrize marks, expanded: one dict of arguments per test (their product)."""
+    sets: list[dict[str, Any]] = [{}]
+    for mark in reversed(_marks(function)):
+        if getattr(mark, "name", "") != "parametrize":
+            continue
+        names, values = mark.args[0], mark.args[1]
+        names = [n.strip() for n in names.split(",") if n.strip()] if isinstance(names, str) else list(names)
+        rows = []
+        for value in values:
+            value = getattr(value, "values", value) if type(value).__name__ == "ParameterSet" else value
+            rows.append(dict(zip(names, value if len(names) > 1 else (value,))))
+        sets = [{**done, **row} for done in sets for row in rows]
+    return sets
+
+
+def _skipped_by_mark(function: Any) -> bool:
+    for mark in _marks(function):
+        name = getattr(mark, "name", "")
+        if name == "skip" or (name == "skipif" and mark.args and mark.args[0]):
+            return True
+    return False
+
+
+def _pytest_calls(label: str, function: Any, scope: dict[str, Any], owner: type | None) -> list[tuple[str, Callable[[], None]]]:
+    import inspect
+
+    parameters = [p for p in inspect.signature(function).parameters if p != "self"]
+    calls = []
+    for index, arguments in enumerate(_parameter_sets(function)):
+
+        def call(arguments: dict[str, Any] = arguments) -> None:
+            if _skipped_by_mark(function):
+                _skip("marked skip")
+            instance = owner() if owner is not None else None
+            finalizers: list[Any] = []
+            try:
+                if instance is not None and hasattr(instance, "setup_method"):
+                    instance.setup_method(function)
+                given = dict(arguments)
+                for name in parameters:
+                    if name not in given:
+                        given[name] = _fixture(name, scope, finalizers)
+                bound = function.__get__(instance) if instance is not None else function
+                bound(**given)
+            finally:
+                for finalizer in reversed(finalizers):
+                    finalizer()
+                if instance is not None and hasattr(instance, "teardown_method"):
+                    instance.teardown_method(function)
+
+        calls.append((f"{label}[{index}]" if len(_parameter_sets(function)) > 1 else label, call))
+    return calls
+
+
+def _fixture(name: str, scope: dict[str, Any], finalizers: list[Any]) -> Any:
+    import inspect
+
+    provider = scope.get(name)
+    if not getattr(provider, "_evol_fixture", False):
+        raise _CaseError(f"the test asks for the fixture {name!r}, which neither the tests nor the sandbox provide")
+    arguments = {p: _fixture(p, scope, finalizers) for p in inspect.signature(provider).parameters}
+    value = provider(**arguments)
+    if inspect.isgenerator(value):
+        generator = value
+        value = next(generator)
+        finalizers.append(lambda: next(generator, None))
+    return value
+
+
+def discover(scope: dict[str, Any]) -> list[tuple[str, Callable[[], None]]]:
+    """The tests pytest and unittest would collect from the tests' namespace: ``test*`` functions,
+    ``Test*`` classes without ``__init__`` (their ``test*`` methods) and unittest.TestCase classes
+    whose tests did not already run (through ``unittest.main()`` in the tests)."""
+    import unittest
+
+    found: list[tuple[str, Callable[[], None]]] = []
+    for name, value in list(scope.items()):
+        if isinstance(value, types.FunctionType):
+            if name.startswith("test") and is_tests_file(value.__code__.co_filename):
+                found.extend(_pytest_calls(name, value, scope, None))
+        elif isinstance(value, type) and _defined_in_tests(value):
+            if issubclass(value, unittest.TestCase):
+                if value not in CASES_RUN:
+                    for method in unittest.TestLoader().getTestCaseNames(value):
+                        found.append((f"{name}.{method}", lambda case=value, method=method: _run_case(case, method)))
+            elif name.startswith("Test") and "__init__" not in vars(value):
+                for attribute in sorted(vars(value)):
+                    member = vars(value)[attribute]
+                    if attribute.startswith("test") and isinstance(member, types.FunctionType):
+                        found.extend(_pytest_calls(f"{name}.{attribute}", member, scope, value))
+    return found
+
+
+def run_discovered(scope: dict[str, Any]) -> dict[str, Any]:
+    """Run what `discover` finds: PASS when there is nothing, else counted like a list of tests."""
+    found = discover(scope)
+    if not found:
+        return {"verdict": "PASS"}
+    passed, skipped, first_failure, verdicts = 0, 0, "", set()
+    for label, call in found:
+        try:
+            call()
+            passed += 1
+        except Exception as error:
+            if type(error).__name__ in ("Skipped", "_CaseSkipped"):
+                skipped += 1
+                continue
+            _print_error(error)
+            verdict, message = ("RUNTIME_ERROR", str(error)) if isinstance(error, _CaseError) else _classify(error)
+            verdicts.add(verdict)
+            first_failure = first_failure or f"{label}: {message}"
+        except BaseException as error:
+            _print_error(error)
+            verdict, message = _classify(error)
+            if verdict == "PASS":
+                verdict, message = "FAIL", "a test exited before the other tests ran"
+            return {"verdict": verdict, "message": f"{label}: {message}", "passed": passed, "total": len(found) - skipped}
+    total = len(found) - skipped
+    if passed == total:
+        return {"verdict": "PASS", "passed": passed, "total": total}
+    worst = next(v for v in ("MEMORY_LIMIT", "FAIL", "RUNTIME_ERROR") if v in verdicts)
+    return {"verdict": worst, "message": first_failure, "passed": passed, "total": total}
+
+
+def limit_memory(memory_mb: int) -> None:
+    """Address space caps one process so that most memory bombs end in a clean MemoryError; the
+    container's cgroup limit (set by the host) catches memory spread over many processes. Only
+    for Python: the JVM, V8 and the Go runtime reserve far more address space than they use, and
+    get their own heap limits instead (toolchains.py)."""
+    import resource
+
+    with open("/proc/self/statm") as handle:
+        base = int(handle.read().split()[0]) * resource.getpagesize()
+    limit = base + memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -38,6 +38,7 @@ Protocol on stdin/stdout: frames of a 4-byte big-endian length followed by UTF-8
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import random
@@ -45,6 +46,7 @@ import resource
 import secrets
 import select
 import signal
+import socket
 import struct
 import sys
 import time
@@ -52,9 +54,10 @@ import traceback
 from typing import Any
 
 if __package__:  # imported on the host, as wizardcoder.sandbox.harness.supervisor
-    from . import python_tests, sql_tests, toolchains
+    from . import python_isolated, python_tests, sql_tests, toolchains
 else:  # /opt/sandbox/supervisor.py under `python3 -I`, which puts no script directory on sys.path
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import python_isolated  # noqa: E402
     import python_tests  # noqa: E402
     import sql_tests  # noqa: E402
     import toolchains  # noqa: E402
@@ -190,45 +193,89 @@ def _other_pids() -> list[int]:
 
 
 def kill_all(budget_s: float = 2.0) -> bool:
-    """SIGKILL every process but this one and reap them; False if some survived the budget."""
+    """SIGKILL every process but this one and the zygote, and reap them; False if some survived
+    the budget.
+
+    Without a zygote, ``kill(-1)`` reaches them all at once. With one, the others are killed by
+    name from /proc, again and again until none is left: a process forking as it is killed only
+    adds children that the next round sees, and the container's pids limit bounds them.
+    """
     deadline = time.monotonic() + budget_s
     while True:
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0]:
+        spare = ZYGOTE.pids()
+        if not spare:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
                 pass
+        else:
+            for pid in _other_pids():
+                if pid not in spare:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        try:
+            while True:
+                reaped = os.waitpid(-1, os.WNOHANG)[0]
+                if not reaped:
+                    break
+                ZYGOTE.reaped(reaped)
         except ChildProcessError:
-            # No children at all. A fork racing the kill can still be in flight, so look.
-            if not _other_pids():
-                return True
+            pass
+        if not [pid for pid in _other_pids() if pid not in ZYGOTE.pids()]:
+            return True
         if time.monotonic() > deadline:
-            return not _other_pids()
+            return False
         time.sleep(0.001)
 
 
 def _wipe_tree(path: str, deadline: float) -> None:
-    # Entries are removed while the directory is read, never listed whole first: a job may leave
-    # as many files as the work dir has inodes, and a list of them all would cost memory the
-    # supervisor does not have to spare. Read again until nothing is left.
-    while True:
-        removed = False
-        with os.scandir(path) as entries:
+    """Empty `path`, however deep the tree a job left in it.
+
+    Entries are removed while the directory is read, never listed whole first: a job may leave
+    as many files as the work dir has inodes, and a list of them all would cost memory the
+    supervisor does not have to spare. A subdirectory's own subdirectories are first moved up to
+    `path` itself, so nothing is ever more than two levels deep: a chain thousands of directories
+    deep needs neither recursion nor a path longer than PATH_MAX. Read again until nothing is left.
+    """
+    root = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    moved = 0
+    try:
+        while True:
+            removed = False
+            with os.scandir(root) as entries:
+                for entry in entries:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{path} still not empty after {WIPE_BUDGET_S}s")
+                    if entry.is_dir(follow_symlinks=False):
+                        moved = _remove_directory(root, entry.name, moved)
+                    else:
+                        os.unlink(entry.name, dir_fd=root)
+                    removed = True
+            if not removed:
+                return
+    finally:
+        os.close(root)
+
+
+def _remove_directory(root: int, name: str, moved: int) -> int:
+    # A job may leave a directory it made unreadable; its owner may open it again.
+    os.chmod(name, 0o700, dir_fd=root)
+    directory = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=root)
+    try:
+        with os.scandir(directory) as entries:
             for entry in entries:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{path} still not empty after {WIPE_BUDGET_S}s")
                 if entry.is_dir(follow_symlinks=False):
-                    # A job may leave a directory it made unreadable; its owner may open it again.
-                    os.chmod(entry.path, 0o700)
-                    _wipe_tree(entry.path, deadline)
-                    os.rmdir(entry.path)
+                    moved += 1
+                    os.rename(entry.name, f".evol-wipe-{moved}-{secrets.token_hex(4)}", src_dir_fd=directory,
+                              dst_dir_fd=root)
                 else:
-                    os.unlink(entry.path)
-                removed = True
-        if not removed:
-            return
+                    os.unlink(entry.name, dir_fd=directory)
+    finally:
+        os.close(directory)
+    os.rmdir(name, dir_fd=root)
+    return moved
 
 
 def _wipe_sysv_ipc() -> None:
@@ -264,6 +311,52 @@ def wipe() -> list[str]:
         _wipe_sysv_ipc()
     except OSError as error:
         errors.append(f"sysv ipc: {error}")
+    errors.extend(_reset_attributes())
+    return errors
+
+
+# What the work directories carry when the container starts (none, as a rule): a job's own
+# additions are removed after it, never these.
+_BASELINE_XATTRS: dict[str, frozenset[str]] = {}
+
+
+def _xattrs(path: str) -> frozenset[str]:
+    try:
+        return frozenset(os.listxattr(path, follow_symlinks=False))
+    except OSError:
+        return frozenset()
+
+
+def record_baseline() -> None:
+    for path in WORK_DIRS:
+        _BASELINE_XATTRS[path] = _xattrs(path)
+
+
+def _reset_attributes() -> list[str]:
+    """Emptying a work directory keeps what a job set on the directory itself: a default ACL on
+    /work (inherited by every file a later job makes there, which then cannot be written or run),
+    extended attributes (a channel to the next job), another mode. Each job must find the
+    directories as new: what a job added is removed, and what cannot be is reported (the host
+    then replaces the container)."""
+    errors = []
+    for path in WORK_DIRS:
+        if not os.path.isdir(path):
+            continue
+        baseline = _BASELINE_XATTRS.get(path, frozenset())
+        for name in _xattrs(path) - baseline:
+            try:
+                os.removexattr(path, name, follow_symlinks=False)
+            except OSError:
+                pass
+        left = _xattrs(path) - baseline
+        if left:
+            errors.append(f"{path}: attributes a job set are still there: {', '.join(sorted(left))}")
+    try:
+        status = os.stat("/work")
+        if os.path.isdir("/work") and status.st_uid == os.getuid() and (status.st_mode & 0o7777) != 0o700:
+            errors.append(f"/work: mode {status.st_mode & 0o7777:o}, not 700")
+    except OSError as error:
+        errors.append(f"/work: {error}")
     return errors
 
 
@@ -298,14 +391,7 @@ def _enter_job(out_w: int, err_w: int, fds: dict[int, int], *, inheritable: bool
 
 
 def _limit_memory(memory_mb: int) -> None:
-    # Address space caps one process so that most memory bombs end in a clean MemoryError; the
-    # container's cgroup limit (set by the host) catches memory spread over many processes.
-    # Only for Python run in-process: the JVM, V8 and the Go runtime reserve far more address
-    # space than they use, and get their own heap limits instead (toolchains.py).
-    with open("/proc/self/statm") as handle:
-        base = int(handle.read().split()[0]) * resource.getpagesize()
-    limit = base + memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    python_tests.limit_memory(memory_mb)
 
 
 def _spawn_exec(argv: tuple[str, ...], out_w: int, err_w: int, fds: dict[int, int], env: dict[str, str]) -> int:
@@ -348,13 +434,125 @@ class _Reporter:
         self._write({"nonce": self._nonce_value(), "final": True, **outcome})
 
 
-def _spawn_in_process(job: dict, chain: Any, out_w: int, err_w: int, fds: dict[int, int], channels: Any) -> int:
-    pid = os.fork()
-    if pid != 0:
+JOB_FD = 3  # where a forked job reads its code and tests from the supervisor, once
+
+
+class Zygote:
+    """The process every Python and SQL job is forked from.
+
+    It is forked from the supervisor before the first job, with the preloaded modules, and never
+    receives a job's code or tests: only the job's descriptors and language cross to it. A job
+    forked from it finds in its own memory nothing of any other job, which a fork of the
+    supervisor (that has read every job's request) would hold. Its fork is double, so that each
+    job is a child of the supervisor (PID 1 adopts it) and is watched and reaped like any other.
+
+    A job runs as the same user and could signal it: a zygote that is gone or does not answer
+    after a job makes the container dirty, and the host replaces it.
+    """
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.sock: socket.socket | None = None
+
+    def start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            keep = theirs.fileno()
+            os.closerange(3, keep)
+            os.closerange(keep + 1, 65536)
+            _zygote_loop(theirs)
+        theirs.close()
+        self.pid, self.sock = pid, ours
+
+    def pids(self) -> set[int]:
+        return {self.pid} if self.pid is not None else set()
+
+    def reaped(self, pid: int) -> None:
+        if pid == self.pid:
+            self.pid = None
+
+    def _exchange(self, message: bytes, fds: list[int], timeout_s: float) -> bytes:
+        if self.pid is None or self.sock is None:
+            raise OSError("the zygote is gone")
+        self.sock.settimeout(timeout_s)
+        socket.send_fds(self.sock, [message], fds)
+        reply = self.sock.recv(64)
+        if not reply:
+            raise OSError("the zygote is gone")
+        return reply
+
+    def spawn(self, language: str, channels: Any, fds: list[int]) -> int:
+        """A new job process (a child of ours by then); OSError when the zygote cannot make one."""
+        message = json.dumps({"op": "spawn", "language": language, "report": channels.report,
+                              "nonce": channels.nonce}).encode()
+        pid = struct.unpack(">q", self._exchange(message, fds, 5.0)[:8])[0]
+        if pid <= 0:
+            raise OSError("the zygote could not fork")
         return pid
+
+    def healthy(self) -> bool:
+        try:
+            return self._exchange(b'{"op": "ping"}', [], 1.0) == b"pong"
+        except (OSError, ValueError):
+            return False
+
+
+ZYGOTE = Zygote()
+
+
+def _zygote_loop(sock: socket.socket) -> None:
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 4096, 8)
+        except OSError:
+            os._exit(0)
+        if not message:
+            os._exit(0)  # the supervisor is gone
+        request = json.loads(message)
+        if request.get("op") != "spawn":
+            for fd in fds:
+                os.close(fd)
+            sock.send(b"pong")
+            continue
+        pid_r, pid_w = os.pipe()
+        middle = os.fork()
+        if middle == 0:
+            child = os.fork()
+            if child == 0:
+                os.close(pid_r)
+                os.close(pid_w)
+                sock.close()
+                _job_process(request, fds)
+            os.write(pid_w, struct.pack(">q", child))
+            os._exit(0)
+        os.close(pid_w)
+        data = os.read(pid_r, 8)
+        os.close(pid_r)
+        os.waitpid(middle, 0)  # once it is reaped, the job is the supervisor's child
+        for fd in fds:
+            os.close(fd)
+        sock.send(data if len(data) == 8 else struct.pack(">q", -1))
+
+
+def _job_process(request: dict, fds: list[int]) -> None:
+    """A Python or SQL job, in its own process forked from the zygote; never returns.
+
+    Python: the answer's process is forked first, before this process reads the job, so it holds
+    neither the tests nor the record channel; then this process makes itself non-dumpable (the
+    answer runs as the same user: no ptrace, no /proc/PID/mem or fd of ours) and judges the tests
+    across the boundary (python_isolated.py). A job whose tests need what the boundary cannot
+    carry is judged in this process instead, as one program (python_tests.py).
+    """
+    answer_pid = 0
+    link = None
     try:
-        _enter_job(out_w, err_w, fds, inheritable=False)
-        _limit_memory(int(job["memory_mb"]))
+        # Above every target first, so that no mapping below overwrites a source still needed.
+        out_w, err_w, report_w, nonce_r, job_r = (fcntl.fcntl(fd, fcntl.F_DUPFD, 300) for fd in fds)
+        channels = toolchains.Channels(int(request["report"]), int(request["nonce"]))
+        _enter_job(out_w, err_w, {JOB_FD: job_r, channels.report: report_w, channels.nonce: nonce_r},
+                   inheritable=False)
         os.environ.clear()
         os.environ.update(JOB_ENV)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -362,16 +560,32 @@ def _spawn_in_process(job: dict, chain: Any, out_w: int, err_w: int, fds: dict[i
         sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
         sys.argv = [python_tests.SOLUTION_FILE]
-        sys.path[0] = "/work"
+        if request.get("language") == "python":
+            ours, theirs = socket.socketpair()
+            answer_pid = os.fork()
+            if answer_pid == 0:
+                _answer_process(ours, theirs)
+            theirs.close()
+            _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+            link = python_isolated.Link(ours)
+        with os.fdopen(JOB_FD, "rb") as handle:
+            job = json.loads(handle.read())
+        # The tests are trusted here; nothing the answer's process writes is imported by us.
+        sys.path[:] = [entry for entry in sys.path if entry not in ("", "/work", "/tmp")]
         reporter = _Reporter(channels.report, channels.nonce)
     except BaseException:
         os._exit(71)
-    code, tests = str(job.get("code") or ""), job.get("tests")
+    code, tests, memory_mb = str(job.get("code") or ""), job.get("tests"), int(job["memory_mb"])
     try:
-        if chain.name == "sql":
+        if request.get("language") == "sql":
+            _limit_memory(memory_mb)
             outcome = sql_tests.run(code, tests)
         else:
-            outcome = python_tests.run(code, tests, reporter)
+            _limit_memory(memory_mb)
+            outcome = python_isolated.run(code, tests, reporter, link, memory_mb)
+            outcome["isolation"] = "process"
+            if "fallback" in outcome:
+                outcome = _in_process(code, tests, reporter, answer_pid, outcome["fallback"])
     except MemoryError:
         outcome = {"verdict": "MEMORY_LIMIT", "message": "MemoryError"}
     except BaseException:  # noqa: BLE001 - the harness's own failure, never the program's verdict
@@ -386,6 +600,52 @@ def _spawn_in_process(job: dict, chain: Any, out_w: int, err_w: int, fds: dict[i
     except BaseException:
         os._exit(72)
     os._exit(0)
+
+
+def _answer_process(harness_end: socket.socket, ours: socket.socket) -> None:
+    """The answer's process: nothing of the harness's but its end of the channel; never returns."""
+    try:
+        harness_end.close()
+        keep = ours.fileno()
+        os.closerange(3, keep)  # the job pipe, the record channel and the nonce among them
+        os.closerange(keep + 1, 65536)
+        _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc entries, as any program has
+        sys.path[0] = "/work"
+        python_isolated.serve(ours)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+        os._exit(0)
+
+
+def _in_process(code: str, tests: Any, reporter: _Reporter, answer_pid: int, reason: str) -> dict:
+    """The job again, as one program in this process: the tests need what the boundary cannot
+    carry. The record says so (isolation "in-process"), and why."""
+    if answer_pid:
+        try:
+            os.kill(answer_pid, signal.SIGKILL)
+            os.waitpid(answer_pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    sys.stderr.write(f"[sandbox] judged in-process: {reason}; the program ran again from the start\n")
+    python_tests.ASSERTIONS[0] = 0
+    python_tests.DEFEATED.clear()
+    python_tests.CASES_RUN.clear()
+    sys.path.insert(0, "/work")
+    _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    try:
+        outcome = python_tests.run(code, tests, reporter)
+    except MemoryError:
+        outcome = {"verdict": "MEMORY_LIMIT", "message": "MemoryError"}
+    except BaseException as error:  # noqa: BLE001
+        # The program ran in this very process and could have broken anything the harness
+        # uses (a hostile object's __str__, a module it replaced): its failure, not the sandbox's.
+        outcome = {"verdict": "RUNTIME_ERROR",
+                   "message": f"the tests' harness failed in the program's process: {python_tests._describe(error)}"}
+    return {**outcome, "isolation": "in-process", "isolation_reason": reason}
 
 
 # ----------------------------------------------------------------------------- watching
@@ -508,15 +768,16 @@ def _parse_report(data: bytes, nonce: str) -> tuple[dict | None, dict | None, st
 
 
 COUNT_KEYS = ("passed", "total")
-VERDICTS = {"PASS", "FAIL", "RUNTIME_ERROR", "MEMORY_LIMIT", "COMPILE_ERROR", "SANDBOX_ERROR"}
+VERDICTS = {"PASS", "UNTESTED", "FAIL", "RUNTIME_ERROR", "MEMORY_LIMIT", "COMPILE_ERROR", "SANDBOX_ERROR"}
 
 
 def _from_record(record: dict) -> dict:
     verdict = record.get("verdict")
     if verdict not in VERDICTS:
         return {"verdict": "SANDBOX_ERROR", "message": f"unreadable completion record: {str(record)[:300]}"}
+    isolation = record.get("isolation") if record.get("isolation") in ("process", "in-process") else None
     return {"verdict": verdict, "message": str(record.get("message") or ""),
-            **{key: record.get(key) for key in COUNT_KEYS}}
+            **{key: record.get(key) for key in COUNT_KEYS}, "isolation": isolation}
 
 
 def _failed_exit(chain: Any, code: int, stderr: str, *, after_record: bool) -> dict:
@@ -579,6 +840,18 @@ def _run_verdict(chain: Any, job: dict, report: bytes, nonce: str, status: int |
         return {"verdict": "FAIL", "message": "exited with status 0 in the middle of its tests: "
                 "a run whose tests did not all complete is not a pass (an early exit cannot fake one)"}
     return _failed_exit(chain, code, stderr, after_record=False)
+
+
+def _send_job(fd: int, job: dict) -> None:
+    """The code and tests, to the job process that reads them once (it may have died already)."""
+    data = json.dumps({"code": job.get("code"), "tests": job.get("tests"), "memory_mb": job["memory_mb"]}).encode()
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError:
+        pass  # the job is gone: its exit status tells the verdict
+    finally:
+        os.close(fd)
 
 
 def _has_tests(tests: Any) -> bool:
@@ -661,12 +934,23 @@ def run_job(job: dict, inbox: Inbox) -> dict:
         nonce = secrets.token_hex(16)
         fds = {channels.report: report_w, channels.nonce: nonce_r}
         oom_before = _cgroup_oom_kills()
+        job_w = None
         if chain.in_process:
-            pid = _spawn_in_process(job, chain, out_w, err_w, fds, channels)
+            job_r, job_w = os.pipe()
+            try:
+                pid = ZYGOTE.spawn(chain.name, channels, [out_w, err_w, report_w, nonce_r, job_r])
+            except OSError as error:
+                for fd in (out_w, err_w, report_w, nonce_r, job_r, job_w, out_r, err_r, report_r, nonce_w):
+                    os.close(fd)
+                return {"verdict": "SANDBOX_ERROR", "message": f"cannot fork the job: {error}", "dirty": True,
+                        "errors": wipe()}
+            os.close(job_r)
         else:
             pid = _spawn_exec(plan.run, out_w, err_w, fds, plan.env)
         for fd in (out_w, err_w, report_w, nonce_r):
             os.close(fd)
+        if job_w is not None:
+            _send_job(job_w, job)
         os.write(nonce_w, nonce.encode())
         os.close(nonce_w)
         keep = int(job["return_cap"])
@@ -687,6 +971,8 @@ def run_job(job: dict, inbox: Inbox) -> dict:
     if result["verdict"] == "PASS" and (not _has_tests(job.get("tests")) or result.get("total") == 0):
         result = {**result, "verdict": "UNTESTED", "message": "the program ran to its end, but no test ran"}
     errors = wipe()
+    if not ZYGOTE.healthy():
+        errors.append("the zygote is gone or does not answer (a job signalled it)")
     return {
         **{key: value for key, value in result.items() if value is not None},
         "duration_s": round(duration, 4),
@@ -728,6 +1014,8 @@ def main() -> None:
     for name in PRELOAD:
         __import__(name)
     python_tests.install()
+    ZYGOTE.start()
+    record_baseline()
     wipe()
     send(proto_out, {"op": "ready", **_facts()})
     inbox = Inbox(proto_in)
