@@ -22,7 +22,7 @@ from typing import Literal
 import docker
 import docker.errors
 
-from . import rootfs
+from . import libraries, rootfs
 from .apt_sources import debian_mirror, os_codename
 from .engine import BUILD_LABEL, HARNESS_LABEL, LABEL
 
@@ -68,7 +68,7 @@ def harness_hash() -> str:
     digest = hashlib.sha256()
     for name, data in [*harness_files().items(), ("Dockerfile", _package_file("Dockerfile"))]:
         digest.update(name.encode() + b"\0" + data + b"\0")
-    recipe = [*IMPORT_CHANGES, rootfs.RECIPE, *rootfs.PACKAGES, *rootfs.TRIM]
+    recipe = [*IMPORT_CHANGES, rootfs.RECIPE, rootfs.LIBRARIES_RECIPE, *rootfs.PACKAGES, *rootfs.TRIM]
     digest.update("\0".join(recipe).encode())
     return digest.hexdigest()[:16]
 
@@ -103,7 +103,11 @@ def _labels(path: str) -> dict[str, str]:
 
 def _build_dockerfile(client: docker.DockerClient, tag: str, log: Callable[[str], None]) -> None:
     context = io.BytesIO()
-    files = {"Dockerfile": _package_file("Dockerfile"), **{f"harness/{n}": d for n, d in harness_files().items()}}
+    files = {"Dockerfile": _package_file("Dockerfile"), "build-libraries.sh": _package_file("build-libraries.sh"),
+             **{f"harness/{n}": d for n, d in harness_files().items()}}
+    with tempfile.TemporaryDirectory(prefix="evol-npm-") as npm_dir:
+        libraries.fetch_npm_packages(Path(npm_dir))
+        files.update({f"npm/{tarball.name}": tarball.read_bytes() for tarball in sorted(Path(npm_dir).glob("*.tgz"))})
     with tarfile.open(fileobj=context, mode="w") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)

