@@ -25,6 +25,7 @@ from .protocol import ChannelClosed, ChannelTimeout
 from .verdict import Verdict
 
 SPAWN_ATTEMPTS = 3
+ISOLATIONS = ("process", "in-process")
 
 
 class SandboxPool:
@@ -44,6 +45,7 @@ class SandboxPool:
         memory_mb: int | None = None,
         retries: int = 2,
         start_timeout_s: float = 60.0,
+        python_isolation: str = "process",
     ) -> None:
         self.size = max(1, size or os.cpu_count() or 1)
         self.image = image or default_image()
@@ -53,6 +55,11 @@ class SandboxPool:
         self.memory_mb = memory_mb or self.limits.memory_mb
         self.retries = max(0, retries)
         self.start_timeout_s = start_timeout_s
+        if python_isolation not in ISOLATIONS:
+            raise ValueError(f"python_isolation must be one of {', '.join(ISOLATIONS)}, got {python_isolation!r}")
+        # "in-process" judges Python tests in the answer's own process, as before the boundary
+        # existed: for measuring what the boundary costs (benchmarks/sandbox_isolation.py).
+        self.python_isolation = python_isolation
         self.pool_id = secrets.token_hex(5)
         self.containers_started = 0  # how many were made, replacements included (for tests, stats)
         self._client: docker.DockerClient | None = None
@@ -171,7 +178,7 @@ class SandboxPool:
         return await loop.run_in_executor(self._jobs, self.run, job)
 
     def _run_on(self, container: WarmContainer, job: Job) -> tuple[Result, bool]:
-        result, healthy = run_on(container, job, self.limits)
+        result, healthy = run_on(container, job, self.limits, self.python_isolation)
         return result, healthy and container.jobs_run < self.max_jobs_per_container
 
     # ------------------------------------------------------------------ containers
@@ -242,7 +249,7 @@ class SandboxPool:
         self._idle.put(None)
 
 
-def job_request(job: Job, limits: Limits) -> dict[str, Any]:
+def job_request(job: Job, limits: Limits, python_isolation: str = "process") -> dict[str, Any]:
     """The supervisor's request for one job (harness/supervisor.py reads it)."""
     return {
         "op": "job",
@@ -254,16 +261,17 @@ def job_request(job: Job, limits: Limits) -> dict[str, Any]:
         "memory_mb": job.memory_mb,
         "output_cap": limits.output_cap,
         "return_cap": limits.keep_bytes,
+        "isolation": python_isolation,
     }
 
 
-def run_on(container: WarmContainer, job: Job, limits: Limits) -> tuple[Result, bool]:
+def run_on(container: WarmContainer, job: Job, limits: Limits, python_isolation: str = "process") -> tuple[Result, bool]:
     """Run one job on a started container: the result, and whether the container may serve another."""
     started = time.monotonic()
     try:
         if job.memory_mb != container.memory_mb:
             container.set_memory(job.memory_mb)
-        reply = container.request(job_request(job, limits), deadline=started + job.wall_s + limits.grace_s)
+        reply = container.request(job_request(job, limits, python_isolation), deadline=started + job.wall_s + limits.grace_s)
     except ChannelTimeout:
         # The supervisor itself did not answer: stop everything from outside.
         container.kill()

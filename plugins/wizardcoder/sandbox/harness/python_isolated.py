@@ -805,6 +805,40 @@ class _SolutionModule(types.ModuleType):
         return found[name]
 
 
+_PROGRAMS = "__evol_program_"
+
+
+class _ProgramsBuiltins(ast.NodeTransformer):
+    """Where the program redefines a built-in the tests use (``def sum(a, b)`` for a task named
+    so, or ``def abs(x): return 0`` to pass ``assert abs(f(x) - 2.5) < 1e-9``), which does a test
+    mean? A call on constants alone (``sum(10, 15) == 25``) is the function under test: the
+    program's. Any other use (on a result, a variable, as a value) is the test checking
+    something, with Python's own built-in, as is every exit (``exit(1)`` on a failure)."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        function = node.func
+        if (isinstance(function, ast.Name) and function.id in self.names and function.id not in python_tests._EXITS
+                and all(_constant(argument) for argument in [*node.args, *(k.value for k in node.keywords)])):
+            node.func = ast.copy_location(ast.Name(_PROGRAMS + function.id, ast.Load()), function)
+        return node
+
+
+def _constant(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _constant(node.operand)
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return all(_constant(element) for element in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(key is not None and _constant(key) for key in node.keys) and all(_constant(v) for v in node.values)
+    return False
+
+
 # ----------------------------------------------------------------------------- one job, judged here
 
 
@@ -846,10 +880,12 @@ def run(code: str, tests: str | list | None, reporter: python_tests.Reporter, li
         found = link.names(wanted)
     except (AnswerEnded, BoundaryError, Exception) as error:  # noqa: BLE001
         return {"verdict": "RUNTIME_ERROR", "message": link.ended or python_tests._describe(error), **counts}
-    shadowed = sorted(name for name in found if hasattr(builtins, name))
+    shadowed = {name for name in found if hasattr(builtins, name)}
     if shadowed:
-        return {"verdict": "FAIL", **counts, "message": f"the program redefines the built-in {shadowed[0]}, which its "
-                "tests use: the tests would check with the program's own (a test that cannot fail is not a test)"}
+        compiled_tests = [python_tests._compile_tests(ast.unparse(_ProgramsBuiltins(shadowed).visit(tree)), filename)
+                          for tree, (_, filename) in zip(test_trees, sources)]
+        for name in shadowed:
+            found[_PROGRAMS + name] = found.pop(name)
     imports = _top_level_imports(code_tree)
     module = types.ModuleType("__main__")
     module.__file__ = python_tests.TESTS_FILE

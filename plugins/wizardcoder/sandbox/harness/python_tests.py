@@ -618,9 +618,14 @@ def _exit_by_tests(error: SystemExit) -> bool:
     tb = error.__traceback__
     innermost = None
     while tb is not None:
-        innermost = tb.tb_frame.f_code.co_filename
+        filename = tb.tb_frame.f_code.co_filename
+        if os.path.realpath(filename) == _UNITTEST_MAIN:
+            return True
+        # Python's own frames (``exit()`` is site's Quitter) are not who exited: their caller is.
+        if not (filename.startswith("<frozen ") or os.path.realpath(filename).startswith(_STDLIB)):
+            innermost = filename
         tb = tb.tb_next
-    return innermost is not None and (is_tests_file(innermost) or os.path.realpath(innermost) == _UNITTEST_MAIN)
+    return innermost is not None and is_tests_file(innermost)
 
 
 def is_tests_file(filename: str) -> bool:

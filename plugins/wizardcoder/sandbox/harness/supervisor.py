@@ -483,10 +483,10 @@ class Zygote:
             raise OSError("the zygote is gone")
         return reply
 
-    def spawn(self, language: str, channels: Any, fds: list[int]) -> int:
+    def spawn(self, language: str, channels: Any, fds: list[int], isolate: bool) -> int:
         """A new job process (a child of ours by then); OSError when the zygote cannot make one."""
         message = json.dumps({"op": "spawn", "language": language, "report": channels.report,
-                              "nonce": channels.nonce}).encode()
+                              "nonce": channels.nonce, "isolate": isolate}).encode()
         pid = struct.unpack(">q", self._exchange(message, fds, 5.0)[:8])[0]
         if pid <= 0:
             raise OSError("the zygote could not fork")
@@ -560,7 +560,7 @@ def _job_process(request: dict, fds: list[int]) -> None:
         sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
         sys.argv = [python_tests.SOLUTION_FILE]
-        if request.get("language") == "python":
+        if request.get("language") == "python" and request.get("isolate"):
             ours, theirs = socket.socketpair()
             answer_pid = os.fork()
             if answer_pid == 0:
@@ -580,6 +580,9 @@ def _job_process(request: dict, fds: list[int]) -> None:
         if request.get("language") == "sql":
             _limit_memory(memory_mb)
             outcome = sql_tests.run(code, tests)
+        elif link is None:
+            _limit_memory(memory_mb)
+            outcome = _in_process(code, tests, reporter, 0, "")
         else:
             _limit_memory(memory_mb)
             outcome = python_isolated.run(code, tests, reporter, link, memory_mb)
@@ -622,15 +625,17 @@ def _answer_process(harness_end: socket.socket, ours: socket.socket) -> None:
 
 
 def _in_process(code: str, tests: Any, reporter: _Reporter, answer_pid: int, reason: str) -> dict:
-    """The job again, as one program in this process: the tests need what the boundary cannot
-    carry. The record says so (isolation "in-process"), and why."""
+    """The job as one program in this process: the pool asked for it, or the tests need what the
+    boundary cannot carry (then the answer's process is stopped, the program runs again from the
+    start, and its stderr says why). The record says "in-process"."""
     if answer_pid:
         try:
             os.kill(answer_pid, signal.SIGKILL)
             os.waitpid(answer_pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
-    sys.stderr.write(f"[sandbox] judged in-process: {reason}; the program ran again from the start\n")
+    if reason:
+        sys.stderr.write(f"[sandbox] judged in-process: {reason}; the program ran again from the start\n")
     python_tests.ASSERTIONS[0] = 0
     python_tests.DEFEATED.clear()
     python_tests.CASES_RUN.clear()
@@ -645,7 +650,7 @@ def _in_process(code: str, tests: Any, reporter: _Reporter, answer_pid: int, rea
         # uses (a hostile object's __str__, a module it replaced): its failure, not the sandbox's.
         outcome = {"verdict": "RUNTIME_ERROR",
                    "message": f"the tests' harness failed in the program's process: {python_tests._describe(error)}"}
-    return {**outcome, "isolation": "in-process", "isolation_reason": reason}
+    return {**outcome, "isolation": "in-process"}
 
 
 # ----------------------------------------------------------------------------- watching
@@ -938,7 +943,8 @@ def run_job(job: dict, inbox: Inbox) -> dict:
         if chain.in_process:
             job_r, job_w = os.pipe()
             try:
-                pid = ZYGOTE.spawn(chain.name, channels, [out_w, err_w, report_w, nonce_r, job_r])
+                pid = ZYGOTE.spawn(chain.name, channels, [out_w, err_w, report_w, nonce_r, job_r],
+                                   isolate=job.get("isolation", "process") != "in-process")
             except OSError as error:
                 for fd in (out_w, err_w, report_w, nonce_r, job_r, job_w, out_r, err_r, report_r, nonce_w):
                     os.close(fd)
