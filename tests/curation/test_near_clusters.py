@@ -28,7 +28,7 @@ from evolinstruct.builtins.curation.near import (
 )
 from evolinstruct.builtins.curation.ngrams import TokenHasher, sequence_hash
 from evolinstruct.builtins.curation.runner import RuleRunner
-from evolinstruct.builtins.curation.text import normal_tokens
+from evolinstruct.builtins.curation.text import near_tokens
 
 from ..conftest import read_jsonl
 
@@ -76,11 +76,11 @@ def planted_clusters(seed: int = 7) -> list[tuple[str, int]]:
 
 
 def shingles_one_by_one(texts: list[str]) -> list[np.ndarray]:
-    """Each text's distinct sorted 2-shingle hashes, computed on its own."""
+    """Each text's distinct sorted 2-shingle hashes of task words, computed on its own."""
     hasher = TokenHasher()
     out = []
     for text in texts:
-        hashes = hasher.hashes(normal_tokens(text))
+        hashes = hasher.hashes(near_tokens(text))
         if not hashes:
             out.append(np.empty(0, np.uint64))
         elif len(hashes) < near.SHINGLE:

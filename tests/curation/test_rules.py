@@ -10,7 +10,7 @@ from evolinstruct.builtins.curation.near import jaccard, near_duplicate_rule, sh
 from evolinstruct.builtins.curation.ngrams import NgramHasher
 from evolinstruct import CurationRule, Removal, row_rule
 from evolinstruct.builtins.curation.runner import RuleRunner
-from evolinstruct.builtins.curation.text import benchmark_tokens, normalise, normal_tokens
+from evolinstruct.builtins.curation.text import benchmark_tokens, near_tokens, normalise
 
 
 def run(rules, rows):
@@ -57,14 +57,14 @@ def test_input_counts_as_part_of_the_instruction():
 def test_near_duplicates_name_a_kept_twin_and_a_true_similarity():
     base = "Write a Python function that returns the longest common prefix of a list of strings and handles an empty list"
     rows = [
-        row("evolved", base + " in linear time", round_=1),
+        row("evolved", base + " quickly", round_=1),
         row("seed", base, round_=0),
         row("different", "Explain how photosynthesis turns light into chemical energy in plants", round_=0),
     ]
     removed = run([near_duplicate_rule(0.85)], rows)
     assert list(removed) == [0]
     assert removed[0].of == "seed"
-    sets = shingle_sets([normal_tokens(rows[0]["instruction"]), normal_tokens(base)], NgramHasher())
+    sets = shingle_sets([near_tokens(rows[0]["instruction"]), near_tokens(base)], NgramHasher())
     similarity = jaccard(*sets)
     assert similarity >= 0.85
     assert f"{similarity:.2f}" in removed[0].reason

@@ -1,7 +1,10 @@
 """Near duplicates: MinHash signatures with LSH banding over word shingles, then exact Jaccard.
 
 Each instruction (with its input) becomes the set of its word shingles (``SHINGLE`` consecutive
-normalised tokens, see ``text.normal_tokens``). rensa computes a MinHash signature per set; the
+task words, see ``text.near_tokens``: no case, punctuation, articles or function words, each word
+its stem). A short instruction is a handful of words, so one article or inflection would change
+most of its shingles; read as task words, "Write a Java code to find a largest number in an
+array" and "... the largest number in an array." are the same set. rensa computes a MinHash signature per set; the
 signature is cut into bands, and two rows that agree on a whole band become a candidate pair. A
 candidate is a near duplicate only if the exact Jaccard similarity of the two shingle sets reaches
 the threshold: MinHash decides which pairs are compared (that is what makes a million rows
@@ -36,7 +39,7 @@ import rensa
 
 from .ngrams import NgramHasher, TokenStream, sequence_hash
 from ...types.curation import Candidate, CurationRule, Progress, Removal
-from .text import dedup_text, normal_tokens
+from .text import dedup_text, near_tokens
 
 SHINGLE = 2
 """Words per shingle; chosen with the threshold by benchmarks/near_duplicates.py."""
@@ -122,13 +125,14 @@ def shingle_sets(token_lists: Sequence[Sequence[str]], hasher: NgramHasher, k: i
 
 
 def shingles_of_texts(texts: Iterable[str], hasher: NgramHasher | None = None, k: int = SHINGLE) -> ShingleSets:
-    """``shingle_sets`` of the texts' ``normal_tokens``, tokenising a chunk at a time: the token
+    """``shingle_sets`` of the texts' ``near_tokens``, tokenising a chunk at a time: the token
     lists of a whole dataset would take several times the memory of its text."""
     hasher = hasher or NgramHasher()
+    stems: dict[str, str] = {}
     parts: list[ShingleSets] = []
     chunk: list[list[str]] = []
     for text in texts:
-        chunk.append(normal_tokens(text))
+        chunk.append(near_tokens(text, stems))
         if len(chunk) == CHUNK:
             parts.append(_shingle_chunk(chunk, hasher, k))
             chunk = []
@@ -370,7 +374,7 @@ def near_duplicate_rule(threshold: float = DEFAULT_THRESHOLD) -> CurationRule:
             if twin is not None:
                 kept = ordered[twin.kept]
                 yield ordered[index].position, Removal(
-                    f"Jaccard similarity {twin.similarity:.2f} (>= {threshold}) of word {SHINGLE}-shingles "
+                    f"Jaccard similarity {twin.similarity:.2f} (>= {threshold}) of task-word {SHINGLE}-shingles "
                     f"with {kept.id} (round {kept.round})",
                     of=kept.id,
                 )
@@ -378,7 +382,8 @@ def near_duplicate_rule(threshold: float = DEFAULT_THRESHOLD) -> CurationRule:
     return CurationRule(
         NAME,
         f"Rows whose instruction (with its input) shares at least {threshold} (Jaccard) of its word "
-        f"{SHINGLE}-shingles with a kept row's; the lowest round, then the first in the file, is kept.",
+        f"{SHINGLE}-shingles with a kept row's, read without case, punctuation, articles or function "
+        "words and with each word's stem; the lowest round, then the first in the file, is kept.",
         ("instruction", "input"),
         check_dataset=check,
     )

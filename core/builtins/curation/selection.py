@@ -85,7 +85,7 @@ def budget_rule(
                 tally.too_similar += 1
                 kept = candidates[twin.kept]
                 yield candidate.position, Removal(
-                    f"Jaccard similarity {twin.similarity:.2f} (>= {similarity}) of word {SHINGLE}-shingles "
+                    f"Jaccard similarity {twin.similarity:.2f} (>= {similarity}) of task-word {SHINGLE}-shingles "
                     f"with {kept.id}, chosen before it by {by}",
                     of=kept.id,
                 )
