@@ -38,8 +38,6 @@ PACKAGES = (
     "default-jdk-headless",
     "golang-go",
     "rustc",
-    # The libraries real answers import (libraries.py), compiled by build-libraries.sh.
-    *libraries.DEBIAN_PACKAGES,
 )
 # Space we do not ship (glob patterns): documentation, manuals, translations, apt's downloads,
 # and what no sandbox language uses: the Go sources and the Go tools' own packages (programs are
@@ -70,6 +68,9 @@ class RootfsSpec:
     mirror: str
     arch: str
     packages: tuple[str, ...] = PACKAGES
+    # Installed by apt inside the new root: debootstrap's resolver does not follow the virtual
+    # packages the librust-*-dev packages depend on (librust-itoa-1+default-dev...).
+    libraries: tuple[str, ...] = libraries.DEBIAN_PACKAGES
     trim: tuple[str, ...] = TRIM
 
     def key(self) -> str:
@@ -118,10 +119,11 @@ def _trim(root: Path, patterns: tuple[str, ...]) -> None:
         (root / name).mkdir(parents=True, exist_ok=True)
 
 
-def _build_libraries(root: Path, cache_dir: Path, log: Callable[[str], None]) -> None:
-    """build-libraries.sh run inside the new root (chroot, its own /proc, no network needed):
-    the Rust crates and Go packages compiled by the image's own compilers, the npm packages
-    unpacked. Before the trim, which removes the Go sources the Go command builds from."""
+def _build_libraries(root: Path, packages: tuple[str, ...], cache_dir: Path, log: Callable[[str], None]) -> None:
+    """The library packages installed by apt inside the new root (from the mirror debootstrap
+    used), then build-libraries.sh run there (chroot, its own /proc): the Rust crates and Go
+    packages compiled by the image's own compilers, the npm packages unpacked. Before the trim,
+    which removes the Go sources the Go command builds from."""
     npm_dir = root / "tmp" / "evol-npm"
     libraries.fetch_npm_packages(npm_dir)
     script = root / "tmp" / "build-libraries.sh"
@@ -129,12 +131,13 @@ def _build_libraries(root: Path, cache_dir: Path, log: Callable[[str], None]) ->
     log_path = cache_dir / "libraries.log"
     log(f"compiling the libraries (Rust crates, Go packages), log: {log_path}")
     proc = root / "proc"
+    install = f"apt-get update -q && apt-get install -y -q --no-install-recommends {' '.join(packages)}"
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
     try:
         with open(log_path, "w") as handle:
-            done = subprocess.run(["chroot", str(root), "/bin/sh", "/tmp/build-libraries.sh", "/tmp/evol-npm"],
-                                  stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"})
+            done = subprocess.run(["chroot", str(root), "/bin/sh", "-c", f"{install} && sh /tmp/build-libraries.sh /tmp/evol-npm"],
+                                  stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     finally:
         subprocess.run(["umount", "-l", str(proc)], check=False)
     if done.returncode != 0:
@@ -173,7 +176,7 @@ def ensure_rootfs(spec: RootfsSpec, cache_dir: Path, log: Callable[[str], None])
         tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-15:])
         raise RuntimeError(f"debootstrap failed (exit {done.returncode}); last lines of {log_path}:\n{tail}")
 
-    _build_libraries(partial, cache_dir, log)
+    _build_libraries(partial, spec.libraries, cache_dir, log)
     _trim(partial, spec.trim)
     _add_user(partial)
     for directory in ("work", "opt/sandbox"):

@@ -21,3 +21,15 @@ declare module "assert/strict" { const assert: any; export = assert; }
 declare module "node:assert/strict" { const assert: any; export = assert; }
 declare module "util" { const util: any; export = util; }
 declare module "fs" { const fs: any; export = fs; }
+// node:test, and mocha's and jest's globals, which harness.js provides and runs.
+declare module "node:test" { const test: any; export = test; }
+declare var describe: any;
+declare var it: any;
+declare var beforeAll: any;
+declare var afterAll: any;
+declare var beforeEach: any;
+declare var afterEach: any;
+// The npm packages shipped in the image (libraries.py), untyped.
+declare module "lodash";
+declare module "underscore";
+declare module "js-md5";

@@ -6,7 +6,8 @@ The program is the code followed by the tests, one SQLite script on an empty in-
   final query); the rows of the code's last statement that returns rows are kept in a temporary
   table ``result``, with that statement's column names, for the tests to read;
 - each test statement that returns rows is a check: it passes when it returns at least one row
-  and the first column of every row is true (not 0, not NULL), for example
+  and the first column of every row is true as SQLite itself takes it in a WHERE clause (not 0,
+  not NULL, not a text that reads as 0 such as 'false'), for example
   ``SELECT COUNT(*) = 3 FROM result``; test statements that return no rows (more setup) just run.
   Checks are counted, whether the tests are a script or a list of statements.
 
@@ -25,17 +26,45 @@ _SYNTAX = re.compile(r"syntax error|incomplete input|unrecognized token", re.I)
 
 
 def statements(script: str) -> list[str]:
-    """The statements of a script, in order, each complete (SQLite's own idea of complete)."""
+    """The statements of a script, in order, each complete (SQLite's own idea of complete). What
+    holds only comments and blanks (a comment after the last statement) is no statement."""
     found, current = [], ""
     for piece in re.split(r"(;)", script):
         current += piece
         if piece == ";" and sqlite3.complete_statement(current):
-            if current.strip(" \t\r\n;"):
+            if not _only_comments(current.rstrip(";")):
                 found.append(current.strip())
             current = ""
-    if current.strip():
+    if not _only_comments(current):
         found.append(current.strip())
     return found
+
+
+def _only_comments(text: str) -> bool:
+    """Whether `text` holds nothing but blanks, semicolons and SQL comments (-- and /* */),
+    reading quoted strings and names as such."""
+    i, n = 0, len(text)
+    closing = {"'": "'", '"': '"', "`": "`", "[": "]"}
+    while i < n:
+        ch = text[i]
+        if ch in " \t\r\n\f;":
+            i += 1
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        else:
+            return False
+    return True
+
+
+def _true(probe: sqlite3.Connection, value: object) -> bool:
+    """SQLite's own truth, asked of SQLite (on a connection the program never touched): a check
+    is true as a WHERE clause would take it, so the text 'false' (which SQLite reads as the number
+    0) is false, as are 0, NULL and ''."""
+    return bool(probe.execute("SELECT CASE WHEN ? THEN 1 ELSE 0 END", (value,)).fetchone()[0])
 
 
 def _syntax_error(statement: str) -> str | None:
@@ -85,6 +114,7 @@ def run(code: str, tests: str | list | None) -> dict[str, Any]:
                 return {"verdict": "COMPILE_ERROR", "message": f"{error} (in the {where}: {statement[:200]!r})"}
 
     connection = sqlite3.connect(":memory:", isolation_level=None)
+    probe = sqlite3.connect(":memory:")
     try:
         for statement in code_statements:
             try:
@@ -111,7 +141,7 @@ def run(code: str, tests: str | list | None) -> dict[str, Any]:
             if rows is None:
                 continue
             total += 1
-            if rows and all(row and row[0] not in (None, 0, 0.0, "", b"", "0") for row in rows):
+            if rows and all(row and _true(probe, row[0]) for row in rows):
                 passed += 1
             elif not failure:
                 failure = f"check {total} ({statement[:200]!r}) returned {_show(rows) if rows else 'no rows'}"
@@ -123,6 +153,7 @@ def run(code: str, tests: str | list | None) -> dict[str, Any]:
         return {"verdict": "PASS", **counts}
     finally:
         connection.close()
+        probe.close()
 
 
 def _runtime(error: sqlite3.Error) -> str:

@@ -326,7 +326,12 @@ class JavaScript(Toolchain):
         return Plan(
             files={"solution.js": _js_unit(code, tests, typed=False)},
             run=_node(memory_mb, channels, f"{WORK}/solution.js", count),
+            env=NODE_ENV,
         )
+
+
+# Where require() finds the npm packages shipped in the image (libraries.py).
+NODE_ENV = {"NODE_PATH": "/opt/evol-libs/node_modules"}
 
 
 def _node(memory_mb: int, channels: Channels, script: str, count: str) -> tuple[str, ...]:
@@ -351,6 +356,7 @@ class TypeScript(Toolchain):
             files={"solution.ts": _js_unit(code, tests, typed=True)},
             compile=(compile_ts,),
             run=_node(memory_mb, channels, f"{WORK}/build/solution.js", count),
+            env=NODE_ENV,
         )
 
 
@@ -1204,11 +1210,41 @@ class Java(Toolchain):
 
 # --- Bash -------------------------------------------------------------------------------------
 
-BASH_RECORD = """
-# evolinstruct sandbox: the completion record (see toolchains.py)
-builtin read -r -N 64 __evol_nonce <&NONCE_FD || :
-builtin printf '{"nonce": "%s", "verdict": "PASS"}' "$__evol_nonce" >&REPORT_FD
+# Bash's builtins, which the tests check with (`[`, test, exit) and the harness writes with.
+_BASH_BUILTINS = ("[", "test", "exit", "echo", "printf", "read", "true", "false", "return", "builtin", "command",
+                  "enable", "unalias", "alias", "shopt", "set", "unset", "trap", "declare", "local", "let", "eval",
+                  "exec", "source", ".", ":", "type", "mapfile", "readarray", "cd", "pwd", "shift", "export",
+                  "readonly", "typeset", "break", "continue", "wait", "kill", "hash", "getopts")
+
+BASH_MAIN = r"""# evolinstruct sandbox: the program runs from its own file, so that nothing it leaves open (a
+# here-document without its end...) can reach the tests.
+. /work/code.sh
+# evolinstruct sandbox: the tests run with bash's own commands, whatever the program redefined.
+# In POSIX mode special builtins (unset, trap, set, exit) come before functions of the same name;
+# a refusal is an expansion error, which ends a script whatever the program defined (its message
+# holds no quote: bash would read one inside the expansion).
+POSIXLY_CORRECT=1
+case ":$SHELLOPTS:" in *:posix:*) ;; *) : "${__evol_TAG_refused:?the program keeps the bash builtins from the tests}" ;; esac
+\unset -f -- BUILTINS
+\trap - DEBUG RETURN ERR EXIT
+\enable -- ENABLED || : "${__evol_TAG_refused:?the program disabled bash builtins the tests use}"
+\unalias -a
+\shopt -u extdebug expand_aliases
+\set +o errtrace +o functrace
+TESTS
+# evolinstruct sandbox: the completion record
+case ":$SHELLOPTS:" in *:posix:*) ;; *) : "${__evol_TAG_refused:?the bash builtins were changed while the tests ran}" ;; esac
+\builtin read -r -N 64 __evol_nonce <&NONCE_FD || :
+\builtin printf '{"nonce": "%s", "verdict": "PASS"}' "$__evol_nonce" >&REPORT_FD
 """
+
+
+def bash_main(tests: str | None, channels: Channels, tag: str) -> str:
+    quoted = " ".join(f"'{name}'" for name in _BASH_BUILTINS)
+    enabled = " ".join(f"'{name}'" for name in _BASH_BUILTINS if name not in (".", ":", "source"))
+    return (BASH_MAIN.replace("__evol_TAG", f"__evol_{tag}").replace("ENABLED", enabled).replace("BUILTINS", quoted)
+            .replace("NONCE_FD", str(channels.nonce)).replace("REPORT_FD", str(channels.report))
+            .replace("TESTS\n", (tests or "").strip("\n") + "\n"))
 
 
 class Bash(Toolchain):
@@ -1217,10 +1253,10 @@ class Bash(Toolchain):
     exit_one_fails = True
 
     def plan(self, code, tests, channels, memory_mb):
-        record = BASH_RECORD.replace("NONCE_FD", str(channels.nonce)).replace("REPORT_FD", str(channels.report))
         return Plan(
-            files={"solution.sh": _joined(code, tests if isinstance(tests, str) else None) + record},
-            compile=(("/bin/bash", "-n", f"{WORK}/solution.sh"),),
+            files={"code.sh": code.rstrip("\n") + "\n",
+                   "solution.sh": bash_main(tests if isinstance(tests, str) else None, channels, job_tag())},
+            compile=(("/bin/bash", "-n", f"{WORK}/code.sh"), ("/bin/bash", "-n", f"{WORK}/solution.sh")),
             run=("/bin/bash", f"{WORK}/solution.sh"),
         )
 
