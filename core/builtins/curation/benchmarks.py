@@ -1,8 +1,11 @@
-"""Benchmarks to decontaminate against, as fingerprints: hashed word n-grams, never their text.
+r"""Benchmarks to decontaminate against, as fingerprints: hashed word n-grams, never their text.
 
 A fingerprint file holds, for each benchmark item, the sorted 64-bit hashes of its distinct word
 n-grams (tokens from ``text.benchmark_tokens``: numbers read as ``0``), or, for an item shorter
-than ``WHOLE_BELOW`` tokens, the hash of its whole token sequence and of its first n tokens. It also records where it came from (file
+than ``WHOLE_BELOW`` tokens, the hash of its whole token sequence and of its first n tokens; an
+item of fewer than ``MIN_TOKENS`` tokens (``Simplify $\sqrt{242}$.``) is found only when a row's
+instruction is that item, so it holds the hash of its ``literal_tokens`` (numbers as written: the
+item is not ``Simplify $\sqrt{50}$.``). It also records where it came from (file
 name, SHA-256, number of records, which of them) so ``curation.json`` can say which version of
 each benchmark a dataset was checked against. The package ships the files for HumanEval, MBPP
 (test tasks 11-510), GSM8K (test) and MATH-500, built by ``scripts/build_fingerprints.py``; a
@@ -27,7 +30,7 @@ from ...runtime.rows import RowFileError, parse_row
 from ...types.errors import EvolError
 
 from .ngrams import HASH_DESCRIPTION, NgramHasher, sequence_hash, window_hashes
-from .text import benchmark_tokens
+from .text import benchmark_tokens, literal_tokens
 
 FORMAT = "evolinstruct-fingerprints/1"
 NGRAM = 5
@@ -35,7 +38,8 @@ NGRAM = 5
 WHOLE_BELOW = 20
 """Items with fewer tokens are matched whole; chosen with NGRAM (see benchmarks/README.md)."""
 MIN_TOKENS = 4
-"""Items shorter than this are not fingerprinted: a three-word phrase is not a benchmark item."""
+"""Items shorter than this are matched only as a row's whole instruction, numbers as written: a
+three-word phrase inside a longer text is not a benchmark item, a row that is the item is."""
 TEXT_FIELDS = ("prompt", "question", "problem", "text", "instruction", "input")
 ID_FIELDS = ("task_id", "id", "unique_id", "problem_id", "idx")
 
@@ -60,6 +64,9 @@ class FingerprintItem:
     whole: bool = False
     """A short item (fewer than ``whole_below`` tokens): matched only when its whole token
     sequence appears in a row."""
+    exact: bool = False
+    """A very short item (fewer than ``MIN_TOKENS`` tokens): ``grams`` is the one hash of its
+    ``literal_tokens`` and ``tokens`` their number; matched only when a row's instruction is it."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ class Fingerprints:
     whole_below: int
     items: tuple[FingerprintItem, ...]
     skipped: tuple[str, ...] = ()
-    """Ids of items too short to fingerprint (fewer than MIN_TOKENS tokens)."""
+    """Ids of items with no word at all, which nothing can be matched against."""
 
     def version(self) -> dict[str, Any]:
         """What curation.json records about this benchmark."""
@@ -103,6 +110,7 @@ class Fingerprints:
                     "id": item.id,
                     "tokens": item.tokens,
                     "grams": base64.b64encode(item.grams.astype("<u8").tobytes()).decode("ascii"),
+                    **({"exact": True} if item.exact else {}),
                 }
                 for item in self.items
             ],
@@ -118,7 +126,8 @@ class Fingerprints:
         for entry in data["items"]:
             grams = np.frombuffer(base64.b64decode(entry["grams"]), dtype="<u8").astype(np.uint64)
             tokens = int(entry["tokens"])
-            items.append(FingerprintItem(str(entry["id"]), tokens, grams, tokens < whole_below))
+            exact = entry.get("exact") is True
+            items.append(FingerprintItem(str(entry["id"]), tokens, grams, tokens < whole_below and not exact, exact))
         return cls(
             name=str(data["benchmark"]),
             description=str(data.get("description", "")),
@@ -145,7 +154,12 @@ def fingerprint(
     for item in items:
         tokens = benchmark_tokens(item.text)
         if len(tokens) < MIN_TOKENS:
-            skipped.append(item.id)
+            literal = literal_tokens(item.text)
+            if not literal:
+                skipped.append(item.id)
+                continue
+            exact = sequence_hash(hasher.tokens.hashes(literal))
+            fingerprinted.append(FingerprintItem(item.id, len(literal), np.array([exact], np.uint64), exact=True))
             continue
         hashes, lengths = hasher.batch([tokens])
         whole = len(tokens) < whole_below

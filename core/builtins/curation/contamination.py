@@ -1,11 +1,13 @@
-"""Finding benchmark items inside rows: containment of an item's n-grams in a row's text.
+r"""Finding benchmark items inside rows: containment of an item's n-grams in a row's text.
 
 A row is contaminated by an item when at least ``threshold`` of the item's distinct word n-grams
 appear in the row's instruction or response (numbers read as ``0``). Measuring the item inside the
 row, not the row against the item, is what finds an item embedded in a longer instruction; with
 numbers normalised a changed number changes nothing; and a light edit breaks only the n-grams
 that span it, so most of a long item's n-grams still match. An item shorter than the n-gram size
-is matched whole: its complete token sequence must appear in the row.
+is matched whole: its complete token sequence must appear in the row. An item of a few words
+(``Simplify $\sqrt{242}$.``) is matched only when a row's instruction is that item, its numbers as
+written: inside a longer text, or with other numbers, three words are not the item.
 
 The index is built once from the fingerprints; rows are matched in batches with numpy, so a row
 that shares no n-gram with any benchmark (almost every row) costs a binary search per n-gram.
@@ -19,9 +21,9 @@ from typing import Sequence
 import numpy as np
 
 from .benchmarks import Fingerprints
-from .ngrams import NgramHasher, TokenStream
+from .ngrams import NgramHasher, TokenStream, sequence_hash
 from ...types.curation import CurationRule, Removal, Row
-from .text import benchmark_tokens, dedup_text
+from .text import benchmark_tokens, dedup_text, literal_tokens
 
 DEFAULT_THRESHOLD = 0.4
 """Share of an item's n-grams that must appear in a row; see benchmarks/README.md (Curation)."""
@@ -36,6 +38,7 @@ class Match:
     found: int
     total: int
     whole: bool
+    exact: bool = False
 
     @property
     def containment(self) -> float:
@@ -46,6 +49,8 @@ class Match:
         return f"{self.benchmark}:{self.item_id}"
 
     def reason(self, ngram: int) -> str:
+        if self.exact:
+            return f"is {self.benchmark} item {self.item_id} (a very short item, numbers as written)"
         if self.whole:
             return f"contains the whole of {self.benchmark} item {self.item_id} (a short item)"
         return (
@@ -72,12 +77,17 @@ class ContaminationIndex:
         owner_chunks: list[np.ndarray] = []
         anchors: dict[int, list[tuple[int, int, int]]] = {}  # first n-gram -> [(item, length, hash)]
         tiny: dict[int, dict[int, int]] = {}  # items shorter than n: length -> {hash: item}
+        self.exact: dict[int, int] = {}  # items of a few words: hash of their literal tokens -> item
+        self.exact_longest = 0
         for fp in benchmarks:
             for item in fp.items:
                 index = len(self.item_names)
                 self.item_names.append((fp.name, item.id))
                 item_totals.append(len(item.grams))
-                if not item.whole:
+                if item.exact:
+                    self.exact.setdefault(int(item.grams[0]), index)
+                    self.exact_longest = max(self.exact_longest, item.tokens)
+                elif not item.whole:
                     gram_chunks.append(item.grams)
                     owner_chunks.append(np.full(len(item.grams), index, np.int64))
                 elif item.tokens >= self.ngram:
@@ -111,10 +121,14 @@ class ContaminationIndex:
     def size(self) -> int:
         return len(self.item_names)
 
-    def match(self, rows: Sequence[Sequence[list[str]]]) -> list[Match | None]:
+    def match(self, rows: Sequence[Sequence[list[str]]], instructions: Sequence[str] | None = None) -> list[Match | None]:
         """The best match of each row (None when clean). A row is given as its texts' tokens
         (``text.benchmark_tokens`` of its instruction and of its response): n-grams never span
-        two texts, and containment counts an item's n-grams found in any of them."""
+        two texts, and containment counts an item's n-grams found in any of them.
+
+        ``instructions``, each row's instruction text (the text of its first token list), finds
+        the very short items, which a row matches only by being one; without it they are not
+        looked for."""
         token_lists: list[list[str]] = []
         row_of_text: list[int] = []
         for row_index, texts in enumerate(rows):
@@ -124,6 +138,8 @@ class ContaminationIndex:
         best: list[Match | None] = [None] * len(rows)
         if not token_lists or not self.item_names:
             return best
+        if instructions is not None:
+            self._match_exact(rows, instructions, best)
         hashes, lengths = self.hasher.batch(token_lists)
         stream = TokenStream(hashes, lengths)
         text_rows = np.array(row_of_text, np.int64)
@@ -201,6 +217,23 @@ class ContaminationIndex:
                 benchmark, item_id = self.item_names[item]
                 best[row] = Match(benchmark, item_id, 1, 1, whole=True)
 
+    def _match_exact(self, rows: Sequence[Sequence[list[str]]], instructions: Sequence[str], best: list[Match | None]) -> None:
+        if not self.exact:
+            return
+        for row, (texts, instruction) in enumerate(zip(rows, instructions)):
+            # literal_tokens splits a text at least as finely as benchmark_tokens, so a row with
+            # more benchmark tokens than the longest such item cannot be one: almost every row.
+            if not texts or len(texts[0]) > self.exact_longest:
+                continue
+            literal = literal_tokens(instruction)
+            if not literal or len(literal) > self.exact_longest:
+                continue
+            item = self.exact.get(sequence_hash(self.hasher.tokens.hashes(literal)))
+            if item is not None:
+                benchmark, item_id = self.item_names[item]
+                best[row] = Match(benchmark, item_id, 1, 1, whole=True, exact=True)
+
+
 NAME = "contamination"
 
 
@@ -208,22 +241,21 @@ def contamination_rule(index: ContaminationIndex) -> CurationRule:
     """Removes rows that contain a benchmark item of the index (see the module docstring)."""
 
     def check_rows(rows: Sequence[Row]) -> list[Removal | None]:
+        instructions = [dedup_text(row.get("instruction") or "", row.get("input")) for row in rows]
         texts = [
-            [
-                benchmark_tokens(dedup_text(row.get("instruction") or "", row.get("input"))),
-                benchmark_tokens(row.get("response") or ""),
-            ]
-            for row in rows
+            [benchmark_tokens(instruction), benchmark_tokens(row.get("response") or "")]
+            for row, instruction in zip(rows, instructions)
         ]
         return [
             None if match is None else Removal(match.reason(index.ngram), of=match.of)
-            for match in index.match(texts)
+            for match in index.match(texts, instructions)
         ]
 
     return CurationRule(
         NAME,
         f"Rows whose instruction or response contains at least {index.threshold:.0%} of a benchmark "
-        f"item's word {index.ngram}-grams (numbers read as 0), or a short item whole.",
+        f"item's word {index.ngram}-grams (numbers read as 0), or a short item whole, or whose "
+        "instruction is a benchmark item of a few words (numbers as written).",
         ("instruction", "input", "response"),
         check_rows=check_rows,
     )
