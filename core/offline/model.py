@@ -7,6 +7,12 @@ elimination filters), the equality judge hears "Not Equal", and an answer reques
 placeholder answer long enough and wordy enough not to be eliminated. Nothing here pretends to be
 a model: every answer starts with ``[offline placeholder answer]``.
 
+The code and math domains check what they keep (code runs against tests, a problem needs a final
+answer), so for their requests the model writes exercises of its own (exercises.py): a Python
+function of its own with tests it passes and a wrong version for an erroneous-code rewrite, and
+arithmetic word problems it can solve step by step. It recognises those requests by the domains'
+prompt wording, quoted below.
+
 All choices are made from a hash of the request, never from a shared RNG, so the same request
 gets the same text in any order and at any concurrency.
 """
@@ -19,6 +25,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..types.rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, TEMPLATE_LABELS, leaks_template
+from .exercises import function_for, function_named_in, new_problem, read_problem, wrong_version
 
 if TYPE_CHECKING:
     from .requests import ChatRequest
@@ -80,6 +87,18 @@ _DULL = frozenset(
 )
 
 
+# How the code and math domains word their requests (plugins/wizardcoder/prompts.py,
+# plugins/wizardmath/prompts.py): the stage a request belongs to is read from these.
+CODE_RESPOND = "Write a complete, working Python solution. Put all of its code in one ```python block"
+CODE_TESTS = "Write tests for a Python solution of the programming task below."
+CODE_REVIEW = 'Answer with one line in exactly this form: "Contradicted: '
+CODE_ERRONEOUS = "Add a piece of erroneous Python code as a reference"
+MATH_EVOLVE = "You write math problems for students."
+MATH_EASIER = "so that it is easier to solve"
+MATH_SOLVE = "Solve the following math problem."
+MATH_CONTINUE = "Below are a math problem and the first steps of a solution to it."
+
+
 def offline_reply(request: ChatRequest) -> str:
     """The offline model's reply to a chat request (deterministic in the request and choice)."""
     text = request.last_user_message
@@ -88,6 +107,9 @@ def offline_reply(request: ChatRequest) -> str:
         # The equality judge hears "Not Equal" in the asked shape too, for the same reason.
         prefer = ("Not Equal",) if "Not Equal" in text else ()
         return _structured(request.response_format, text, digest, prefer)
+    domain_reply = _code_reply(text, digest) or _math_reply(text, digest)
+    if domain_reply is not None:
+        return domain_reply
     if REWRITTEN_LABEL in text:
         return _evolve_in_depth(_given_instruction(text), digest)
     if CREATED_LABEL in text:
@@ -96,6 +118,54 @@ def offline_reply(request: ChatRequest) -> str:
         # The equality judge: saying the evolution adds something keeps every candidate alive.
         return "Not Equal"
     return _placeholder_answer(text, digest)
+
+
+def _code_reply(text: str, digest: bytes) -> str | None:
+    """A code domain request answered with the offline model's own function, or None."""
+    if CODE_RESPOND in text:
+        function = function_for(text, digest[6])
+        note = (f"{ANSWER_MARKER} The bundled offline model of evolinstruct cannot solve this task. It writes "
+                f"one of its own small functions instead, {function.name}, so that the sandbox, the tests "
+                f"and the filters have real code to run. Point the build at a real endpoint with "
+                f"OPENAI_BASE_URL to obtain genuine solutions.")
+        return f"{note}\n\n```python\n{function.code}```"
+    if CODE_TESTS in text:
+        definitions = text.partition("The solution is used through these definitions:")[2]
+        function = function_named_in(definitions)
+        if function is None:  # not a function of its own: it cannot know what to test
+            return _placeholder_answer(text, digest)
+        return "```python\n" + "\n".join(function.tests) + "\n```"
+    if CODE_REVIEW in text:
+        return "Contradicted: none"
+    if REWRITTEN_LABEL in text and CODE_ERRONEOUS in text:
+        given = _given_instruction(text)
+        function = function_for(given, digest[6])
+        wrong = wrong_version(function, given, digest[7])
+        return (f"{given}\n\nThe following Python code contains a mistake; use it as a reference for "
+                f"{function.name}:\n\n```python\n{wrong}```")
+    return None
+
+
+def _math_reply(text: str, digest: bytes) -> str | None:
+    """A math domain request answered with a word problem of the offline model's own, or None."""
+    if MATH_EVOLVE in text and (REWRITTEN_LABEL in text or CREATED_LABEL in text):
+        own = read_problem(_given_instruction(text))
+        if CREATED_LABEL in text:
+            return new_problem(digest, 1).text()
+        if MATH_EASIER in text:
+            return (own.simpler() if own is not None and own.steps else new_problem(digest, 1)).text()
+        return (own.harder(digest) if own is not None else new_problem(digest, 2)).text()
+    if MATH_SOLVE in text or MATH_CONTINUE in text:
+        problem_text = text.partition("Problem:")[2].partition("Steps so far:")
+        problem = read_problem(problem_text[0])
+        if problem is None:
+            return None  # not one of its own problems: the placeholder answer
+        lines = problem.solution()
+        if MATH_CONTINUE in text:
+            given = [line for line in problem_text[2].splitlines() if line.strip()]
+            lines = lines[len(given):] or lines[-1:]
+        return "\n".join(lines)
+    return None
 
 
 def _given_instruction(text: str) -> str:
