@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Callable, Iterable, Mapping, Sequence
 
 from ..types.context import RunContext, SampleContext, stable_int
-from ..types.errors import EvolError, TransientError
+from ..types.errors import EvolError, LLMFailure, TransientError
 from ..types.records import Elimination, Sample, Seed, Usage
 from ..types.registrations import Domain, Filter, Operation, Registration, Scorer
 from ..types.rewrite import clean_rewrite
@@ -142,7 +142,7 @@ class Engine:
                 self.write(finished.pop(next_to_write))
                 next_to_write += 1
             if self.aborting:
-                raise self.watch.abort()
+                raise self.stop()
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -156,8 +156,12 @@ class Engine:
             for position in sorted(finished):
                 self.write(finished.pop(position))
             if self.aborting and isinstance(stopped, BaseExceptionGroup):
-                raise self.watch.abort() from None  # the message counts the failures written
+                raise self.stop() from None  # the message counts the failures written
             raise
+
+    def stop(self) -> EvolError:
+        """Why the run stops now that failures became systematic."""
+        return self.watch.abort(endpoint_answered=self.run.answered > 0)
 
     # --- one seed's lineage ------------------------------------------------------------------
 
@@ -415,6 +419,7 @@ class Engine:
     def record_failure(self, lineage: Lineage, failed: _Failed, *, parent_id: str | None, instruction: str | None) -> None:
         error = failed.error
         kind = classify(error)
+        endpoint_fault = isinstance(error, LLMFailure)
         failure = Failure(
             sample_id=failed.sample_id,
             seed_id=lineage.seed.id,
@@ -424,10 +429,11 @@ class Engine:
             stage=failed.stage,
             kind=kind,
             error=describe(error),
-            where=failed.where,
+            where=None if endpoint_fault else failed.where,  # the endpoint failed, not the code that asked
             traceback=code_traceback(failed.tb) if kind == "error" else None,
             instruction=instruction,
             usage=dict(failed.usage),
+            endpoint_fault=endpoint_fault,
         )
         lineage.failed.append(failure)
         self.count(failure.round, "failed")

@@ -7,6 +7,11 @@ in plugin or core code. One failure is recorded and the run goes on. But a failu
 cannot be fixed by running on: the same failure (kind, stage, registration, exception type)
 several samples in a row, or most of the recent samples failing, stops the run (``RunAborted``)
 with the first failure's message and the traceback of the code that raised it.
+
+When the failures that stop the run are the endpoint's (every attempt of a request timed out or
+came back unreadable), no plugin is to blame: the run stops as an endpoint fault, exit 3 like an
+outage when the endpoint did answer usably earlier in the run (running again resumes), exit 2
+when it never did (a wrong URL, a server that is not an LLM endpoint, a model that never answers).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from ..types.errors import LLMFailure, RunAborted, TransientError
+from ..types.errors import EndpointError, EndpointFailing, EvolError, LLMFailure, RunAborted, TransientError
 from ..types.records import Usage
 
 FailureKind = Literal["transient", "rejected", "error"]
@@ -48,9 +53,14 @@ class Failure:
     """For a possible bug: the frames of the code that raised, below the engine's own."""
     instruction: str | None = None
     usage: dict[str, Usage] = field(default_factory=dict)
+    endpoint_fault: bool = False
+    """The endpoint failed every attempt of a request (``LLMFailure``): not the plugin's doing."""
 
     @property
     def signature(self) -> tuple[str, str, str | None, str]:
+        if self.endpoint_fault:
+            # One endpoint failing, whichever stage or operation sent the request.
+            return (self.kind, "endpoint", None, "")
         return (self.kind, self.stage, self.where, self.error.split(":", 1)[0])
 
 
@@ -85,17 +95,17 @@ class FailureWatch:
     def __init__(self, same_in_a_row: int = SAME_IN_A_ROW, window: int = WINDOW) -> None:
         self.same_in_a_row = same_in_a_row
         self.window = window
-        self._recent: deque[bool] = deque(maxlen=window)
+        self._recent: deque[Failure | None] = deque(maxlen=window)  # None: a sample that succeeded
         self._streak: list[Failure] = []
         self._last: Failure | None = None
 
     def succeeded(self) -> None:
-        self._recent.append(True)
+        self._recent.append(None)
         self._streak.clear()
 
     def failed(self, failure: Failure) -> bool:
         """Record a failure; True when failures have become systematic (``abort()`` says why)."""
-        self._recent.append(False)
+        self._recent.append(failure)
         if self._streak and self._streak[-1].signature != failure.signature:
             self._streak.clear()
         self._streak.append(failure)
@@ -105,16 +115,39 @@ class FailureWatch:
     def _systematic(self) -> str | None:
         if len(self._streak) >= self.same_in_a_row:
             return f"on {len(self._streak)} samples in a row"
-        failed = self._recent.count(False)
+        failed = sum(1 for outcome in self._recent if outcome is not None)
         if len(self._recent) == self.window and failed > self.window * MOST:
             return f"and {failed} of the last {self.window} samples failed"
         return None
 
-    def abort(self) -> RunAborted:
-        """The error that stops the run, counting the failures seen until now."""
+    def abort(self, endpoint_answered: bool = True) -> EvolError:
+        """The error that stops the run, counting the failures seen until now.
+
+        ``endpoint_answered``: whether any request of the run got a usable answer (fresh or from
+        the cache); it decides between an endpoint that failed mid-run and one that never worked.
+        """
         how_often = self._systematic() or "again and again"
-        first = self._streak[0] if len(self._streak) >= self.same_in_a_row else self._last
+        in_a_row = len(self._streak) >= self.same_in_a_row
+        first = self._streak[0] if in_a_row else self._last
+        deciding = self._streak if in_a_row else [outcome for outcome in self._recent if outcome is not None]
+        if first is not None and deciding and all(failure.endpoint_fault for failure in deciding):
+            return self._endpoint_fault(first, how_often, endpoint_answered)
         return RunAborted(self._message(first, how_often))
+
+    @staticmethod
+    def _endpoint_fault(first: Failure, how_often: str, endpoint_answered: bool) -> EvolError:
+        detail = f"first failure ({first.sample_id}, stage {first.stage}): {first.error}"
+        if not endpoint_answered:
+            return EndpointError(
+                f"the endpoint never gave a usable answer: every attempt of its requests timed out or came back "
+                f"unreadable, {how_often}. {detail}. Check --base-url (an OpenAI-compatible URL usually ends in /v1), "
+                "--model and --timeout"
+            )
+        return EndpointFailing(
+            f"stopped: the endpoint kept failing {how_often} (every attempt of a request timed out or came back "
+            f"unreadable), a fault of the endpoint, not of plugin code. {detail}. Everything received is kept: "
+            "fix the endpoint and run the same command again to resume"
+        )
 
     @staticmethod
     def _message(first: Failure | None, how_often: str) -> str:

@@ -73,6 +73,9 @@ class RunContext:
     cache: MemoStore
     decoding: Decoding
     resources: dict[str, Any] = field(default_factory=dict)
+    answered: int = 0
+    """Requests of this run that got a usable answer, fresh or from the cache: when failures stop
+    the run, whether the endpoint ever worked tells a wrong endpoint from one that broke."""
 
     def for_sample(self, sample_id: str, parent: Sample | None = None) -> SampleContext:
         return SampleContext(self, sample_id, parent)
@@ -138,6 +141,7 @@ class SampleContext:
         params = self.run.decoding.with_overrides(**decoding)
         request_seed = stable_int(self.run.seed, self.sample_id, stage, variant)
         completion = await self.run.llm.chat(messages, params, request_seed, response_format=response_format)
+        self.run.answered += 1
         self.usage[stage] = self.usage.get(stage, Usage()) + completion.usage
         return completion
 

@@ -81,6 +81,12 @@ class EndpointOutage(EvolError):
     exit_code = ExitCode.PARTIAL
 
 
+class EndpointFailing(EndpointOutage):
+    """The endpoint answered usably earlier in the run, then failed every attempt of request after
+    request (timeouts, unreadable bodies): an endpoint fault, not a plugin's, and it ends the run as
+    an outage does (exit 3); running again resumes."""
+
+
 class RunAborted(EvolError):
     """A failure that repeats cannot be fixed by retrying: the run stops early."""
 
