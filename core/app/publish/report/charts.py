@@ -110,6 +110,10 @@ def boxes_per_round(
 ) -> go.Figure:
     """Boxes drawn from precomputed quartiles: whiskers at min and max, a dashed line at the mean."""
     figure = go.Figure()
+    # A categorical axis lists categories in the order the traces first show them: a round that
+    # kept nothing would come after the later rounds the first trace has. The axis gets every
+    # round, in order, from all the series.
+    every_round = sorted({number for per_round in series.values() for number in per_round})
     for index, (name, per_round) in enumerate(series.items()):
         rounds = sorted(per_round)
         summaries = [per_round[number] for number in rounds]
@@ -128,7 +132,9 @@ def boxes_per_round(
                 hovertext=[f"n = {summary.count}" for summary in summaries],
             )
         )
-    return _layout(figure, title, "", y_title, boxmode="group")
+    return _layout(figure, title, "", y_title, boxmode="group",
+                   xaxis={"type": "category", "categoryorder": "array",
+                          "categoryarray": [f"round {number}" for number in every_round]})
 
 
 def histogram_bars(

@@ -153,6 +153,8 @@
       button.type = "button";
       button.dataset.seedId = lineage.seed_id;
       button.appendChild(make("span", "seed-id", lineage.seed_id));
+      // A space of its own: without it the text reads "seed-03 kept" (copied, searched, spoken).
+      button.appendChild(document.createTextNode(" "));
       var counts = make("span", "counts");
       counts.appendChild(make("span", "kept", lineage.kept + " kept"));
       if (lineage.eliminated) counts.appendChild(make("span", "eliminated", lineage.eliminated + " eliminated"));

@@ -158,7 +158,8 @@ def c_tests_part(language: str, code: str, tests: str, names: NativeNames) -> st
         body = body[:match.start()] + body[match.end():]
     undefined = sorted({name for name in _C_DEFINE.findall(blank(code, language))
                         if name in _C_ASSERT_NAMES or name in _C_KEYWORDS} - {"NDEBUG"})
-    check = "static_cast<bool>(expr)" if language == "cpp" else "(expr)"
+    # Variadic, so that a comma inside the condition (a template's arguments) is no error.
+    check = "static_cast<bool>(__VA_ARGS__)" if language == "cpp" else "(__VA_ARGS__)"
     linkage = 'extern "C" ' if language == "cpp" else ""
     lines = ["// evolinstruct sandbox: the tests' own main, assertions and keywords, whatever the code defined",
              "#undef NDEBUG", *(f"#undef {name}" for name in undefined),
@@ -166,7 +167,7 @@ def c_tests_part(language: str, code: str, tests: str, names: NativeNames) -> st
              "#undef _ASSERT_H_DECLS",  # assert.h declares its functions (under the name above) again
              "#include <assert.h>", *includes, "#undef assert",
              f"{linkage}void {names.asserted}(void);",
-             f"#define assert(expr) ({check} ? {names.asserted}() : {names.assert_fail}(#expr, __FILE__, __LINE__, __func__))"]
+             f"#define assert(...) ({check} ? {names.asserted}() : {names.assert_fail}(#__VA_ARGS__, __FILE__, __LINE__, __func__))"]
     return "\n".join(lines) + "\n" + body
 
 
