@@ -7,6 +7,8 @@ measure its own limits, not this server's.
 
 Determinism: reply text depends only on the request body (hashed), never on arrival order;
 the only randomness, ``Rule.probability``, is keyed by (server seed, request number, rule index).
+``/v1/embeddings`` answers with the offline model's hashed character n-gram vectors
+(``embeddings.py``): the same text, the same vector.
 
 ``evol loopback-llm`` serves in the foreground (see ``run_foreground``).
 """
@@ -14,6 +16,7 @@ the only randomness, ``Rule.probability``, is keyed by (server seed, request num
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import hashlib
 import json
@@ -28,6 +31,7 @@ from typing import Any, TextIO
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
+from .embeddings import DEFAULT_DIMENSIONS as DEFAULT_EMBEDDING_DIMENSIONS, HashedEmbedder
 from .model import offline_reply
 from .requests import ChatRequest, RecordedRequest, Responder, message_text
 from .script import Rule
@@ -39,6 +43,8 @@ STOP_GRACE = 0.05  # seconds in-flight (hanging) handlers get when the server st
 
 _CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 _MODELS_PATHS = frozenset({"/v1/models", "/models"})
+_EMBEDDINGS_PATHS = frozenset({"/v1/embeddings", "/embeddings"})
+MAX_EMBEDDING_DIMENSIONS = 4096
 _ERROR_TYPES = {
     400: ("invalid_request_error", None),
     401: ("authentication_error", "invalid_api_key"),
@@ -111,6 +117,7 @@ class LoopbackLLM:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._startup_error: BaseException | None = None
+        self._embedders: dict[int, HashedEmbedder] = {}  # by dimensions; used on the server's thread only
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -272,6 +279,10 @@ class LoopbackLLM:
             return await self._chat(request)
         if path in _MODELS_PATHS and request.method == "GET":
             return self._list_models()
+        if path in _EMBEDDINGS_PATHS:
+            if request.method != "POST":
+                return _error(405, f"{request.method} is not allowed on {path}; use POST")
+            return await self._embeddings(request)
         return _error(404, f"no route for {request.method} {path} on the loopback LLM server")
 
     async def _chat(self, request: BaseRequest) -> web.StreamResponse:
@@ -341,6 +352,49 @@ class LoopbackLLM:
             return _error(500, f"the loopback responder raised {type(exc).__name__}: {exc}")
         return web.Response(body=_completion_body(chat, texts), content_type="application/json")
 
+    async def _embeddings(self, request: BaseRequest) -> web.Response:
+        """The offline model's embeddings (``embeddings.HashedEmbedder``): the same text always
+        gets the same vector. Counted and logged like chat requests, never scripted: a rule is
+        written for chat replies."""
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+            problem = _check_embeddings_body(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            body, problem = {}, f"the request body is not valid JSON: {exc}"
+        decision = self._decide("", scripted=False)
+        if problem is not None:
+            self._record(decision, body, request_key(body), 400)
+            return _error(400, problem)
+        texts = [body["input"]] if isinstance(body["input"], str) else list(body["input"])
+        dimensions = body.get("dimensions") or DEFAULT_EMBEDDING_DIMENSIONS
+        embedder = self._embedders.get(dimensions)
+        if embedder is None:
+            embedder = self._embedders[dimensions] = HashedEmbedder(dimensions)
+        vectors = embedder.embed_many(texts)
+        as_base64 = body.get("encoding_format") == "base64"
+        tokens = sum(count_tokens(text) for text in texts)
+        payload = {
+            "object": "list",
+            "data": [
+                {
+                    "object": "embedding",
+                    "index": index,
+                    # base64: the vector's float32 bytes, little-endian, as OpenAI sends them.
+                    "embedding": base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+                    if as_base64
+                    else vector.tolist(),
+                }
+                for index, vector in enumerate(vectors)
+            ],
+            "model": str(body.get("model", DEFAULT_MODEL)),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+        self._record(decision, body, request_key(body), 200)
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        return web.Response(body=json.dumps(payload).encode(), content_type="application/json")
+
     def _list_models(self) -> web.Response:
         names = list(self.models)
         data = [{"id": name, "object": "model", "created": CREATED, "owned_by": "evolinstruct-loopback"}
@@ -364,6 +418,28 @@ def _check_body(body: Any) -> str | None:
     n = body.get("n")
     if n is not None and (not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 128):
         return "'n' must be an integer from 1 to 128"
+    return None
+
+
+def _check_embeddings_body(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "the request body must be a JSON object"
+    given = body.get("input")
+    texts = [given] if isinstance(given, str) else given
+    if not isinstance(texts, list) or not texts:
+        return "'input' must be a string or a non-empty list of strings"
+    if not all(isinstance(text, str) for text in texts):
+        return "'input' must be text: token arrays are not supported by the loopback server"
+    empty = [index for index, text in enumerate(texts) if not text.strip()]
+    if empty:
+        return f"'input' [{empty[0]}] is empty: an empty text has no embedding"
+    dimensions = body.get("dimensions")
+    if dimensions is not None and (
+        not isinstance(dimensions, int) or isinstance(dimensions, bool) or not 1 <= dimensions <= MAX_EMBEDDING_DIMENSIONS
+    ):
+        return f"'dimensions' must be an integer from 1 to {MAX_EMBEDDING_DIMENSIONS}"
+    if body.get("encoding_format") not in (None, "float", "base64"):
+        return "'encoding_format' must be 'float' or 'base64'"
     return None
 
 
