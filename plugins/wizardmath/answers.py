@@ -296,19 +296,22 @@ def _expressions_equal(a: sympy.Expr, b: sympy.Expr) -> _Verdict:
     symbols = difference.free_symbols
     plain = all(isinstance(s, sympy.Symbol) for s in symbols) and not difference.has(
         sympy.Sum, sympy.Product, sympy.core.function.AppliedUndef)
+    evaluated = False
     if plain and symbols:
         # Random substitution rejects quickly; a difference that vanishes at every point still
         # has to be proven zero by simplify (or agree to many digits) before we say equal.
         for point in _random_points(symbols):
             value = _numeric_value(difference.subs(point), 50)
             if value is None:
-                break
+                break  # no number at this point: no evidence either way
             scale = _numeric_value(a.subs(point), 50)
             if scale is None or abs(value) > (abs(scale) + 1) * sympy.Float(10) ** (-30):
                 return _Verdict(False, "different expressions")
+        else:
+            evaluated = True
     if sympy.simplify(difference) == 0:
         return _Verdict(True, "equal after simplification")
-    if plain and symbols:
+    if evaluated:
         return _Verdict(True, "equal at random points to 30 digits")
     return _Verdict(False, "different expressions")
 
@@ -359,7 +362,10 @@ def _antiderivatives_equal(a: sympy.Expr, b: sympy.Expr) -> _Verdict | None:
         return _Verdict(True, "antiderivatives that differ by a constant")
     if variables != (found_a[0].free_symbols | found_b[0].free_symbols):
         return _Verdict(False, "antiderivatives in different variables")
-    for variable in variables:
+    # On the reals, where antiderivatives live: d/dx ln|x| is 1/x.
+    real = {v: sympy.Symbol(v.name, real=True) for v in variables}
+    difference = difference.xreplace(real)
+    for variable in real.values():
         derivative = sympy.diff(difference, variable)
         if not _expressions_equal(derivative, sympy.Integer(0)).equal:
             return _Verdict(False, "antiderivatives that differ by more than a constant")
@@ -914,8 +920,11 @@ def _choices_equal(gold: str, pred: str, policy: GradingPolicy) -> _Verdict | No
                         (Convention.CHOICE_LETTER,) if ok else ())
     # One side is a letter with its value, the other no letter: compare the values.
     lettered, other = (g, pred) if g else (p, gold)
-    if re.fullmatch(r"\s*\(?[A-Ea-e]\)?\s*", clean(other)):
-        return _Verdict(False, "different choices")
+    letter = re.fullmatch(r"\s*\(?([A-Ea-e])\)?\s*", _norm_text(clean(other)))
+    if letter:
+        ok = letter.group(1).lower() == lettered.group(1).lower()
+        return _Verdict(ok, "the same choice" if ok else "different choices",
+                        (Convention.CHOICE_LETTER,) if ok else ())
     try:
         values = read_answer(lettered.group(2), policy)
         others = read_answer(other, policy)

@@ -11,7 +11,7 @@ from evolinstruct import SampleContext
 
 # Namespaces of memoised results; a new version when the shape or meaning of a result changes,
 # so that a folder built by an older version is not misread.
-EQUAL_MEMO = "wizardmath.equal"
+EQUAL_MEMO = "wizardmath.equal.v2"  # v2: the conventions an "equal" relied on ("policy")
 STEPS_MEMO = "wizardmath.steps.v2"
 PARSES_MEMO = "wizardmath.parses"
 
@@ -24,12 +24,13 @@ def extract(text: str | None) -> str | None:
 
 
 async def equivalent(ctx: SampleContext, gold: str, pred: str) -> dict[str, Any]:
-    """``{"equal", "reason"}`` for two final answers, computed once per build folder."""
+    """``{"equal", "reason", "policy"}`` for two final answers, computed once per build folder;
+    ``policy`` names the conventions an "equal" relied on (docs/math-grading.md), else None."""
     from .answers import answers_equal_async
 
     async def compute() -> dict[str, Any]:
         found = await answers_equal_async(gold, pred)
-        return {"equal": bool(found.equal), "reason": str(found.reason)}
+        return {"equal": bool(found.equal), "reason": str(found.reason), "policy": found.policy}
 
     return await ctx.memo(EQUAL_MEMO, [gold, pred], compute)
 

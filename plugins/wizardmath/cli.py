@@ -125,11 +125,13 @@ def math_group() -> None:
 @click.option("--assignments/--no-assignments", default=True, show_default=True,
               help="Accept `x = 3` for 3 (and `x = 1 + 2 = 3`).")
 @click.option("--units/--keep-units", "strip_units", default=True, show_default=True,
-              help="Drop units after numbers (`5 cm`, `3\\text{ hours}`).")
+              help="Let a bare number match a number with a unit (`24`, `24 square meters`); units "
+              "of one kind always convert and of different kinds never match.")
 @click.option("--degrees-as-radians", is_flag=True,
               help="Let 30^\\circ also match \\pi/6.")
-@click.option("--inequality-for-interval", is_flag=True,
-              help="Accept an inequality where the reference is an interval.")
+@click.option("--inequality-for-interval/--interval-notation", default=True, show_default=True,
+              help="Accept an inequality (`x > 3`) where the reference is an interval (`(3, \\infty)`): "
+              "the same set of reals.")
 @click.option("--ordered-lists", is_flag=True, help="Compare bare lists `1, 2, 3` in order.")
 @click.option("--mixed-numbers/--no-mixed-numbers", default=True, show_default=True,
               help="Read `2\\frac{1}{2}` as 5/2.")
@@ -146,7 +148,8 @@ def equal_command(
     """Whether each predicted answer equals its reference.
 
     Reads JSONL lines {"id", "gold", "pred"} ("pred" may be a whole solution; "gold" may be one
-    too) and writes {"id", "equal", "reason"} per line, in input order. Unreadable pairs and
+    too) and writes {"id", "equal", "reason", "policy"} per line (policy: the conventions an
+    "equal" relied on, or null), in input order. Unreadable pairs and
     malformed lines get "equal": false with the reason. The grading policy is described in
     docs/math-grading.md.
 
@@ -171,7 +174,7 @@ def equal_command(
             slots: list[dict[str, Any]] = []
             for line in batch:
                 record = line.record or {}
-                slot = {"id": record.get("id"), "equal": False, "reason": line.error}
+                slot = {"id": record.get("id"), "equal": False, "reason": line.error, "policy": None}
                 slots.append(slot)
                 if line.error is None:
                     gold, pred = record.get("gold"), record.get("pred")
@@ -186,6 +189,7 @@ def equal_command(
                 if isinstance(slot["reason"], int):
                     result = results[slot["reason"]]
                     slot["equal"], slot["reason"] = result.equal, result.reason
+                    slot["policy"] = result.policy
                 else:
                     advance(1)
                 _emit(slot)

@@ -13,6 +13,7 @@ import re
 # The JSON-escape repair, the glued-connective repair and the vocabulary of units and percent
 # words are shared with the reader, which owns them.
 from .reading import _DOUBLED, PERCENT_WORDS, UNIT_WORDS, _unglue
+from .units import parse_unit
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*")
 _ANSWER_PHRASE = re.compile(
@@ -143,7 +144,26 @@ def _phrase_answer(span: str, words: bool = False) -> str | None:
     if inner:
         return inner[-1][1]
     numbers = list(_NUMBER.finditer(sentence))
-    return numbers[-1].group() if numbers else None
+    return _with_unit(sentence, numbers[-1]) if numbers else None
+
+
+# Up to three words after a number that may be its unit (`36 square feet`, `72 km/h`).
+_UNIT_AFTER = re.compile(r"\s*([A-Za-z]+(?:\^\d|²|³)?(?:\s*/\s*[A-Za-z]+)?)(?:\s+([A-Za-z]+))?(?:\s+([A-Za-z]+))?")
+
+
+def _with_unit(text: str, number: re.Match) -> str:
+    """The number a sentence ends on, with the unit of measure written after it when there is
+    one (`The area is 36 square feet.` states `36 square feet`): dropping it would let a wrong
+    unit pass for the right one."""
+    after = _UNIT_AFTER.match(text, number.end())
+    if not after:
+        return number.group()
+    words = [w for w in after.groups() if w]
+    for count in range(len(words), 0, -1):
+        unit = " ".join(words[:count])
+        if parse_unit(unit) is not None:
+            return f"{number.group()} {unit}"
+    return number.group()
 
 
 def extract_answer(text: str, prose_numbers: bool = True, words: bool = False) -> str | None:
@@ -187,5 +207,5 @@ def extract_answer(text: str, prose_numbers: bool = True, words: bool = False) -
         outside = _INLINE_MATH.sub(lambda m: " " * len(m.group()), text)
         numbers = list(_NUMBER.finditer(outside))
         if numbers:
-            found.append((numbers[-1].start(), numbers[-1].group()))
+            found.append((numbers[-1].start(), _with_unit(outside, numbers[-1])))
     return max(found, key=lambda c: c[0])[1].strip() if found else None

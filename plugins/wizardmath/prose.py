@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .units import factor as unit_factor, parse_unit
+
 SCALE_WORDS = {
     "dozen": "12", "dozens": "12", "hundred": "100", "thousand": "1000", "million": "1000000",
     "billion": "1000000000", "trillion": "1000000000000",
@@ -48,7 +50,7 @@ _TOKEN = re.compile(
     r"|(?P<word>[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*)"
     r"|(?P<op>[-+*/^()=×÷–−])"
     r"|(?P<pct>%)"
-    r"|(?P<cur>[$€£])"
+    r"|(?P<cur>[$€£¤])"
     r"|(?P<space>\s+)"
     r"|(?P<other>.)",
     re.DOTALL,
@@ -322,15 +324,17 @@ def plain_arithmetic(text: str, scale_words_multiply: bool = True) -> str:
 
     ``scale_words_multiply``: `3 dozen` is 3 * 12 (True) or 3 of the unit "dozen" (False);
     writers mean either, so the checker tries both readings."""
-    tokens = _tokens(text)
+    tokens = _tokens(_join_compound_quantities(text))
     out: list[str] = []
     quantities: list[_Quantity] = []
+    currency = False
     i = 0
     while i < len(tokens):
         tok = tokens[i]
         if tok.kind == "cur" and _starts_quantity(tokens, i + 1):
             out.append(" ")
             i += 1
+            currency = True  # `$5 + 50 cents`: the next number is in dollars
             continue
         if _is_rate(tokens, i) and re.search(r"[\w%)]\s*$", "".join(out[-3:])):
             # `$30/hour`, `2 GB/minute`, `= $450/week`: a rate glued to what precedes it.
@@ -351,6 +355,9 @@ def plain_arithmetic(text: str, scale_words_multiply: bool = True) -> str:
         out.append(tok.text.replace(",", ""))
         i += 1
         unit, per = _units_after(tokens, i)
+        if currency and unit is None:
+            unit = "money:dollar"
+        currency = False
         dropped: list[tuple[int, str]] = []
         # `$96` after the number (`3528$`), `%` and percent words.
         j = _skip_space(tokens, i)
@@ -384,13 +391,77 @@ def plain_arithmetic(text: str, scale_words_multiply: bool = True) -> str:
 
 
 # What the step checker reads as one piece of arithmetic: numbers, operators and blanks.
-_ARITHMETIC_RUN = re.compile(r"[\d$€£.,()+\-*/^%=\s]+")
+_ARITHMETIC_RUN = re.compile(r"[\d$€£¤.,()+\-*/^%=\s]+")
+
+
+_COMPOUND = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s+(?:and\s+)?(\d+(?:\.\d+)?)\s*([A-Za-z]+)\b(?!\s*[/^])")
+
+
+def _join_compound_quantities(text: str) -> str:
+    """`2 h 30 min` -> `(2 h + 30 min)`: a quantity written in two units of one kind, the larger
+    first (hours and minutes, feet and inches, kilograms and grams), is their sum."""
+    def join(match: re.Match) -> str:
+        big, small = UNITS_OF_MEASURE.get(match.group(2).lower()), UNITS_OF_MEASURE.get(match.group(4).lower())
+        if big is None or small is None or big[0] != small[0] or big[1] == small[1]:
+            return match.group(0)
+        ratio = _conversion(big[1], small[1])
+        if ratio is None or ratio <= 1:
+            return match.group(0)
+        return f"({match.group(1)} {match.group(2)} + {match.group(3)} {match.group(4)})"
+
+    return _COMPOUND.sub(join, text)
+
+
+# Units whose length varies (a month is 28 to 31 days, a year 365 or 366): writers convert them
+# by their own rule, so they are converted only into each other.
+_CALENDAR = {"month", "year"}
+# Words that name two sizes (a ton is 2000 lb or 1000 kg): never converted.
+_AMBIGUOUS = {"t"}
+
+
+def _conversion(source: str, target: str):
+    """How many ``target`` one ``source`` is, by pint (``wizardmath.units``), for two units of
+    the table above; None when they do not convert exactly."""
+    if (source in _CALENDAR) != (target in _CALENDAR) or {source, target} & _AMBIGUOUS:
+        return None
+    names = {"in": "inch", "l": "L", "gal": "gallon", "qt": "quart", "mi": "mile", "pt": "pint"}
+    a, b = parse_unit(names.get(source, source)), parse_unit(names.get(target, target))
+    if a is None or b is None:
+        return None
+    return unit_factor(a, b)
+
+
+def _converted(out: list[str], quantities: list[_Quantity]) -> dict[int, str] | None:
+    """The numbers of a sum or equality that mixes units of one kind, rewritten in one unit per
+    kind (the unit of the last quantity of that kind: `1.2 kg + 300 g = 1.5 kg` becomes
+    `1.2 + (300*1/1000) = 1.5`); None when a rate is involved or a unit does not convert."""
+    if any(q.per for q in quantities):
+        return None
+    targets: dict[str, str] = {}
+    for q in quantities:
+        if q.unit:
+            kind, unit = q.unit.split(":")
+            targets[kind] = unit
+    rewritten: dict[int, str] = {}
+    for q in quantities:
+        if not q.unit:
+            continue
+        kind, unit = q.unit.split(":")
+        if unit == targets[kind]:
+            continue
+        ratio = _conversion(unit, targets[kind])
+        if ratio is None:
+            return None
+        rewritten[q.position] = f"({out[q.position]}*{ratio.numerator}/{ratio.denominator})"
+    return rewritten
 
 
 def _keep_mixed_units(out: list[str], quantities: list[_Quantity]) -> str:
-    """The output, where a claim that mixes units of one kind gets its units back: left in
-    place they end the arithmetic, so the claim is not checked as if `3 kg + 500 g` were
-    3 + 500 (a true line judged false)."""
+    """The output, where a claim that mixes units of one kind is converted to one unit per kind
+    (pint's exact factors), or, when it cannot be, gets its units back: left in place they end
+    the arithmetic, so the claim is not checked as if `3 kg + 500 g` were 3 + 500 (a true line
+    judged false)."""
     if not out:
         return ""
     starts = []
@@ -402,6 +473,14 @@ def _keep_mixed_units(out: list[str], quantities: list[_Quantity]) -> str:
     for run in _ARITHMETIC_RUN.finditer(text):
         inside = [q for q in quantities if run.start() <= starts[q.position] < run.end()]
         if len(inside) > 1 and _mixes_units(inside):
+            # Only sums and equalities convert: in a product the units multiply, and writers
+            # leave rates unwritten (`2 hours every day x 7 days = 14 hours`).
+            additive = not re.search(r"[*/^%]", run.group())
+            converted = _converted(out, inside) if additive else None
+            if converted is not None:
+                for position, number in converted.items():
+                    out[position] = number
+                continue
             for q in inside:
                 for index, original in q.dropped:
                     out[index] = f" {original.strip()} "

@@ -166,7 +166,7 @@ _UNICODE = {
     "−": "-", "–": "-", "×": r"\times ", "·": r"\cdot ", "÷": "/", "≤": r"\le ", "≥": r"\ge ",
     "≠": r"\ne ", "≈": r"\approx ", "∞": r"\infty ", "π": r"\pi ", "√": r"\sqrt ", "²": "^2",
     "³": "^3", "∈": r"\in ", "∪": r"\cup ", "±": r"\pm ", "∓": r"\mp ", "…": r"\dots ",
-    "⋅": r"\cdot ", "∗": "*", "€": " ", "£": " ", "¥": " ", "\u00a0": " ",
+    "⋅": r"\cdot ", "∗": "*", "€": " ", "£": " ", "¤": " ", "¥": " ", "\u00a0": " ",
 }
 _SPACING = re.compile(r"(?<!\\)\\(?:[,;:> ]|q?quad(?![a-zA-Z]{2})|hspace\s*\{[^}]*\}|enspace|thinspace)|~")
 
@@ -206,7 +206,8 @@ def clean(answer: str) -> str:
     s = re.sub(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|°|\\degree(?![a-zA-Z])", " ° ", s)
     s = re.sub(r"(?i)(?<=[\d}])\s*(?:degrees|degree)\b", " ° ", s)
     s = re.sub(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])", _thousands, s)
-    s = re.sub(r"(?<![\d.,])(\d{1,3})((?: \d{3})+)(?![\d,.])",
+    # `1 000` is a thousand, but `\log_2 264` is the logarithm to base 2 of 264.
+    s = re.sub(r"(?<![\d.,_^])(\d{1,3})((?: \d{3})+)(?![\d,.])",
                lambda m: m.group(1) + m.group(2).replace(" ", ""), s)
     s = s.strip()
     s = re.sub(r"^(?:\\text\s*\{\s*)?(?:[Tt]he\s+)?(?:final\s+)?answer\s*(?:is|:)\s*(?:\})?", "", s)

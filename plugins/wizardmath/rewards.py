@@ -68,7 +68,7 @@ async def answer_check(ctx: SampleContext, sample: Sample) -> dict[str, Any]:
     reference = reference_answer(sample)
     if reference is not None:
         if predicted is None:
-            found = {"equal": False, "reason": "the response has no final answer"}
+            found = {"equal": False, "reason": "the response has no final answer", "policy": None}
         else:
             found = await equivalent(ctx, reference, predicted)
         return {"source": "reference", "reference": reference, "predicted": predicted, **found,

@@ -133,7 +133,7 @@ def _mask(text: str) -> str:
 def _sentences(text: str) -> list[str]:
     """Sentences, never cut inside math (``$3.5$``) or a number (``3.5``)."""
     masked = _mask(text)
-    cuts = [m.end() for m in re.finditer(r"[.!?](?=\s+[A-Z\\$(])", masked)]
+    cuts = [m.end() for m in re.finditer(r"[.!?](?=\s+[A-Z\\$(¤])", masked)]
     bounds = [0] + cuts + [len(text)]
     return [text[a:b] for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
 
@@ -174,7 +174,7 @@ _ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
 # to pair an equation with the value a step gives its unknown.
 _LETTER = r"(?<![A-Za-z])[a-zA-Z](?![A-Za-z])"
 _ALGEBRA_RUN = re.compile(rf"(?:[\d.()+\-*/^ ]|{_LETTER})+=(?:[\d.()+\-*/^ ]|{_LETTER})+")
-_PLAIN_RUN = re.compile(r"[\d$€£.,()+\-–−*/÷×^%=\s]*=[\d$€£.,()+\-–−*/÷×^%=\s]*")
+_PLAIN_RUN = re.compile(r"[\d$€£¤.,()+\-–−*/÷×^%=\s]*=[\d$€£¤.,()+\-–−*/÷×^%=\s]*")
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,7 @@ def _chain_links(source: str) -> list[_Link]:
 
 def _decimal_places(text: str) -> int | None:
     """Places after the point of a stated plain number (`3.14` -> 2, `12` -> 0), else None."""
-    text = re.sub(r"[$€£\s]|\\\$|\\!|\\,", "", text).replace(",", "")
+    text = re.sub(r"[$€£¤\s]|\\\$|\\!|\\,", "", text).replace(",", "")
     text = re.sub(r"\\%|%$", "", text)
     match = re.fullmatch(r"[-+]?\d*(?:\.(\d*))?", text)
     if not match or not re.search(r"\d", text):
@@ -369,7 +369,7 @@ def _context_ok(text: str, start: int, end: int) -> bool:
                 return False
         elif word == "and":
             # `2 + 3 = 5 and 4 * 2 = 8` joins two claims; `the sum of 3 and 4 = 7` splits one.
-            joined = re.search(r"(=\s*)?[\d.,%]+\s*and\W*$", before)
+            joined = re.search(r"(=\s*)?\d[\d.,%]*\s*and\W*$", before)  # a number, not `Yes, and`
             if not (joined is None or joined.group(1)):
                 return False
         elif word in _CONTINUATION:
@@ -434,8 +434,32 @@ def _as_mixed_number(match: re.Match) -> str:
     return f"({whole}+{numerator}/{denominator})"
 
 
+# "210 + 91 is 301", "$7 * 301$ is 2107": a computation, "is" (or "equals") and a number state
+# an equation, unless a comparison follows ("is 3 more than", "is 2 times", "is 5%").
+_OPERATION = r"(?:[-+*/×÷x]|\\cdot|\\times|times|plus|minus)"
+_STATED = (r"\s+(?:is|equals)\s+(-?\d+(?:\.\d+)?)"
+           r"(?!\d|[.,]\d|[A-Za-z]|\s*(?:%|\\%|[-+*/^×÷(])|\s+(?:percent|times|more|less|fewer|"
+           r"greater|smaller|bigger|larger|of|than|to|and|or)\b)")
+_SPOKEN_PLAIN = re.compile(
+    rf"(?<![\w.$])(\d+(?:\.\d+)?(?:\s*{_OPERATION}\s*\d+(?:\.\d+)?)+){_STATED}")
+_SPOKEN_MATH = re.compile(rf"(?<!\\)\$([^$]*?\d[^$]*?)\${_STATED}")
+
+
+def _spoken_equations(sentence: str) -> str:
+    """``sentence`` with its spoken equations written with `=`: `210 + 91 = 301`."""
+    def math(match: re.Match) -> str:
+        body = match.group(1)
+        if "=" in body or re.search(r"[A-Za-z]", re.sub(r"\\(?:cdot|times|div|frac)", "", body)):
+            return match.group(0)
+        return f"${body} = {match.group(2)}$"
+
+    sentence = _SPOKEN_MATH.sub(math, sentence)
+    return _SPOKEN_PLAIN.sub(lambda m: f"{m.group(1)} = {m.group(2)}", sentence)
+
+
 def _claims_in_sentence(sentence: str) -> list[_Link]:
     """The links of every chain in the sentence's math and plain-text arithmetic."""
+    sentence = _spoken_equations(sentence)
     links: list[_Link] = []
     for match in _MATH_SPAN.finditer(sentence):
         body = next(g for g in match.groups() if g is not None)
@@ -463,7 +487,8 @@ def _claims_in_sentence(sentence: str) -> list[_Link]:
 
 
 def _drop_currency(text: str) -> str:
-    """Blank out dollar signs that are money (`$1040000 + $960000`), not math delimiters.
+    """Replace dollar signs that are money (`$1040000 + $960000`), not math delimiters, by the
+    generic currency sign ¤, which no math delimiter is.
 
     A `$` before a digit is money when the next `$` does not close a math span: there is none,
     or what lies between ends in a space or an operator (LaTeX math never does).
@@ -479,7 +504,7 @@ def _drop_currency(text: str) -> str:
             close = text.find("$", i + 1)
             inner = text[i + 1:close] if close >= 0 else ""
             if text[i + 1:i + 2].isdigit() and (close < 0 or re.search(r"[\s+\-*/=×x(]$", inner)):
-                out[i] = " "
+                out[i] = "¤"  # the currency sign: still money to the prose reader (`$4 + 75 cents`)
                 i += 1
                 continue
             i = close + 1 if close >= 0 else len(text)
@@ -543,10 +568,12 @@ def _is_identity(link: _Link) -> bool:
     try:
         if sympy.cancel(sympy.expand(difference)) == 0:
             return True
-        # Trigonometric and radical rewrites: zero at several random rational points.
+        # Trigonometric and radical rewrites: zero at several random rational points, of both
+        # signs (`\sqrt{x^2} = x` holds only for x >= 0).
         rng = random.Random(0)
-        for _ in range(3):
-            point = {s: sympy.Rational(rng.randint(7, 97), rng.randint(3, 31)) for s in difference.free_symbols}
+        for k in range(4):
+            point = {s: (-1) ** (k + j) * sympy.Rational(rng.randint(7, 97), rng.randint(3, 31))
+                     for j, s in enumerate(sorted(difference.free_symbols, key=str))}
             value = sympy.N(difference.subs(point), 40)
             if not value.is_number or not abs(value) < sympy.Float(10) ** -25:
                 return False

@@ -157,8 +157,8 @@
       button.appendChild(document.createTextNode(" "));
       var counts = make("span", "counts");
       counts.appendChild(make("span", "kept", lineage.kept + " kept"));
-      if (lineage.eliminated) counts.appendChild(make("span", "eliminated", lineage.eliminated + " eliminated"));
-      if (lineage.failed) counts.appendChild(make("span", "failed", lineage.failed + " failed"));
+      if (lineage.eliminated) counts.append(" ", make("span", "eliminated", lineage.eliminated + " eliminated"));
+      if (lineage.failed) counts.append(" ", make("span", "failed", lineage.failed + " failed"));
       button.appendChild(counts);
       button.appendChild(make("span", "seed-text", lineage.instruction));
       button.addEventListener("click", function () { show(lineage, button); });
