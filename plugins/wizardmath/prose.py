@@ -13,10 +13,12 @@ before a number is a division. Words after a number that lead to anything else (
 the end of the sentence) are prose and stay. Multiplier words are the exception: "3 dozen" is
 3 * 12 and "2 million" 2 * 1000000, because dropping them would change the value.
 
-Why not a units library: pint and sympy.physics.units know physical units, but solutions count
-apples, fireworks and lessons ("4 teachers * 2 lessons each = 8 lessons" is dimensionally
-teacher-lessons), so a units library either cannot read the claim or finds a dimension error
-where the writer made none. benchmarks/math_steps.py measures both ways on GSM8K.
+Why units are found by position and not by a units library: solutions count apples, fireworks
+and lessons ("4 teachers * 2 lessons each = 8 lessons" is dimensionally teacher-lessons), so a
+units library either cannot read the claim or finds a dimension error where the writer made none
+(benchmarks/math_steps.py measures both ways on GSM8K). The library does the converting: when a
+sum or equality mixes two units of one kind (`1.2 kg + 300 g = 1.5 kg`), pint's exact factors
+(``wizardmath.units``, shared with the answer checker) put them in one unit.
 """
 
 from __future__ import annotations
