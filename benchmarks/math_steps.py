@@ -43,8 +43,8 @@ def load(name: str) -> list[dict]:
 
 
 def gsm8k_lines() -> tuple[list[str], list[str]]:
-    sys.path.insert(0, str(REPO / "tests" / "wizardmath"))
-    from test_steps import gsm8k_plain_lines  # the same lines and twins as the test
+    sys.path.insert(0, str(REPO))
+    from tests.wizardmath.test_steps import gsm8k_plain_lines  # the same lines and twins as the test
 
     return gsm8k_plain_lines(load("gsm8k_test.jsonl"))
 

@@ -133,6 +133,9 @@ class ReadOptions:
     strip_units: bool = True
     mixed_numbers: bool = True
     constants: bool = True
+    # A number with a unit of measure is a Quantity, `2:30 PM` a Time (off: the unit is dropped
+    # as any other word, which is how the step checker reads math).
+    quantities: bool = True
 
 
 # ============================================================================================
@@ -973,11 +976,11 @@ def _looks_like_text(s: str) -> bool:
 
 def read(text: str, options: ReadOptions = ReadOptions()) -> Value:
     """One cleaned answer text (see ``clean``) as a value. Raises ParseError."""
-    time = _time_of_day(text)
+    time = _time_of_day(text) if options.quantities else None
     if time is not None:
         return time
     text = _nested_list_matrix(text)
-    quantity = _split_quantity(text)
+    quantity = _split_quantity(text) if options.quantities else None
     if quantity is not None:
         head, unit = quantity
         value = read(head, options)

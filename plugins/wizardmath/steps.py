@@ -195,7 +195,8 @@ class _Link:
 
 def _step_options() -> ReadOptions:
     # `2\frac{1}{2}` is 5/2 here as in the answer checker: the two must never disagree on it.
-    return ReadOptions(strip_units=True, mixed_numbers=True, constants=True)
+    # Units in math are dropped as words: a claim's units are read in prose (wizardmath.prose).
+    return ReadOptions(strip_units=True, mixed_numbers=True, constants=True, quantities=False)
 
 
 def _as_expr(value, percent: sympy.Expr = sympy.Rational(1, 100)) -> sympy.Expr | None:
