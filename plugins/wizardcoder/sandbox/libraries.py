@@ -15,14 +15,15 @@ import subprocess
 from pathlib import Path
 
 # Debian packages, by language. The Rust crates' sources and Go's testify are compiled by
-# build-libraries.sh, with cargo (used at build time only, against Debian's vendored registry).
+# build-libraries.sh, with cargo (against Debian's vendored registry; cargo stays in the image).
 DEBIAN_PACKAGES = (
     # Python
     "python3-numpy", "python3-pandas", "python3-sympy", "python3-regex", "python3-sortedcontainers",
     # C and C++
     "libboost-dev", "libssl-dev",
-    # Rust (the crate set is the [dependencies] of build-libraries.sh)
-    "cargo", "librust-rand-dev", "librust-regex-dev", "librust-serde-dev", "librust-serde-derive-dev",
+    # Rust (the crate set is the [dependencies] of build-libraries.sh; a +feature package brings
+    # the optional crates a default or named feature needs: regex's aho-corasick, serde_derive)
+    "cargo", "librust-rand-dev", "librust-regex+default-dev", "librust-serde-dev", "librust-serde+serde-derive-dev",
     "librust-serde-json-dev", "librust-itertools-dev", "librust-md5-dev",
     # Go
     "golang-github-stretchr-testify-dev",

@@ -74,7 +74,7 @@ class RootfsSpec:
     trim: tuple[str, ...] = TRIM
 
     def key(self) -> str:
-        data = json.dumps({**asdict(self), "recipe": RECIPE, "libraries": LIBRARIES_RECIPE}, sort_keys=True).encode()
+        data = json.dumps({**asdict(self), "recipe": RECIPE, "libraries_recipe": LIBRARIES_RECIPE}, sort_keys=True).encode()
         return hashlib.sha256(data).hexdigest()[:12]
 
 
