@@ -197,13 +197,16 @@ def write_alpaca(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
     return written
 
 
+CONVERSATION = ("instruction", "response")
+"""What a conversation layout is made of: a row without a response would be an empty turn."""
+
 EXPORTERS = (
     Exporter("parquet", write_parquet, "dataset.parquet",
              "every column of dataset.jsonl; fields, scores, checks, usage and provenance as nested columns"),
     Exporter("chat", write_chat, "chat.jsonl",
-             'SFT conversations: {"messages": [user, assistant]} (OpenAI fine-tuning, TRL)'),
+             'SFT conversations: {"messages": [user, assistant]} (OpenAI fine-tuning, TRL)', needs=CONVERSATION),
     Exporter("sharegpt", write_sharegpt, "sharegpt.jsonl",
-             'SFT conversations: {"conversations": [human, gpt]} (ShareGPT layout)'),
+             'SFT conversations: {"conversations": [human, gpt]} (ShareGPT layout)', needs=CONVERSATION),
     Exporter("alpaca", write_alpaca, "alpaca.json",
-             "a JSON array of {instruction, input, output} (Alpaca layout)"),
+             "a JSON array of {instruction, input, output} (Alpaca layout)", needs=CONVERSATION),
 )

@@ -23,7 +23,7 @@ import logging
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import openai
 from tenacity import AsyncRetrying, retry_if_exception, wait_random_exponential
@@ -88,6 +88,31 @@ def _read_completion(body: bytes) -> tuple[str, Usage]:
         requests=1,
     )
     return text, usage
+
+
+EMBEDDING_BATCH = 64
+"""Texts per ``/embeddings`` request."""
+
+
+def _embeddings_reader(count: int) -> Callable[[bytes], tuple[list[list[float]], Usage]]:
+    """Reads an embeddings body of ``count`` vectors, in the order of the texts sent."""
+
+    def read(body: bytes) -> tuple[list[list[float]], Usage]:
+        data = json.loads(body)  # a JSONDecodeError is retried like a server error
+        try:
+            items = sorted(data["data"], key=lambda item: item["index"])
+            vectors = [item["embedding"] for item in items]
+        except (KeyError, TypeError):
+            raise MalformedResponse(f"no embeddings in the response: {body[:200]!r}") from None
+        if len(vectors) != count or not all(
+            isinstance(v, list) and v and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+            for v in vectors
+        ):
+            raise MalformedResponse(f"expected {count} embeddings as lists of numbers: {body[:200]!r}")
+        used = data.get("usage") or {}
+        return vectors, Usage(prompt_tokens=int(used.get("prompt_tokens") or 0), requests=1)
+
+    return read
 
 
 def _retryable(error: BaseException) -> bool:
@@ -214,7 +239,36 @@ class LLM:
         self.stats.usage = self.stats.usage + usage
         return Completion(text, usage, cached=False, structured=structured)
 
-    async def _send(self, request: dict[str, Any]) -> tuple[str, Usage]:
+    async def embed(self, texts: Sequence[str], *, model: str, dimensions: int | None = None) -> list[list[float]]:
+        """One vector per text from the endpoint's ``/embeddings``, each text cached on its own
+        (endpoint identity, model, dimensions, text) as completions are: a rerun, or a second
+        selection over the same rows, sends only the texts it has not embedded yet."""
+        keys = [
+            content_key("embedding", {"endpoint": self.identity, "model": model, "dimensions": dimensions, "input": text})
+            for text in texts
+        ]
+        vectors: list[list[float] | None] = []
+        for key in keys:
+            stored = self.cache.get(key)
+            vectors.append(None if stored is None else stored["embedding"])
+        self.stats.cached += sum(1 for vector in vectors if vector is not None)
+        missing = [index for index, vector in enumerate(vectors) if vector is None]
+        for start in range(0, len(missing), EMBEDDING_BATCH):
+            batch = missing[start : start + EMBEDDING_BATCH]
+            request: dict[str, Any] = {"model": model, "input": [texts[i] for i in batch], "encoding_format": "float"}
+            if dimensions is not None:
+                request["dimensions"] = dimensions
+            received, usage = await self._send(request, path="/embeddings", read=_embeddings_reader(len(batch)))
+            self.stats.usage = self.stats.usage + usage
+            for index, vector in zip(batch, received):
+                self.cache.put(keys[index], "embedding", {"embedding": vector})
+                vectors[index] = vector
+        return [vector for vector in vectors if vector is not None]
+
+    async def _send(
+        self, request: dict[str, Any], *, path: str = "/chat/completions",
+        read: Callable[[bytes], tuple[Any, Usage]] | None = None,
+    ) -> tuple[Any, Usage]:
         attempts = _Attempts()
         retrying = AsyncRetrying(
             stop=lambda _state: attempts.counted >= self.max_attempts,
@@ -227,7 +281,7 @@ class LLM:
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         self.stats.retries += 1
-                    return await self._attempt(request, attempts)
+                    return await self._attempt(request, attempts, path, read or _read_completion)
         except (EvolError, RequestRejected, _StructuredOutputRejected):
             raise  # what no retry can fix, or the whole run's outage: not this request's failure
         except Exception as error:
@@ -236,18 +290,21 @@ class LLM:
             raise LLMFailure(f"{type(error).__name__}: {error}", attempts=attempts.counted, status=status) from error
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
 
-    async def _attempt(self, request: dict[str, Any], attempts: _Attempts) -> tuple[str, Usage]:
+    async def _attempt(
+        self, request: dict[str, Any], attempts: _Attempts, path: str, read: Callable[[bytes], tuple[Any, Usage]]
+    ) -> tuple[Any, Usage]:
         endpoint, probe = await self.endpoints.choose()
         try:
-            return await self._attempt_on(endpoint, probe, request, attempts)
+            return await self._attempt_on(endpoint, probe, request, attempts, path, read)
         finally:
             if probe and endpoint.probing:  # cancelled mid-probe: let another request probe
                 endpoint.probing = False
                 self.endpoints.changed()
 
     async def _attempt_on(
-        self, endpoint: Endpoint, probe: bool, request: dict[str, Any], attempts: _Attempts
-    ) -> tuple[str, Usage]:
+        self, endpoint: Endpoint, probe: bool, request: dict[str, Any], attempts: _Attempts, path: str,
+        read: Callable[[bytes], tuple[Any, Usage]],
+    ) -> tuple[Any, Usage]:
         await endpoint.limit.acquire()
         started = time.monotonic()
         self.stats.sent += 1
@@ -256,7 +313,7 @@ class LLM:
             # the typed layer (parameter transformation, response models) costs more CPU than
             # everything else the engine does per request, and the engine must not be the
             # bottleneck.
-            raw = await endpoint.client.post("/chat/completions", body=request, cast_to=RawResponse)
+            raw = await endpoint.client.post(path, body=request, cast_to=RawResponse)
         except openai.RateLimitError:
             endpoint.limit.throttled()
             self._answered_badly(endpoint, probe)
@@ -274,7 +331,7 @@ class LLM:
         finally:
             endpoint.limit.release()
         try:
-            text, usage = _read_completion(raw.content)
+            text, usage = read(raw.content)
         except (MalformedResponse, json.JSONDecodeError):
             self._answered_badly(endpoint, probe)
             self._count(attempts, endpoint, went_down=False)

@@ -192,6 +192,8 @@ class RowSchema:
     fields: tuple[Field, ...]
     reserved: Mapping[str, str] = field(default_factory=dict)
     """Fields this kind of row never has, with why (``removal`` marks a curated/removed row)."""
+    optional: tuple[Field, ...] = ()
+    """Fields a build does not write but a row from elsewhere may hold, checked when present."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -200,7 +202,7 @@ class RowSchema:
     def problem(self, row: Mapping[str, Any], require: Collection[str] = ()) -> Problem | None:
         """The first field of ``row`` that is not what it should be, or that ``require`` needs and
         the row lacks; None when the row is usable."""
-        for declared in self.fields:
+        for declared in self.fields + self.optional:
             if declared.name in row:
                 found = declared.problem(row[declared.name])
                 if found is not None:
@@ -233,6 +235,8 @@ SAMPLE_FIELDS: tuple[Field, ...] = (
 SAMPLE_ROW = RowSchema(
     "dataset", SAMPLE_FIELDS,
     reserved={"removal": "is written only into curated/removed.jsonl; is this a curated output file?"},
+    # A dataset curated without a build may hold its instruction's input apart (Alpaca's layout).
+    optional=(Field("input", "a string", _text, nullable=True),),
 )
 """A row of dataset.jsonl: a kept sample of some round (seeds are round 0)."""
 

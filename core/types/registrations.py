@@ -180,6 +180,8 @@ class Exporter(Registration):
     ``write(rows, path)`` receives the rows of dataset.jsonl as dicts, after the export filters
     every format shares; with ``include_eliminated`` the rows of eliminated.jsonl follow them
     (each with its ``elimination``), for formats that learn from rejected candidates too.
+    ``needs`` names the fields every row must hold (not null) for the format to be written: a
+    row without one stops the export, naming file, line and field, before anything is written.
     """
 
     kind: ClassVar[str] = "export format"
@@ -188,6 +190,7 @@ class Exporter(Registration):
     default_filename: str
     description: str = ""
     include_eliminated: bool = False
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,13 @@
   endpoint is refused the same way: ``--endpoint-id`` with the folder's recorded identity says
   the new endpoint serves the same model, and its cached responses are reused.
 - Commands that read a build (``evol export``, ``evol report``) never write over one of its own
-  files: an ``--output`` that resolves (symlinks, ``..``, hard links) to the dataset, the
-  manifest, the cache, the seeds or ``curated/`` is refused before anything is opened for writing
-  (``check_output``), since opening it would already have emptied the file.
+  files: an ``--output`` that resolves (symlinks, ``..``, hard links) to one of them (which
+  ``runtime.output`` declares: the dataset, the manifest, the cache, ``curated/``...) or to the
+  seeds is refused before anything is opened for writing (``check_output``). A build refuses a
+  seeds file that is one of them the same way (``runtime.seeds.refuse_output_file``).
+
+The folder's file names are declared once, in ``runtime.output``; this module holds the rules a
+build follows in it.
 """
 
 from __future__ import annotations
@@ -25,32 +29,14 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import IO, Any, Mapping
+from typing import IO, Any, Collection, Mapping
 
-from ...runtime.output import CACHE, DATASET, ELIMINATED, FAILED, MANIFEST
+from ...runtime.output import (
+    DATASET, LOCK, MANIFEST, RUN_STATE, OutputFolder, write_text,
+)
 from ...types.errors import UsageError
 
-LOCK = ".lock"
-RUN_STATE = "run.json"
 STATE_VERSION = 1
-CURATED_FOLDER = "curated"
-EXPORTS_RECORD = "exports.json"
-"""Which dataset each export written into the folder was made from (see ``export.record_export``)."""
-
-BUILD_FILES: Mapping[str, str] = {
-    DATASET: "the build's dataset",
-    ELIMINATED: "the build's eliminated candidates",
-    FAILED: "the build's failed samples",
-    MANIFEST: "the build's manifest",
-    RUN_STATE: "the settings the build resumes with",
-    CACHE: "the build's response cache",
-    CACHE + "-wal": "the build's response cache (its write-ahead log)",
-    CACHE + "-shm": "the build's response cache (its shared memory)",
-    CACHE + "-journal": "the build's response cache (its journal)",
-    LOCK: "the build's lock",
-    EXPORTS_RECORD: "the record of which dataset each export was made from",
-}
-"""The files a build writes and later runs, reports and exports read back, with what each is."""
 
 
 def prepare_folder(out: Path) -> Path:
@@ -119,7 +105,7 @@ def check_state(out: Path, state: Mapping[str, Any], *, restart: bool) -> bool:
             previous = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError):
             raise UsageError(f"{path}: not readable JSON; remove it or use --restart") from None
-    elif (out / "dataset.jsonl").is_file() and (out / "dataset.jsonl").stat().st_size > 0:
+    elif (out / DATASET).is_file() and (out / DATASET).stat().st_size > 0:
         # A folder with a dataset but no record of how it was made cannot be resumed safely.
         if not restart:
             raise UsageError(
@@ -141,10 +127,7 @@ def check_state(out: Path, state: Mapping[str, Any], *, restart: bool) -> bool:
 
 def record_state(out: Path, state: Mapping[str, Any]) -> None:
     """Remember the settings the folder is built with (``run.json``), for the next run to check."""
-    path = out / RUN_STATE
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps({"version": STATE_VERSION, "state": dict(state)}, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_text(out / RUN_STATE, json.dumps({"version": STATE_VERSION, "state": dict(state)}, indent=2) + "\n")
 
 
 def _differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
@@ -166,13 +149,15 @@ def _differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]
     return changes
 
 
-def check_output(folder: Path, output: Path, *, also: Mapping[str, str] | None = None, option: str = "--output") -> None:
+def check_output(folder: Path, output: Path, *, replaces: Collection[str] = (), option: str = "--output") -> None:
     """Refuse ``output`` (``UsageError``, exit 2) when writing it would destroy part of the build
     ``folder`` it is made from, or cannot be written at all because a parent is a file.
 
-    ``also`` adds files of the folder this command must not write either (for ``evol export``
-    the card and the report page). Paths are compared once resolved, and existing files by
-    identity (``samefile``), so a symlink, a ``..`` or a hard link to a build file is caught too.
+    The folder's own files (``OutputFolder.own``: the build's files, the card, the report page,
+    its exports, ``curated/``) are compared once resolved, and existing files by identity, so a
+    symlink, a ``..`` or a hard link to one is caught too; so is the seeds file the build was
+    made from. ``replaces`` names the own files this command itself writes (``report.html`` for
+    ``evol report``, an earlier export for ``evol export``), which it may write again.
     """
     for parent in output.parents:
         if parent.exists():
@@ -183,15 +168,10 @@ def check_output(folder: Path, output: Path, *, also: Mapping[str, str] | None =
     target = output.resolve()
     if target == home:
         raise UsageError(f"{option} {output}: is the build folder itself, which this command reads; give a file name")
-    protected = {**BUILD_FILES, **(also or {})}
-    for name, what in protected.items():
-        if _same_file(target, home / name):
-            raise UsageError(f"{option} {output}: is {what} ({name}), one of the build folder's own files; "
-                             "choose a file outside them")
-    curated = home / CURATED_FOLDER
-    if target == curated or curated in target.parents:
-        raise UsageError(f"{option} {output}: is inside {curated}, written by evol curate from this build; "
-                         "choose a file outside the build folder's own files")
+    what = OutputFolder(folder).own(output)
+    if what is not None and not any(target == home / name for name in replaces):
+        raise UsageError(f"{option} {output}: is {what}, one of the build folder's own files; "
+                         "choose a file outside them")
     seeds = _seeds_file(home)
     if seeds is not None and _same_file(target, seeds):
         raise UsageError(f"{option} {output}: is the seeds file this build was made from; choose another file")
@@ -211,7 +191,7 @@ def _same_file(target: Path, protected: Path) -> bool:
 
 def _manifest(home: Path) -> Mapping[str, Any]:
     try:
-        data = json.loads((home / "manifest.json").read_text(encoding="utf-8"))
+        data = json.loads((home / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -11,8 +11,10 @@ from typing import Any, Iterable, Iterator, TypeVar
 
 import click
 
-from ..build.config import BuildConfig
-from ..curate.curate import CURATED, CurationReport, CurationSettings, LLMSettings, curate
+from ..curate.curate import CurationReport, CurationSettings, LLMSettings, curate
+from ...runtime.output import CURATED
+from ...runtime.session import parse_base_urls, resolve_endpoint
+from ...types.errors import UsageError
 from ...builtins.curation import difficulty as judge
 from ...builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, SHINGLE
 from ...builtins.curation.selection import DEFAULT_SIMILARITY
@@ -143,17 +145,15 @@ def curate_command(ctx: click.Context, folder: Path, **params: Any) -> None:
     exactly one of the two JSONL files.
     """
     # The judge's endpoint is resolved exactly as a build's, so the two share cached requests.
-    endpoint = BuildConfig(seeds=folder, out=folder, base_url=params["base_url"], api_key=params["api_key"],
-                           endpoint_id=params["endpoint_id"])
-    urls = endpoint.endpoint_urls(os.environ)
-    llm = LLMSettings(
-        model=params["model"] or os.environ.get("EVOL_MODEL") or None,
-        urls=urls,
-        identity=endpoint.identity(urls) if urls else None,
-        api_key=endpoint.resolved_api_key(os.environ),
-        concurrency=params["concurrency"],
-        run_seed=params["run_seed"],
+    try:
+        base_urls = parse_base_urls(list(params["base_url"]))
+    except ValueError as error:
+        raise UsageError(f"--base-url: {error}") from None
+    endpoint = resolve_endpoint(
+        os.environ, base_url=base_urls, api_key=params["api_key"], model=params["model"],
+        endpoint_id=params["endpoint_id"], concurrency=params["concurrency"],
     )
+    llm = LLMSettings(endpoint=endpoint, run_seed=params["run_seed"])
     settings = CurationSettings(
         against=tuple(params["against"]) or None,
         near_dup_threshold=params["near_dup_threshold"],

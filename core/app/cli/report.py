@@ -54,7 +54,7 @@ def report_command(
     """
     from ..publish.card import write_card
     from ..build.folder import check_output
-    from ..publish.report.folder import CARD, REPORT
+    from ...runtime.output import CARD, REPORT
     from ..publish.report.model import Prices, read_build
     from ..publish.report.page import write_report
 
@@ -64,7 +64,7 @@ def report_command(
     target = output or folder / REPORT
     # A page written over the dataset would lose the build, and one written over README.md would
     # replace the card (or be replaced by it). Both are refused before anything is read.
-    check_output(folder, target, also={CARD: "the dataset card"})
+    check_output(folder, target, replaces=(REPORT,))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -78,7 +78,7 @@ def report_command(
     if card:
         card_path = write_card(folder, exports=_exports(ctx), report=report)
         if card_path is None:
-            click.echo(f"evol: {folder / 'README.md'} was not written by evol; left as it is", err=True)
+            click.echo(f"evol: {folder / CARD} was not written by evol; left as it is", err=True)
         else:
             click.echo(f"wrote {card_path}")
     for text in report.notes:

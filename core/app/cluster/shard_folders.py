@@ -16,7 +16,6 @@ the next build of the folder, with or without Ray: nothing it received is paid f
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from contextlib import ExitStack
@@ -24,11 +23,11 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator, Mapping
 
 from ...runtime.cache import Cache
-from ...runtime.output import CACHE, DATASET, ELIMINATED, FAILED
+from ...runtime.output import CACHE, ROW_FILES, SCRATCH, replaced_when_done
+from ...runtime.rows import BUILD_REQUIRES, RowSchema, parse_row
 from ...types.errors import UsageError
 
-SCRATCH = ".ray"
-ROW_FILES = (DATASET, ELIMINATED, FAILED)
+__all__ = ["SCRATCH", "absorb_shard_caches", "merge_rows", "shard_folder"]
 
 
 def shard_folder(out: Path, index: int, count: int) -> Path:
@@ -36,17 +35,25 @@ def shard_folder(out: Path, index: int, count: int) -> Path:
 
 
 class _Rows:
-    """One shard file read line by line, with the seed id of the line ahead."""
+    """One shard file read line by line, each line checked against the row declaration, with the
+    seed id of the line ahead."""
 
-    def __init__(self, handle: IO[bytes]) -> None:
-        self._lines = iter(handle)
+    def __init__(self, handle: IO[bytes], path: Path, schema: RowSchema) -> None:
+        self._lines = enumerate(handle, start=1)
+        self.path = path
+        self.schema = schema
         self.line: bytes | None = None
         self.seed_id: str | None = None
         self._advance()
 
     def _advance(self) -> None:
-        self.line = next(self._lines, None)
-        self.seed_id = None if self.line is None else str(json.loads(self.line)["seed_id"])
+        number, self.line = next(self._lines, (0, None))
+        if self.line is None:
+            self.seed_id = None
+            return
+        row = parse_row(self.line, self.path, number)
+        self.schema.check(row, self.path, number, BUILD_REQUIRES)
+        self.seed_id = str(row["seed_id"])
 
     def take(self, seed_id: str) -> Iterator[bytes]:
         while self.line is not None and self.seed_id == seed_id:
@@ -60,12 +67,18 @@ def merge_rows(out: Path, shards: Mapping[int, Path], count: int, seed_ids: Iter
     ``shards`` maps a shard's index to its folder (the shards that finished); the seed at position
     ``p`` of the build's selected seeds is shard ``p % count``'s. A shard that stopped early wrote
     a prefix of its lineages: the others are missing here too, as they would be from a one-process
-    run stopped at the same point. A row that does not fall into place is a bug, and raises.
+    run stopped at the same point. A row that does not fall into place is a bug, and raises. The
+    files are written under temporary names and put in place together when all is merged.
     """
     with ExitStack() as stack:
-        outputs = {name: stack.enter_context((out / name).open("wb")) for name in ROW_FILES}
+        outputs: dict[str, IO[bytes]] = {}
+        for name in ROW_FILES:
+            # Closed before it is renamed into place: the stack unwinds in reverse.
+            temporary = stack.enter_context(replaced_when_done(out / name))
+            outputs[name] = stack.enter_context(temporary.open("wb"))
         readers = {
-            index: {name: _Rows(stack.enter_context((folder / name).open("rb"))) for name in ROW_FILES}
+            index: {name: _Rows(stack.enter_context((folder / name).open("rb")), folder / name, schema)
+                    for name, schema in ROW_FILES.items()}
             for index, folder in shards.items()
         }
         lineages = 0

@@ -12,9 +12,12 @@ then contamination, exact duplicates, near duplicates and the budget), and write
 - ``difficulty.jsonl`` (with ``--difficulty``): each row's id and rating (null: none readable).
 
 Nothing is lost: every input row is in exactly one of the two JSONL files, which is checked before
-the files are moved into place. The difficulty judge's requests go through ``DIR/cache.sqlite``,
-so a second run (or a run after ``evol build --difficulty`` with the same seed and model) pays for
-nothing it already has.
+the files are moved into place. Rows are checked against the one row declaration
+(``runtime.rows.SAMPLE_ROW``), as every reader of a build folder checks them. The difficulty
+judge's requests go through a ``Session`` on ``DIR/cache.sqlite`` and are sent as a build's
+difficulty scorer sends them (``SampleContext.complete``, stage ``difficulty``), so a second run
+(or a run after ``evol build --difficulty`` with the same seed and model) pays for nothing it
+already has.
 """
 
 from __future__ import annotations
@@ -41,43 +44,36 @@ from ...builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, S
 from ...types.curation import Candidate, CurationRule, Progress
 from ...builtins.curation.runner import Decision, RuleRunner
 from ...builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, budget_rule, score_from_row
-from ...runtime.rows import RowFileError, parse_row
+from ...runtime.output import (
+    CACHE, CURATED, CURATED_DATASET, CURATED_DIFFICULTY, CURATED_REMOVED, CURATION_REPORT, DATASET, temporary_name,
+    write_text,
+)
+from ...runtime.rows import SAMPLE_ROW, RowFileError, parse_row
+from ...runtime.session import OFFLINE_ENDPOINT, EndpointConfig
 from ...types.errors import EvolError
-from ..build.config import OFFLINE_ENDPOINT
 from ..build.folder import file_digest
 
 log = logging.getLogger("evolinstruct.curate")
 
 T = TypeVar("T")
 
-DATASET = "dataset.jsonl"
-CURATED = "curated"
-KEPT_FILE = "dataset.jsonl"
-REMOVED_FILE = "removed.jsonl"
-REPORT_FILE = "curation.json"
-DIFFICULTY_FILE = "difficulty.jsonl"
-CACHE = "cache.sqlite"
-DEFAULT_MODEL = "gpt-4o-mini"
 BUILTIN_RULES = ("contamination", "exact-duplicate", "near-duplicate", "budget")
-
-
-class DatasetRowError(EvolError):
-    """A row of the dataset that curation cannot use: names the file, the line and the field."""
+NEEDS = ("id", "instruction", "response")
+"""What curation reads of every row (the rules compare instructions and responses)."""
 
 
 @dataclass(frozen=True)
 class LLMSettings:
-    """The judge's endpoint, resolved as a build resolves it (``BuildConfig.endpoint_urls``)."""
+    """The difficulty judge's endpoint, resolved as a build resolves it
+    (``runtime.session.resolve_endpoint``), and the run seed its request seeds derive from."""
 
-    model: str | None = None
-    urls: tuple[str, ...] = ()
-    identity: str | None = None
-    """The endpoint's identity in cache keys; the build's, to reuse its cached judgements."""
-    api_key: str | None = field(default=None, repr=False)
-    concurrency: int = 32
-    max_attempts: int = 6
-    timeout: float = 600.0
+    endpoint: EndpointConfig | None = None
+    """None, or an endpoint without URLs: no judge is configured."""
     run_seed: int = 0
+
+    @property
+    def model(self) -> str | None:
+        return None if self.endpoint is None or self.endpoint.offline else self.endpoint.model
 
 
 @dataclass(frozen=True)
@@ -196,38 +192,8 @@ class RowFacts:
     """Rows written by the bundled offline model (``provenance.endpoint`` = offline)."""
 
 
-def _fail(path: Path, line: int, field_name: str | None, message: str) -> DatasetRowError:
-    where = f"{path}:{line}"
-    return DatasetRowError(f"{where}: field {field_name!r}: {message}" if field_name else f"{where}: {message}")
-
-
-def _check_row(row: Any, path: Path, line: int) -> None:
-    if not isinstance(row, dict):
-        raise _fail(path, line, None, f"a row must be a JSON object, got {type(row).__name__}")
-    row_id = row.get("id")
-    if isinstance(row_id, bool) or not isinstance(row_id, (str, int)) or row_id == "":
-        raise _fail(path, line, "id", "missing, or not a non-empty string or an integer")
-    instruction = row.get("instruction")
-    if not isinstance(instruction, str) or not instruction.strip():
-        raise _fail(path, line, "instruction", "missing, or not a non-empty string")
-    if "response" not in row:
-        raise _fail(path, line, "response", "missing (a row needs id, instruction and response)")
-    if row["response"] is not None and not isinstance(row["response"], str):
-        raise _fail(path, line, "response", "must be a string or null")
-    if row.get("input") is not None and not isinstance(row["input"], str):
-        raise _fail(path, line, "input", "must be a string when present")
-    round_ = row.get("round")
-    if round_ is not None and (isinstance(round_, bool) or not isinstance(round_, int) or round_ < 0):
-        raise _fail(path, line, "round", "must be an integer >= 0 when present")
-    for name in ("scores", "checks", "fields"):
-        if row.get(name) is not None and not isinstance(row[name], dict):
-            raise _fail(path, line, name, "must be a JSON object when present")
-    if row.get("operation") is not None and not isinstance(row["operation"], str):
-        raise _fail(path, line, "operation", "must be a string when present")
-    if row.get("domain") is not None and not isinstance(row["domain"], str):
-        raise _fail(path, line, "domain", "must be a string when present")
-    if "removal" in row:
-        raise _fail(path, line, "removal", "is reserved for removed.jsonl; is this a curated output file?")
+def _fail(path: Path, line: int, field_name: str, message: str) -> RowFileError:
+    return RowFileError(f"{path}:{line}: field {field_name!r}: {message}")
 
 
 def _words(text: str | None) -> int:
@@ -249,11 +215,8 @@ def read_dataset(path: Path, runner: RuleRunner, progress: Progress) -> RowFacts
         for line_number, raw in progress(_lines(handle), total=size, description="reading rows"):
             if not raw.strip():
                 continue
-            try:
-                row = parse_row(raw, path, line_number)
-            except RowFileError as error:
-                raise DatasetRowError(str(error)) from None
-            _check_row(row, path, line_number)
+            row = parse_row(raw, path, line_number)
+            SAMPLE_ROW.check(row, path, line_number, require=NEEDS)
             key = json.dumps(row["id"])
             if key in seen:
                 raise _fail(path, line_number, "id", f"{row['id']!r} is also the id of line {seen[key]}")
@@ -301,6 +264,14 @@ class JudgeTally:
     already_scored: int = 0
 
 
+@dataclass(frozen=True)
+class _Judging:
+    """The run's "domain" as the judge's requests see it: they belong to no domain's code."""
+
+    name: str = "curate"
+    description: str = "evol curate --difficulty"
+
+
 def rate_difficulty(
     folder: Path,
     items: Sequence[tuple[int, Any, str]],
@@ -309,13 +280,12 @@ def rate_difficulty(
 ) -> tuple[dict[int, int | None], dict[int, str], JudgeTally]:
     """Ask the judge about each (position, row id, instruction); every request goes through
     ``folder/cache.sqlite``. Returns ratings (None: no readable rating), the raw replies, counts."""
-    from ...runtime.cache import Cache
-    from ...runtime.llm import LLM, RequestRejected
-    from ...types.context import stable_int
+    from ...runtime.llm import RequestRejected
+    from ...runtime.session import Session
     from ...types.errors import LLMFailure
-    from ...types.records import Decoding
 
-    if not settings.urls:
+    endpoint = settings.endpoint
+    if endpoint is None or endpoint.offline:
         raise EvolError(
             "--difficulty asks an LLM judge: give an endpoint with --base-url, OPENAI_BASE_URL or "
             "OPENAI_API_KEY (the bundled offline model cannot rate anything)"
@@ -323,25 +293,16 @@ def rate_difficulty(
     tally = JudgeTally(asked=len(items))
     ratings: dict[int, int | None] = {}
     replies: dict[int, str] = {}
-    decoding = Decoding(**judge.DECODING)
-    cache = Cache(folder / CACHE)
-    llm = LLM(
-        model=settings.model or DEFAULT_MODEL,
-        base_url=settings.urls,
-        api_key=settings.api_key,
-        cache=cache,
-        identity=settings.identity,
-        concurrency=settings.concurrency,
-        max_attempts=settings.max_attempts,
-        timeout=settings.timeout,
-    )
+    session = Session.open(endpoint, folder / CACHE)
+    # The run a build with this seed is: each row is its sample, asked at the judge's stage by
+    # the scorer's own call, so the request seed and the cache key are the build's.
+    run = session.run_context(_Judging(), seed=settings.run_seed, out_dir=folder)
 
     async def ask(position: int, row_id: Any, instruction: str) -> None:
-        # The seed a build's SampleContext would derive for this sample and stage, so the
-        # request (and its cache entry) is the same one.
-        seed = stable_int(settings.run_seed, str(row_id), judge.STAGE, 0)
         try:
-            completion = await llm.chat(judge.judge_messages(instruction), decoding, seed, response_format=judge.FORMAT)
+            completion = await run.for_sample(str(row_id)).complete(
+                judge.judge_messages(instruction), stage=judge.STAGE, response_format=judge.FORMAT, **judge.DECODING
+            )
         except (LLMFailure, RequestRejected):
             # The endpoint kept failing, or rejected this request as invalid (several in a row
             # stop the command with the endpoint's words): no rating, never a guess.
@@ -373,23 +334,23 @@ def rate_difficulty(
         try:
             # As a build does: a wrong URL or key is found within seconds, not after every
             # row's retries (or a --max-outage of waiting).
-            for warning in await llm.preflight():
+            for warning in await session.preflight():
                 log.warning("%s", warning)
-            workers = [asyncio.ensure_future(worker()) for _ in range(min(len(items), 2 * settings.concurrency) or 1)]
+            workers = [asyncio.ensure_future(worker()) for _ in range(min(len(items), 2 * endpoint.concurrency) or 1)]
             await asyncio.gather(drain(), *workers)
         finally:
             for task in workers:
                 task.cancel()
-            await llm.aclose()
+            await session.aclose()
 
     try:
         # Requests make reference cycles (tasks, futures, retried errors): collect them.
         with _collector(enabled=True):
             asyncio.run(main())
     finally:
-        tally.sent = llm.stats.sent
-        tally.from_cache = llm.stats.cached
-        cache.close()
+        tally.sent = session.llm.stats.sent
+        tally.from_cache = session.llm.stats.cached
+        session.close()
     return ratings, replies, tally
 
 
@@ -544,7 +505,7 @@ def _curate(
         offline_rows=facts.offline_rows,
         dataset_sha256=digest,
     )
-    _atomic_write(curated / REPORT_FILE, json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
+    write_text(curated / CURATION_REPORT, json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
     return report
 
 
@@ -596,12 +557,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def _with_removal(raw: bytes, decision: Decision) -> bytes:
     """The row's own bytes with the removal added as its last field."""
     body = raw.rstrip()
@@ -612,8 +567,8 @@ def _with_removal(raw: bytes, decision: Decision) -> bytes:
 
 
 def _write_outputs(source: Path, curated: Path, removed: Mapping[int, Decision], rows: int, progress: Progress) -> None:
-    kept_path, removed_path = curated / KEPT_FILE, curated / REMOVED_FILE
-    kept_tmp, removed_tmp = kept_path.with_name(KEPT_FILE + ".tmp"), removed_path.with_name(REMOVED_FILE + ".tmp")
+    kept_path, removed_path = curated / CURATED_DATASET, curated / CURATED_REMOVED
+    kept_tmp, removed_tmp = temporary_name(kept_path), temporary_name(removed_path)
     position = kept_count = removed_count = 0
     with source.open("rb") as reader, kept_tmp.open("wb") as kept_out, removed_tmp.open("wb") as removed_out:
         for _, raw in progress(_lines(reader), total=source.stat().st_size, description="writing"):
@@ -641,4 +596,4 @@ def _write_difficulty(curated: Path, facts: RowFacts) -> None:
         json.dumps({"id": row_id, judge.SCORE: None if value is None else int(value) if value.is_integer() else value})
         for row_id, value in zip(facts.ids, facts.difficulty)
     ]
-    _atomic_write(curated / DIFFICULTY_FILE, "\n".join(lines) + ("\n" if lines else ""))
+    write_text(curated / CURATED_DIFFICULTY, "\n".join(lines) + ("\n" if lines else ""))

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ...runtime.output import DATASET
+from ...runtime.output import CARD, CURATED, CURATED_DATASET, DATASET, ELIMINATED, FAILED, MANIFEST, write_text
 from .export import export_is_current
 from ..build.folder import file_digest
 from .report.curation import curated_is_current
-from .report.folder import CARD, CURATED
 from .report.markup import number
 from .report.model import BuildReport, read_build
 
@@ -120,17 +119,17 @@ def data_files(folder: Path, exports: Mapping[str, str] | None = None) -> DataFi
     """
     configs = [("default", DATASET)]
     stale = []
-    if _has_rows(folder / "eliminated.jsonl"):
-        configs.append(("eliminated", "eliminated.jsonl"))
+    if _has_rows(folder / ELIMINATED):
+        configs.append(("eliminated", ELIMINATED))
     digest = file_digest(folder / DATASET) if (folder / DATASET).is_file() else None
     formats = {**CORE_EXPORTS, **(exports or {})}
     for name, filename in sorted(formats.items()):
         if (folder / filename).is_file() and name != "default":
             fresh = digest is not None and export_is_current(folder, filename, digest)
             (configs if fresh else stale).append((name, filename))
-    if (folder / CURATED / DATASET).is_file():
+    if (folder / CURATED / CURATED_DATASET).is_file():
         fresh = digest is not None and curated_is_current(folder, digest)
-        (configs if fresh else stale).append(("curated", f"{CURATED}/{DATASET}"))
+        (configs if fresh else stale).append((CURATED, f"{CURATED}/{CURATED_DATASET}"))
     return DataFiles(tuple(configs), tuple(stale))
 
 
@@ -357,7 +356,7 @@ def _curation(report: BuildReport, files: DataFiles) -> list[str]:
     curation = report.curation
     if curation is None:
         return []
-    if any(name == "curated" for name, _ in files.stale):
+    if any(name == CURATED for name, _ in files.stale):
         return [
             "## Curation",
             "",
@@ -415,16 +414,16 @@ def _shell_word(word: str) -> str:
 
 def _files(report: BuildReport, files: DataFiles) -> list[str]:
     rows = [
-        ("dataset.jsonl", f"{report.kept:,} kept samples of every round"),
-        ("eliminated.jsonl", f"{report.eliminated:,} eliminated candidates, with `elimination: {{filter, reason}}`"),
-        ("failed.jsonl", f"{report.failed:,} samples whose work could not be finished, with the stage and the error"),
-        ("manifest.json", "the command, configuration, versions, counts and requests of the run"),
+        (DATASET, f"{report.kept:,} kept samples of every round"),
+        (ELIMINATED, f"{report.eliminated:,} eliminated candidates, with `elimination: {{filter, reason}}`"),
+        (FAILED, f"{report.failed:,} samples whose work could not be finished, with the stage and the error"),
+        (MANIFEST, "the command, configuration, versions, counts and requests of the run"),
     ]
     for name, filename in files.configs:
         if filename not in {row[0] for row in rows}:
-            rows.append((filename, f"`{name}` export" if name != "curated" else "the curated dataset"))
+            rows.append((filename, f"`{name}` export" if name != CURATED else "the curated dataset"))
     for name, filename in files.stale:
-        again = "run `evol curate` again" if name == "curated" else f"run `evol export DIR --format {name}` again"
+        again = "run `evol curate` again" if name == CURATED else f"run `evol export DIR --format {name}` again"
         rows.append((filename, f"stale: made from an earlier build (or of unknown origin), not from this dataset; {again}"))
     return ["## Files", "", *_table(["file", "what"], rows)]
 
@@ -441,9 +440,7 @@ def write_card(folder: Path, *, exports: Mapping[str, str] | None = None, report
         license_id = existing_license(target)
     if report is None:
         report = read_build(folder, lineages=0)
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(render_card(report, exports, license_id), encoding="utf-8")
-    temporary.replace(target)
+    write_text(target, render_card(report, exports, license_id))
     return target
 
 
@@ -453,4 +450,4 @@ def refresh_card(folder: Path, exporters: Mapping[str, Any]) -> None:
     try:
         write_card(folder, exports={name: exporter.default_filename for name, exporter in exporters.items()})
     except Exception as error:  # noqa: BLE001 - reported, and the build's own result stands
-        log.warning("the dataset card %s could not be written: %s: %s", folder / "README.md", type(error).__name__, error)
+        log.warning("the dataset card %s could not be written: %s: %s", folder / CARD, type(error).__name__, error)

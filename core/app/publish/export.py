@@ -2,27 +2,26 @@
 
 The rows are read from the folder's files each time an exporter iterates them (an exporter may
 pass over them twice, as the Parquet one does to unify its schema), so a million rows never sit
-in memory at once.
+in memory at once. Each is checked against the row declaration as it is read, and the first pass
+(which counts the rows the filters keep) also finds a row without a field the format needs
+(``Exporter.needs``): the export then stops, naming file, line and field, before a file is
+opened. The file is written under a temporary name and renamed when complete, so an export that
+fails leaves no file, and the one an earlier export wrote stays as it was.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ...runtime.output import DATASET, ELIMINATED, MANIFEST
-from ...runtime.rows import read_rows
+from ...runtime.output import DATASET, ELIMINATED, EXPORTS_RECORD, MANIFEST, OutputFolder, replaced_when_done, write_text
+from ...runtime.rows import BUILD_REQUIRES
 from ...types.errors import UsageError
 from ...types.registrations import Exporter
-from ..build.folder import EXPORTS_RECORD, check_output, file_digest
-
-# Besides the build's own files, an export must not land on what describes them: the card and the
-# report page are refreshed from the folder, and writing rows into them would lose both.
-DESCRIBING_FILES = {"README.md": "the dataset card", "report.html": "the build's report page"}
+from ..build.folder import check_output, file_digest
 
 log = logging.getLogger("evolinstruct.export")
 
@@ -57,24 +56,40 @@ class ExportRows:
     """The rows an exporter receives; iterating reads the files again."""
 
     def __init__(self, folder: Path, filters: ExportFilters, *, include_eliminated: bool) -> None:
-        self.folder = folder
+        self.folder = OutputFolder(folder)
         self.filters = filters
-        self.files = [folder / DATASET] + ([folder / ELIMINATED] if include_eliminated else [])
+        self.files = [DATASET] + ([ELIMINATED] if include_eliminated else [])
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        for path in self.files:
-            for row in read_jsonl(path):
+    def numbered(self) -> Iterator[tuple[Path, int, dict[str, Any]]]:
+        """(file, line, row) of every row the filters keep."""
+        for name in self.files:
+            if not self.folder.file(name).is_file():
+                raise UsageError(f"{self.folder.file(name)}: no such file; run evol build with --out {self.folder.path} first")
+            for number, row in self.folder.rows(name, require=BUILD_REQUIRES):
                 if self.filters.keeps(row):
                     if self.filters.system:
                         row["system"] = self.filters.system
-                    yield row
+                    yield self.folder.file(name), number, row
 
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for _path, _number, row in self.numbered():
+            yield row
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file; run evol build with --out {path.parent} first")
-    for _number, row in read_rows(path):
-        yield row
+    def count(self, fmt: str, needs: tuple[str, ...]) -> int:
+        """How many rows the format receives; ``UsageError`` naming the first row that lacks a
+        field the format needs (missing or null)."""
+        kept = 0
+        for path, number, row in self.numbered():
+            for name in needs:
+                if row.get(name) is None:
+                    lacking = "is missing" if name not in row else "is null"
+                    raise UsageError(
+                        f"{path}:{number}: field {name!r} {lacking}, and --format {fmt} needs {' and '.join(needs)} "
+                        "in every row it writes; nothing was written (filter such rows out, e.g. with "
+                        "--min-round, or choose another format)"
+                    )
+            kept += 1
+        return kept
 
 
 @dataclass(frozen=True)
@@ -107,22 +122,23 @@ def export(
         raise UsageError(f"{folder}: no dataset.jsonl here; run evol build with --out {folder} first")
     target = output or folder / exporter.default_filename
     # Checked before anything else is read or the file opened: opening it for writing empties it.
-    check_output(folder, target, also=DESCRIBING_FILES)
+    # An export the folder records (this format's earlier file, say) may be written again.
+    check_output(folder, target, replaces=tuple(OutputFolder(folder).recorded_exports()))
     _warn_if_unfinished(folder)
-    if not any(True for _ in read_jsonl(folder / DATASET)):
+    if not any(True for _ in OutputFolder(folder).rows(DATASET, require=BUILD_REQUIRES)):
         raise UsageError(f"{folder / DATASET}: the dataset is empty: there is nothing to export")
     rows = ExportRows(folder, filters, include_eliminated=exporter.include_eliminated)
-    kept = sum(1 for _ in rows)
+    kept = rows.count(fmt, exporter.needs)
     if kept == 0:
         log.warning("no row passes the export filters: %s will be empty", fmt)
-    target = output or folder / exporter.default_filename
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"--output {target}: cannot create its folder ({error.strerror or error})") from None
     if target.is_dir():
         raise UsageError(f"--output {target}: is a folder; give a file name")
-    records = exporter.write(rows, target)
+    with replaced_when_done(target) as temporary:
+        records = exporter.write(rows, temporary)
     if not isinstance(records, int) or isinstance(records, bool):
         records = None  # a writer that does not count: say what is known
     elif records == 0 and kept:
@@ -143,7 +159,6 @@ def record_export(folder: Path, target: Path, fmt: str) -> None:
     """
     if target.resolve().parent != folder.resolve():
         return  # only files in the folder are the card's configs
-    path = folder / EXPORTS_RECORD
     recorded = read_export_record(folder)
     stat = target.stat()
     recorded[target.name] = {
@@ -152,19 +167,13 @@ def record_export(folder: Path, target: Path, fmt: str) -> None:
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
     }
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_text(folder / EXPORTS_RECORD, json.dumps(recorded, indent=2, sort_keys=True) + "\n")
 
 
 def read_export_record(folder: Path) -> dict[str, Any]:
     """The folder's export record; empty when there is none or it cannot be read (every export
     is then of unknown origin, which the card says, rather than an error that stops an export)."""
-    try:
-        data = json.loads((folder / EXPORTS_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {name: entry for name, entry in data.items() if isinstance(entry, dict)} if isinstance(data, dict) else {}
+    return OutputFolder(folder).recorded_exports()
 
 
 def export_is_current(folder: Path, filename: str, dataset_sha256: str) -> bool:

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ....runtime.output import DATASET
+from ....runtime.output import CURATED, CURATED_DATASET, CURATED_REMOVED, CURATION_REPORT as CURATION, DATASET
 from ...build.folder import file_digest
-from .folder import CURATED, CURATION
 
 _COUNTS_KEYS = ("counts_per_rule", "removed_per_rule", "per_rule", "counts", "removed", "rules")
 
@@ -54,8 +53,8 @@ def read_curation(folder: Path) -> CurationSummary | None:
     if not curated.is_dir():
         return None
     problems: list[str] = []
-    kept = _count_lines(curated / "dataset.jsonl")
-    removed = _count_rules(curated / "removed.jsonl", problems)
+    kept = _count_lines(curated / CURATED_DATASET)
+    removed = _count_rules(curated / CURATED_REMOVED, problems)
     declared: dict[str, int] | None = None
     settings: dict[str, Any] = {}
     path = curated / CURATION
@@ -152,7 +151,7 @@ def curated_is_current(folder: Path, dataset_sha256: str) -> bool:
     if isinstance(recorded, str):
         return recorded == dataset_sha256
     try:
-        written_after = (curated / DATASET).stat().st_mtime_ns >= (folder / DATASET).stat().st_mtime_ns
+        written_after = (curated / CURATED_DATASET).stat().st_mtime_ns >= (folder / DATASET).stat().st_mtime_ns
     except OSError:
         return False
     rows = data.get("rows")
@@ -166,6 +165,6 @@ def curated_is_current(folder: Path, dataset_sha256: str) -> bool:
 
 def curation_is_stale(folder: Path) -> bool:
     """True when the folder has a ``curated/`` dataset that was not made from its current dataset."""
-    if not (folder / CURATED / DATASET).is_file() or not (folder / DATASET).is_file():
+    if not (folder / CURATED / CURATED_DATASET).is_file() or not (folder / DATASET).is_file():
         return False
     return not curated_is_current(folder, file_digest(folder / DATASET))

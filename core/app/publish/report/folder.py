@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal, Mapping
 
-from ....runtime.output import DATASET, ELIMINATED, FAILED, MANIFEST
-from ....runtime.rows import read_rows
+from ....runtime.output import (
+    CARD, CURATED, CURATION_REPORT as CURATION, DATASET, ELIMINATED, FAILED, MANIFEST, REPORT, OutputFolder,
+)
+from ....runtime.rows import BUILD_REQUIRES, RowFileError
 from ....types.errors import EvolError
 
 RowKind = Literal["kept", "eliminated", "failed"]
@@ -23,12 +25,8 @@ ELIMINATED_KIND: RowKind = "eliminated"
 FAILED_KIND: RowKind = "failed"
 ALL_KINDS: tuple[RowKind, ...] = (KEPT, ELIMINATED_KIND, FAILED_KIND)
 
-CURATED = "curated"
-CURATION = "curation.json"
-REPORT = "report.html"
-CARD = "README.md"
-
 FILE_OF_KIND: dict[RowKind, str] = {KEPT: DATASET, ELIMINATED_KIND: ELIMINATED, FAILED_KIND: FAILED}
+__all__ = ["CARD", "CURATED", "CURATION", "REPORT", "BuildFolder", "FolderError", "RowKind", "nested"]
 
 
 class FolderError(EvolError):
@@ -64,81 +62,30 @@ class BuildFolder:
         return data
 
     def rows(self, *kinds: RowKind) -> Iterator[tuple[RowKind, dict[str, Any]]]:
-        """Every row of the given kinds (all when none is given), file by file, in file order."""
+        """Every row of the given kinds (all when none is given), file by file, in file order,
+        each checked against the row declaration (what a build writes: ``BUILD_REQUIRES``)."""
+        folder = OutputFolder(self.path)
         for kind in kinds or ALL_KINDS:
             path = self.path / FILE_OF_KIND[kind]
             if not path.is_file():
                 if kind == KEPT:
                     raise FolderError(f"{path}: missing")
                 continue  # an older or partial folder: no eliminated or failed rows
-            for row in read_jsonl(path, kind):
-                yield kind, row
+            try:
+                for _number, row in folder.rows(FILE_OF_KIND[kind], require=_needs(kind)):
+                    yield kind, row
+            except RowFileError as error:
+                raise FolderError(str(error)) from None
 
 
-def read_jsonl(path: Path, kind: RowKind) -> Iterator[dict[str, Any]]:
-    for number, row in read_rows(path):
-        problem = row_problem(row, kind)
-        if problem is not None:
-            raise FolderError(f"{path}:{number}: {problem}")
-        yield row
-
-
-def row_problem(row: Any, kind: RowKind) -> str | None:
-    """What makes a row unusable for the report, naming the field; None when it is usable."""
-    if not isinstance(row, dict):
-        return f"expected a JSON object, got {type(row).__name__}"
-    for name in ("id", "seed_id", "operation"):
-        if not isinstance(row.get(name), str):
-            return _field(name, "a string", row.get(name))
-    if "parent_id" not in row or not (row["parent_id"] is None or isinstance(row["parent_id"], str)):
-        return _field("parent_id", "a string or null", row.get("parent_id"))
-    round_ = row.get("round")
-    if not isinstance(round_, int) or isinstance(round_, bool) or round_ < 0:
-        return _field("round", "an integer >= 0", round_)
-    instruction = row.get("instruction")
+def _needs(kind: RowKind) -> tuple[str, ...]:
+    """What the report reads of every row: the lineage (ids, round, operation), and for failed
+    rows what failed and why."""
     if kind == FAILED_KIND:
-        if not (instruction is None or isinstance(instruction, str)):
-            return _field("instruction", "a string or null", instruction)
-        for name in ("stage", "error"):
-            if not isinstance(row.get(name), str):
-                return _field(name, "a string", row.get(name))
-    else:
-        if not isinstance(instruction, str):
-            return _field("instruction", "a string", instruction)
-        if not (row.get("response") is None or isinstance(row.get("response"), str)):
-            return _field("response", "a string or null", row.get("response"))
-        for name in ("scores", "checks"):
-            if not isinstance(row.get(name, {}), dict):
-                return _field(name, "an object", row.get(name))
-        for name, value in (row.get("scores") or {}).items():
-            if not (value is None or _is_number(value)):
-                return _field(f"scores.{name}", "a number or null", value)
+        return (*BUILD_REQUIRES, "stage", "error")
     if kind == ELIMINATED_KIND:
-        elimination = row.get("elimination")
-        if not isinstance(elimination, dict):
-            return _field("elimination", "an object {filter, reason}", elimination)
-        for name in ("filter", "reason"):
-            if not isinstance(elimination.get(name), str):
-                return _field(f"elimination.{name}", "a string", elimination.get(name))
-    usage = row.get("usage", {})
-    if not isinstance(usage, dict):
-        return _field("usage", "an object of stages", usage)
-    for stage, used in usage.items():
-        if not isinstance(used, dict):
-            return _field(f"usage.{stage}", "an object", used)
-        for name in ("prompt_tokens", "completion_tokens", "requests"):
-            value = used.get(name, 0)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                return _field(f"usage.{stage}.{name}", "an integer >= 0", value)
-    return None
-
-
-def _field(name: str, expected: str, got: Any) -> str:
-    return f"field {name!r}: expected {expected}, got {json.dumps(got)[:80]}"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return (*BUILD_REQUIRES, "elimination")
+    return BUILD_REQUIRES
 
 
 def nested(mapping: Mapping[str, Any] | None, dotted: str) -> Any:

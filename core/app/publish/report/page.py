@@ -175,10 +175,8 @@ def write_report(
 ) -> Path:
     """Write the page (to ``DIR/report.html`` by default) through a temporary file, so a reader
     never sees half a page. ``failures``: see ``render_report``."""
-    from .folder import REPORT
+    from ....runtime.output import REPORT, write_text
 
     target = output or report.path / REPORT
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(render_report(report, sections, failures), encoding="utf-8")
-    temporary.replace(target)
+    write_text(target, render_report(report, sections, failures))
     return target
