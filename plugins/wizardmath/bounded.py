@@ -15,7 +15,6 @@ running and since when.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import multiprocessing
 import os
 import queue
@@ -23,6 +22,7 @@ import sys
 import threading
 from contextlib import contextmanager
 import time
+from typing import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Sequence
@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 MEMORY_LIMIT_BYTES = 3 * 1024**3
 
 # Modules a forkserver imports once, so that replacing a killed worker is a cheap fork.
-PRELOAD = ["sympy", "wizardmath.answers", "wizardmath.steps"]
+PRELOAD = ["sympy", "wizardmath.answers", "wizardmath.steps", "wizardmath.units_loaded"]
 
 
 @dataclass(frozen=True)
@@ -300,13 +300,14 @@ _default_lock = threading.Lock()
 
 
 def default_pool() -> BoundedPool:
-    """The process-wide pool (``EVOL_MATH_WORKERS`` sets its size), created on first use."""
+    """The pool checks run in: the one a build (or a command) opened with ``pool_scope``, else a
+    process-wide one made on first use for direct calls (``EVOL_MATH_WORKERS`` sets its size),
+    whose workers are daemon processes that end with this process."""
     global _default
     with _default_lock:
         if _default is None or _default._closed:
             size = int(os.environ.get("EVOL_MATH_WORKERS", "0") or 0) or None
             _default = BoundedPool(size)
-            atexit.register(_default.close)
         return _default
 
 
@@ -317,5 +318,21 @@ def configure_default_pool(workers: int) -> BoundedPool:
         if _default is not None:
             _default.close()
         _default = BoundedPool(workers)
-        atexit.register(_default.close)
         return _default
+
+
+@contextmanager
+def pool_scope(workers: int | None = None) -> Iterator[BoundedPool]:
+    """A pool for the duration of a build (the math domain's per-build resource): the checks
+    run in it, and its workers stop when the scope ends."""
+    global _default
+    size = workers or int(os.environ.get("EVOL_MATH_WORKERS", "0") or 0) or None
+    pool = BoundedPool(size)
+    with _default_lock:
+        previous, _default = _default, pool
+    try:
+        yield pool
+    finally:
+        with _default_lock:
+            _default = previous
+        pool.close()
