@@ -32,7 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from evolinstruct.app.publish.report import read_build, render_report
+from evolinstruct.app.publish.report.model import read_build
+from evolinstruct.app.publish.report.page import render_report
 from evolinstruct.testing import ANSWER_MARKER, LoopbackLLM, Rule, offline_reply
 
 REPO = Path(__file__).resolve().parents[1]

@@ -31,6 +31,9 @@ from .types.errors import (
     UsageError,
 )
 from .types.hookspecs import hookimpl
+from .types.options import Cli, DomainOptions
+from .types.report import BuildReport, Chart, SectionContent
+from .types.resources import BuildResource, build_resources
 from .types.records import Completion, Decoding, Elimination, Message, Sample, Score, Seed, Usage
 from .types.registrations import (
     Candidates,
@@ -43,14 +46,15 @@ from .types.registrations import (
     ReportSection,
     Scorer,
 )
+from .types.stats import Histogram, number_or_none
 from .types.rewrite import CREATED_LABEL, GIVEN_LABEL, REWRITTEN_LABEL, clean_rewrite, leaks_template
 from .types.structured import enum_property, json_schema_format, read_json_object
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app.build.build import Build, build
+    from .app.api import build
+    from .app.build.build import Build
     from .app.build.outcome import BuildSummary
     from .app.build.config import BuildConfig
-    from .app.publish.report import BuildReport, Chart, Histogram, SectionContent, histogram_bars, number_or_none, stacked_bars
 
 try:  # one source of truth: the version in pyproject.toml, as installed
     __version__ = _metadata.version("evolinstruct")
@@ -58,20 +62,12 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from an uni
     __version__ = "0+unknown"
 
 # The Python API lives in the application layer; it is imported on first use so that a plugin
-# importing this module does not pay for the command line, pydantic and rich.
+# importing this module does not pay for the command line, the engine and rich.
 _APPLICATION = {
-    "build": ".app.build.build",
+    "build": ".app.api",
     "Build": ".app.build.build",
     "BuildSummary": ".app.build.outcome",
     "BuildConfig": ".app.build.config",
-    # What a plugin's report section draws with (imported by plotly's users only).
-    "BuildReport": ".app.publish.report",
-    "Chart": ".app.publish.report",
-    "Histogram": ".app.publish.report",
-    "SectionContent": ".app.publish.report",
-    "histogram_bars": ".app.publish.report",
-    "number_or_none": ".app.publish.report",
-    "stacked_bars": ".app.publish.report",
 }
 
 
@@ -93,14 +89,17 @@ __all__ = [
     "Build",
     "BuildConfig",
     "BuildReport",
+    "BuildResource",
     "BuildSummary",
     "Candidate",
-    "Chart",
+    "Cli",
     "Candidates",
+    "Chart",
     "Completion",
     "CurationRule",
     "Decoding",
     "Domain",
+    "DomainOptions",
     "Elimination",
     "EndpointError",
     "EvolError",
@@ -129,15 +128,14 @@ __all__ = [
     "Usage",
     "UsageError",
     "build",
+    "build_resources",
     "clean_rewrite",
     "enum_property",
-    "histogram_bars",
     "hookimpl",
     "json_schema_format",
     "leaks_template",
     "number_or_none",
     "read_json_object",
     "row_rule",
-    "stacked_bars",
     "stable_int",
 ]

@@ -35,6 +35,7 @@ import pluggy
 from ..types import hookspecs
 from ..types.curation import CurationRule
 from ..types.errors import PluginError
+from ..types.options import DomainOptions
 from ..types.registrations import Domain, Exporter, ExtraOperation, Filter, ReportSection, Scorer
 
 log = logging.getLogger("evolinstruct.plugins")
@@ -311,13 +312,15 @@ class PluginHost:
     def _check_build_options(registry: Registry) -> None:
         owners: dict[str, str] = {}
         for name, domain in registry.domains.items():
-            for option in domain.options:
-                owner = owners.get(option.name or "")
+            if not (isinstance(domain.options, type) and issubclass(domain.options, DomainOptions)):
+                raise PluginError(f"domain {name!r}: options must be a DomainOptions subclass, got {domain.options!r}")
+            for option in domain.options.model_fields:
+                owner = owners.get(option)
                 if owner is not None:
                     raise PluginError(
-                        f"build option --{option.name} is declared by domain {owner!r} and by domain {name!r}"
+                        f"build option --{option.replace('_', '-')} is declared by domain {owner!r} and by domain {name!r}"
                     )
-                owners[option.name or ""] = name
+                owners[option] = name
 
 
 def _version_of(distribution: str) -> str:

@@ -68,6 +68,21 @@ def no_progress(items: Iterable[T], *, total: int, description: str) -> Iterable
     return items
 
 
+@dataclass(frozen=True)
+class CurationRun:
+    """What one ``evol curate`` run was asked for, as a rule that depends on it reads it."""
+
+    options: Mapping[str, Any]
+    """The run's settings by name (``near_dup_threshold``, ``containment``, ``budget``, ``by``,
+    ``budget_similarity``...)."""
+    benchmarks: Sequence[Any] = ()
+    """The benchmarks' fingerprints the run checks against (none with ``--skip contamination``)."""
+    score_of: Callable[[Candidate], Union[float, None]] | None = None
+    """A row's score for ``--budget --by``, the difficulty judge's included."""
+    budget_tally: Any = None
+    """Where a budget rule counts what it chose, for ``curation.json``."""
+
+
 Verdict = Union[Removal, str, None]
 RowsCheck = Callable[[Sequence[Row]], Sequence[Verdict]]
 DatasetCheck = Callable[[Sequence[Candidate], Progress], Iterable[tuple[int, Removal]]]
@@ -85,14 +100,23 @@ class CurationRule(Registration):
     check_dataset: DatasetCheck | None = None
     domains: tuple[str, ...] | None = None
     """Only rows whose ``domain`` is one of these (None: every row)."""
+    configure: Callable[[CurationRun], CurationRule | None] | None = None
+    """For a rule that depends on the run's options (a threshold, a budget): called once per run
+    with them, it returns the rule to apply, or None to apply none in this run. Such a rule has
+    no check of its own."""
 
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
             raise ValueError(f"a curation rule needs a name, got {self.name!r}")
-        if (self.check_rows is None) == (self.check_dataset is None):
-            raise ValueError(f"curation rule {self.name!r}: give exactly one of check_rows and check_dataset")
+        given = [check for check in (self.check_rows, self.check_dataset, self.configure) if check is not None]
+        if len(given) != 1:
+            raise ValueError(f"curation rule {self.name!r}: give exactly one of check_rows, check_dataset and configure")
         if isinstance(self.reads, str):
             object.__setattr__(self, "reads", (self.reads,))
+
+    def for_run(self, run: CurationRun) -> CurationRule | None:
+        """The rule to apply in this run."""
+        return self.configure(run) if self.configure is not None else self
 
     @property
     def mode(self) -> str:

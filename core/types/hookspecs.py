@@ -78,7 +78,8 @@ def evol_exporters() -> Iterable[Exporter]:
 
 @hookspec
 def evol_curation_rules() -> Iterable[CurationRule]:
-    """Yield ``CurationRule`` objects that ``evol curate`` applies before the built-in rules.
+    """Yield ``CurationRule`` objects that ``evol curate`` applies before the built-in rules
+    (which the core plugin registers through this hook too).
 
     A rule decides row by row (``check_rows``, or ``row_rule(...)`` around a one-row function)
     or over the whole dataset (``check_dataset``); what it removes goes to
@@ -90,8 +91,8 @@ def evol_curation_rules() -> Iterable[CurationRule]:
 def evol_report_sections() -> Iterable[ReportSection]:
     """Yield ``ReportSection`` objects: sections ``evol report`` adds to its page after the core's.
 
-    Import what drawing needs (``Chart``, ``SectionContent``...) inside the hook, so that a build
-    does not load the charting library.
+    What a section reads and returns is the contract in ``evolinstruct.report``; it loads no
+    charting library until a drawing helper runs, so a section's module costs a build nothing.
     """
 
 
@@ -101,6 +102,8 @@ def evol_run_start(run: RunContext) -> None:
 
     Open resources here and keep them in ``run.resources`` (a dict shared with filters and
     scorers through ``SampleContext.resources``). ``run.domain.name`` tells which domain runs.
+    ``build_resources(BuildResource(...))`` writes this hook and ``evol_run_end`` for resources
+    declared as context managers.
     """
 
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Iterable, Literal, Mapping, Sequence, Union
 
 from .context import SampleContext
+from .options import DomainOptions
 from .records import JSON, Message, Sample, Score
+from .report import BuildReport, SectionContent
 
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
-
-    import click
 
 
 class Registration:
@@ -99,8 +99,10 @@ class Domain(Registration):
     """None: records must already be in the common form."""
     clean_rewrite: Cleaner | None = None
     """None: the core cleaner (template labels and preambles removed)."""
-    options: tuple[click.Option, ...] = ()
-    """Extra ``evol build`` options; their values reach the run as ``options[name]``."""
+    options: type[DomainOptions] = DomainOptions
+    """The domain's own build options: a ``DomainOptions`` subclass, one field per option
+    (``evol build --name``, a recipe's ``[options]``, ``evolinstruct.build(name=...)``); the run
+    receives the checked instance as ``ctx.options``."""
     inherit_fields: Callable[[Mapping[str, JSON]], Mapping[str, JSON]] | None = None
     """Maps a parent's fields to those of a candidate evolved from it (None: copied as they are),
     for fields that stop applying once the instruction changes, such as a reference answer."""
@@ -197,7 +199,8 @@ class Exporter(Registration):
 class ReportSection(Registration):
     """A section of ``evol report``'s page: a name (its anchor, ``report.html#NAME``), a title,
     and ``render(report)``, which turns the build's ``BuildReport`` into a ``SectionContent``
-    (HTML and charts; both in ``evolinstruct``), or None to leave the section out of this build.
+    (HTML and charts; the contract is ``evolinstruct.report``), or None to leave the section out
+    of this build.
 
     ``render`` must cover every row of the build (``report.rows()``), not the lineage sample the
     page's browser holds. ``domains`` limits the section to builds of those domains.
@@ -206,7 +209,7 @@ class ReportSection(Registration):
     kind: ClassVar[str] = "report section"
     name: str
     title: str
-    render: Callable[[Any], Any]
+    render: Callable[[BuildReport], SectionContent | None]
     domains: tuple[str, ...] | None = None
     description: str = ""
 

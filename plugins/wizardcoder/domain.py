@@ -52,12 +52,14 @@ import hashlib
 import json
 import random
 import re
-from typing import Any, Mapping, Sequence
+from typing import Annotated, Any, Mapping, Sequence
 
-import click
+from pydantic import Field
 
 from evolinstruct import (
+    Cli,
     Domain,
+    DomainOptions,
     EvolError,
     Filter,
     Message,
@@ -106,46 +108,19 @@ class SandboxFault(TransientError):
 # --- build options ----------------------------------------------------------------------------
 
 
-class Seconds(click.FloatRange):
-    """Seconds within bounds; nan compares false with both bounds, so it is refused here."""
+class CodeOptions(DomainOptions):
+    """The code domain's own options of ``evol build``."""
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if number != number:
-            self.fail(f"{value!r} is not a number.", param, ctx)
-        return number
-
-
-OPTIONS = (
-    click.Option(
-        ["--require-pass/--no-require-pass"],
-        default=True,
-        show_default=True,
-        help="code: eliminate evolved samples whose solution does not pass verified tests; "
-        "with --no-require-pass they are kept and flagged in checks.execution.verdict.",
-    ),
-    click.Option(
-        ["--sandbox-workers"],
-        type=click.IntRange(1),
-        default=None,
-        help="code: containers in the sandbox pool.  [default: the CPU count]",
-    ),
-    click.Option(
-        ["--exec-timeout"],
-        # The bounds a sandbox job enforces (sandbox/limits.py): outside them every sample would fail.
-        type=Seconds(0.1, MAX_TIMEOUT_S),
-        default=DEFAULT_LIMITS.timeout_s,
-        show_default=True,
-        help="code: wall-clock seconds for one program and its tests, compiling included.",
-    ),
-    click.Option(
-        ["--exec-memory"],
-        type=click.IntRange(MIN_MEMORY_MB, MAX_MEMORY_MB),
-        default=DEFAULT_LIMITS.memory_mb,
-        show_default=True,
-        help="code: memory limit in MB for one program and its tests (compilers included).",
-    ),
-)
+    require_pass: bool = True
+    """code: eliminate evolved samples whose solution does not pass verified tests; with --no-require-pass they are
+    kept and flagged in checks.execution.verdict."""
+    sandbox_workers: Annotated[int | None, Field(ge=1), Cli(default_text="the CPU count")] = None
+    """code: containers in the sandbox pool."""
+    # The bounds a sandbox job enforces (sandbox/limits.py): outside them every sample would fail.
+    exec_timeout: float = Field(DEFAULT_LIMITS.timeout_s, ge=0.1, le=MAX_TIMEOUT_S)
+    """code: wall-clock seconds for one program and its tests, compiling included."""
+    exec_memory: int = Field(DEFAULT_LIMITS.memory_mb, ge=MIN_MEMORY_MB, le=MAX_MEMORY_MB)
+    """code: memory limit in MB for one program and its tests (compilers included)."""
 
 
 # --- operations -------------------------------------------------------------------------------
@@ -726,6 +701,6 @@ CODE = Domain(
     operations=OPERATIONS,
     respond=respond,
     read_seed=read_seed,
-    options=OPTIONS,
+    options=CodeOptions,
     requests=lambda options: {"respond": 1},
 )

@@ -3,17 +3,25 @@ pool that lives exactly as long as a code build, and the ``evol sandbox`` comman
 
 from __future__ import annotations
 
-import logging
 import os
-from typing import Iterable
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
 
 import click
 
-from evolinstruct import Domain, EvolError, Filter, ReportSection, RunContext, Scorer, hookimpl
+from evolinstruct import (
+    BuildResource,
+    Domain,
+    EvolError,
+    Filter,
+    ReportSection,
+    RunContext,
+    Scorer,
+    build_resources,
+    hookimpl,
+)
 
 from .domain import CODE, FILTERS, NAME, SCORERS
-
-log = logging.getLogger("wizardcoder")
 
 SANDBOX = "sandbox"  # the key of the pool in run.resources
 
@@ -40,12 +48,10 @@ def evol_scorers() -> Iterable[Scorer]:
     yield from SCORERS
 
 
-@hookimpl
-def evol_run_start(run: RunContext) -> None:
-    """Start the warm sandbox pool for a code build; a build that cannot run code stops here,
-    before the first request is paid for."""
-    if run.domain.name != NAME:
-        return
+@contextmanager
+def sandbox_pool(run: RunContext) -> Iterator[Any]:
+    """The warm sandbox pool of a code build; a build that cannot run code stops here, before
+    the first request is paid for."""
     fix = "run `evol sandbox doctor` to see what is missing, and `evol sandbox build` to build the image"
     try:
         from .sandbox import SandboxPool, SandboxUnavailable
@@ -60,18 +66,13 @@ def evol_run_start(run: RunContext) -> None:
         # The sandbox's own messages usually say what to run; add ours only when they do not.
         advice = "" if "evol sandbox" in str(error) else f"; {fix}"
         raise EvolError(f"the code domain runs every answer in the Docker sandbox, which is not available: {error}{advice}") from None
-    run.resources[SANDBOX] = pool
-
-
-@hookimpl
-def evol_run_end(run: RunContext) -> None:
-    pool = run.resources.pop(SANDBOX, None)
-    if pool is None:
-        return
     try:
+        yield pool
+    finally:
         pool.close()
-    except Exception as error:  # the build's own outcome matters more than a failed cleanup
-        log.warning("closing the sandbox pool failed: %s", error)
+
+
+evol_run_start, evol_run_end = build_resources(BuildResource(SANDBOX, sandbox_pool, domains=(NAME,)))
 
 
 @hookimpl

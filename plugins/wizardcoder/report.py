@@ -13,7 +13,7 @@ import html
 from collections import Counter, defaultdict
 from typing import Any, Mapping
 
-from evolinstruct import BuildReport, Chart, ReportSection, SectionContent, stacked_bars
+from evolinstruct.report import BuildReport, Chart, ReportSection, SectionContent, stacked_bars
 
 from .domain import NAME
 

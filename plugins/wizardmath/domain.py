@@ -22,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
-import click
+from pydantic import Field
 
-from evolinstruct import Candidates, Domain, Message, Operation, Sample, SampleContext, SeedError, clean_rewrite
+from evolinstruct import Candidates, Domain, DomainOptions, Message, Operation, Sample, SampleContext, SeedError, clean_rewrite
 
 from . import prompts
 from .consensus import group_answers
@@ -190,77 +190,36 @@ def irm_candidates(options: Mapping[str, Any]) -> int:
     return int(options.get("irm_candidates") or 1)
 
 
-OPTIONS = (
-    click.Option(
-        ["--samples"],
-        type=click.IntRange(1, 64),
-        default=1,
-        show_default=True,
-        help="math: solutions sampled per problem; the response comes from the largest group of "
-        "equal final answers, which confirms that answer when it is a strict majority of at "
-        "least two (an evolved problem has no reference answer).",
-    ),
-    click.Option(
-        ["--step-labels"],
-        type=click.Choice(["answer", "rollout"]),
-        default="answer",
-        show_default=True,
-        help="math: where step labels come from. answer: sympy's false claims and whether the "
-        "solution reaches the reference (or confirmed consensus) answer; rollout: also complete "
-        "the solution --rollouts times from each step, a step being good when a completion "
-        "reaches that answer (Math-Shepherd). A step with a false claim is bad either way.",
-    ),
-    click.Option(
-        ["--rollouts"],
-        type=click.IntRange(1, 64),
-        default=DEFAULT_ROLLOUTS,
-        show_default=True,
-        help="math: completions per step with --step-labels rollout.",
-    ),
-    click.Option(
-        ["--step-judge/--no-step-judge"],
-        default=False,
-        show_default=True,
-        help="math: ask an LLM judge about the steps that still have no label (a step sympy "
-        "finds false stays bad).",
-    ),
-    click.Option(
-        ["--unlabelled-steps"],
-        type=click.Choice(["skip", "drop", "judge"]),
-        default="skip",
-        show_default=True,
-        help="math: what the prm and stepwise exports do with a step that has no label. skip: "
-        "leave the solution out; drop: keep its text, joined to the next labelled step, without "
-        "a label of its own; judge: ask the step judge (as --step-judge), and leave the solution "
-        "out when the judge gives no verdict.",
-    ),
-    click.Option(
-        ["--irm-candidates"],
-        type=click.IntRange(1, 16),
-        default=1,
-        show_default=True,
-        help="math: evolve each parent K times per round (different operations while the round "
-        "has enough), score every candidate with the instruction judge, continue the lineage "
-        "with the best survivor and keep all K with their scores and rank: the rankings an "
-        "instruction reward model trains on (evol export --format irm). 1: one candidate per round.",
-    ),
-    click.Option(
-        ["--min-reward"],
-        type=click.FloatRange(0.0, 1.0),
-        default=0.0,
-        show_default=True,
-        help="math: eliminate evolved samples whose reward (instruction reward times answer "
-        "reward) is below this; 0 turns it off.",
-    ),
-    click.Option(
-        ["--missing-reward"],
-        type=click.Choice(["eliminate", "keep"]),
-        default="eliminate",
-        show_default=True,
-        help="math: with --min-reward, what to do with a sample whose reward is missing because "
-        "the instruction judge's reply could not be read.",
-    ),
-)
+class MathOptions(DomainOptions):
+    """The math domain's own options of ``evol build``."""
+
+    samples: int = Field(1, ge=1, le=64)
+    """math: solutions sampled per problem; the response comes from the largest group of equal final answers, which
+    confirms that answer when it is a strict majority of at least two (an evolved problem has no reference answer)."""
+    step_labels: Literal["answer", "rollout"] = "answer"
+    """math: where step labels come from. answer: sympy's false claims and whether the solution reaches the reference
+    (or confirmed consensus) answer; rollout: also complete the solution --rollouts times from each step, a step
+    being good when a completion reaches that answer (Math-Shepherd). A step with a false claim is bad either way."""
+    rollouts: int = Field(DEFAULT_ROLLOUTS, ge=1, le=64)
+    """math: completions per step with --step-labels rollout."""
+    step_judge: bool = False
+    """math: ask an LLM judge about the steps that still have no label (a step sympy finds false stays bad)."""
+    unlabelled_steps: Literal["skip", "drop", "judge"] = "skip"
+    """math: what the prm and stepwise exports do with a step that has no label. skip: leave the solution out; drop:
+    keep its text, joined to the next labelled step, without a label of its own; judge: ask the step judge (as
+    --step-judge), and leave the solution out when the judge gives no verdict."""
+    irm_candidates: int = Field(1, ge=1, le=16)
+    """math: evolve each parent K times per round (different operations while the round has enough), score every
+    candidate with the instruction judge, continue the lineage with the best survivor and keep all K with their
+    scores and rank: the rankings an instruction reward model trains on (evol export --format irm). 1: one candidate
+    per round."""
+    min_reward: float = Field(0.0, ge=0.0, le=1.0)
+    """math: eliminate evolved samples whose reward (instruction reward times answer reward) is below this; 0 turns
+    it off."""
+    missing_reward: Literal["eliminate", "keep"] = "eliminate"
+    """math: with --min-reward, what to do with a sample whose reward is missing because the instruction judge's
+    reply could not be read."""
+
 
 MATH = Domain(
     name=DOMAIN,
@@ -270,7 +229,7 @@ MATH = Domain(
     respond=respond,
     read_seed=read_seed,
     clean_rewrite=clean_math_rewrite,
-    options=OPTIONS,
+    options=MathOptions,
     inherit_fields=inherit_fields,
     candidates=Candidates(count=irm_candidates, score=RANKING_SCORE),
     requests=lambda options: {"respond": int(options.get("samples") or 1)},

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
 
 import click
 
-from evolinstruct import Domain, Exporter, Filter, ReportSection, Scorer, hookimpl
+from evolinstruct import BuildResource, Domain, Exporter, Filter, ReportSection, RunContext, Scorer, build_resources, hookimpl
 
 
 @hookimpl
@@ -52,3 +53,17 @@ def evol_report_sections() -> Iterable[ReportSection]:
     from .report import SECTION  # here: drawing loads plotly, which a build never needs
 
     yield SECTION
+
+
+@contextmanager
+def checker_pool(run: RunContext) -> Iterator[Any]:
+    """The killable worker processes the math checks of one build run in (sympy can hang).
+    Opened for every build: a worker starts only when a check first runs, so a build of
+    another domain starts none."""
+    from .bounded import pool_scope
+
+    with pool_scope() as pool:
+        yield pool
+
+
+evol_run_start, evol_run_end = build_resources(BuildResource("math-checkers", checker_pool))

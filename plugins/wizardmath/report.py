@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from evolinstruct import BuildReport, Chart, Histogram, ReportSection, SectionContent, histogram_bars, number_or_none
+from evolinstruct.report import BuildReport, Chart, Histogram, ReportSection, SectionContent, histogram_bars, number_or_none
 
 from .domain import DOMAIN
 

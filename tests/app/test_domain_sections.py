@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from evolinstruct.app.publish.card import write_card
-from evolinstruct.app.publish.report import read_build, write_report
+from evolinstruct.app.publish.report.model import read_build
+from evolinstruct.app.publish.report.page import write_report
 from evolinstruct.app.publish.report.page import sections_for
 from tests.app.conftest import EXAMPLES, open_page, read_rows
 from evolinstruct.testing import Rule

@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from evolinstruct.app.publish.report.lineages import LineageSampler, build_lineage, word_diff
-from evolinstruct.app.publish.report.stats import Distribution, Histogram
+from evolinstruct.types.stats import Distribution, Histogram
 
 
 def rebuilt(segments, keep: str) -> str:

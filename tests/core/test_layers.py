@@ -5,6 +5,7 @@ TYPE_CHECKING too), since a cycle there is still two modules that cannot be read
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -147,6 +148,47 @@ def test_plugins_import_only_the_public_api_of_the_core() -> None:
         for module, targets in graph().items()
         if module.startswith(("wizardcoder", "wizardmath"))
         for target in targets
-        if target.startswith("evolinstruct.") and not target.startswith("evolinstruct.app.publish.report")
+        # the public API: evolinstruct itself, and the report contract for report sections
+        if target.startswith("evolinstruct.") and target != "evolinstruct.report"
     ]
     assert reaching_in == []
+
+
+# Inside the application, each job's package imports only the jobs it builds on: a build knows
+# nothing of the cluster that may run it, nor of the command line or the API that start it.
+APP_JOBS = {
+    "evolinstruct.app.build": ("evolinstruct.app.publish",),  # the card, written when a build ends
+    "evolinstruct.app.publish": ("evolinstruct.app.build",),  # the folder's digests and settings
+    "evolinstruct.app.curate": ("evolinstruct.app.build", "evolinstruct.app.publish"),
+    "evolinstruct.app.cluster": ("evolinstruct.app.build",),
+    "evolinstruct.app.api": ("evolinstruct.app.build", "evolinstruct.app.cluster"),
+    "evolinstruct.app.cli": ("evolinstruct.app.api", "evolinstruct.app.build", "evolinstruct.app.curate",
+                             "evolinstruct.app.publish"),
+}
+
+
+def test_each_application_package_imports_only_the_jobs_it_builds_on() -> None:
+    edges = graph()
+    assert {layer for layer in APP_JOBS if any(m == layer or m.startswith(layer + ".") for m in edges)} == set(APP_JOBS)
+    wrong = []
+    for module, targets in edges.items():
+        job = next((job for job in APP_JOBS if module == job or module.startswith(job + ".")), None)
+        if job is None:
+            continue
+        for target in targets:
+            other = next((other for other in APP_JOBS if target == other or target.startswith(other + ".")), None)
+            if other is not None and other != job and other not in APP_JOBS[job]:
+                wrong.append(f"{module} -> {target}")
+    assert wrong == []
+
+
+def test_no_click_below_the_command_line() -> None:
+    """Options are models: the types, the runtime (but for the hook that yields click commands)
+    and the build read no click."""
+    edges = graph()
+    # evol_commands yields click.Command objects: its spec and the host that checks them
+    allowed = {"evolinstruct.types.hookspecs", "evolinstruct.runtime.plugins"}
+    users = sorted(module for module, path in modules().items()
+                   if module.startswith(("evolinstruct.types", "evolinstruct.runtime", "evolinstruct.app.build"))
+                   and module not in allowed and re.search(r"^\s*(import click|from click)", path.read_text(encoding="utf-8"), re.M))
+    assert users == [] and edges  # the walk found the modules

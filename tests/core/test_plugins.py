@@ -3,6 +3,7 @@ folder on PYTHONPATH, and the real ``evol`` command reading them."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import textwrap
@@ -94,12 +95,26 @@ def test_a_malformed_disable_option_is_a_usage_error() -> None:
     assert result.returncode == 2 and "expected no:NAME" in result.stderr
 
 
-def test_every_hook_is_documented_in_the_plugin_guide() -> None:
+def documented_calls(guide: str) -> dict[str, str]:
+    """The hooks the guide's table lists, by name: ``evol_run_start(run)`` as written there."""
+    return {match.group(1): match.group(0) for match in re.finditer(r"^\| `(evol_\w+)\(([^)]*)\)`", guide, re.M)}
+
+
+def test_every_hook_is_documented_in_the_plugin_guide_with_its_arguments() -> None:
     guide = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
-    hooks = [name for name in dir(hookspecs) if name.startswith("evol_")]
-    assert len(hooks) >= 8
-    missing = [name for name in hooks if f"`{name}" not in guide]
-    assert missing == []
+    hooks = {name: getattr(hookspecs, name) for name in dir(hookspecs) if name.startswith("evol_")}
+    assert len(hooks) >= 10
+    table = documented_calls(guide)
+    # Each hook once in the table, called with exactly the arguments pluggy passes it by name.
+    expected = {name: f"| `{name}({', '.join(inspect.signature(spec).parameters)})`" for name, spec in hooks.items()}
+    assert table == expected
+    for name in hooks:
+        assert f"### `{name}`" in guide or f"`{name}` and" in guide or f"and `{name}`" in guide, name
+
+
+def test_the_hook_table_check_sees_a_wrong_argument() -> None:
+    wrong = "| `evol_run_start(context)` | nothing | ... |\n| `evol_domains()` | `Domain` | ... |"
+    assert documented_calls(wrong) == {"evol_run_start": "| `evol_run_start(context)`", "evol_domains": "| `evol_domains()`"}
 
 
 def test_the_essential_core_plugin_cannot_be_disabled() -> None:
@@ -146,3 +161,34 @@ def test_a_plugin_whose_hook_yields_the_wrong_type_is_skipped_whole(plugin_dir: 
     assert "typo" not in {d["name"] for d in json.loads(result.stdout)}
     strict = run(plugin_dir, "domains", "list", EVOL_STRICT_PLUGINS="1")
     assert strict.returncode == 2 and "evol_filters must yield Filter objects" in strict.stderr
+
+
+RULE_PLUGIN = """
+    from evolinstruct import hookimpl, row_rule
+
+    @hookimpl
+    def evol_curation_rules():
+        yield row_rule("exact-duplicate", "a rule taking a built-in rule's name", ("instruction",), lambda row: None)
+"""
+
+
+def test_the_built_in_curation_rules_are_registered_by_the_core_plugin(plugin_dir: Path) -> None:
+    from evolinstruct.app.build.host import load_host
+
+    registry = load_host().registry
+    builtin = ["contamination", "exact-duplicate", "near-duplicate", "budget"]
+    assert [name for name in registry.curation_rules if name in builtin] == builtin
+    assert {registry.owner("curation rule", name) for name in builtin} == {"core"}
+    # So a plugin cannot take a built-in rule's name: the host refuses it as for any registration.
+    make_distribution(plugin_dir, "rule-squatter", "rule_squatter", textwrap.dedent(RULE_PLUGIN))
+    result = run(plugin_dir, "plugins", "list")
+    assert "curation rule 'exact-duplicate' is registered twice: by plugin 'core' and by plugin 'rule_squatter'" in result.stderr
+
+
+def test_a_domain_whose_options_are_not_a_model_is_refused(plugin_dir: Path) -> None:
+    source = DOMAIN_PLUGIN.replace('"test domain", (Operation("twist", _prompt),))',
+                                   '"test domain", (Operation("twist", _prompt),), options=("--speed",))')
+    make_distribution(plugin_dir, "old-options", "old_options", textwrap.dedent(source.replace("{domain}", "poetry")))
+    result = run(plugin_dir, "domains", "list")
+    assert result.returncode == 2
+    assert "domain 'poetry': options must be a DomainOptions subclass" in result.stderr

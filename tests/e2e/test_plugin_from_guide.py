@@ -1,10 +1,10 @@
 """A third-party plugin written from docs/plugins.md alone, driven through the real ``evol`` CLI.
 
 ``evol-riddles`` uses every hook the guide documents: a ``riddle`` domain (two operations, one
-weighted, its own ``--min-cleverness`` option and responder), an operation added to ``general``,
+weighted, its own ``--min-cleverness`` option (a DomainOptions model) and responder), an operation added to ``general``,
 an async verdict filter reading a score, an LLM-judge scorer asking for structured output, an
-export format, a curation rule, a report section with a chart, a command, and run_start/run_end
-hooks keeping a journal file open in ``run.resources``. It is written as a throw-away
+export format, a curation rule, a report section with a chart, a command, and a per-build
+resource (``build_resources``) keeping a journal file open in ``run.resources``. It is written as a throw-away
 distribution (module + ``.dist-info``) into a temporary folder put on PYTHONPATH, so the real
 entry-point discovery finds it, and every build talks HTTP to the loopback server.
 """
@@ -30,28 +30,28 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 
 import click
+from pydantic import Field
 
 from evolinstruct import (
     GIVEN_LABEL,
     REWRITTEN_LABEL,
-    Chart,
+    BuildResource,
     Domain,
+    DomainOptions,
     Exporter,
     ExtraOperation,
     Filter,
-    Histogram,
     Operation,
-    ReportSection,
     Score,
     Scorer,
-    SectionContent,
-    histogram_bars,
+    build_resources,
     hookimpl,
-    number_or_none,
     row_rule,
 )
+from evolinstruct.report import Chart, Histogram, ReportSection, SectionContent, histogram_bars, number_or_none
 
 REWRITE = f"""\\
 Rewrite the riddle request below so that the riddle is harder to solve: {{how}} Reply with the \\
@@ -94,6 +94,11 @@ CLEVERNESS_FORMAT = {
 }
 
 JOURNAL = "riddle-journal.txt"
+
+
+class RiddleOptions(DomainOptions):
+    min_cleverness: float = Field(5.0, ge=1, le=10)
+    """riddle: eliminate evolved riddles the judge rates below this."""
 
 
 def operation(name, weight=1.0):
@@ -139,7 +144,7 @@ async def too_plain(ctx, sample):
     value = sample.scores.get("cleverness")
     if value is None:
         return "the cleverness judge's reply could not be read"
-    limit = ctx.options["min_cleverness"]
+    limit = ctx.options.min_cleverness
     return f"cleverness {value:g} is below {limit:g}" if value < limit else None
 
 
@@ -198,15 +203,7 @@ def evol_domains():
         description="Riddle-writing instructions, judged for cleverness",
         operations=(operation("misdirect", weight=3.0), operation("add-rhyme")),
         respond=respond,
-        options=(
-            click.Option(
-                ["--min-cleverness"],
-                type=click.FloatRange(1, 10),
-                default=5.0,
-                show_default=True,
-                help="riddle: eliminate evolved riddles the judge rates below this.",
-            ),
-        ),
+        options=RiddleOptions,
         requests=lambda options: {"respond": 1},
     )
 
@@ -249,20 +246,18 @@ def evol_commands():
     yield riddles_command
 
 
-@hookimpl
-def evol_run_start(run):
-    if run.domain.name == "riddle" and run.out_dir is not None:
-        journal = open(run.out_dir / JOURNAL, "a", encoding="utf-8")
-        journal.write("opened\\n")
-        run.resources["riddle-journal"] = journal
-
-
-@hookimpl
-def evol_run_end(run):
-    journal = run.resources.pop("riddle-journal", None)
-    if journal is not None:
+@contextmanager
+def riddle_journal(run):
+    journal = open(run.out_dir / JOURNAL, "a", encoding="utf-8")
+    journal.write("opened\\n")
+    try:
+        yield journal
+    finally:
         journal.write("closed\\n")
         journal.close()
+
+
+evol_run_start, evol_run_end = build_resources(BuildResource("riddle-journal", riddle_journal, domains=("riddle",)))
 '''
 
 # A scorer with a bug: it raises on every sample it is given.
@@ -281,7 +276,8 @@ def evol_scorers():
 
 # The report section as the guide's wording suggests it: histogram_bars' figure handed to Chart.
 FIGURE_PLUGIN = '''
-from evolinstruct import Chart, Histogram, ReportSection, SectionContent, histogram_bars, hookimpl
+from evolinstruct import hookimpl
+from evolinstruct.report import Chart, Histogram, ReportSection, SectionContent, histogram_bars
 
 
 def render(report):

@@ -196,10 +196,10 @@ def test_one_template_frames_the_instruction_with_the_labels(operation: Any) -> 
 
 
 def test_options_are_declared_on_the_domain() -> None:
-    names = {option.name: option for option in CODE.options}
-    assert names["require_pass"].default is True
-    assert names["sandbox_workers"].default is None
-    assert {"exec_timeout", "exec_memory"} <= set(names)
+    defaults = CODE.options()
+    assert defaults.require_pass is True
+    assert defaults.sandbox_workers is None
+    assert {"exec_timeout", "exec_memory"} <= set(CODE.options.model_fields)
 
 
 def test_respond_asks_for_a_fenced_block_naming_the_lineage_signature(scripted: Any) -> None:

@@ -102,18 +102,18 @@ def test_a_rewrite_loses_a_solution_the_model_appended() -> None:
 
 
 def test_domain_options() -> None:
-    options = {option.name: option for option in MATH.options}
-    assert set(options) == {"samples", "step_labels", "rollouts", "step_judge", "unlabelled_steps",
-                            "irm_candidates", "min_reward", "missing_reward"}
-    assert options["samples"].default == 1
-    assert options["irm_candidates"].default == 1  # one candidate per round: the plain method
-    assert options["step_labels"].default == "answer"
-    assert options["rollouts"].default == 8  # Math-Shepherd's N
-    assert options["step_judge"].default is False
-    assert options["unlabelled_steps"].default == "skip"
-    assert options["min_reward"].default == 0.0
-    assert options["missing_reward"].default == "eliminate"
-    assert "--no-step-judge" in options["step_judge"].secondary_opts
+    defaults = MATH.options()
+    assert set(MATH.options.model_fields) == {"samples", "step_labels", "rollouts", "step_judge", "unlabelled_steps",
+                                              "irm_candidates", "min_reward", "missing_reward"}
+    assert defaults.samples == 1
+    assert defaults.irm_candidates == 1  # one candidate per round: the plain method
+    assert defaults.step_labels == "answer"
+    assert defaults.rollouts == 8  # Math-Shepherd's N
+    assert defaults.step_judge is False
+    assert defaults.unlabelled_steps == "skip"
+    assert defaults.min_reward == 0.0
+    assert defaults.missing_reward == "eliminate"
+    assert MATH.options(step_judge="true", samples="3").samples == 3  # values as the command line gives them
 
 
 # --- seeds ----------------------------------------------------------------------------------

@@ -7,8 +7,10 @@
    before the first request, ``evol_run_end`` whatever happens), writing the folder's files.
 3. ``report()``: the summary on the terminal, computed from what was written.
 
-``evol build`` and ``evolinstruct.build(...)`` both go through this class, so the command line and
-the Python API run exactly the same build.
+``evol build`` and ``evolinstruct.build(...)`` both go through this class (``app/api.py``), so the
+command line and the Python API run exactly the same build. What runs the engine is theirs to
+choose (this process, or a Ray cluster: ``app/cluster``); the build itself knows only its
+immutable ``BuildPlan`` and the cache factory it is given.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import functools
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-import click
 from rich.console import Console
 
 from ...runtime.cache import Cache
@@ -35,16 +37,45 @@ from ...runtime.seeds import SeedFile, Selection
 from ...runtime.tally import Tally
 from ...types.context import RunContext
 from ...types.errors import ExitCode, UsageError
-from ...types.registrations import Domain, Registration, applies_to
-from .config import DATASET_OPTIONS, OFFLINE_ENDPOINT, BuildConfig, make_config
+from ...types.options import DomainOptions
+from ...types.registrations import Domain, Filter, Registration, Scorer, applies_to
+from .config import DATASET_OPTIONS, OFFLINE_ENDPOINT, BuildConfig, checked as checked_options
 from .folder import FolderLock, check_state, file_digest, prepare_folder, record_state
 from .host import load_host
 from .manifest import Manifest
 from .outcome import BuildSummary, Status, ending
 from .progress import BuildProgress, rounds_table
-from ..cluster.shard_folders import absorb_shard_caches
 
 log = logging.getLogger("evolinstruct.build")
+
+CacheFactory = Callable[[Path], Cache]
+"""Opens the response cache at a path: the folder's own (``Cache``), or, for one shard of a
+cluster build, the shard's file over the folder's."""
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a build will do, found by ``Build.check`` from the options, the plugins and the seeds
+    before anything is opened or sent; it never changes after."""
+
+    domain: Domain
+    options: DomainOptions
+    weights: Mapping[str, float]
+    filters: tuple[Filter, ...]
+    scorers: tuple[Scorer, ...]
+    seed_file: SeedFile
+    selection: Selection
+    selected: int
+    """Seeds this build evolves (after --limit and --shard)."""
+    urls: tuple[str, ...]
+    """The configured endpoints; empty for the bundled offline model."""
+    model: str
+    identity: str
+
+    @property
+    def offline(self) -> bool:
+        return not self.urls
+
 
 class Build:
     """One ``evol build``. Use as a context manager, or call ``close()``."""
@@ -56,14 +87,17 @@ class Build:
         host: PluginHost | None = None,
         environ: Mapping[str, str] | None = None,
         console: Console | None = None,
+        open_cache: CacheFactory = Cache,
     ) -> None:
         self.config = config
         self.host = host
         self.environ = dict(os.environ if environ is None else environ)
         self.console = console or Console(stderr=True)
+        self.open_cache = open_cache
         self.stack = contextlib.ExitStack()
         self.started = time.monotonic()
-        self.checked = False
+        self.plan: BuildPlan | None = None  # set once by check()
+        self.urls: tuple[str, ...] = ()  # where requests go: the plan's endpoints, or the offline model's server
         self.prepared = False
         self.state: dict[str, Any] = {}  # the settings run.json records once the endpoint answers
 
@@ -82,43 +116,64 @@ class Build:
         """Everything about the inputs that can be wrong, found without touching the output folder
         or the network: the domain and its options, the schedule, the seeds, the endpoint's
         settings. ``prepare`` starts with it; ``evol build --dry-run`` stops after it."""
+        if self.plan is not None:
+            return self
         config = self.config
         self.host = self.host or load_host(environ=self.environ)
         registry = self.host.registry
-        self.domain = _domain(registry, config.domain)
-        self.options = domain_options(self.domain, config.options)
+        domain = _domain(registry, config.domain)
+        options = domain_options(domain, config.options)
         try:
-            operations_per_round(self.domain.operations, config.rounds, config.schedule)
+            operations_per_round(domain.operations, config.rounds, config.schedule)
         except ValueError as error:
             raise UsageError(str(error)) from None
-        self.weights = _operation_weights(self.domain, config)
-        self.filters = [f for f in registry.filters.values() if applies_to(f, self.domain.name)]
-        switches = scorer_switches(config, self.options)
-        self.scorers = [
-            s for s in registry.scorers.values()
-            if applies_to(s, self.domain.name) and (s.enabled is None or s.enabled(switches))
-        ]
-
-        self.seed_file = SeedFile(config.seeds, self.domain, config.skip_invalid).validate()
-        self.selection = Selection(config.limit, config.shard)
-        self.selected = sum(1 for index in range(self.seed_file.valid_count) if self.selection.keeps(index))
-        if self.seed_file.invalid:
-            log.warning("skipped %d invalid seed records (listed in the manifest)", len(self.seed_file.invalid))
-
-        self.urls = config.endpoint_urls(self.environ)
-        self.offline = not self.urls
-        if config.endpoint_id == OFFLINE_ENDPOINT and not self.offline:
+        switches = scorer_switches(config, options)
+        seed_file = SeedFile(config.seeds, domain, config.skip_invalid).validate()
+        selection = Selection(config.limit, config.shard)
+        if seed_file.invalid:
+            log.warning("skipped %d invalid seed records (listed in the manifest)", len(seed_file.invalid))
+        urls = config.endpoint_urls(self.environ)
+        if config.endpoint_id == OFFLINE_ENDPOINT and urls:
             raise UsageError("--endpoint-id offline names the bundled offline model; choose another name")
-        self.model = config.resolved_model(self.environ, self.offline)
-        self.identity = config.identity(self.urls)
-        if self.offline and config.model and config.model != self.model:
+        model = config.resolved_model(self.environ, not urls)
+        if not urls and config.model and config.model != model:
             log.warning("no endpoint is configured, so --model %s is not used: the offline model answers", config.model)
-        self.checked = True
+        self.plan = BuildPlan(
+            domain=domain, options=options, weights=_operation_weights(domain, config),
+            filters=tuple(f for f in registry.filters.values() if applies_to(f, domain.name)),
+            scorers=tuple(
+                s for s in registry.scorers.values()
+                if applies_to(s, domain.name) and (s.enabled is None or s.enabled(switches))
+            ),
+            seed_file=seed_file, selection=selection,
+            selected=sum(1 for index in range(seed_file.valid_count) if selection.keeps(index)),
+            urls=urls, model=model, identity=config.identity(urls),
+        )
+        self.urls = urls
         return self
 
+    # The plan's parts, as the build's own names (read-only).
+    checked = property(lambda self: self.plan is not None)
+    domain = property(lambda self: self._plan.domain)
+    options = property(lambda self: self._plan.options)
+    weights = property(lambda self: self._plan.weights)
+    filters = property(lambda self: list(self._plan.filters))
+    scorers = property(lambda self: list(self._plan.scorers))
+    seed_file = property(lambda self: self._plan.seed_file)
+    selection = property(lambda self: self._plan.selection)
+    selected = property(lambda self: self._plan.selected)
+    offline = property(lambda self: self._plan.offline)
+    model = property(lambda self: self._plan.model)
+    identity = property(lambda self: self._plan.identity)
+
+    @property
+    def _plan(self) -> BuildPlan:
+        if self.plan is None:
+            raise RuntimeError("the build is not checked yet: call check() or prepare() first")
+        return self.plan
+
     def prepare(self) -> Build:
-        if not self.checked:
-            self.check()
+        self.check()
         config = self.config
         out = prepare_folder(config.out)
         self.stack.enter_context(_released(FolderLock(out).acquire()))
@@ -137,7 +192,6 @@ class Build:
                 "model, and every row says so (provenance.endpoint = offline)."
             )
         self.cache = self.stack.enter_context(contextlib.closing(self.open_cache(out / CACHE)))
-        absorb_shard_caches(out, self.cache)  # what a cluster build that was killed had received
         self.llm = LLM(
             model=self.model,
             base_url=self.urls,
@@ -166,10 +220,6 @@ class Build:
             self.prepare()
         config = self.config
         assert self.host is not None
-        if config.ray is not None:
-            from ..cluster.ray_build import run_on_ray
-
-            return run_on_ray(self)
         run = RunContext(
             domain=self.domain, options=self.options, seed=config.seed, out_dir=config.out,
             llm=self.llm, cache=self.cache, decoding=config.decoding,
@@ -285,8 +335,7 @@ class Build:
         """What the build would send at most (``evol build --dry-run``); sends nothing."""
         from .estimate import estimate
 
-        if not self.checked:
-            self.check()
+        self.check()
         if self.config.out.is_dir():
             # The folder check the build would make, reading only: a dry run of a command the
             # folder would refuse says so.
@@ -309,17 +358,13 @@ class Build:
         config = self.config
         state = {key: _recorded(getattr(config, key)) for key in DATASET_OPTIONS if key != "options"}
         state.update(
-            model=self.model, options=_recorded(self.options), endpoint=self.identity,
+            model=self.model, options=_recorded(self.options.model_dump(mode="json")), endpoint=self.identity,
             seeds_sha256=self.seeds_sha256,
         )
         if not config.difficulty:
             # Recorded only when asked for, so a folder built before the option existed resumes.
             del state["difficulty"]
         return state
-
-    def open_cache(self, path: Path) -> Cache:
-        """The folder's response cache (a shard of a cluster build opens its own, see ray_shard)."""
-        return Cache(path)
 
     def _label(self, registration: Registration) -> str:
         assert self.host is not None
@@ -330,8 +375,9 @@ class Build:
         assert self.host is not None
         return {
             "command": list(self.config.command),
+            **({"call": self.config.call} if self.config.call else {}),
             # The weights the draw used: the domain's defaults with the user's overrides.
-            "config": {**self.config.recorded(), "options": _recorded(self.options),
+            "config": {**self.config.recorded(), "options": _recorded(self.options.model_dump(mode="json")),
                        "operation_weights": dict(self.weights)},
             "endpoint": {"identity": self.identity, "offline": self.offline, "model": self.model},
             "resumed": self.resumed,
@@ -346,55 +392,25 @@ class Build:
         }
 
 
-def build(config: BuildConfig | None = None, *, progress: bool = False, **settings: Any) -> BuildSummary:
-    """Run a build from Python exactly as ``evol build`` does; returns its summary.
-
-    ``build(seeds="seeds.jsonl", out="out/run1", domain="math", rounds=5, samples=4)``: keyword
-    arguments are the options of ``evol build`` (underscores for dashes); those that are not go to
-    the domain's own options. Raises ``UsageError`` for a bad option, seed or folder before any
-    request is sent; how the run itself ended is in the summary (``status``, ``reason``).
-    """
-    if config is None:
-        fields = set(BuildConfig.model_fields)
-        values = {key: value for key, value in settings.items() if key in fields}
-        extra = {key: value for key, value in settings.items() if key not in fields}
-        values["options"] = {**values.get("options", {}), **extra}
-        values.setdefault("progress", progress)
-        config = make_config(values)
-    with Build(config) as run:
-        run.prepare()
-        return run.run()
-
-
-def domain_options(domain: Domain, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The domain's options: those given, converted and checked by their click type, the rest at
-    their defaults. An option the domain does not have is a usage error."""
-    known = {option.name: option for option in domain.options if option.name}
-    unknown = sorted(set(given) - set(known))
+def domain_options(domain: Domain, given: Mapping[str, Any]) -> DomainOptions:
+    """The domain's options, checked by its model (the rest at their defaults); one the domain
+    does not have is a usage error that lists the ones it has."""
+    fields = domain.options.model_fields
+    unknown = sorted(set(given) - set(fields))
     if unknown:
-        names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(known)) or "none"
+        names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(fields)) or "none"
         raise UsageError(
             f"{', '.join('--' + name.replace('_', '-') for name in unknown)}: not an option of domain "
             f"{domain.name!r} (its options: {names})"
         )
-    values: dict[str, Any] = {}
-    context = click.Context(click.Command("build"))
-    for name, option in known.items():
-        if name in given:
-            try:
-                values[name] = option.type_cast_value(context, given[name])
-            except click.BadParameter as error:
-                raise UsageError(f"--{name.replace('_', '-')}: {error.message}") from None
-        else:
-            values[name] = option.get_default(context)
-    return values
+    return checked_options(domain.options, given)
 
 
-def scorer_switches(config: BuildConfig, options: Mapping[str, Any]) -> dict[str, Any]:
+def scorer_switches(config: BuildConfig, options: DomainOptions) -> dict[str, Any]:
     """What ``Scorer.enabled`` reads: the domain's options and the core options that switch
     scorers on (``difficulty``), by option name. A domain option cannot take a core option's
     name (``evol build`` would not show it), so the two never collide."""
-    return {**options, "difficulty": config.difficulty}
+    return {**options.model_dump(), "difficulty": config.difficulty}
 
 
 def _domain(registry: Registry, name: str) -> Domain:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Annotated, Any, Mapping, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from ...runtime.urls import OPENAI_URL, normalise_url, public_url
 from ...types.errors import UsageError
+from ...types.options import Cli
 from ...types.records import Decoding
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -39,44 +40,91 @@ DATASET_OPTIONS = (
 
 
 class BuildConfig(BaseModel):
-    """Everything ``evol build`` accepts, validated."""
+    """Everything ``evol build`` accepts, validated: the one declaration of the build's options.
+
+    Each field is an ``evol build`` option (``--top-p`` for ``top_p``; help: the field's
+    docstring; default: its default, or its ``Cli.default_text``), a key of a TOML recipe and a
+    keyword of ``evolinstruct.build``; the command line is generated from this class
+    (``cli/options.py``), so the three accept the same values. A field without a docstring is
+    not a command-line option.
+    """
 
     # No float option means anything as inf or nan: both pass a ">= 0" check and then break a
     # timer or a weighted draw deep inside the run, where they look like our bug.
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
 
-    seeds: Path
-    out: Path
     domain: str = "general"
-    rounds: int = Field(4, ge=0, le=100)
-    schedule: tuple[str, ...] | None = None
-    model: str | None = None
-    base_url: tuple[str, ...] = ()
-    api_key: SecretStr | None = None
-    endpoint_id: str | None = None
+    """Domain to evolve (see `evol domains list`)."""
+    seeds: Path
+    """Seed instructions: JSONL, a JSON array (Alpaca style) or Parquet."""
+    out: Path
+    """Output folder; running the same command on it again resumes."""
+    rounds: Annotated[int, Field(ge=0, le=100), Cli(default_text="4, or the schedule's length")] = 4
+    """Evolution rounds per seed."""
+    schedule: Annotated[tuple[str, ...] | None, Cli(default_text="a draw from all of the domain's operations")] = None
+    """Per-round operations or tags, comma-separated (e.g. down,down,up,up,up)."""
+    operation_weights: Annotated[dict[str, float], Cli(metavar="NAME=W,...", default_text="the domain's")] = Field(
+        default_factory=dict)
+    """Relative chance of each operation in a round's draw (e.g. complexity=0.25)."""
+    model: Annotated[str | None, Cli(default_text="$EVOL_MODEL, else gpt-4o-mini")] = None
+    """Model name."""
+    base_url: Annotated[tuple[str, ...], Cli(repeat=True, default_text="$OPENAI_BASE_URL (comma-separated), else OpenAI's "
+                                                                       "when an API key is set, else the bundled offline model")] = ()
+    """OpenAI-compatible endpoint; repeat it for several replicas of one model."""
+    api_key: Annotated[SecretStr | None, Cli(default_text="$OPENAI_API_KEY")] = None
+    """API key."""
+    endpoint_id: Annotated[str | None, Cli(default_text="the URLs")] = None
+    """A name for the endpoint in cache keys and provenance, for replicas whose URLs change."""
     concurrency: int = Field(32, ge=1, le=4096)
+    """Most requests in flight per endpoint; lowered on 429 and grown back."""
     seed: int = 0
+    """Run seed: operation draws and request seeds derive from it."""
     limit: int | None = Field(None, ge=1)
-    shard: tuple[int, int] | None = None
+    """Use only the first K seeds."""
+    shard: Annotated[tuple[int, int] | None, Cli(metavar="I/N")] = None
+    """Build only seeds whose index is I modulo N; shards of one run merge into the same dataset."""
     temperature: float = Field(1.0, ge=0.0, le=2.0)
+    """Sampling temperature, 0 to 2."""
     top_p: float = Field(0.9, gt=0.0, le=1.0)
+    """Nucleus sampling, above 0 and at most 1."""
     max_tokens: int = Field(2048, ge=1)
+    """Most tokens per completion."""
     max_attempts: int = Field(6, ge=1)
+    """Attempts per request before its sample is recorded as failed."""
     # Upper bounds far beyond any real wait, well below what overflows the event loop's timers.
     timeout: float = Field(600.0, gt=0.0, le=MAX_TIMEOUT)
+    """Seconds before one request is abandoned and retried."""
     max_outage: float = Field(600.0, gt=0.0, le=MAX_OUTAGE)
-    operation_weights: dict[str, float] = Field(default_factory=dict)
+    """Seconds the run waits for an unreachable endpoint before it stops (exit 3)."""
     difficulty: bool = False
-    """Rate every answered sample's instruction 1-10 with the difficulty judge (``scores.difficulty``)."""
+    """Rate each answered sample's instruction 1-10 with an LLM judge (scores.difficulty; null when its reply states
+    no rating), the requests evol curate --difficulty reuses from the cache."""
     skip_invalid: bool = False
+    """Skip malformed seed records (listed in the manifest) instead of stopping."""
     restart: bool = False
-    progress: bool | None = None
-    ray: str | None = None
-    """Run on a Ray cluster: its address, or "" for $RAY_ADDRESS or else a new local cluster."""
-    options: dict[str, Any] = Field(default_factory=dict)
-    """The domain's own options (``samples``, ``require_pass``...), by option name."""
-    command: tuple[str, ...] = ()
-    """The command line that asked for this build, secrets masked (for the manifest)."""
+    """Start the folder over with these settings (the response cache is kept)."""
+    progress: Annotated[bool | None, Cli(default_text="on a terminal")] = None
+    """Live progress display."""
+    ray: Annotated[str | None, Cli(metavar="[ADDRESS]", flag_value="")] = None
+    """Run the build on a Ray cluster, one shard per CPU: at ADDRESS, else $RAY_ADDRESS, else a new local cluster
+    (`--ray local`: always a new one). The output folder and the seeds must be on storage every node mounts at the
+    same path. Needs the extra: pip install "evolinstruct[ray]"."""
+    # Not command-line options (no docstring): the domain's options are its own model's fields,
+    # and the invocation is recorded, not given.
+    options: dict[str, Any] = Field(default_factory=dict)  # the domain's own options, by option name
+    command: tuple[str, ...] = ()  # what asked for this build, secrets masked (for the manifest)
+    call: str | None = None  # a build started from Python: the call, secrets masked (for the manifest)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rounds_from_schedule(cls, values: Any) -> Any:
+        # A schedule says how many rounds there are; one of another type is the schedule's check to refuse.
+        if isinstance(values, Mapping) and values.get("rounds") is None and values.get("schedule"):
+            schedule = values["schedule"]
+            if isinstance(schedule, (str, list, tuple)):
+                values = {**values, "rounds": len(schedule.split(",") if isinstance(schedule, str) else schedule)}
+        return values
 
     @field_validator("schedule", mode="before")
     @classmethod
@@ -220,10 +268,29 @@ class BuildConfig(BaseModel):
 
     def recorded(self) -> dict[str, Any]:
         """The configuration as the manifest keeps it: JSON, no secrets."""
-        data = self.model_dump(mode="json", exclude={"api_key", "command"})
+        # The invocation is recorded beside it, and the display is not part of the build.
+        data = self.model_dump(mode="json", exclude={"api_key", "command", "call", "progress"})
         data["base_url"] = [public_url(url) for url in self.base_url]
         data["options"] = {key: _jsonable(value) for key, value in self.options.items()}
         return data
+
+
+class InvocationOptions(BaseModel):
+    """The options of ``evol build`` that are about one invocation, not about the build (a recipe
+    to read, a dry run and its prices): command-line options generated like ``BuildConfig``'s,
+    never recorded in the folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+
+    config: Annotated[Path | None, Cli(metavar="PATH")] = None
+    """A TOML recipe with the same options (the domain's under [options]); options given here override it."""
+    dry_run: bool = False
+    """Check everything, then print the most requests and tokens per stage the build would send, and stop; nothing
+    is sent or written."""
+    price_in: Annotated[float | None, Field(ge=0)] = None
+    """With --dry-run: price per million prompt tokens, to show the most it can cost."""
+    price_out: Annotated[float | None, Field(ge=0)] = None
+    """With --dry-run: price per million completion tokens."""
 
 
 def _jsonable(value: Any) -> Any:
@@ -240,10 +307,15 @@ def option_name(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def make_config(values: Mapping[str, Any], *, sources: Mapping[str, str] | None = None) -> BuildConfig:
-    """A validated ``BuildConfig``; a bad value is a ``UsageError`` naming the option and its source."""
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def checked(model: type[Model], values: Mapping[str, Any], *, sources: Mapping[str, str] | None = None,
+            unknown: str = "is not an option of evol build") -> Model:
+    """``model`` made from ``values``; a bad value is a ``UsageError`` naming the option and where
+    it came from (a recipe, the command line), whichever of the option models it belongs to."""
     try:
-        return BuildConfig(**values)
+        return model(**values)
     except ValidationError as error:
         problems = []
         for item in error.errors():
@@ -255,9 +327,14 @@ def make_config(values: Mapping[str, Any], *, sources: Mapping[str, str] | None 
                 label = option_name(location[1])
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
-                message = "is not an option of evol build"
+                message = unknown
             problems.append(f"{label}{f' (from {where})' if where else ''}: {message}")
         raise UsageError("; ".join(problems)) from None
+
+
+def make_config(values: Mapping[str, Any], *, sources: Mapping[str, str] | None = None) -> BuildConfig:
+    """A validated ``BuildConfig``; a bad value is a ``UsageError`` naming the option and its source."""
+    return checked(BuildConfig, values, sources=sources)
 
 
 def read_recipe(path: Path) -> dict[str, Any]:

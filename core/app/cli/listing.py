@@ -62,7 +62,7 @@ def domains_list(ctx: click.Context, as_json: bool) -> None:
                 {"name": op.name, "tags": list(op.tags), "weight": op.weight, "description": op.description}
                 for op in domain.operations
             ],
-            "options": [f"--{(option.name or '').replace('_', '-')}" for option in domain.options],
+            "options": [f"--{option.replace('_', '-')}" for option in domain.options.model_fields],
         }
         for name, domain in sorted(registry.domains.items())
     ]

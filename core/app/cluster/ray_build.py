@@ -44,6 +44,7 @@ from ...types.errors import EvolError, ExitCode
 from ...types.records import Usage
 from ..build.config import OFFLINE_ENDPOINT
 from ..build.outcome import BuildSummary, Status, ending
+from .ray_auth import prepare_driver
 from .ray_shard import Attempt, Board, ShardReport, ShardResult, ShardSpec, run_shard
 from .shard_folders import absorb_shard_caches, merge_rows, shard_folder
 
@@ -77,6 +78,11 @@ def connect(address: str | None, environ: dict[str, str]) -> tuple[Any, str]:
     if unreachable is not None:
         # Ray itself waits many minutes for a cluster that is not there, deaf to Ctrl-C.
         raise EvolError(f"--ray: cannot reach the Ray cluster at {address}: {unreachable}")
+    if _host_and_port(address) is not None:
+        # Joining a cluster someone started: its token, and why it refuses us, before ray.init.
+        refused = prepare_driver(address)
+        if refused is not None:
+            raise EvolError(f"--ray: {refused}")
     import ray
 
     try:
@@ -85,6 +91,15 @@ def connect(address: str | None, environ: dict[str, str]) -> tuple[Any, str]:
         shown = "a new local cluster" if address == LOCAL else address
         raise EvolError(f"--ray: cannot start or reach the Ray cluster ({shown}): {error}") from None
     return ray, ray.get_runtime_context().gcs_address
+
+
+def _host_and_port(address: str) -> tuple[str, int] | None:
+    """The host and port of a cluster's ``HOST:PORT`` address; None for any other (``local``,
+    ``auto``: Ray's own; ``ray://``: Ray Client's)."""
+    host, colon, port = address.rpartition(":")
+    if not colon or not port.isdigit() or "://" in host:
+        return None
+    return host or "127.0.0.1", int(port)
 
 
 def _unreachable(address: str) -> str | None:

@@ -5,14 +5,14 @@ plugin hook included) of a slice of the seeds, into its own folder under the out
 shard_folders.py), on the node Ray placed it: the engine, its requests and the CPU-bound checks
 (the code sandbox, sympy) all run there. Two things differ from a build of its own:
 
-- its response cache is its own file, read over the folder's main cache (``ShardBuild``), so a
-  shard that Ray runs again after its worker died finds every response it had received;
+- its response cache is its own file, read over the folder's main cache (the cache factory the
+  shard's ``Build`` is given), so a shard that Ray runs again after its worker died finds every
+  response it had received;
 - it reports to a ``Board`` actor every half second (its counts, requests, endpoints, and the
   warnings it logged), which is how the driver shows one progress display for the whole cluster,
   and how the driver asks it to stop (as Ctrl-C would: it writes what it has and returns).
 
 Nothing here imports Ray at module level; the task and the actor are made remote by ray_build.
-Neither imports build.py, which dispatches to them: the driver hands the shards its build class.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from ...runtime.endpoints import EndpointStats
 from ...runtime.llm import LLMStats
 from ...runtime.tally import Tally
 from ...types.errors import EvolError, ExitCode
+from ..build.build import Build
 from ..build.config import BuildConfig
 from ..build.host import load_host
 
@@ -59,6 +60,10 @@ class ShardSpec:
     @property
     def label(self) -> str:
         return f"shard {self.index + 1} of {self.count}"
+
+    def open_cache(self, path: Path) -> Cache:
+        """The shard's cache factory: its own file, over the folder's main cache read-only."""
+        return Cache(path, base=self.main_cache, exclusive=True)
 
 
 @dataclass(frozen=True)
@@ -113,17 +118,6 @@ class ShardResult:
     @property
     def finished_all(self) -> bool:
         return self.tally is not None and self.tally.lineages >= self.selected
-
-
-def shard_build_class(build_class: type, main_cache: Path) -> type:
-    """The driver's build class, with the shard's cache: its own file over the folder's main
-    cache, read-only."""
-
-    class ShardBuild(build_class):  # type: ignore[misc, valid-type]
-        def open_cache(self, path: Path) -> Cache:
-            return Cache(path, base=main_cache, exclusive=True)
-
-    return ShardBuild
 
 
 class Board:
@@ -221,9 +215,8 @@ class _Reporter(threading.Thread):
         )
 
 
-def run_shard(spec: ShardSpec, board: Any, build_class: type) -> ShardResult:
-    """The Ray task: build one shard with the driver's build class, report while it runs, and
-    say how it ended."""
+def run_shard(spec: ShardSpec, board: Any) -> ShardResult:
+    """The Ray task: build one shard, report while it runs, and say how it ended."""
     import ray
 
     attempt = Attempt(
@@ -238,7 +231,7 @@ def run_shard(spec: ShardSpec, board: Any, build_class: type) -> ShardResult:
     result: ShardResult | None = None
     try:
         try:
-            result = _build(spec, attempt, reporter, build_class)
+            result = _build(spec, attempt, reporter)
         except KeyboardInterrupt:  # asked to stop before its build ran, or just after
             if result is None:
                 result = ShardResult(spec.index, attempt, "interrupted", "asked to stop", int(ExitCode.INTERRUPTED))
@@ -248,14 +241,13 @@ def run_shard(spec: ShardSpec, board: Any, build_class: type) -> ShardResult:
     return result
 
 
-def _build(spec: ShardSpec, attempt: Attempt, reporter: _Reporter, build_class: type) -> ShardResult:
+def _build(spec: ShardSpec, attempt: Attempt, reporter: _Reporter) -> ShardResult:
     def ended(status: str, reason: str, code: int) -> ShardResult:
         return ShardResult(spec.index, attempt, status, reason, code)
 
     try:
         host = load_host(spec.disabled, environ=spec.plugin_environ)
-        shard_build = shard_build_class(build_class, spec.main_cache)
-        with shard_build(spec.config, host=host, environ={}) as build:
+        with Build(spec.config, host=host, environ={}, open_cache=spec.open_cache) as build:
             build.prepare()
             problem = _disagreement(spec, build)
             if problem:

@@ -34,6 +34,18 @@ def shard_folder(out: Path, index: int, count: int) -> Path:
     return out / SCRATCH / f"shard-{index + 1}-of-{count}"
 
 
+def folder_cache(path: Path) -> Cache:
+    """The folder's response cache, with what the shards of a cluster build that was killed had
+    received added to it: the cache factory of every build of a folder, with or without Ray."""
+    cache = Cache(path)
+    try:
+        absorb_shard_caches(path.parent, cache)
+    except BaseException:
+        cache.close()
+        raise
+    return cache
+
+
 class _Rows:
     """One shard file read line by line, each line checked against the row declaration, with the
     seed id of the line ahead."""

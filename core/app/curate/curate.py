@@ -38,12 +38,12 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from ...builtins.curation import benchmarks as benchmark_files
 from ...builtins.curation import difficulty as judge
-from ...builtins.curation.contamination import DEFAULT_THRESHOLD as CONTAINMENT, ContaminationIndex, contamination_rule
-from ...builtins.curation.exact import exact_duplicate_rule
-from ...builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, SHINGLE, near_duplicate_rule
-from ...types.curation import Candidate, CurationRule, Progress
+from ...builtins.curation.contamination import DEFAULT_THRESHOLD as CONTAINMENT
+from ...builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, SHINGLE
+from ...builtins.curation.registered import BUILTIN_CURATION_RULES
+from ...types.curation import Candidate, CurationRule, CurationRun, Progress
 from ...builtins.curation.runner import Decision, RuleRunner
-from ...builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, budget_rule, score_from_row
+from ...builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, score_from_row
 from ...runtime.output import (
     CACHE, CURATED, CURATED_DATASET, CURATED_DIFFICULTY, CURATED_REMOVED, CURATION_REPORT, DATASET, temporary_name,
     write_text,
@@ -57,7 +57,7 @@ log = logging.getLogger("evolinstruct.curate")
 
 T = TypeVar("T")
 
-BUILTIN_RULES = ("contamination", "exact-duplicate", "near-duplicate", "budget")
+BUILTIN_RULES = tuple(rule.name for rule in BUILTIN_CURATION_RULES)
 NEEDS = ("id", "instruction", "response")
 """What curation reads of every row (the rules compare instructions and responses)."""
 
@@ -357,21 +357,14 @@ def rate_difficulty(
 # --- the pipeline ----------------------------------------------------------------------------
 
 
-def builtin_rules(
-    settings: CurationSettings,
-    benchmarks: Sequence[benchmark_files.Fingerprints],
-    score_of: Any,
-    budget_tally: BudgetTally,
-) -> list[CurationRule]:
-    """contamination, exact-duplicate, near-duplicate, then (with a budget) budget."""
-    rules = []
-    if benchmarks:
-        rules.append(contamination_rule(ContaminationIndex(benchmarks, settings.containment)))
-    rules.append(exact_duplicate_rule())
-    rules.append(near_duplicate_rule(settings.near_dup_threshold))
-    if settings.budget is not None:
-        rules.append(budget_rule(settings.budget, settings.by, score_of, settings.budget_similarity, budget_tally))
-    return rules
+def ordered_rules(rules: Sequence[CurationRule]) -> list[CurationRule]:
+    """The plugins' rules in the order given, then the built-in ones (registered by the core
+    plugin like any other; added when a caller passes only its own)."""
+    builtin = {rule.name: rule for rule in BUILTIN_CURATION_RULES}
+    clash = sorted(rule.name for rule in rules if rule.name in builtin and rule is not builtin[rule.name])
+    if clash:
+        raise EvolError(f"a plugin rule takes the name of a built-in rule: {', '.join(clash)}")
+    return [rule for rule in rules if rule.name not in builtin] + list(BUILTIN_CURATION_RULES)
 
 
 def _group(facts: RowFacts, keys: Sequence[Any], removed: Mapping[int, Decision]) -> dict[str, GroupStats]:
@@ -436,9 +429,7 @@ def _curate(
     unknown = sorted(skipped - known)
     if unknown:
         raise EvolError(f"--skip {', '.join(unknown)}: no such rule; rules: {', '.join(sorted(known))}")
-    clash = sorted({rule.name for rule in rules} & set(BUILTIN_RULES))
-    if clash:
-        raise EvolError(f"a plugin rule takes the name of a built-in rule: {', '.join(clash)}")
+    registered = ordered_rules(rules)
 
     benchmarks = [] if "contamination" in skipped else benchmark_files.resolve(settings.against)
     # The budget's scores are filled in after the LLM judge ran, which is after reading.
@@ -451,8 +442,13 @@ def _curate(
         return row_score(candidate)
 
     budget_tally = BudgetTally()
-    all_rules = [*rules, *builtin_rules(settings, benchmarks, score_of, budget_tally)]
-    active = [rule for rule in all_rules if rule.name not in skipped]
+    run = CurationRun(
+        options={"near_dup_threshold": settings.near_dup_threshold, "containment": settings.containment,
+                 "budget": settings.budget, "by": settings.by, "budget_similarity": settings.budget_similarity},
+        benchmarks=tuple(benchmarks), score_of=score_of, budget_tally=budget_tally,
+    )
+    configured = (rule.for_run(run) for rule in registered if rule.name not in skipped)
+    active = [rule for rule in configured if rule is not None]
     runner = RuleRunner(active)
     if settings.difficulty and "instruction" not in runner.kept_fields:
         runner.kept_fields = sorted({*runner.kept_fields, "instruction", "input"})

@@ -1,5 +1,8 @@
 """Charts: plotly figures built from summaries (never from a sample of rows), inlined as JSON.
 
+Plotly is imported by the functions that draw, not by the module: the report's contract
+(``evolinstruct.report``) and a plugin's section module can be imported by every build.
+
 Plotly draws them in the page from the figure JSON with plotly.js, which ships inside the
 ``plotly`` wheel and is inlined into the page, so the page opens offline. The shared look (fonts,
 grid, colours) is one template applied in the page, not repeated in every figure.
@@ -7,12 +10,13 @@ grid, colours) is one template applied in the page, not repeated in every figure
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import plotly.graph_objects as go
+from ....types.report import Chart
+from ....types.stats import Distribution, Histogram
 
-from .stats import Distribution, Histogram
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
 
 STATUS_COLORS = {
     "kept": "#2e7d32",
@@ -21,36 +25,6 @@ STATUS_COLORS = {
     "not reached": "#9e9e9e",
 }
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-
-
-@dataclass(frozen=True)
-class Chart:
-    """One chart of a section: its name (unique in the page), a caption under it, and the figure."""
-
-    name: str
-    figure: Mapping[str, Any]
-    """A plotly figure as JSON (``{"data": [...], "layout": {...}}``); ``Chart.of`` makes one from
-    a ``plotly.graph_objects.Figure``."""
-    caption: str = ""
-
-    def __post_init__(self) -> None:
-        # A plotly Figure is taken as it is (what a plugin author naturally passes); anything
-        # else that is not a figure's JSON is refused here rather than drawn as nothing.
-        if hasattr(self.figure, "to_plotly_json"):
-            object.__setattr__(self, "figure", _figure_json(self.figure))  # type: ignore[arg-type]
-        elif not isinstance(self.figure, Mapping) or "data" not in self.figure:
-            raise TypeError(f"chart {self.name!r}: the figure must be a plotly Figure or its JSON "
-                            f"({{'data': [...], 'layout': {{...}}}}), got {type(self.figure).__name__}")
-
-    @classmethod
-    def of(cls, name: str, figure: go.Figure, caption: str = "") -> Chart:
-        return cls(name, _figure_json(figure), caption)
-
-
-def _figure_json(figure: go.Figure) -> dict[str, Any]:
-    data = figure.to_plotly_json()
-    data["layout"].pop("template", None)
-    return {"data": data["data"], "layout": data["layout"]}
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, **extra: Any) -> go.Figure:
@@ -80,6 +54,8 @@ def stacked_bars(
 ) -> go.Figure:
     """One bar per category, stacked by series (``{"kept": [...], "eliminated": [...]}``);
     ``horizontal`` suits many or long category names."""
+    import plotly.graph_objects as go  # here: a build reads this module without drawing
+
     figure = go.Figure()
     labels = [str(category) for category in categories]
     for index, (name, values) in enumerate(series.items()):
@@ -109,6 +85,8 @@ def boxes_per_round(
     colors: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """Boxes drawn from precomputed quartiles: whiskers at min and max, a dashed line at the mean."""
+    import plotly.graph_objects as go  # here: a build reads this module without drawing
+
     figure = go.Figure()
     # A categorical axis lists categories in the order the traces first show them: a round that
     # kept nothing would come after the later rounds the first trace has. The axis gets every
@@ -145,6 +123,8 @@ def histogram_bars(
     colors: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """Precomputed histograms (same bins), stacked: each series' bars at the bins' centres."""
+    import plotly.graph_objects as go  # here: a build reads this module without drawing
+
     figure = go.Figure()
     for index, (name, histogram) in enumerate(histograms.items()):
         figure.add_trace(

@@ -4,11 +4,12 @@ the scores and checks, and the curation. Domain plugins add theirs after these."
 from __future__ import annotations
 
 from ....runtime.engine import OUTRANKED, UNRANKED
-from .charts import STATUS_COLORS, Chart, boxes_per_round, stacked_bars
+from ....types.registrations import ReportSection
+from ....types.report import Chart, SectionContent
+from .charts import STATUS_COLORS, boxes_per_round, stacked_bars
 from .curation import curation_is_stale
 from .markup import Raw, escape, key_values, note, number, paragraph, table
 from .model import BuildReport
-from .sections import ReportSection, SectionContent
 
 OFFLINE_WARNING = (
     "This build ran against the bundled offline model: its instructions and answers are "

@@ -22,7 +22,7 @@ from ....runtime.output import MANIFEST
 from .curation import CurationSummary, read_curation
 from .folder import ALL_KINDS, ELIMINATED_KIND, FAILED_KIND, KEPT, BuildFolder, RowKind, nested
 from .lineages import DEFAULT_LINEAGES, Lineage, LineageSampler
-from .stats import Distribution, number_or_none
+from ....types.stats import Distribution, number_or_none
 
 DIFFICULTY = "difficulty"
 

@@ -17,11 +17,11 @@ from typing import Any, Iterable, Sequence
 
 from ....types.errors import EvolError
 
-from .charts import Chart
+from ....types.registrations import ReportSection
+from ....types.report import Chart, SectionContent
 from .core_sections import CORE_SECTIONS
 from .markup import escape, note
 from .model import BuildReport
-from .sections import ReportSection, SectionContent
 
 
 def _asset(name: str) -> str:

@@ -1,0 +1,73 @@
+"""Build options, declared once: a typed model per set of options.
+
+The core's options (``BuildConfig``) and each domain's own (a ``DomainOptions`` subclass a plugin
+declares) are pydantic models. Everything else is derived from the model: the ``evol build``
+command-line options with their help and ``[default: ...]``, the keys of a TOML recipe, the
+keyword arguments of ``evolinstruct.build``, and the checks every value goes through, whichever
+of the three it came from. So the command line and the Python API accept the same values.
+
+A field's docstring (the string literal under it) is its help text; ``Cli`` adds what a field
+alone cannot say about its command-line form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from pydantic import BaseModel, ConfigDict
+
+
+@dataclass(frozen=True)
+class Cli:
+    """What the command line shows of a field beyond its name, type, help and default.
+
+    Put it in the field's ``Annotated[...]`` metadata. ``default_text`` replaces the shown
+    default where the real one depends on the environment or on another option ("$EVOL_MODEL,
+    else gpt-4o-mini"); ``metavar`` names the value's form ("I/N"); ``flag_value`` lets the option
+    be given without a value (``--ray`` alone means "" here); ``repeat`` makes a list's option
+    one to repeat (``--base-url A --base-url B``) rather than one comma-separated value.
+    """
+
+    metavar: str | None = None
+    default_text: str | None = None
+    flag_value: str | None = None
+    repeat: bool = False
+
+
+class DomainOptions(BaseModel):
+    """Base of a domain's own build options: subclass it with one field per option.
+
+    ::
+
+        class HaikuOptions(DomainOptions):
+            syllables: int = Field(17, ge=5, le=40)
+            \"\"\"haiku: syllables a poem may have.\"\"\"
+
+    and ``Domain(..., options=HaikuOptions)``. Each field is an ``evol build --syllables`` option,
+    a key of a recipe's ``[options]`` table and a keyword of ``evolinstruct.build``; the run's
+    code receives the checked instance as ``ctx.options`` (``ctx.options.syllables``, an int).
+    Field names must be unique among the installed domains and must not be a core option's.
+
+    The instance also reads like a mapping (``options["syllables"]``, ``options.get(...)``), for
+    code such as a request budget that is given options without knowing the domain.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in type(self).model_fields:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name) if name in type(self).model_fields else default
+
+    def keys(self) -> Iterator[str]:
+        return iter(type(self).model_fields)
+
+    def __contains__(self, name: object) -> bool:
+        return name in type(self).model_fields
+
+    def __len__(self) -> int:
+        return len(type(self).model_fields)
