@@ -22,6 +22,7 @@ import json
 import logging
 import socket
 import time
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -32,6 +33,7 @@ from ..types.errors import EndpointError, EvolError, LLMFailure
 from ..types.records import Completion, Decoding, Message, Usage
 from .cache import Cache, content_key
 from .endpoints import Endpoint, Endpoints
+from .urls import public_url
 
 try:  # the HTTP library under the openai client: httpx2 from openai 3 on, httpx before
     from httpx2 import Response as RawResponse
@@ -145,6 +147,15 @@ def _endpoint_message(error: openai.APIStatusError) -> str:
         if isinstance(body.get("message"), str):
             return body["message"]
     return str(error)
+
+
+def _not_found_hint(url: str) -> str:
+    """What to check after a 404: a base URL without the API's /v1 path is the usual cause."""
+    if not urlsplit(url).path.rstrip("/").endswith("/v1"):
+        return ("the base URL does not end in /v1, where OpenAI-compatible servers (OpenAI, vLLM, "
+                "llama.cpp, Ollama...) serve the API: try --base-url {public_url(url).rstrip('/')}/v1; "
+                "else check --model")
+    return "check --model and --base-url"
 
 
 def _cannot_connect(error: BaseException) -> bool:
@@ -355,8 +366,7 @@ class LLM:
             raise EndpointError(f"{endpoint.name} refused the run ({status}): {message}") from None
         if status == 404:
             raise EndpointError(
-                f"{endpoint.name} answered 404 for model {request['model']!r}: {message} "
-                "(check --model and --base-url)"
+                f"{endpoint.name} answered 404 for model {request['model']!r}: {message} ({_not_found_hint(endpoint.url)})"
             ) from None
         if status in (400, 422) and "response_format" in request:
             raise _StructuredOutputRejected() from None

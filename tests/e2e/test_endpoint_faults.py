@@ -61,3 +61,14 @@ def test_an_endpoint_that_breaks_mid_run_is_a_resumable_fault_exit_3(tmp_path: P
     assert "the endpoint kept failing" in manifest["reason"]
     failed = [json.loads(line) for line in (tmp_path / "o" / "failed.jsonl").read_text(encoding="utf-8").splitlines()]
     assert failed and all(row["kind"] == "transient" for row in failed)
+
+
+def test_a_404_from_a_base_url_without_v1_says_to_add_it(tmp_path: Path, loopback_llm_factory) -> None:
+    server = loopback_llm_factory()
+    wrong = server.base_url.removesuffix("/v1") + "/api"  # the server answers 404 for every route under /api
+    result = build(tmp_path, wrong)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    flat = " ".join(result.stderr.split())
+    assert "answered 404" in flat
+    assert "does not end in /v1" in flat and f"try --base-url {wrong}/v1" in flat, flat
