@@ -153,7 +153,7 @@ def _not_found_hint(url: str) -> str:
     """What to check after a 404: a base URL without the API's /v1 path is the usual cause."""
     if not urlsplit(url).path.rstrip("/").endswith("/v1"):
         return ("the base URL does not end in /v1, where OpenAI-compatible servers (OpenAI, vLLM, "
-                "llama.cpp, Ollama...) serve the API: try --base-url {public_url(url).rstrip('/')}/v1; "
+                f"llama.cpp, Ollama...) serve the API: try --base-url {public_url(url).rstrip('/')}/v1; "
                 "else check --model")
     return "check --model and --base-url"
 
