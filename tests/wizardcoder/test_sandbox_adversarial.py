@@ -21,7 +21,10 @@ pytestmark = pytest.mark.docker
 CLEAN_CHECK = textwrap.dedent(
     """
     import os
-    others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
+    # 1 is the supervisor, evol-zygote the process it forks Python jobs from, the parent this
+    # job's harness: anything else was left behind.
+    others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())
+              and open(f"/proc/{p}/comm").read().strip() != "evol-zygote"]
     own = {"solution.py", "tests.py"}  # this job's program, written by the harness
     files = {d: sorted(set(os.listdir(d)) - own) for d in ("/work", "/tmp", "/dev/shm")}
     ipc = [open(f"/proc/sysvipc/{k}").read().splitlines()[1:] for k in ("shm", "sem", "msg")]
@@ -415,7 +418,7 @@ def test_hostile_program_gets_its_verdict_and_leaves_nothing_behind(solo_pool: S
     after = solo_pool.run(Job(f"{name}-after", CLEAN_CHECK, CLEAN_TESTS, timeout_s=10))
     assert after.verdict is Verdict.PASS, after
     for container_id in _settled(solo_pool):
-        assert _host_processes(container_id) == 1
+        assert _host_processes(container_id) == 2  # the supervisor and the zygote it forks jobs from
 
 
 def test_the_outcome_record_is_per_job(solo_pool: SandboxPool) -> None:

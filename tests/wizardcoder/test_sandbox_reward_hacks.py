@@ -385,8 +385,13 @@ HONEST = {
 def test_a_faked_pass_is_a_fail_that_says_so(sandbox_pool: SandboxPool, name: str) -> None:
     hack = HACKS[name]
     result = sandbox_pool.run(Job(name, hack.code, hack.tests, timeout_s=30, language=hack.language))
+    if result.isolation == "process" and result.verdict is Verdict.UNTESTED:
+        return  # the trick changed nothing, and the tests themselves held no test (Ran 0 tests)
     assert result.verdict is Verdict.FAIL, result
-    assert hack.message in result.message, result
+    if result.isolation != "process":
+        # Across the process boundary a trick changes nothing, so nothing names it: the tests'
+        # own assertion fails, as for any wrong value.
+        assert hack.message in result.message, result
 
 
 @pytest.mark.parametrize("name", sorted(HONEST))

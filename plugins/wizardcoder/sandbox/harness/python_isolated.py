@@ -45,6 +45,7 @@ import os
 import socket
 import struct
 import sys
+import time
 import types
 from typing import Any
 
@@ -277,10 +278,17 @@ class Answer:
             try:
                 reply = self._answer(request)
             except SystemExit as error:
-                reply = ("exit", _describe(error))
+                reply = ("exit", _describe(error), error.code in (None, 0, False))
             except BaseException as error:  # noqa: BLE001 - every failure goes back to the tests
                 python_tests._print_error(error)
                 reply = ("raise", self._exception_kind(error), _describe(error))
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    # What the program printed reaches the job's output before the tests go on
+                    # (and before this process is stopped at the end of the job).
+                    stream.flush()
+                except BaseException:  # noqa: BLE001 - a stream the program closed or replaced
+                    pass
             try:
                 send(self.sock, reply)
             except (ValueError, TypeError):
@@ -554,14 +562,16 @@ def _exact(value: Any, kind: type) -> Any:
 class Link:
     """The harness's end of the channel to the answer's process."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, answer_pid: int = 0) -> None:
         self.sock = sock
+        self.answer_pid = answer_pid  # our child: its exit status says how it ended
         self.remotes: dict[int, Remote] = {}
         self.stand_ins: dict[int, type] = {}
         self.stand_in_handles: dict[type, int] = {}
         # Set once, whatever the tests do with the exception raised alongside (they may catch it).
         self.ended: str | None = None
         self.exit_status_zero = False
+        self.exit_code: int | None = None
         self.needs_in_process: str | None = None
 
     def needs(self, reason: str) -> None:
@@ -647,7 +657,7 @@ class Link:
             send(self.sock, message)
             reply = receive(self.sock)
         except (OSError, EOFError) as error:
-            self.ended = f"the program's process ended in the middle of its tests ({error})"
+            self.ended = self._how_it_ended(error)
             raise AnswerEnded(self.ended) from None
         except (ValueError, TypeError, EOFError, BoundaryError) as error:
             self.ended = f"the program's process sent what cannot be read: {error}"
@@ -657,14 +667,36 @@ class Link:
             raise AnswerEnded(self.ended)
         if reply[0] == "exit":
             status = reply[1] if len(reply) > 1 and type(reply[1]) is str else "?"
-            self.exit_status_zero = status in ("SystemExit", "SystemExit: 0", "SystemExit: False", "SystemExit: None")
-            self.ended = f"the program exited ({status}) in the middle of its tests"
+            self.exit_status_zero = len(reply) > 2 and reply[2] is True
+            self.ended = ("the program exited with status 0 in the middle of its tests" if self.exit_status_zero
+                          else f"the program exited ({status}) in the middle of its tests")
             raise AnswerEnded(self.ended)
         if reply[0] == "raise":
             raise self._exception(reply)
         if len(reply) != 3:
             raise BoundaryError("an unreadable reply")
         return reply
+
+    def _how_it_ended(self, error: BaseException) -> str:
+        """Why the channel closed: the answer's exit status, when it exited (as it should, soon)."""
+        status = None
+        if self.answer_pid:
+            for _ in range(200):
+                try:
+                    pid, status = os.waitpid(self.answer_pid, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid:
+                    break
+                status = None
+                time.sleep(0.005)
+        if status is None:
+            return f"the program's process ended in the middle of its tests ({error})"
+        if os.WIFEXITED(status):
+            self.exit_code = os.WEXITSTATUS(status)
+            self.exit_status_zero = self.exit_code == 0
+            return f"the program exited with status {self.exit_code} in the middle of its tests"
+        return f"the program's process was killed by signal {os.WTERMSIG(status)} in the middle of its tests"
 
     def _exception(self, reply: tuple) -> BaseException:
         kind_wire = reply[1] if len(reply) > 1 else None
@@ -921,4 +953,9 @@ def run(code: str, tests: str | list | None, reporter: python_tests.Reporter, li
         link.finish()
     except BaseException:  # noqa: BLE001 - an atexit handler's failure is printed there, as Python would
         pass
+    if link.exit_code:
+        # The tests passed; then the interpreter's exit steps (a thread, an atexit handler) ended
+        # the program with a failure status, as `python3 solution.py` would have reported it.
+        return {**outcome, "verdict": "RUNTIME_ERROR",
+                "message": f"the tests passed, then the program exited with status {link.exit_code}"}
     return outcome
