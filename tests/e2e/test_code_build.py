@@ -137,7 +137,7 @@ def test_code_build_proves_answers_by_running_them(tmp_path: Path, loopback_llm_
         execution = row["checks"]["execution"]
         assert execution["verdict"] == "PASS" and execution["tested"] is True, row["id"]
         assert execution["tests_passed"] == execution["tests_total"] >= 3
-        assert execution["duration_s"] > 0
+        assert not {"duration_s", "compile_s"} & set(execution)
 
     # The verdicts come from running the code: what it printed was captured in the sandbox.
     assert "EXECUTED-ZA1" in kept["mbpp-1/r1"]["checks"]["execution"]["stdout"]
@@ -244,7 +244,7 @@ def test_tasks_asking_for_javascript_and_cpp_are_answered_and_run_in_those_langu
         assert marker in execution["stdout"], key
         assert row["checks"]["tests"]["suite"]["language"] == language
     assert kept["js"]["checks"]["execution"]["tests_total"] == 4  # JavaScript asserts are counted one by one
-    assert kept["cpp"]["checks"]["execution"]["compile_s"] > 0
+    assert "compile_s" not in kept["cpp"]["checks"]["execution"]  # no timings in a row
     # The evolved sample is judged by the tests its parent settled, in the same language.
     assert kept["cpp/r1"]["checks"]["tests"]["origin"] == "generated"
     wrong = eliminated["digits/r1"]

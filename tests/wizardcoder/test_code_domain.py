@@ -398,7 +398,7 @@ def test_a_seed_solution_runs_against_its_tests(pool: Any, context: Any) -> None
     assert execution["verdict"] == "PASS" and execution["tested"] is True
     assert (execution["tests_passed"], execution["tests_total"]) == (3, 3)
     assert "RAN-IN-SANDBOX" in execution["stdout"]
-    assert execution["duration_s"] > 0
+    assert "duration_s" not in execution  # timings say nothing about the code; rows stay reproducible
     assert scored.checks["tests"]["origin"] == SEED
     assert scored.scores["execution"] == 1.0
 

@@ -188,7 +188,7 @@ def test_a_cpp_seed_runs_against_its_tests_without_its_own_main(pool: Any, conte
     scored = run_score(context(resources={"sandbox": pool}, options={"exec_timeout": 60}), item)
     execution = scored.checks["execution"]
     assert execution["verdict"] == "PASS" and execution["tested"] is True and execution["language"] == "cpp"
-    assert execution["compile_s"] > 0
+    assert "compile_s" not in execution  # timings say nothing about the code; rows stay reproducible
     assert scored.checks["tests"]["suite"]["language"] == "cpp"
     assert scored.scores["execution"] == 1.0
 
