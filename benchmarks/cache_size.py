@@ -4,7 +4,7 @@ Writes N chat responses of a given length (questions and worked answers of GSM8K
 to that many characters, so the text is real prose and arithmetic, not repeated filler) into a new cache exactly as the
 LLM client stores them (the request's content key, ``{"text", "usage"}``), checkpoints it, and
 measures the file's bytes per response; then reopens it and reads every entry back by key, as a
-resumed build does, timing that.
+resumed build does, timing the best of three passes.
 
 It measures the code of this checkout and, with ``--before CHECKOUT``, the code of another one
 (``git worktree add /tmp/before HEAD~N``), each in its own process, in one run:
@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
+READ_PASSES = 3
 GSM8K = HERE.parents[2] / "shared" / "data" / "gsm8k_train.jsonl"
 
 
@@ -73,11 +74,14 @@ def measure(folder: Path, texts_file: Path) -> dict[str, float]:
     cache.close()
     size = sum(p.stat().st_size for p in folder.glob("cache.sqlite*"))
     cache = Cache(path)
-    started = time.perf_counter()
-    for key, text in zip(keys, answers):
-        if cache.get(key)["text"] != text:
-            raise SystemExit(f"entry {key} reads back wrong")
-    read_s = time.perf_counter() - started
+    passes = []
+    for _ in range(READ_PASSES):  # the best of a few passes: the machine is shared
+        started = time.perf_counter()
+        for key, text in zip(keys, answers):
+            if cache.get(key)["text"] != text:
+                raise SystemExit(f"entry {key} reads back wrong")
+        passes.append(time.perf_counter() - started)
+    read_s = min(passes)
     cache.close()
     return {"responses": len(answers), "bytes": size, "write_s": write_s, "read_s": read_s}
 
