@@ -39,6 +39,7 @@ def test_candidates_with_the_same_text_are_one_candidate(tmp_path: Path, loopbac
                  "--schedule", "up", "--irm-candidates", "2",
                  env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"})
     assert built.returncode == 0, built.stderr
+    assert "1 eliminated (1 of them not chosen among a round's candidates)" in " ".join(built.stderr.split())
     rows = {row["id"]: row for row in read(out / "dataset.jsonl") + read(out / "eliminated.jsonl")}
     first, second = rows["seed-0/r1c1"], rows["seed-0/r1c2"]
     # Both were judged, differently: exactly the case that must not become a pair.

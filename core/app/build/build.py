@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 from rich.console import Console
 
 from ...runtime.cache import Cache
-from ...runtime.engine import OUTRANKED, UNRANKED, Engine, Progress, operations_per_round
+from ...runtime.engine import NOT_CHOSEN, Engine, Progress, operations_per_round
 from ...runtime.failures import FailureWatch
 from ...runtime.llm import LLM
 from ...runtime.output import CACHE, Output
@@ -308,7 +308,7 @@ class Build:
         kinds = summary.counts.get("failures_per_kind", {})
         # Candidates a sibling of the same round beat are not failed evolutions: say how many.
         per_filter = summary.counts.get("eliminations_per_filter", {})
-        not_chosen = sum(int(per_filter.get(name, 0)) for name in (OUTRANKED, UNRANKED))
+        not_chosen = sum(int(per_filter.get(name, 0)) for name in NOT_CHOSEN)
         ranked = f" ({not_chosen} of them not chosen among a round's candidates)" if not_chosen else ""
         line = (
             f"{summary.dataset}: {summary.kept} samples; {summary.eliminated} eliminated{ranked}; {summary.failed} failed"

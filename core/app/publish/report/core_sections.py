@@ -3,7 +3,7 @@ the scores and checks, and the curation. Domain plugins add theirs after these."
 
 from __future__ import annotations
 
-from ....runtime.engine import OUTRANKED, UNRANKED
+from ....runtime.engine import NOT_CHOSEN
 from ....types.registrations import ReportSection
 from ....types.report import Chart, SectionContent
 from .charts import STATUS_COLORS, boxes_per_round, stacked_bars
@@ -149,12 +149,12 @@ def eliminations_content(report: BuildReport) -> SectionContent:
         parts.append(
             paragraph(f"{report.eliminated:,} candidates eliminated by {len(report.filters)} filters.")
         )
-        not_chosen = sum(report.filters.get(name, 0) for name in (OUTRANKED, UNRANKED))
+        not_chosen = sum(report.filters.get(name, 0) for name in NOT_CHOSEN)
         if not_chosen:
             parts.append(
                 note(
                     f"{not_chosen:,} of them are candidates of a ranked round that were not chosen (outranked: "
-                    "a lower or tied score; unranked: no score): the domain evolves several candidates per "
+                    "a lower or tied score; unranked: no score; same-text: the text of another candidate): the domain evolves several candidates per "
                     "round and continues with the best, so these are not failed evolutions."
                 )
             )
