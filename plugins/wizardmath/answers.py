@@ -446,9 +446,20 @@ def _as_set(value: Value, policy: GradingPolicy) -> sympy.Set | None:
     return None
 
 
+def _in_normal_form(found: sympy.Set) -> bool:
+    """Whether sympy keeps ``found`` in its normal form: a union of disjoint intervals and points
+    with numeric ends, merged and sorted, so that two such sets are equal only when identical."""
+    parts = found.args if isinstance(found, sympy.Union) else (found,)
+    return all(type(part) in (sympy.Interval, sympy.FiniteSet)
+               and all(arg.is_number for arg in part.args if isinstance(arg, sympy.Expr))
+               for part in parts)
+
+
 def _sets_equal(a: sympy.Set, b: sympy.Set) -> bool:
     if a == b:
         return True
+    if _in_normal_form(a) and _in_normal_form(b):
+        return False  # computing the symmetric difference would say so, a second later
     try:
         return a.symmetric_difference(b) == sympy.EmptySet
     except (TypeError, ValueError, NotImplementedError):
