@@ -81,6 +81,9 @@ class CurationRun:
     """A row's score for ``--budget --by``, the difficulty judge's included."""
     budget_tally: Any = None
     """Where a budget rule counts what it chose, for ``curation.json``."""
+    embed: Callable[[Sequence[str]], Any] | None = None
+    """Texts to their embeddings (a matrix, a row per text) from the run's endpoint, for
+    ``--diversity``; None when the run has none."""
 
 
 Verdict = Union[Removal, str, None]

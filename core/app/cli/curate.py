@@ -11,7 +11,7 @@ from typing import Any, Iterable, Iterator, TypeVar
 
 import click
 
-from ..curate.curate import CurationReport, CurationSettings, LLMSettings, curate
+from ..curate.curate import DEFAULT_EMBEDDING_MODEL, CurationReport, CurationSettings, LLMSettings, curate
 from ...runtime.output import CURATED
 from ...runtime.session import parse_base_urls, resolve_endpoint
 from ...types.errors import UsageError
@@ -117,7 +117,7 @@ def print_summary(report: CurationReport) -> None:
     help=f"Jaccard similarity of word {SHINGLE}-shingles from which two instructions are near duplicates.",
 )
 @click.option("--budget", default=None, type=click.IntRange(0), metavar="N", help="Keep at most N rows: the best by --by, skipping rows too similar to ones chosen (Deita).")
-@click.option("--by", default=judge.SCORE, show_default=True, metavar="SCORE", help="Score the budget ranks by: difficulty, or any numeric scores.NAME (e.g. reward).")
+@click.option("--by", default=judge.SCORE, show_default=True, metavar="SCORE", help="Score the budget ranks by: difficulty, or any numeric scores.NAME (e.g. reward), or a product of them (complexity*quality).")
 @click.option(
     "--budget-similarity",
     default=DEFAULT_SIMILARITY,
@@ -125,10 +125,20 @@ def print_summary(report: CurationReport) -> None:
     type=click.FloatRange(0.0, 1.0, min_open=True),
     help="With --budget: Jaccard similarity from which a row is too close to one already chosen.",
 )
+@click.option(
+    "--diversity",
+    default=None,
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    metavar="COSINE",
+    help="With --budget: skip a row whose instruction embedding has a cosine similarity above this with a row "
+    "already chosen (Deita), instead of --budget-similarity; embeddings from the endpoint's /embeddings, cached "
+    "in DIR/cache.sqlite.",
+)
+@click.option("--embedding-model", default=DEFAULT_EMBEDDING_MODEL, show_default=True, help="Embedding model for --diversity.")
 @click.option("--difficulty", is_flag=True, help="Rate each instruction's difficulty 1-10 with an LLM judge (rows that have scores.difficulty keep theirs); cached in DIR/cache.sqlite.")
 @click.option("--skip", multiple=True, metavar="RULE", help="Do not apply this rule (repeatable): contamination, exact-duplicate, near-duplicate, or a plugin's.")
 @click.option("--model", default=None, help="Judge model.  [default: $EVOL_MODEL, else gpt-4o-mini]")
-@click.option("--base-url", multiple=True, help="OpenAI-compatible endpoint for --difficulty, as for evol build.  [default: $OPENAI_BASE_URL, else OpenAI's when an API key is set]")
+@click.option("--base-url", multiple=True, help="OpenAI-compatible endpoint for --difficulty and --diversity, as for evol build.  [default: $OPENAI_BASE_URL, else OpenAI's when an API key is set]")
 @click.option("--api-key", default=None, help="API key.  [default: $OPENAI_API_KEY]")
 @click.option("--endpoint-id", default=None, help="The endpoint's name in cache keys, as given to evol build.  [default: the URLs]")
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 4096), help="Most judge requests in flight.")
@@ -160,6 +170,8 @@ def curate_command(ctx: click.Context, folder: Path, **params: Any) -> None:
         budget=params["budget"],
         by=params["by"],
         budget_similarity=params["budget_similarity"],
+        diversity=params["diversity"],
+        embedding_model=params["embedding_model"],
         difficulty=params["difficulty"],
         skip=tuple(params["skip"]),
         llm=llm,

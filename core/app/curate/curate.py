@@ -17,7 +17,8 @@ the files are moved into place. Rows are checked against the one row declaration
 judge's requests go through a ``Session`` on ``DIR/cache.sqlite`` and are sent as a build's
 difficulty scorer sends them (``SampleContext.complete``, stage ``difficulty``), so a second run
 (or a run after ``evol build --difficulty`` with the same seed and model) pays for nothing it
-already has.
+already has. With ``--diversity`` the budget's embeddings come through the same session (stage
+``embed``) and cache, one entry per text.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
+import numpy as np
 
 from ...builtins.curation import benchmarks as benchmark_files
 from ...builtins.curation import difficulty as judge
@@ -43,7 +45,7 @@ from ...builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, S
 from ...builtins.curation.registered import BUILTIN_CURATION_RULES
 from ...types.curation import Candidate, CurationRule, CurationRun, Progress
 from ...builtins.curation.runner import Decision, RuleRunner
-from ...builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, score_from_row
+from ...builtins.curation.selection import DEFAULT_SIMILARITY, BudgetTally, score_from_row, score_names
 from ...runtime.output import (
     CACHE, CURATED, CURATED_DATASET, CURATED_DIFFICULTY, CURATED_REMOVED, CURATION_REPORT, DATASET, temporary_name,
     write_text,
@@ -54,6 +56,10 @@ from ...types.errors import EvolError
 from ..build.folder import file_digest
 
 log = logging.getLogger("evolinstruct.curate")
+
+EMBED_STAGE = "embed"
+"""The stage the budget's embedding requests are sent as (a role may bind it to its own endpoint)."""
+DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 
 T = TypeVar("T")
 
@@ -85,6 +91,10 @@ class CurationSettings:
     budget: int | None = None
     by: str = judge.SCORE
     budget_similarity: float = DEFAULT_SIMILARITY
+    diversity: float | None = None
+    """With ``budget``: the cosine similarity of instruction embeddings above which a row is too
+    close to one chosen (Deita), instead of ``budget_similarity``'s word shingles."""
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
     difficulty: bool = False
     skip: tuple[str, ...] = ()
     llm: LLMSettings = LLMSettings()
@@ -98,7 +108,9 @@ class CurationSettings:
             "containment_threshold": self.containment,
             "budget": self.budget,
             "by": self.by if self.budget is not None else None,
-            "budget_similarity": self.budget_similarity if self.budget is not None else None,
+            "budget_similarity": self.budget_similarity if self.budget is not None and self.diversity is None else None,
+            "diversity": self.diversity if self.budget is not None else None,
+            "embedding_model": self.embedding_model if self.budget is not None and self.diversity is not None else None,
             "difficulty": self.difficulty,
             "skip": list(self.skip),
             "model": self.llm.model if self.difficulty else None,
@@ -354,6 +366,46 @@ def rate_difficulty(
     return ratings, replies, tally
 
 
+def embedder(folder: Path, settings: CurationSettings) -> Callable[[Sequence[str]], np.ndarray]:
+    """Texts to their embeddings from the endpoint's ``/embeddings`` (stage ``embed``), through a
+    ``Session`` on ``folder/cache.sqlite``: a rerun sends only texts it has not embedded."""
+    from ...runtime.llm import RequestRejected
+    from ...runtime.session import Session
+    from ...types.errors import LLMFailure
+
+    endpoint = settings.llm.endpoint
+    if endpoint is None or endpoint.offline:
+        raise EvolError(
+            "--diversity compares embeddings from an endpoint: give one with --base-url, OPENAI_BASE_URL or "
+            "OPENAI_API_KEY (the bundled offline model has no embeddings of meaning)"
+        )
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        session = Session.open(endpoint, folder / CACHE)
+
+        async def main() -> list[list[float]]:
+            try:
+                for warning in await session.preflight():
+                    log.warning("%s", warning)
+                return await session.llm_for(EMBED_STAGE).embed(list(texts), model=settings.embedding_model)
+            finally:
+                await session.aclose()
+
+        try:
+            with _collector(enabled=True):
+                vectors = asyncio.run(main())
+        except (LLMFailure, RequestRejected) as error:
+            # No selection by meaning without every row's embedding: never a guess.
+            raise EvolError(f"--diversity: the endpoint gave no embeddings ({error})") from None
+        finally:
+            session.close()
+        if len({len(vector) for vector in vectors}) > 1:
+            raise EvolError(f"--diversity: the endpoint's embeddings ({settings.embedding_model}) differ in length")
+        return np.array(vectors, dtype=np.float64)
+
+    return embed
+
+
 # --- the pipeline ----------------------------------------------------------------------------
 
 
@@ -424,6 +476,15 @@ def _curate(
         raise EvolError(f"--budget-similarity must be in (0, 1], got {settings.budget_similarity}")
     if settings.budget is not None and settings.budget < 0:
         raise EvolError(f"--budget must be >= 0, got {settings.budget}")
+    if settings.diversity is not None:
+        if settings.budget is None:
+            raise EvolError("--diversity chooses among the rows of a --budget: give --budget N")
+        if not 0.0 < settings.diversity <= 1.0:
+            raise EvolError(f"--diversity must be in (0, 1], got {settings.diversity}")
+    try:
+        score_names(settings.by)
+    except ValueError as error:
+        raise EvolError(str(error)) from None
     skipped = set(settings.skip)
     known = set(BUILTIN_RULES) | {rule.name for rule in rules}
     unknown = sorted(skipped - known)
@@ -444,8 +505,10 @@ def _curate(
     budget_tally = BudgetTally()
     run = CurationRun(
         options={"near_dup_threshold": settings.near_dup_threshold, "containment": settings.containment,
-                 "budget": settings.budget, "by": settings.by, "budget_similarity": settings.budget_similarity},
+                 "budget": settings.budget, "by": settings.by, "budget_similarity": settings.budget_similarity,
+                 "diversity": settings.diversity},
         benchmarks=tuple(benchmarks), score_of=score_of, budget_tally=budget_tally,
+        embed=embedder(folder, settings) if settings.diversity is not None and settings.budget is not None else None,
     )
     configured = (rule.for_run(run) for rule in registered if rule.name not in skipped)
     active = [rule for rule in configured if rule is not None]

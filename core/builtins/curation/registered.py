@@ -28,7 +28,10 @@ def _budget(run: CurationRun) -> CurationRule | None:
     options = run.options
     if options.get("budget") is None:
         return None
-    return budget_rule(options["budget"], options["by"], run.score_of, options["budget_similarity"], run.budget_tally)
+    return budget_rule(
+        options["budget"], options["by"], run.score_of, options["budget_similarity"], run.budget_tally,
+        diversity=options.get("diversity"), embed=run.embed,
+    )
 
 
 BUILTIN_CURATION_RULES: tuple[CurationRule, ...] = (
