@@ -50,3 +50,9 @@ def test_the_build_opens_its_cache_with_the_factory_it_is_given(tmp_path: Path) 
     with Build(config, environ={}, open_cache=factory) as build:
         build.prepare()
         assert opened == [tmp_path / "out" / "cache.sqlite"] and build.cache.path == opened[0]
+        assert build.opened is not None and build.opened.tally is build.tally
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            build.opened.cache = None  # type: ignore[misc]
+        # Every attribute a build has is made in __init__; check() and prepare() each set one.
+        assert set(vars(build)) == {"config", "host", "environ", "console", "open_cache", "stack", "started",
+                                    "plan", "opened"}

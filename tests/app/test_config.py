@@ -62,3 +62,23 @@ def test_the_python_api_raises_the_documented_usage_error(tmp_path: Path) -> Non
     with pytest.raises(UsageError, match="--base-url"):
         evolinstruct.build(seeds=seeds, out=tmp_path / "out", base_url=5)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_schedule_as_a_string_or_a_list_is_one_value_and_says_how_many_rounds() -> None:
+    as_text, as_list = config(schedule="down, up,up"), config(schedule=["down", "up", "up"])
+    assert as_text == as_list and as_text.schedule == ("down", "up", "up") and as_text.rounds == 3
+    with pytest.raises(UsageError, match="schedule has 2 entries but rounds is 5"):
+        config(schedule="down,up", rounds=5)
+
+
+def test_domain_options_are_typed_and_read_like_a_mapping() -> None:
+    from evolinstruct.app.build.build import domain_options
+    from wizardmath.domain import MATH
+
+    options = domain_options(MATH, {"samples": "4", "step_judge": True})
+    assert options.samples == 4 and options["samples"] == 4 and options.get("nope", "x") == "x"
+    assert {**options}["step_labels"] == "answer" and "rollouts" in options
+    with pytest.raises(UsageError, match="--step-labels: Input should be 'answer' or 'rollout'"):
+        domain_options(MATH, {"step_labels": "guess"})
+    with pytest.raises(UsageError, match="--speed: not an option of domain 'math' \\(its options: --irm-candidates"):
+        domain_options(MATH, {"speed": 1})

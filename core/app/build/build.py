@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import time
@@ -33,9 +32,9 @@ from ...runtime.failures import FailureWatch
 from ...runtime.llm import LLM
 from ...runtime.output import CACHE, Output
 from ...runtime.plugins import PluginHost, Registry
-from ...runtime.seeds import SeedFile, Selection
+from ...runtime.seeds import SeedFile, Selection, refuse_output_file
+from ...runtime.session import OFFLINE_API_KEY, EndpointConfig, Session
 from ...runtime.tally import Tally
-from ...types.context import RunContext
 from ...types.errors import ExitCode, UsageError
 from ...types.options import DomainOptions
 from ...types.registrations import Domain, Filter, Registration, Scorer, applies_to
@@ -71,10 +70,28 @@ class BuildPlan:
     """The configured endpoints; empty for the bundled offline model."""
     model: str
     identity: str
+    seeds_sha256: str
+    """The seeds file's digest, read once: run.json and the manifest both record it."""
 
     @property
     def offline(self) -> bool:
         return not self.urls
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What ``Build.prepare`` opened for the run, set once: the folder's state, the cache, the
+    LLM client, the manifest and the tally the run's rows are counted in."""
+
+    resumed: bool
+    state: Mapping[str, Any]
+    """The settings run.json records once the endpoint answers."""
+    cache: Cache
+    llm: LLM
+    manifest: Manifest
+    tally: Tally
+    session: Session
+    """Where ``cache`` and ``llm`` come from, and the run's context (``Session.run_context``)."""
 
 
 class Build:
@@ -97,9 +114,7 @@ class Build:
         self.stack = contextlib.ExitStack()
         self.started = time.monotonic()
         self.plan: BuildPlan | None = None  # set once by check()
-        self.urls: tuple[str, ...] = ()  # where requests go: the plan's endpoints, or the offline model's server
-        self.prepared = False
-        self.state: dict[str, Any] = {}  # the settings run.json records once the endpoint answers
+        self.opened: Opened | None = None  # set once by prepare()
 
     def __enter__(self) -> Build:
         return self
@@ -128,6 +143,8 @@ class Build:
         except ValueError as error:
             raise UsageError(str(error)) from None
         switches = scorer_switches(config, options)
+        # Before anything reads the seeds or opens the folder: the build would empty its own files.
+        refuse_output_file(config.seeds, config.out)
         seed_file = SeedFile(config.seeds, domain, config.skip_invalid).validate()
         selection = Selection(config.limit, config.shard)
         if seed_file.invalid:
@@ -147,9 +164,8 @@ class Build:
             ),
             seed_file=seed_file, selection=selection,
             selected=sum(1 for index in range(seed_file.valid_count) if selection.keeps(index)),
-            urls=urls, model=model, identity=config.identity(urls),
+            urls=urls, model=model, identity=config.identity(urls), seeds_sha256=file_digest(config.seeds),
         )
-        self.urls = urls
         return self
 
     # The plan's parts, as the build's own names (read-only).
@@ -165,6 +181,21 @@ class Build:
     offline = property(lambda self: self._plan.offline)
     model = property(lambda self: self._plan.model)
     identity = property(lambda self: self._plan.identity)
+    seeds_sha256 = property(lambda self: self._plan.seeds_sha256)
+
+    # What prepare() opened, likewise.
+    prepared = property(lambda self: self.opened is not None)
+    resumed = property(lambda self: self._opened.resumed)
+    cache = property(lambda self: self._opened.cache)
+    llm = property(lambda self: self._opened.llm)
+    manifest = property(lambda self: self._opened.manifest)
+    tally = property(lambda self: self._opened.tally)
+
+    @property
+    def _opened(self) -> Opened:
+        if self.opened is None:
+            raise RuntimeError("the build is not prepared yet: call prepare() first")
+        return self.opened
 
     @property
     def _plan(self) -> BuildPlan:
@@ -174,44 +205,44 @@ class Build:
 
     def prepare(self) -> Build:
         self.check()
+        if self.opened is not None:
+            return self
         config = self.config
         out = prepare_folder(config.out)
         self.stack.enter_context(_released(FolderLock(out).acquire()))
         state = self._folder_state()
-        self.resumed = check_state(out, state, restart=config.restart)
-        self.state = state
+        resumed = check_state(out, state, restart=config.restart)
 
         if self.offline:
-            from ...offline.server import LoopbackLLM
-
-            server = self.stack.enter_context(LoopbackLLM())
-            self.urls = (server.base_url,)
             log.warning(
                 "no endpoint configured (--base-url, OPENAI_BASE_URL or OPENAI_API_KEY): using the bundled "
                 "offline model. It writes placeholder text to exercise the whole pipeline; it is not a real "
                 "model, and every row says so (provenance.endpoint = offline)."
             )
-        self.cache = self.stack.enter_context(contextlib.closing(self.open_cache(out / CACHE)))
-        self.llm = LLM(
-            model=self.model,
-            base_url=self.urls,
-            api_key=config.resolved_api_key(self.environ) or ("offline" if self.offline else None),
-            cache=self.cache,
-            identity=self.identity,
-            concurrency=config.concurrency,
-            max_attempts=config.max_attempts,
-            timeout=config.timeout,
+        cache = self.stack.enter_context(contextlib.closing(self.open_cache(out / CACHE)))
+        # The endpoint, its client and the cache as one session, which starts the offline model.
+        session = self.stack.enter_context(Session.open(self._endpoint(), cache))
+        llm = session.llm
+        manifest = Manifest(out, self._manifest_static(resumed))
+        tally = Tally(seeds=self.selected, rounds=config.rounds)
+        manifest.write("running", reason=None, tally=tally, requests={}, endpoints=[], wall_time_s=0.0)
+        self.opened = Opened(resumed=resumed, state=state, cache=cache, llm=llm, manifest=manifest, tally=tally,
+                             session=session)
+        return self
+
+    def _endpoint(self) -> EndpointConfig:
+        """The plan's endpoint with the run's limits, as the session opens it."""
+        config = self.config
+        return EndpointConfig(
+            urls=self._plan.urls, model=self.model, identity=self.identity,
+            api_key=OFFLINE_API_KEY if self.offline else config.resolved_api_key(self.environ),
+            concurrency=config.concurrency, max_attempts=config.max_attempts, timeout=config.timeout,
             max_outage=config.max_outage,
         )
-        self.manifest = Manifest(out, self._manifest_static())
-        self.tally = Tally(seeds=self.selected, rounds=config.rounds)
-        self.manifest.write("running", reason=None, tally=self.tally, requests={}, endpoints=[], wall_time_s=0.0)
-        self.prepared = True
-        return self
 
     def record_settings(self) -> None:
         """The folder now belongs to these settings: called once the endpoint has answered."""
-        record_state(self.config.out, self.state)
+        record_state(self.config.out, dict(self._opened.state))
 
     # --- 2. run --------------------------------------------------------------------------------
 
@@ -220,9 +251,8 @@ class Build:
             self.prepare()
         config = self.config
         assert self.host is not None
-        run = RunContext(
-            domain=self.domain, options=self.options, seed=config.seed, out_dir=config.out,
-            llm=self.llm, cache=self.cache, decoding=config.decoding,
+        run = self._opened.session.run_context(
+            self.domain, seed=config.seed, options=self.options, out_dir=config.out, decoding=config.decoding,
         )
         output = self.stack.enter_context(
             contextlib.closing(Output(config.out, {"endpoint": self.identity, "model": self.model}, self.tally))
@@ -348,11 +378,6 @@ class Build:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    @functools.cached_property
-    def seeds_sha256(self) -> str:
-        """The seeds file's digest, read once: run.json and the manifest both record it."""
-        return file_digest(self.config.seeds)
-
     def _folder_state(self) -> dict[str, Any]:
         """What run.json records: the settings that decide the dataset."""
         config = self.config
@@ -371,7 +396,7 @@ class Build:
         owner = self.host.registry.owner(registration.kind, registration.name)
         return f"{registration.kind} {registration.name!r}" + (f" of plugin {owner!r}" if owner else "")
 
-    def _manifest_static(self) -> dict[str, Any]:
+    def _manifest_static(self, resumed: bool) -> dict[str, Any]:
         assert self.host is not None
         return {
             "command": list(self.config.command),
@@ -380,7 +405,7 @@ class Build:
             "config": {**self.config.recorded(), "options": _recorded(self.options.model_dump(mode="json")),
                        "operation_weights": dict(self.weights)},
             "endpoint": {"identity": self.identity, "offline": self.offline, "model": self.model},
-            "resumed": self.resumed,
+            "resumed": resumed,
             "versions": {"evolinstruct": self.host.version, "plugins": self.host.active_versions()},
             "seeds": {
                 "file": str(self.config.seeds),
