@@ -272,9 +272,15 @@ def test_a_dry_run_counts_the_most_it_will_send_and_sends_nothing(tmp_path, loop
     lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("  ")}
     # 3 seeds x 2 rounds = 6 candidates: 6 rewrites, 6 equality judgements, 2 seeds + 6 candidates answered
     assert lines["evolve"][0] == "6" and lines["equality"][0] == "6" and lines["respond"][0] == "8"
-    prompt = 4096 + 3 * 100  # the template and three texts, the seeds being shorter than --max-tokens
-    assert lines["total"] == [f"{20:,}", f"{20 * prompt:,}", f"{20 * 100:,}"]
-    cost = (20 * prompt * 1 + 20 * 100 * 2) / 1e6
+    # Each stage's prompt is what it sends, the seeds being shorter than --max-tokens (100): an
+    # answer request is the instruction alone, the equality judge its template and two instructions.
+    from evolinstruct.builtins.rules import EQUALITY_PROMPT
+
+    assert lines["respond"][1] == f"{8 * 100:,}"
+    assert lines["equality"][1] == f"{6 * (len(EQUALITY_PROMPT.encode()) + 2 * 100):,}"
+    prompt = sum(int(lines[stage][1].replace(",", "")) for stage in ("evolve", "equality", "respond"))
+    assert lines["total"] == [f"{20:,}", f"{prompt:,}", f"{20 * 100:,}"]
+    cost = (prompt * 1 + 20 * 100 * 2) / 1e6
     assert f"cost at most: {cost:,.2f}" in result.stdout
     assert loopback_llm.request_count == 0 and not out.exists()
     # The difficulty judge rates every sample that is scored: the 3 seeds and the 6 candidates.

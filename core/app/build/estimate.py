@@ -7,9 +7,15 @@ The counts are upper bounds, per stage:
 - answering: one request per seed without its own output and per candidate (or what the domain
   declares), then what each filter and scorer on the way declares per sample it sees;
 - completion tokens: every request writes ``--max-tokens``;
-- prompt tokens: a prompt holds our template (under ``TEMPLATE_BYTES``) and at most three texts
-  (an instruction, its parent, an answer), each no longer than the longest seed record or a
-  completion, counted in bytes, which no tokenizer exceeds.
+- prompt tokens, by what each stage really sends: a rewrite request is the operation's own
+  template (measured from the operation with an empty instruction) and one instruction; an answer
+  request (the core's) is the instruction alone; the equality judge its template and two
+  instructions. An instruction is no longer than the longest seed record (in bytes, which no
+  tokenizer exceeds) or a completion (``--max-tokens``). A stage whose prompt we do not write (a
+  plugin's judge) is counted as ``TEMPLATE_BYTES`` and three such texts.
+
+Beside the bounds, a typical estimate: the same requests with every instruction as long as the
+seeds' mean, at ``BYTES_PER_TOKEN`` (English text in the usual tokenizers), not a bound.
 
 A registration that does not declare what it sends (``requests``) cannot be bounded: it is named
 as not counted instead of guessed.
@@ -17,15 +23,23 @@ as not counted instead of guessed.
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+from ...builtins.rules import EQUALITY_PROMPT
 from ...runtime.seeds import SeedFile, Selection
+from ...types.records import Sample
 from ...types.registrations import Domain, Filter, Registration, Scorer
 
 TEMPLATE_BYTES = 4096
 TEXTS_PER_PROMPT = 3
+BYTES_PER_TOKEN = 4
+TEMPLATE_DRAWS = 32
+"""Operations draw inside their prompt (complicate-input's data format): the template is measured
+over this many draws and the longest is kept, with ``TEMPLATE_MARGIN`` bytes beside it."""
+TEMPLATE_MARGIN = 256
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,25 @@ class StageBound:
     requests: int
     prompt_tokens: int
     completion_tokens: int
+    typical_prompt_tokens: int = 0
+    """The same requests with instructions as long as the seeds' mean: an estimate, not a bound."""
+
+
+@dataclass(frozen=True)
+class PromptShape:
+    """What one request of a stage holds: a template and this many instructions (or answers)."""
+
+    template_bytes: int
+    texts: int
+
+    def bound(self, longest_text: int) -> int:
+        return self.template_bytes + self.texts * longest_text
+
+    def typical(self, mean_text_bytes: float) -> int:
+        return round((self.template_bytes + self.texts * mean_text_bytes) / BYTES_PER_TOKEN)
+
+
+UNKNOWN_PROMPT = PromptShape(TEMPLATE_BYTES, TEXTS_PER_PROMPT)
 
 
 @dataclass(frozen=True)
@@ -58,6 +91,10 @@ class DryRun:
     def completion_tokens(self) -> int:
         return sum(stage.completion_tokens for stage in self.stages)
 
+    @property
+    def typical_prompt_tokens(self) -> int:
+        return sum(stage.typical_prompt_tokens for stage in self.stages)
+
     def cost(self, price_in: float, price_out: float) -> float:
         return (self.prompt_tokens * price_in + self.completion_tokens * price_out) / 1e6
 
@@ -74,13 +111,19 @@ def estimate(
     scorers: Sequence[Scorer],
     label: Any = lambda registration: f"{registration.kind} {registration.name!r}",
 ) -> DryRun:
-    seeds = without_output = longest = 0
+    seeds = without_output = longest = total_bytes = 0
+    widest: Any = None  # the seed with the most field bytes: the evolve templates are measured with it
     for seed in seed_file:
         if not selection.keeps(seed.index):
             continue
         seeds += 1
         without_output += seed.output is None
-        longest = max(longest, len(seed.instruction.encode()) + sum(len(str(v).encode()) for v in seed.fields.values()))
+        size = len(seed.instruction.encode()) + sum(len(str(v).encode()) for v in seed.fields.values())
+        longest = max(longest, size)
+        total_bytes += size
+        if widest is None or size - len(seed.instruction.encode()) > widest[0]:
+            widest = (size - len(seed.instruction.encode()), seed)
+    mean_bytes = total_bytes / seeds if seeds else 0.0
     per_round = domain.candidates.count(options) if domain.candidates is not None else 1
     candidates = seeds * rounds * per_round
     answered = without_output + candidates
@@ -108,13 +151,38 @@ def estimate(
     for scorer in scorers:
         add(scorer, scorer.requests, scored)
 
-    prompt_bytes = TEMPLATE_BYTES + TEXTS_PER_PROMPT * max(longest, max_tokens)
+    text = max(longest, max_tokens)
+    shapes: dict[str, PromptShape] = {
+        "evolve": PromptShape(_evolve_template_bytes(domain, widest[1] if widest else None), 1),
+        "equality": PromptShape(len(EQUALITY_PROMPT.encode()), 2),
+    }
+    if domain.respond is None:
+        shapes["respond"] = PromptShape(0, 1)  # the instruction is the whole request
     stages = tuple(
-        StageBound(stage, count, count * prompt_bytes, count * max_tokens)
+        StageBound(stage, count, count * shapes.get(stage, UNKNOWN_PROMPT).bound(text), count * max_tokens,
+                   count * shapes.get(stage, UNKNOWN_PROMPT).typical(mean_bytes))
         for stage, count in sorted(requests.items())
         if count
     )
-    return DryRun(seeds, rounds, per_round, stages, tuple(not_counted), prompt_bytes)
+    return DryRun(seeds, rounds, per_round, stages, tuple(not_counted), UNKNOWN_PROMPT.bound(text))
+
+
+def _evolve_template_bytes(domain: Domain, seed: Any) -> int:
+    """The longest rewrite prompt of the domain's operations around an empty instruction, over
+    ``TEMPLATE_DRAWS`` draws each, with a margin; ``TEMPLATE_BYTES`` when an operation cannot be
+    asked that way (it needs what only a real lineage holds)."""
+    probe = Sample(id="probe", seed_id="probe", parent_id=None, round=0, operation="seed", domain=domain.name,
+                   instruction="", fields=dict(seed.fields) if seed is not None else {})
+    most = 0
+    for operation in domain.operations:
+        for draw in range(TEMPLATE_DRAWS):
+            try:
+                messages = operation.prompt(probe, random.Random(draw))
+                size = sum(len(str(message.get("content", "")).encode()) for message in messages)
+            except Exception:  # noqa: BLE001 - a plugin's prompt builder may need more than a probe
+                return TEMPLATE_BYTES
+            most = max(most, size)
+    return most + TEMPLATE_MARGIN
 
 
 def describe(dry: DryRun, *, price_in: float | None, price_out: float | None) -> Iterable[str]:
@@ -132,7 +200,10 @@ def describe(dry: DryRun, *, price_in: float | None, price_out: float | None) ->
     yield f"  {'total'.ljust(width)}  {dry.requests:>10,}  {dry.prompt_tokens:>15,}  {dry.completion_tokens:>17,}"
     if price_in is not None and price_out is not None:
         yield f"  cost at most: {dry.cost(price_in, price_out):,.2f} (at {price_in:g} in / {price_out:g} out per million tokens)"
-    yield (f"  (a prompt is counted as {dry.prompt_bytes_per_request:,} tokens: our template and three texts as long "
-           "as the longest seed or a completion, in bytes; every completion as --max-tokens)")
+    yield ("  (a prompt is counted as what its stage sends: the template and its instructions, each as long as the "
+           "longest seed in bytes or a completion; a plugin's judge as our largest template and three such texts; "
+           "every completion as --max-tokens)")
+    yield (f"  typical prompt tokens: about {dry.typical_prompt_tokens:,} (instructions as long as the seeds' mean, "
+           f"{BYTES_PER_TOKEN} bytes a token: an estimate, not a bound)")
     if dry.not_counted:
         yield "  not counted, since they declare no bound on what they send: " + "; ".join(dry.not_counted)
