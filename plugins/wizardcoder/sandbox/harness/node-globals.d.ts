@@ -22,7 +22,17 @@ declare module "node:assert/strict" { const assert: any; export = assert; }
 declare module "util" { const util: any; export = util; }
 declare module "fs" { const fs: any; export = fs; }
 // node:test, and mocha's and jest's globals, which harness.js provides and runs.
-declare module "node:test" { const test: any; export = test; }
+declare module "node:test" {
+  export const test: any;
+  export const it: any;
+  export const describe: any;
+  export const suite: any;
+  export const before: any;
+  export const after: any;
+  export const beforeEach: any;
+  export const afterEach: any;
+  export default test;
+}
 declare var describe: any;
 declare var it: any;
 declare var beforeAll: any;

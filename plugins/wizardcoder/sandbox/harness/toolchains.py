@@ -378,7 +378,9 @@ def _record_object(channels: Channels, names: NativeNames, tests: str | list[str
 # The record object comes first in the link (its start-up entry before the program's), main is
 # wrapped (evol_record.c), and the libraries shipped in the image (libraries.py) are linked only
 # when the program uses them.
-_NATIVE_LINK = ("-Wl,--wrap=main", "-Wl,--as-needed", "-lssl", "-lcrypto")
+def _native_link() -> tuple[str, ...]:
+    openssl = ("-lssl", "-lcrypto") if glob.glob("/usr/lib/*/libcrypto.so") else ()
+    return ("-Wl,--wrap=main", "-Wl,--as-needed", *openssl)
 
 _ASSERT_FAILED = re.compile(r"Assertion [`'].*' failed|Assertion failed")
 _BAD_ALLOC = re.compile(r"std::bad_alloc|Cannot allocate memory")
@@ -435,7 +437,7 @@ class C(Toolchain):
     def plan(self, code, tests, channels, memory_mb):
         names = NativeNames.new()
         build = ("/usr/bin/gcc", "-std=gnu17", "-O2", "-pipe", "-fmax-errors=10", "-o", f"{WORK}/solution",
-                 f"{WORK}/evol_record.o", f"{WORK}/solution.c", "-lm", *_NATIVE_LINK)
+                 f"{WORK}/evol_record.o", f"{WORK}/solution.c", "-lm", *_native_link())
         return Plan(
             files={"solution.c": _with_main("c", code, tests, names)},
             compile=(_record_object(channels, names, tests, "c"), build),
@@ -457,7 +459,7 @@ class Cpp(Toolchain):
         if refused:
             return _refusal(channels, refused)
         build = ("/usr/bin/g++", "-std=gnu++17", "-O2", "-pipe", "-fmax-errors=10", "-o", f"{WORK}/solution",
-                 f"{WORK}/evol_record.o", f"{WORK}/solution.cpp", *_NATIVE_LINK)
+                 f"{WORK}/evol_record.o", f"{WORK}/solution.cpp", *_native_link())
         return Plan(
             files={"solution.cpp": _with_main("cpp", code, tests, names)},
             compile=(_record_object(channels, names, tests, "cpp"), build),
@@ -812,6 +814,8 @@ _GO_MAIN = re.compile(r"^func[ \t]+main[ \t]*\([ \t]*\)", re.M)
 
 GO_RECORD = """
 // evolinstruct sandbox: the completion record (see toolchains.py)
+var _ = evolos.Exit // used by the test runner's main; a script's main leaves it unused
+
 func evolTakeNonce_TAG() []byte {
 	evolNonce := make([]byte, 64)
 	evolSize, _ := evolsyscall.Read(NONCE_FD, evolNonce)
