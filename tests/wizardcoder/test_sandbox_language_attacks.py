@@ -334,3 +334,42 @@ def test_java_assert_statements_become_explicit_checks() -> None:
 def test_sql_comments_after_the_last_statement_are_no_statement() -> None:
     assert sql_tests.statements("SELECT 1; -- done\n/* and this */\n") == ["SELECT 1;"]
     assert sql_tests.statements("SELECT '--not a comment';") == ["SELECT '--not a comment';"]
+
+
+def test_cpp_operators_that_decide_comparisons_are_found_on_tokens() -> None:
+    assert "operator==" in toolchains.cpp_comparison_operator("bool operator\n==(const A&, const A&) { return true; }")
+    assert "operator bool" in toolchains.cpp_comparison_operator("struct A { explicit operator /* x */ bool() const; };")
+    assert toolchains.cpp_comparison_operator("int operator()(int x) { return x; }\nA operator+(A, A);") is None
+
+
+def test_rust_refuses_no_main_and_hand_written_comparisons_only() -> None:
+    assert "no_main" in toolchains.rust_refused("#![no_main]\nfn f() {}")
+    assert "PartialEq" in toolchains.rust_refused("impl\nPartialEq<i64>\nfor S { fn eq(&self, _: &i64) -> bool { true } }")
+    assert toolchains.rust_refused("#[derive(PartialEq, Debug)]\nstruct S(i64);\nimpl S { fn new() -> S { S(1) } }") is None
+
+
+def test_rust_test_functions_are_found_in_their_modules() -> None:
+    tests = ("#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn a() { assert!(true); }\n"
+             "    #[test]\n    #[ignore]\n    fn skipped() {}\n    mod inner {\n        #[test]\n        #[should_panic(expected = \"x\")]\n"
+             "        fn b() { panic!(\"x\"); }\n    }\n    fn helper() {}\n}\n")
+    text, found, renamed = toolchains.rust_tests(tests, "t1")
+    assert [(test.path, test.should_panic) for test in found] == [("tests::a", False), ("tests::inner::b", True)]
+    assert not renamed and "#[test]" not in text and "#[cfg(test)]" not in text
+    assert "pub(crate) mod inner" in text and "pub(crate) fn b()" in text
+    assert "{ crate::__evol_t1::asserted(); ::std::assert!(true) }" in text and "::std::panic!" in text
+
+
+def test_c_tests_get_their_includes_first_and_a_counted_assert() -> None:
+    names = toolchains.NativeNames("fail_x", "asserted_x")
+    part = toolchains.c_tests_part("c", "#define if(x) if (1)\n#define LIMIT 3\n",
+                                   "#include <assert.h>\nint main(void) { assert(LIMIT == 3); return 0; }\n", names)
+    assert "#undef if" in part and "#undef LIMIT" not in part
+    assert part.index("#include <assert.h>\n#undef assert") < part.index("int main")
+    assert "#define assert(...) ((__VA_ARGS__) ? asserted_x() : fail_x(" in part
+
+
+def test_bash_tests_run_after_the_code_file_with_builtins_restored() -> None:
+    main = toolchains.bash_main('[ "$(f)" = 1 ] || exit 1\n', toolchains.Channels(201, 202), "t1")
+    assert main.index(". /work/code.sh") < main.index("POSIXLY_CORRECT=1") < main.index('[ "$(f)" = 1 ]')
+    assert "\\unset -f -- '['" in main and "\\trap - DEBUG RETURN ERR EXIT" in main
+    assert "<&202" in main and ">&201" in main
