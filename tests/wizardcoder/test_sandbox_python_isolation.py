@@ -273,3 +273,28 @@ def test_hostile_objects_are_the_answers_failure_not_the_sandboxs(solo_pool: San
     assert result.verdict.value == "FAIL", result.as_dict()
     after = _run(solo_pool, "after", RIGHT_ADD, "assert add(1, 2) == 3\n")
     assert after.verdict.value == "PASS", after.as_dict()
+
+
+@pytest.mark.docker
+def test_mbpp_reference_solutions_all_pass_across_the_boundary(sandbox_pool: SandboxPool) -> None:
+    """MBPP's 974 reference solutions with their tests (the two with setup code build trees of the
+    answer's Node objects in the tests: handles across the boundary)."""
+    import gzip
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    jobs = []
+    with gzip.open(Path(__file__).parents[1] / "data" / "mbpp.jsonl.gz", "rt", encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            tests: Any = list(row["test_list"])
+            if row["test_setup_code"].strip():
+                tests = row["test_setup_code"] + "\n" + "\n".join(tests) + "\n"
+            # A generous limit: a few reference solutions take seconds on a loaded machine.
+            jobs.append(Job(f"mbpp-{row['task_id']}", row["code"], tests, timeout_s=90))
+    with ThreadPoolExecutor(2) as workers:
+        results = list(workers.map(sandbox_pool.run, jobs))
+    failed = [(r.id, r.verdict.value, r.message[:200]) for r in results if r.verdict.value != "PASS"]
+    assert len(jobs) == 974 and not failed, failed
+    isolations = {r.isolation for r in results}
+    assert isolations <= {"process", "in-process"} and sum(r.isolation == "process" for r in results) > 960
