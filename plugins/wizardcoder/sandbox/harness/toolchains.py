@@ -6,36 +6,44 @@ programs:
 
 - python: the tests are a script, or a list of statements run and counted one by one;
 - javascript, typescript: the tests may ``require('assert')``; a list of statements is counted;
-- c, cpp, go, rust: the tests hold ``main``;
+  node:test and describe/it tests are collected and run by harness.js, each counted;
+- c, cpp: the tests hold ``main``;
+- rust: the tests hold ``main``, or ``#[test]`` functions (``#[cfg(test)] mod tests``), which the
+  harness's own main runs as libtest would;
+- go: the tests hold ``main``, or ``func TestX(t *testing.T)`` functions, run as ``go test`` does;
 - java: the code defines its classes (``class Solution``), the tests hold ``public class Main``;
 - bash: the tests are commands, and a test fails with ``exit 1``;
 - sql: SQLite (see sql_tests.py).
 
 Where a language needs it, the unit is normalised the way a person would merge two files: Go and
 Java imports move to the top (they must come first), Java's top-level types other than Main lose
-``public`` (one public type per file), Go's ``package`` lines become one ``package main``.
+``public`` (one public type per file), Go's ``package`` lines become one ``package main``. Bash
+keeps the code in a file of its own, which the tests' script sources.
 
 The code comes first and could redefine what the tests check with. So the tests get their own
-assertions back: in C and C++, ``#undef NDEBUG`` and ``#include <assert.h>`` between code and
-tests (assert.h defines ``assert`` anew at each inclusion, whatever ``#define NDEBUG`` or
-``#define assert(x)`` the code wrote); in Rust, the tests' assertion macros are called by their
-path (``::std::assert_eq!``), which a ``macro_rules!`` of the code's cannot shadow; in Go, where a
-package may redeclare ``panic`` (or ``len``, ``nil``...) and nothing can name the built-in one, the
-tests are not run and the verdict is a FAIL that names the redeclared name; likewise in Java for a
-top-level class of the code's named like a java.lang or java.util class the tests use (``Objects``).
+checks back: in C and C++, the C library's ``assert`` (counted, failing through the harness under
+a per-job name) between code and tests, whatever the code #defined; in Rust, the tests' assertion
+macros called by their path (``::std::assert_eq!``); in Java, ``assert`` statements written out as
+explicit throws; in Bash, the builtins restored in POSIX mode. Where the code takes the tests'
+checks over and nothing can name the original (Go's redeclared ``panic`` or ``len``, a Java class
+named like java.lang's ``Objects``, a C++ ``operator==``, a Rust ``PartialEq`` by hand, Java's
+``equals``, Rust's ``#![no_main]``), the tests are not run and the verdict is a FAIL that says
+why. These checks read tokens (``tokens``), never patterns a line break would defeat.
 
-A run passes only on a completion record that carries the job's nonce, written by the program
-itself once its tests are done, on a descriptor that is not stdout. How each language writes it:
+A run passes only on a completion record that carries the job's nonce, written by the harness once
+the tests are done, on a descriptor that is not stdout, with the nonce read before the program's
+own code starts where the language allows it:
 
-- python, sql: the supervisor's warm interpreter runs them (python_tests.py, sql_tests.py);
-- c, cpp, rust: ``exit`` is wrapped at link time (``--wrap=exit``) and a handler registered
-  before anything else writes the record when the process ends by returning from ``main``; a call
-  to ``exit()`` from the program marks the run as ended early, and then no record is written;
-- go: the program's ``main`` is renamed, and ours calls it, then writes the record;
+- python, sql: the supervisor runs them (python_tests.py, sql_tests.py);
+- c, cpp: ``main`` is wrapped at link time (``--wrap=main``, evol_record.c), and the record is
+  written when the tests' main returns; any other end of the process leaves none;
+- rust: the harness's main calls the tests (their renamed main, or each #[test]) and writes it;
+- go: the program's ``main`` is renamed, and ours calls it (or testing.MainStart), then writes it;
 - java: EvolHarness.java calls ``Main.main``, waits for the program's non-daemon threads as the
   JVM would, then writes it;
 - javascript, typescript: harness.js loads the program and writes it when the event loop is empty
-  (``beforeExit``, which ``process.exit()`` skips);
+  (``beforeExit``, which ``process.exit()`` skips), unless the program replaced what the tests or
+  the harness rely on;
 - bash: the script's last lines write it.
 
 Standard library only: this file runs inside the container, and the host imports it for the list
