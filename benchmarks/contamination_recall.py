@@ -77,12 +77,12 @@ def evaluate(index: ContaminationIndex, planted: dict, clean: dict) -> tuple[dic
     for name, per_bench in planted.items():
         recall[name] = {}
         for bench, pairs in per_bench.items():
-            matches = index.match(tokens_once(pairs))
+            matches = index.match(tokens_once(pairs), [instruction for _, (instruction, _) in pairs])
             right = sum(1 for (item, _), m in zip(pairs, matches) if m is not None and m.benchmark == bench and m.item_id == item.id)
             recall[name][bench] = right / len(pairs)
     false_positives: dict[str, list] = {}
     for name, pairs in clean.items():
-        matches = index.match(tokens_once(pairs))
+        matches = index.match(tokens_once(pairs), [instruction for _, (instruction, _) in pairs])
         false_positives[name] = [(t, m) for (t, _), m in zip(pairs, matches) if m is not None]
     return recall, false_positives
 
