@@ -77,3 +77,34 @@ def test_bare_number_against_a_quantity_follows_one_policy_on_every_path() -> No
 )
 def test_steps_convert_units_of_one_kind(step: str, expected: str) -> None:
     assert check_step(step).verdict == expected, check_step(step)
+
+
+def test_evol_math_equal_says_which_convention_decided() -> None:
+    """The real CLI, as a user runs it: each line carries the conventions an "equal" relied on."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    lines = [{"id": "unit", "gold": "24", "pred": "24 square meters"},
+             {"id": "convert", "gold": "1.5 km", "pred": "1500 m"},
+             {"id": "kinds", "gold": "5 cm", "pred": "5 s"},
+             {"id": "interval", "gold": r"(3, \infty)", "pred": "x > 3"}]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "EVOL_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "evolinstruct", "math", "equal", "--workers", "1"],
+        input="".join(json.dumps(line) + "\n" for line in lines),
+        capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    rows = {row["id"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert (rows["unit"]["equal"], rows["unit"]["policy"]) == (True, "dropped unit")
+    assert (rows["convert"]["equal"], rows["convert"]["policy"]) == (True, None)
+    assert (rows["kinds"]["equal"], rows["kinds"]["policy"]) == (False, None)
+    assert (rows["interval"]["equal"], rows["interval"]["policy"]) == (True, "inequality for interval")
+    strict = subprocess.run(
+        [sys.executable, "-m", "evolinstruct", "math", "equal", "--workers", "1", "--interval-notation",
+         "--keep-units"],
+        input="".join(json.dumps(line) + "\n" for line in lines),
+        capture_output=True, text=True, timeout=300, env=env)
+    assert strict.returncode == 0, strict.stderr
+    assert [json.loads(line)["equal"] for line in strict.stdout.splitlines()] == [False, True, False, False]
