@@ -179,14 +179,15 @@ class Session:
         domain: DomainView,
         *,
         seed: int,
-        options: Mapping[str, Any] | None = None,
+        options: Any = None,  # the domain's checked options (RunContext.options), passed as they are
         out_dir: Path | None = None,
         decoding: Decoding | None = None,
         resources: dict[str, Any] | None = None,
     ) -> RunContext:
         """The context domain code and judges send their requests through."""
         return RunContext(
-            domain=domain, options=dict(options or {}), seed=seed, out_dir=out_dir, llm=self.llm, cache=self.cache,
+            domain=domain, options=options if options is not None else {}, seed=seed, out_dir=out_dir,
+            llm=self.llm, cache=self.cache,
             decoding=decoding or Decoding(), resources=resources if resources is not None else {},
         )
 
