@@ -93,23 +93,38 @@ def resolve_endpoint(
     ``base_url`` or ``$OPENAI_BASE_URL``, else OpenAI's when a key is set, else the offline model;
     ``model`` or ``$EVOL_MODEL`` or ``DEFAULT_MODEL``; the key from ``api_key`` or
     ``$OPENAI_API_KEY``. ``limits`` are ``EndpointConfig``'s (concurrency, timeout...)."""
-    try:
-        given = tuple(base_url) or parse_base_urls(environ.get("OPENAI_BASE_URL") or None)
-    except ValueError as error:
-        raise UsageError(f"OPENAI_BASE_URL (from the environment): {error}") from None
     key = (api_key or None) if api_key is not None else (environ.get("OPENAI_API_KEY") or None)
-    if given:  # one endpoint per server, however often it is named
-        urls = tuple(dict.fromkeys(normalise_url(url) for url in given))
-    elif key:
-        urls = (OPENAI_URL,)
-    else:
-        urls = ()
+    urls = endpoint_urls(environ, base_url, key)
     if not urls:
         return EndpointConfig((), OFFLINE_MODEL, OFFLINE_ENDPOINT, OFFLINE_API_KEY, **limits)
     if endpoint_id == OFFLINE_ENDPOINT:
         raise UsageError(f"--endpoint-id {OFFLINE_ENDPOINT} names the bundled offline model; choose another name")
-    identity = endpoint_id or ",".join(sorted(public_url(url) for url in urls))
-    return EndpointConfig(urls, model or environ.get("EVOL_MODEL") or DEFAULT_MODEL, identity, key, **limits)
+    return EndpointConfig(urls, model_name(environ, model), endpoint_identity(urls, endpoint_id), key, **limits)
+
+
+def endpoint_urls(environ: Mapping[str, str], base_url: Sequence[str], api_key: str | None) -> tuple[str, ...]:
+    """``base_url`` or ``$OPENAI_BASE_URL`` (one spelling per server, however often it is named),
+    else OpenAI's when there is a key, else none: the offline model."""
+    try:
+        given = tuple(base_url) or parse_base_urls(environ.get("OPENAI_BASE_URL") or None)
+    except ValueError as error:
+        raise UsageError(f"OPENAI_BASE_URL (from the environment): {error}") from None
+    if given:
+        return tuple(dict.fromkeys(normalise_url(url) for url in given))
+    return (OPENAI_URL,) if api_key else ()
+
+
+def model_name(environ: Mapping[str, str], model: str | None) -> str:
+    """The model asked for: ``--model``, else ``$EVOL_MODEL``, else ``DEFAULT_MODEL``."""
+    return model or environ.get("EVOL_MODEL") or DEFAULT_MODEL
+
+
+def endpoint_identity(urls: Sequence[str], endpoint_id: str | None = None) -> str:
+    """The endpoints' name in cache keys and provenance (never a password): ``--endpoint-id``, else
+    the sorted URLs; ``offline`` for the bundled model (no URL)."""
+    if not urls:
+        return OFFLINE_ENDPOINT
+    return endpoint_id or ",".join(sorted(public_url(url) for url in urls))
 
 
 class Session:

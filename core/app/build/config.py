@@ -19,14 +19,16 @@ from typing import Annotated, Any, Mapping, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from ...runtime.urls import OPENAI_URL, normalise_url, public_url
+# The endpoint is resolved as every command resolves it (evol curate's judge too), and the model
+# names are declared there.
+from ...runtime.session import (  # noqa: F401 (DEFAULT_MODEL, OFFLINE_ENDPOINT: this module's names too)
+    DEFAULT_MODEL, OFFLINE_ENDPOINT, OFFLINE_MODEL, endpoint_identity, endpoint_urls, model_name, parse_base_urls,
+)
+from ...runtime.urls import public_url
 from ...types.errors import UsageError
 from ...types.options import Cli
 from ...types.records import Decoding
 
-DEFAULT_MODEL = "gpt-4o-mini"
-OFFLINE_MODEL = "offline-placeholder"
-OFFLINE_ENDPOINT = "offline"
 
 MAX_TIMEOUT = 24 * 3600.0
 MAX_OUTAGE = 7 * 24 * 3600.0
@@ -144,26 +146,7 @@ class BuildConfig(BaseModel):
     @field_validator("base_url", mode="before")
     @classmethod
     def _base_url(cls, value: Any) -> Any:
-        if value is None:
-            return ()
-        urls = [value] if isinstance(value, str) else value
-        if not isinstance(urls, (list, tuple)) or not all(isinstance(url, str) for url in urls):
-            raise ValueError("must be http(s) URLs: a list of strings or one comma-separated string")
-        out = []
-        for url in urls:
-            for part in url.split(","):
-                part = part.strip()
-                if not part:
-                    continue
-                if not part.startswith(("http://", "https://")):
-                    raise ValueError(f"{public_url(part)!r} is not an http(s) URL")
-                if "@" in part.split("://", 1)[1].split("/", 1)[0]:
-                    raise ValueError(
-                        f"{public_url(part)} carries a user name and password; the key goes with --api-key "
-                        "(or OPENAI_API_KEY) and is sent as a bearer token"
-                    )
-                out.append(part)
-        return tuple(out)
+        return parse_base_urls(value)
 
     @field_validator("shard", mode="before")
     @classmethod
@@ -235,16 +218,9 @@ class BuildConfig(BaseModel):
     # --- resolved against the environment ------------------------------------------------------
 
     def endpoint_urls(self, environ: Mapping[str, str]) -> tuple[str, ...]:
-        """The endpoints to talk to; empty for the offline model."""
-        try:
-            given = self.base_url or BuildConfig._base_url(environ.get("OPENAI_BASE_URL") or None)
-        except ValueError as error:
-            raise UsageError(f"OPENAI_BASE_URL (from the environment): {error}") from None
-        if given:  # one endpoint per server, however often it is named
-            return tuple(dict.fromkeys(normalise_url(url) for url in given))
-        if self.resolved_api_key(environ):
-            return (OPENAI_URL,)
-        return ()
+        """The endpoints to talk to; empty for the offline model (``runtime.session.resolve_endpoint``,
+        as every command resolves them)."""
+        return endpoint_urls(environ, self.base_url, self.resolved_api_key(environ))
 
     def resolved_api_key(self, environ: Mapping[str, str]) -> str | None:
         if self.api_key is not None:
@@ -254,13 +230,11 @@ class BuildConfig(BaseModel):
     def resolved_model(self, environ: Mapping[str, str], offline: bool) -> str:
         if offline:
             return OFFLINE_MODEL
-        return self.model or environ.get("EVOL_MODEL") or DEFAULT_MODEL
+        return model_name(environ, self.model)
 
     def identity(self, urls: Sequence[str]) -> str:
         """The endpoint's identity in cache keys and provenance (never a password)."""
-        if not urls:
-            return OFFLINE_ENDPOINT
-        return self.endpoint_id or ",".join(sorted(public_url(url) for url in urls))
+        return endpoint_identity(urls, self.endpoint_id)
 
     @property
     def decoding(self) -> Decoding:
