@@ -945,7 +945,7 @@ def run(code: str, tests: str | list | None, reporter: python_tests.Reporter, li
         verdict = "FAIL" if link.exit_status_zero else "RUNTIME_ERROR"
         return {**outcome, "verdict": verdict, "message": link.ended + (
             ": a run whose tests did not all complete is not a pass" if link.exit_status_zero else "")}
-    outcome = python_tests.untested_unless_asserted(outcome)
+    outcome = python_tests.untested_unless_asserted(outcome, tests)
     if outcome["verdict"] != "PASS":
         return outcome
     reporter.passed(outcome)

@@ -740,7 +740,7 @@ def run(code: str, tests: str | list | None, reporter: Reporter) -> dict[str, An
     scope[TRUTH] = truth
     scope[COUNT] = count
     reporter.stage("tests")
-    outcome = untested_unless_asserted(_run_tests(compiled_tests, tests, scope))
+    outcome = untested_unless_asserted(_run_tests(compiled_tests, tests, scope), tests)
     if outcome["verdict"] != "PASS":
         return outcome
     tampered = guards.tampering()
@@ -792,9 +792,11 @@ def _run_tests(compiled_tests: list[types.CodeType], tests: str | list | None, s
     return {"verdict": worst, "message": first_failure, "passed": passed, "total": total}
 
 
-def untested_unless_asserted(outcome: dict[str, Any]) -> dict[str, Any]:
-    """A pass whose tests executed no assertion tested nothing."""
-    if outcome["verdict"] == "PASS" and ASSERTIONS[0] == 0:
+def untested_unless_asserted(outcome: dict[str, Any], tests: Any) -> dict[str, Any]:
+    """A pass whose tests executed no assertion tested nothing. (A job without tests is left to
+    the supervisor, which says that no test ran.)"""
+    has_tests = bool(tests.strip()) if isinstance(tests, str) else bool(tests)
+    if outcome["verdict"] == "PASS" and ASSERTIONS[0] == 0 and has_tests:
         return {**outcome, "verdict": "UNTESTED",
                 "message": "the tests ran to their end, but executed no assertion: nothing was checked"}
     return outcome
