@@ -1,4 +1,10 @@
-"""A Python job, run inside the supervisor's forked warm interpreter, and what it cannot fake.
+"""A Python job run as one program, in the answer's own process (the in-process mode), and what
+it cannot fake; and what both modes share: compiling the tests with their guards and assertion
+counts, running them, discovering pytest- and unittest-style tests.
+
+Most jobs are judged across a process boundary instead (python_isolated.py), where nothing below
+is needed to keep the answer from deciding its verdict. This mode judges the jobs whose tests need
+what that boundary cannot carry, and its guards close the known tricks, not everything.
 
 The program is the code (``solution.py``) followed by the tests (``tests.py``, or a list of
 statements run and counted one by one), in one ``__main__`` namespace, as ``python3 solution.py``

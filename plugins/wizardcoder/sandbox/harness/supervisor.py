@@ -8,8 +8,11 @@ A job goes through stages, each a process forked from here and watched from here
 1. its files are written to /work (toolchains.py says what they are);
 2. each compile step runs (g++, rustc, javac, tsc, the Go compiler and linker, ``bash -n``); a
    step that fails is a COMPILE_ERROR carrying the compiler's message, truncated;
-3. the program runs: Python and SQL inside a fork of this warm interpreter (no interpreter start
-   per job), the others exec'd. Its stdout and stderr are captured, head and tail.
+3. the program runs: Python and SQL in a process forked from the zygote, a fork of this warm
+   interpreter made before the first job (no interpreter start per job, and nothing of any other
+   job in its memory); Python's tests are judged in that process while the answer runs in a child
+   of its own (python_isolated.py); the others are exec'd. Stdout and stderr are captured, head
+   and tail.
 
 The time, memory, output and process limits hold for compilers and programs alike: compile time
 counts against the job's time limit unless the job gives ``compile_timeout_s``, the container's
@@ -20,15 +23,17 @@ Why this shape:
   signal sent from inside the namespace to PID 1 unless PID 1 installed a handler, SIGKILL
   included, so job code running as the same user cannot kill it. It is also non-dumpable, so job
   code can neither ptrace it nor open /proc/1/fd to write on the host's channel.
-- ``kill(-1, SIGKILL)`` from PID 1 reaches every other process of the container, which is how
-  each job is reset: nothing a job started (daemons, double forks) survives into the next one,
-  and /work, /tmp, /dev/shm and System V IPC are emptied after every job.
+- Every other process of the container but the zygote is killed after each job (``kill_all``),
+  which is how each job is reset: nothing a job started (daemons, double forks) survives into the
+  next one, and /work, /tmp, /dev/shm and System V IPC are emptied after every job, with what a job set on
+  those directories themselves (ACLs, extended attributes). The zygote is spared and checked.
 - PASS needs the program's completion record, carrying a nonce that the program reads from a
   pipe only after its tests have completed; the record travels on its own pipe, not on stdout, so
   printing a fake record or exiting early (``sys.exit``, ``os._exit``, ``exit(0)``, ``os.Exit``,
   ``System.exit``, ``process.exit``, killing the parent) cannot pass. An exit with status 0 in the
   middle of the tests is a FAIL that says so. Code that deliberately digs the harness's pipes out
-  of its own process could still forge it: in-process code can always tamper with its own process.
+  of its own process could still forge it where code and tests share a process; Python's answer
+  runs in a process that holds no descriptor of the record channel at all.
 - The host keeps its own wall clock and kills the whole container if this process ever fails to
   answer in time, so a supervisor bug cannot hang a build either.
 
