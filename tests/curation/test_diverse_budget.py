@@ -113,3 +113,17 @@ def test_the_budget_takes_the_best_product_and_skips_rows_too_close_in_meaning(e
     similarities = kept @ kept.T
     np.fill_diagonal(similarities, 0.0)
     assert similarities.max() <= 0.8
+
+
+def test_an_embedding_without_a_direction_stops_the_selection_naming_the_row():
+    from evolinstruct.types.errors import EvolError
+
+    rows = [{"id": f"r{i}", "instruction": f"task {i}", "response": "r", "round": 0, "scores": {"q": i}} for i in range(3)]
+
+    def embed(texts):
+        vectors = np.eye(3)
+        vectors[texts.index("task 1")] = 0.0
+        return vectors
+
+    with pytest.raises(EvolError, match="the embedding of row r1 is all zeros or not finite"):
+        run_budget(rows, budget_rule(2, "q", diversity=0.9, embed=embed))

@@ -152,7 +152,14 @@ def _diverse_budget_rule(
         empty = [candidates[order[k]].id for k, text in enumerate(texts) if not text.strip()]
         if empty:
             raise EvolError(f"row {empty[0]} has an empty instruction: there is nothing to embed for --diversity")
-        embeddings = embed(texts)
+        embeddings = np.asarray(embed(texts), dtype=np.float64)
+        if embeddings.shape[0] != len(texts):
+            raise EvolError(f"--diversity: {embeddings.shape[0]} embeddings came back for {len(texts)} instructions")
+        unusable = ~np.isfinite(embeddings).all(axis=1) | ~embeddings.any(axis=1)
+        if unusable.any():
+            # A vector of zeros or NaNs has no direction: no similarity could be stated for it.
+            row = candidates[order[int(np.flatnonzero(unusable)[0])]].id
+            raise EvolError(f"--diversity: the embedding of row {row} is all zeros or not finite")
         selection = select_diverse(embeddings, range(len(order)), diversity, budget)
         for k in progress(selection.chosen, total=len(selection.chosen), description=f"budget by {by}"):
             tally.chosen += 1
