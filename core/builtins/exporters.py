@@ -9,8 +9,9 @@ A row may carry ``system``, the system prompt given with ``evol export --system`
 - ``chat``: ``{"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}``, the OpenAI
   fine-tuning and TRL SFT layout.
 - ``sharegpt``: ``{"conversations": [{"from": "human", ...}, {"from": "gpt", ...}]}``.
-- ``alpaca``: a JSON array of ``{"instruction", "input", "output"}`` (the instruction already
-  holds any input of its seed, so ``input`` is empty).
+- ``alpaca``: a JSON array of ``{"instruction", "input", "output"}``: a seed that had an input
+  gives it back apart (its row's ``input``, which its instruction ends with); an evolved
+  instruction is one text, so its ``input`` is empty.
 """
 
 from __future__ import annotations
@@ -183,13 +184,24 @@ def write_sharegpt(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
     return _jsonl(output, records())
 
 
+def _alpaca_instruction(row: Mapping[str, Any]) -> tuple[str, str]:
+    """(instruction, input) in Alpaca's layout. A seed's row holds its input both at the end of
+    its instruction (the prompt the model saw) and apart; a curated dataset may hold it apart only."""
+    instruction, extra = row["instruction"], row.get("input") or ""
+    joined = "\n\n" + extra
+    if extra and instruction.endswith(joined):
+        instruction = instruction[: -len(joined)]
+    return instruction, extra
+
+
 def write_alpaca(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
     written = 0
     with output.open("w", encoding="utf-8") as handle:
         handle.write("[")
         for number, row in enumerate(rows):
             written += 1
-            record: dict[str, Any] = {"instruction": row["instruction"], "input": "", "output": row["response"]}
+            instruction, extra = _alpaca_instruction(row)
+            record: dict[str, Any] = {"instruction": instruction, "input": extra, "output": row["response"]}
             if row.get("system"):
                 record["system"] = row["system"]
             handle.write(("\n" if number == 0 else ",\n") + json.dumps(record, ensure_ascii=False))

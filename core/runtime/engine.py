@@ -214,6 +214,7 @@ class Engine:
             response=seed.output,
             fields=dict(seed.fields),
             response_source="seed" if seed.output is not None else "model",
+            input=seed.input,
         )
         ctx = self.run.for_sample(sample.id)
         try:

@@ -180,6 +180,8 @@ def sample_row(sample: Sample, provenance: Mapping[str, Any]) -> dict[str, Any]:
         "checks": dict(sample.checks),
         "usage": {stage: used.as_dict() for stage, used in sorted(sample.usage.items())},
         "provenance": {**provenance, "response": sample.response_source},
+        # Only a seed with an Alpaca input has it: the end of its instruction, given back apart.
+        **({"input": sample.input} if sample.input is not None else {}),
     }
 
 

@@ -204,6 +204,7 @@ def _to_seed(source: str, record: Any, index: int, domain: Domain) -> Seed:
         output=output if output and output.strip() else None,
         fields=fields,
         source=source,
+        input=extra_input.strip() if extra_input and extra_input.strip() else None,
     )
 
 

@@ -84,6 +84,9 @@ class Seed:
     fields: Mapping[str, JSON] = field(default_factory=dict)
     source: str = ""
     """``file:line`` (or ``file:row``) the seed came from, for error messages."""
+    input: str | None = None
+    """The record's Alpaca ``input`` (already at the end of ``instruction``), kept so that an export
+    in Alpaca's layout can give it back apart."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,9 @@ class Sample:
     usage: Mapping[str, Usage] = field(default_factory=dict)
     response_source: ResponseSource = "model"
     """``seed`` when the response is the seed file's own output, ``model`` when the LLM wrote it."""
+    input: str | None = None
+    """Round 0 only: the seed's Alpaca ``input``, which ``instruction`` ends with. An evolved
+    instruction is one text (the rewriter weaves the input in), so it has none."""
 
     def replace(self, **changes: Any) -> Sample:
         return dataclasses.replace(self, **changes)

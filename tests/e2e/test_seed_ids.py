@@ -53,3 +53,25 @@ def test_a_seeds_file_starting_with_a_byte_order_mark_is_read(tmp_path: Path, la
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in (tmp_path / "o" / "dataset.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [(row["id"], row["instruction"]) for row in rows] == [("first", "Name a river."), ("second", "Name a lake.")]
+
+
+def test_the_alpaca_export_gives_a_seeds_input_back_apart(tmp_path: Path) -> None:
+    seeds = write_seeds(tmp_path / "seeds.jsonl", [{"id": "a", "instruction": "Sort the list.", "input": "[3, 1, 2]"},
+                                                   {"id": "b", "instruction": "Name a lake."}])
+    out = tmp_path / "o"
+    built = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1")
+    assert built.returncode == 0, built.stderr
+    rows = {row["id"]: row for row in map(json.loads, (out / "dataset.jsonl").read_text(encoding="utf-8").splitlines())}
+    # The model saw the input with the instruction; the row keeps that prompt and the input apart.
+    assert rows["a"]["instruction"] == "Sort the list.\n\n[3, 1, 2]" and rows["a"]["input"] == "[3, 1, 2]"
+    assert "input" not in rows["b"] and "input" not in rows["a/r1"]
+    exported = evol("export", str(out), "--format", "alpaca")
+    assert exported.returncode == 0, exported.stderr
+    alpaca = json.loads((out / "alpaca.json").read_text(encoding="utf-8"))
+    by_instruction = {record["instruction"]: record["input"] for record in alpaca}
+    assert by_instruction["Sort the list."] == "[3, 1, 2]"
+    assert by_instruction["Name a lake."] == ""
+    evolved = [record for record in alpaca if record["instruction"] not in ("Sort the list.", "Name a lake.")]
+    assert len(evolved) == 2 and all(record["input"] == "" for record in evolved)
+    curated = evol("curate", str(out))
+    assert curated.returncode == 0, curated.stderr  # the tool reads its own output
