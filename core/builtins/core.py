@@ -15,6 +15,7 @@ from ..types.hookspecs import hookimpl
 from ..types.registrations import Exporter, Filter, Scorer
 from .curation.difficulty import SCORER as DIFFICULTY
 from .curation.registered import BUILTIN_CURATION_RULES
+from .quality import SCORER as QUALITY
 from .exporters import EXPORTERS
 from .rules import PAPER_RULES
 
@@ -32,6 +33,7 @@ def evol_exporters() -> Iterable[Exporter]:
 @hookimpl
 def evol_scorers() -> Iterable[Scorer]:
     yield DIFFICULTY  # runs only in builds with --difficulty (Scorer.enabled)
+    yield QUALITY  # runs only in builds with --quality
 
 
 @hookimpl

@@ -389,6 +389,8 @@ class Build:
         if not config.difficulty:
             # Recorded only when asked for, so a folder built before the option existed resumes.
             del state["difficulty"]
+        if not config.quality:  # likewise
+            del state["quality"]
         return state
 
     def _label(self, registration: Registration) -> str:
@@ -433,9 +435,9 @@ def domain_options(domain: Domain, given: Mapping[str, Any]) -> DomainOptions:
 
 def scorer_switches(config: BuildConfig, options: DomainOptions) -> dict[str, Any]:
     """What ``Scorer.enabled`` reads: the domain's options and the core options that switch
-    scorers on (``difficulty``), by option name. A domain option cannot take a core option's
+    scorers on (``difficulty``, ``quality``), by option name. A domain option cannot take a core option's
     name (``evol build`` would not show it), so the two never collide."""
-    return {**options.model_dump(), "difficulty": config.difficulty}
+    return {**options.model_dump(), "difficulty": config.difficulty, "quality": config.quality}
 
 
 def _domain(registry: Registry, name: str) -> Domain:

@@ -37,7 +37,7 @@ MAX_OUTAGE = 7 * 24 * 3600.0
 # The others (concurrency, timeouts, attempts, progress) change how fast, not what.
 DATASET_OPTIONS = (
     "domain", "rounds", "schedule", "model", "seed", "limit", "shard", "temperature", "top_p",
-    "max_tokens", "operation_weights", "difficulty", "options",
+    "max_tokens", "operation_weights", "difficulty", "quality", "options",
 )
 
 
@@ -102,6 +102,9 @@ class BuildConfig(BaseModel):
     difficulty: bool = False
     """Rate each answered sample's instruction 1-10 with an LLM judge (scores.difficulty; null when its reply states
     no rating), the requests evol curate --difficulty reuses from the cache."""
+    quality: bool = False
+    """Rate each answer for its instruction 1-6 (Deita's scale) with an LLM judge (scores.quality; null when its
+    reply states no rating)."""
     skip_invalid: bool = False
     """Skip malformed seed records (listed in the manifest) instead of stopping."""
     restart: bool = False

@@ -1,0 +1,136 @@
+"""The quality judge: an LLM rates how good an answer is for its instruction, from 1 to 6.
+
+Evol-Instruct raises the complexity of instructions; Deita (Liu et al. 2024) showed that a
+dataset is chosen better by complexity *and* the quality of its answers. This judge gives the
+second number: ``scores.quality`` on every answered sample of a build with ``--quality``.
+
+The scale is Deita's six points, described in this project's words:
+
+====  ============================================================================
+ 1    unusable: wrong, off-topic, refuses without reason, or does not answer
+ 2    poor: attempts the task but with major errors or large missing parts
+ 3    fair: mostly correct but shallow, vague or missing something asked for
+ 4    good: correct and complete, clear, with minor weaknesses
+ 5    very good: correct, complete, well organised, with useful depth or detail
+ 6    excellent: could not reasonably be improved for this instruction
+====  ============================================================================
+
+The judge is asked for ``{"quality": N}`` (``FORMAT``); an endpoint without structured output
+answers in text, read from the line ``Quality: N``. A reply that does not state one rating from
+1 to 6 is no rating: ``None``, never a guess or a default.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from ..types.context import SampleContext
+from ..types.records import Sample, Score
+from ..types.registrations import Scorer
+from ..types.structured import enum_property, json_schema_format, read_json_object
+
+STAGE = "quality"
+SCORE = "quality"
+OPTION = "quality"
+"""The core build option (``evol build --quality``) that switches the scorer on."""
+RATINGS = tuple(range(1, 7))
+FORMAT = json_schema_format("quality_rating", {"quality": enum_property(RATINGS)})
+DECODING: dict[str, Any] = {"temperature": 0.0, "top_p": 1.0, "max_tokens": 64}
+"""A rating, not a composition: deterministic decoding and a short reply, every parameter set so
+the request does not depend on the run's own decoding settings."""
+
+JUDGE_PROMPT = """\
+Rate the quality of the answer below as a reply to its instruction, on a scale from 1 to 6:
+
+1: unusable: wrong, off-topic, a refusal without reason, or no answer to the instruction.
+2: poor: it attempts the task but has major errors or leaves out large parts of it.
+3: fair: mostly correct but shallow, vague, or missing something the instruction asks for.
+4: good: correct and complete, clear, with minor weaknesses.
+5: very good: correct, complete and well organised, with useful depth or detail.
+6: excellent: it could not reasonably be improved as a reply to this instruction.
+
+Judge helpfulness, relevance, accuracy, depth and level of detail; do not reward length alone.
+
+Instruction:
+<<<
+{instruction}
+>>>
+
+Answer:
+<<<
+{answer}
+>>>
+
+Reply with one line and nothing else, in exactly this form:
+Quality: N"""
+
+
+def judge_messages(instruction: str, answer: str) -> list[dict[str, str]]:
+    """The chat messages that ask for one answer's quality."""
+    return [{"role": "user", "content": JUDGE_PROMPT.format(instruction=instruction, answer=answer)}]
+
+
+_LABELLED = re.compile(r"quality\s*(?:rating|score)?\s*[:=]?\s*\**\s*(\d{1,2})(?!\.\d)(?:\s*/\s*6)?\b", re.I)
+_BARE = re.compile(r"\s*\**\s*(\d{1,2})\s*(?:/\s*6)?\s*\**\s*\.?\s*")
+
+
+def read_quality(reply: str | None) -> int | None:
+    """The rating a judge's reply states, or None when it states none, several, or one off the scale.
+
+    Accepted: a JSON object whose ``quality`` is an integer (a structured reply); else
+    ``Quality: 5`` (any case, optionally ``/6`` or Markdown bold) anywhere in the reply, as long
+    as every such statement gives the same number; or a reply that is only the number.
+    """
+    if not reply:
+        return None
+    data = read_json_object(reply)
+    if data is not None:  # a structured reply: its "quality", and nothing else, is the rating
+        value = data.get("quality")
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        return value if value in RATINGS else None
+    labelled = {int(value) for value in _LABELLED.findall(reply)}
+    if labelled:
+        if len(labelled) != 1:
+            return None
+        value = labelled.pop()
+    else:
+        bare = _BARE.fullmatch(reply)
+        if bare is None:
+            return None
+        value = int(bare.group(1))
+    return value if value in RATINGS else None
+
+
+async def rate_answer(ctx: SampleContext, instruction: str, answer: str) -> tuple[int | None, dict[str, Any]]:
+    """One answer's rating and the check that records how it was read."""
+    completion = await ctx.complete(judge_messages(instruction, answer), stage=STAGE, response_format=FORMAT, **DECODING)
+    rating = read_quality(completion.text)
+    check: dict[str, Any] = {"rating": rating, "scale": "1-6", "structured": completion.structured}
+    if rating is None:
+        check["missing"] = "the judge's reply states no rating from 1 to 6"
+    return rating, check
+
+
+async def score_quality(ctx: SampleContext, sample: Sample) -> Score:
+    """``scores.quality``: the judge's rating of the sample's answer, or None."""
+    if sample.response is None:
+        check = {"rating": None, "scale": "1-6", "missing": "the sample has no answer to rate"}
+        return Score(checks={SCORE: check}, scores={SCORE: None})
+    rating, check = await rate_answer(ctx, sample.instruction, sample.response)
+    return Score(checks={SCORE: check}, scores={SCORE: None if rating is None else float(rating)})
+
+
+def _asked_for(options: Mapping[str, Any]) -> bool:
+    return bool(options.get(OPTION))
+
+
+SCORER = Scorer(
+    SCORE,
+    score_quality,
+    description="evol build --quality: an LLM judge rates each answer for its instruction from 1 to 6, Deita's "
+    "scale (scores.quality; null when its reply states no rating)",
+    enabled=_asked_for,
+    requests=lambda options: {STAGE: 1},  # one judge request per answered sample
+)
