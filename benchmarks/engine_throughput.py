@@ -80,7 +80,11 @@ def measure_engine(base_url: str, concurrency: int, seeds: int, rounds: int, fol
     )
     out = folder / f"out-{concurrency}"
     cpu, wall = cpu_seconds(), time.perf_counter()
-    summary = evolinstruct.build(
+    try:
+        build = evolinstruct.build
+    except AttributeError:  # a checkout from the middle of the app split, whose API pointed at the package
+        from evolinstruct.app.build.build import build
+    summary = build(
         domain="general", seeds=seeds_path, out=out, rounds=rounds, model="bench",
         base_url=base_url, api_key="sk-bench", concurrency=concurrency, progress=False,
     )

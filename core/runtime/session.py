@@ -14,6 +14,7 @@ it (``llm_for``). Today every stage has the default endpoint; a model or endpoin
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -154,22 +155,24 @@ class Session:
             self._role_of_stage.update(dict.fromkeys(stages, role))
 
     @classmethod
-    def open(cls, endpoint: EndpointConfig, cache: Cache | Path, **kwargs: Any) -> Session:
+    def open(
+        cls, endpoint: EndpointConfig, cache: Cache | Path, *, offline_server: Callable[[], Any] | None = None,
+        **kwargs: Any,
+    ) -> Session:
         """A session on ``endpoint`` with ``cache`` (a path: opened here and closed with the
-        session); the offline model is started when the endpoint has no URL."""
+        session). An endpoint without URLs is the bundled offline model: ``offline_server`` (the
+        ``LoopbackLLM`` class, which lives above this layer) is started for it and stopped with
+        the session."""
         stack = contextlib.ExitStack()
         if isinstance(cache, Path):
             cache = stack.enter_context(contextlib.closing(Cache(cache)))
         if endpoint.offline:
-            from ..offline.server import LoopbackLLM
-
-            server = stack.enter_context(LoopbackLLM())
-            served = EndpointConfig((server.base_url,), endpoint.model, endpoint.identity, endpoint.api_key,
-                                    endpoint.concurrency, endpoint.max_attempts, endpoint.timeout,
-                                    endpoint.max_outage, endpoint.backoff_max)
-            session = cls(served, cache, **kwargs)
-        else:
-            session = cls(endpoint, cache, **kwargs)
+            if offline_server is None:
+                stack.close()
+                raise ValueError("an endpoint without URLs needs offline_server to serve the offline model")
+            server = stack.enter_context(offline_server())
+            endpoint = dataclasses.replace(endpoint, urls=(server.base_url,))
+        session = cls(endpoint, cache, **kwargs)
         session._stack.push(stack)
         return session
 

@@ -75,7 +75,7 @@ def test_a_stage_maps_to_its_roles_client_and_the_rest_to_the_default(tmp_path: 
 
 
 def test_the_offline_model_is_started_and_stopped_with_the_session(tmp_path: Path) -> None:
-    session = Session.open(resolve_endpoint({}), tmp_path / "cache.sqlite")
+    session = Session.open(resolve_endpoint({}), tmp_path / "cache.sqlite", offline_server=LoopbackLLM)
     url = session.endpoint.urls[0]
     assert url.startswith("http://127.0.0.1:") and session.llm.identity == OFFLINE_ENDPOINT
     session.close()

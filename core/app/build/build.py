@@ -33,6 +33,7 @@ from ...runtime.llm import LLM
 from ...runtime.output import CACHE, Output
 from ...runtime.plugins import PluginHost, Registry
 from ...runtime.seeds import SeedFile, Selection, refuse_output_file
+from ...offline.server import LoopbackLLM
 from ...runtime.session import OFFLINE_API_KEY, EndpointConfig, Session
 from ...runtime.tally import Tally
 from ...types.errors import ExitCode, UsageError
@@ -221,7 +222,7 @@ class Build:
             )
         cache = self.stack.enter_context(contextlib.closing(self.open_cache(out / CACHE)))
         # The endpoint, its client and the cache as one session, which starts the offline model.
-        session = self.stack.enter_context(Session.open(self._endpoint(), cache))
+        session = self.stack.enter_context(Session.open(self._endpoint(), cache, offline_server=LoopbackLLM))
         llm = session.llm
         manifest = Manifest(out, self._manifest_static(resumed))
         tally = Tally(seeds=self.selected, rounds=config.rounds)
