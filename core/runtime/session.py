@@ -7,8 +7,9 @@ so a request's seed and its cache key come from one function whoever sends it, a
 ``evol curate`` finds the answers a build with the same seed already paid for.
 
 The session maps a stage (``evolve``, ``respond``, ``difficulty``...) to the client that serves
-it (``llm_for``). Today every stage has the default endpoint; a model or endpoint per stage is a
-``roles`` entry naming the stages it serves, without a change for the session's users.
+it (``llm_for``): the default endpoint's, unless a role (``runtime.roles``) claims the stage; the
+run context sends each stage's requests to its client, so a role's answers are cached and
+recorded under its own model and endpoint.
 """
 
 from __future__ import annotations
@@ -172,6 +173,11 @@ class Session:
                 raise ValueError("an endpoint without URLs needs offline_server to serve the offline model")
             server = stack.enter_context(offline_server())
             endpoint = dataclasses.replace(endpoint, urls=(server.base_url,))
+            # A role without endpoints of its own asks the build's: here the offline model.
+            kwargs["roles"] = {
+                role: (dataclasses.replace(config, urls=(server.base_url,)) if config.offline else config, stages)
+                for role, (config, stages) in (kwargs.get("roles") or {}).items()
+            }
         session = cls(endpoint, cache, **kwargs)
         session._stack.push(stack)
         return session
@@ -200,14 +206,39 @@ class Session:
         options: Any = None,  # the domain's checked options (RunContext.options), passed as they are
         out_dir: Path | None = None,
         decoding: Decoding | None = None,
+        role_decoding: Mapping[str, Decoding] | None = None,
         resources: dict[str, Any] | None = None,
     ) -> RunContext:
-        """The context domain code and judges send their requests through."""
+        """The context domain code and judges send their requests through: each stage a role
+        serves goes to the role's client, with ``role_decoding[role]`` when given."""
+        decoding = decoding or Decoding()
         return RunContext(
             domain=domain, options=options if options is not None else {}, seed=seed, out_dir=out_dir,
             llm=self.llm, cache=self.cache,
-            decoding=decoding or Decoding(), resources=resources if resources is not None else {},
+            decoding=decoding, resources=resources if resources is not None else {},
+            stage_llms={stage: self.llm_for(stage) for stage in self._role_of_stage},
+            stage_decoding={stage: (role_decoding or {}).get(role, decoding)
+                            for stage, role in self._role_of_stage.items()},
         )
+
+    def role_numbers(self) -> dict[str, dict[str, Any]]:
+        """Requests, tokens, failures and latency of each role's client this invocation (the
+        default endpoint's as ``default``), for the manifest."""
+        numbers = {}
+        for role, client in self._clients.items():
+            config = self._endpoints[role]
+            stats = client.stats
+            sent = sum(endpoint.stats.requests for endpoint in client.endpoints.all)
+            answered = sent - sum(endpoint.stats.failures for endpoint in client.endpoints.all)
+            latency = sum(endpoint.stats.latency_s for endpoint in client.endpoints.all)
+            numbers[role] = {
+                "model": config.model, "endpoint": config.identity,
+                "stages": sorted(stage for stage, owner in self._role_of_stage.items() if owner == role),
+                "sent": stats.sent, "from_cache": stats.cached, "retries": stats.retries, "failed": stats.failed,
+                "tokens": stats.usage.as_dict(),
+                "mean_latency_s": round(latency / answered, 4) if answered > 0 else None,
+            }
+        return numbers
 
     async def preflight(self) -> list[str]:
         """Reach every endpoint of every client once; returns warnings, raises what stops the run."""

@@ -73,6 +73,10 @@ class RunContext:
     cache: MemoStore
     decoding: Decoding
     resources: dict[str, Any] = field(default_factory=dict)
+    stage_llms: Mapping[str, ChatModel] = field(default_factory=dict)
+    """The model of each stage a role serves (the others: ``llm``)."""
+    stage_decoding: Mapping[str, Decoding] = field(default_factory=dict)
+    """The decoding of each stage a role serves (the others: ``decoding``)."""
     answered: int = 0
     """Requests of this run that got a usable answer, fresh or from the cache: when failures stop
     the run, whether the endpoint ever worked tells a wrong endpoint from one that broke."""
@@ -138,9 +142,10 @@ class SampleContext:
         **decoding: Any,
     ) -> Completion:
         """Like ``chat``, returning the whole ``Completion`` (whether the reply is structured...)."""
-        params = self.run.decoding.with_overrides(**decoding)
+        params = self.run.stage_decoding.get(stage, self.run.decoding).with_overrides(**decoding)
         request_seed = stable_int(self.run.seed, self.sample_id, stage, variant)
-        completion = await self.run.llm.chat(messages, params, request_seed, response_format=response_format)
+        llm = self.run.stage_llms.get(stage, self.run.llm)
+        completion = await llm.chat(messages, params, request_seed, response_format=response_format)
         self.run.answered += 1
         self.usage[stage] = self.usage.get(stage, Usage()) + completion.usage
         return completion

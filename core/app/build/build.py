@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -33,10 +34,12 @@ from ...runtime.llm import LLM
 from ...runtime.output import CACHE, Output
 from ...runtime.plugins import PluginHost, Registry
 from ...runtime.seeds import SeedFile, Selection, refuse_output_file
+from ...runtime.roles import ResolvedRole, domain_stages, resolve_roles
 from ...offline.server import LoopbackLLM
-from ...runtime.session import OFFLINE_API_KEY, EndpointConfig, Session
+from ...runtime.session import DEFAULT_ROLE, OFFLINE_API_KEY, EndpointConfig, Session
 from ...runtime.tally import Tally
 from ...types.errors import ExitCode, UsageError
+from ...types.records import Usage
 from ...types.options import DomainOptions
 from ...types.registrations import Domain, Filter, Registration, Scorer, applies_to
 from .config import DATASET_OPTIONS, OFFLINE_ENDPOINT, BuildConfig, checked as checked_options
@@ -73,6 +76,10 @@ class BuildPlan:
     identity: str
     seeds_sha256: str
     """The seeds file's digest, read once: run.json and the manifest both record it."""
+    stages: tuple[str, ...] = ()
+    """Every stage this build may send requests for (what a role may name)."""
+    roles: tuple[ResolvedRole, ...] = ()
+    """The models of the stages that are not the build's model's (``--role``, ``[roles.NAME]``)."""
 
     @property
     def offline(self) -> bool:
@@ -156,13 +163,21 @@ class Build:
         model = config.resolved_model(self.environ, not urls)
         if not urls and config.model and config.model != model:
             log.warning("no endpoint is configured, so --model %s is not used: the offline model answers", config.model)
+        filters = tuple(f for f in registry.filters.values() if applies_to(f, domain.name))
+        scorers = tuple(
+            s for s in registry.scorers.values()
+            if applies_to(s, domain.name) and (s.enabled is None or s.enabled(switches))
+        )
+        stages = domain_stages(domain, filters, scorers, options, config.max_tokens)
+        roles = resolve_roles(
+            config.all_roles, stages, self.environ,
+            build_urls=urls, build_identity=config.identity(urls), build_key=config.resolved_api_key(self.environ),
+        )
+        if roles and config.ray is not None:
+            raise UsageError("--role (or a recipe's [roles]) does not run on a Ray cluster yet; build without --ray")
         self.plan = BuildPlan(
             domain=domain, options=options, weights=_operation_weights(domain, config),
-            filters=tuple(f for f in registry.filters.values() if applies_to(f, domain.name)),
-            scorers=tuple(
-                s for s in registry.scorers.values()
-                if applies_to(s, domain.name) and (s.enabled is None or s.enabled(switches))
-            ),
+            filters=filters, scorers=scorers, stages=stages, roles=roles,
             seed_file=seed_file, selection=selection,
             selected=sum(1 for index in range(seed_file.valid_count) if selection.keeps(index)),
             urls=urls, model=model, identity=config.identity(urls), seeds_sha256=file_digest(config.seeds),
@@ -222,7 +237,14 @@ class Build:
             )
         cache = self.stack.enter_context(contextlib.closing(self.open_cache(out / CACHE)))
         # The endpoint, its client and the cache as one session, which starts the offline model.
-        session = self.stack.enter_context(Session.open(self._endpoint(), cache, offline_server=LoopbackLLM))
+        roles = {
+            role.name: (dataclasses.replace(self._endpoint(), urls=role.urls, model=role.model,
+                                            identity=role.identity, api_key=role.api_key or self._endpoint().api_key,
+                                            concurrency=role.config.concurrency or config.concurrency), role.stages)
+            for role in self._plan.roles
+        }
+        session = self.stack.enter_context(Session.open(self._endpoint(), cache, roles=roles,
+                                                               offline_server=LoopbackLLM))
         llm = session.llm
         manifest = Manifest(out, self._manifest_static(resumed))
         tally = Tally(seeds=self.selected, rounds=config.rounds)
@@ -254,16 +276,17 @@ class Build:
         assert self.host is not None
         run = self._opened.session.run_context(
             self.domain, seed=config.seed, options=self.options, out_dir=config.out, decoding=config.decoding,
+            role_decoding={role.name: role.config.decoding(config.decoding) for role in self._plan.roles},
         )
         output = self.stack.enter_context(
-            contextlib.closing(Output(config.out, {"endpoint": self.identity, "model": self.model}, self.tally))
+            contextlib.closing(Output(config.out, self._provenance(), self.tally))
         )
         engine = Engine(
             run, self.domain,
             rounds=config.rounds, schedule=config.schedule, filters=self.filters, scorers=self.scorers,
             write=output.write_lineage, weights=self.weights,
             # Two lineages per request slot of every endpoint: most of a lineage's time is one request.
-            max_active=max(2 * config.concurrency * len(self.llm.endpoints.all), 16),
+            max_active=max(2 * config.concurrency * sum(len(c.endpoints.all) for c in self._opened.session.clients), 16),
             label=self._label, watch=FailureWatch(),
         )
         progress = Progress(seeds=self.selected, rounds=config.rounds)
@@ -273,7 +296,7 @@ class Build:
 
         async def main() -> None:
             try:
-                for warning in await self.llm.preflight():
+                for warning in await self._opened.session.preflight():
                     log.warning("%s", warning)
                 self.record_settings()
                 try:
@@ -291,7 +314,7 @@ class Build:
                     # what they opened.
                     hook.evol_run_end(run=run)
             finally:
-                await self.llm.aclose()
+                await self._opened.session.aclose()
 
         status: Status = "complete"
         reason: str | None = None
@@ -302,15 +325,24 @@ class Build:
             status, reason, exit_code = ending(error)
         finally:
             output.close()
+        clients = self._opened.session.clients
         requests = {
-            "sent": self.llm.stats.sent,
-            "from_cache": self.llm.stats.cached,
-            "retries": self.llm.stats.retries,
-            "failed": self.llm.stats.failed,
-            "tokens_this_invocation": self.llm.stats.usage.as_dict(),
+            "sent": sum(c.stats.sent for c in clients),
+            "from_cache": sum(c.stats.cached for c in clients),
+            "retries": sum(c.stats.retries for c in clients),
+            "failed": sum(c.stats.failed for c in clients),
+            "tokens_this_invocation": sum((c.stats.usage for c in clients), Usage()).as_dict(),
         }
-        endpoints = [{"url": e.name, **e.stats.as_dict()} for e in self.llm.endpoints.all]
-        return self.conclude(status, reason, exit_code, requests, endpoints)
+        endpoints = [{"url": e.name, **e.stats.as_dict()} for c in clients for e in c.endpoints.all]
+        # Per role only when there are roles: a build without them keeps the manifest it had.
+        extra = None
+        if self._plan.roles:
+            numbers = self._opened.session.role_numbers()
+            claimed = {stage for role in self._plan.roles for stage in role.stages}
+            if DEFAULT_ROLE in numbers:
+                numbers[DEFAULT_ROLE]["stages"] = [stage for stage in self._plan.stages if stage not in claimed]
+            extra = {"roles": numbers}
+        return self.conclude(status, reason, exit_code, requests, endpoints, extra)
 
     def conclude(
         self, status: Status, reason: str | None, exit_code: ExitCode, requests: Mapping[str, Any],
@@ -392,7 +424,18 @@ class Build:
             del state["difficulty"]
         if not config.quality:  # likewise
             del state["quality"]
+        if self._plan.roles:  # likewise: a build without roles records none
+            state["roles"] = {role.name: role.recorded() for role in self._plan.roles}
         return state
+
+    def _provenance(self) -> dict[str, Any]:
+        """What every row says made it: the build's endpoint and model, and with roles the model
+        of each stage a role serves (the other stages: ``model``)."""
+        provenance: dict[str, Any] = {"endpoint": self.identity, "model": self.model}
+        if self._plan.roles:
+            provenance["models"] = {stage: {"model": role.model, "endpoint": role.identity}
+                                    for role in self._plan.roles for stage in role.stages}
+        return provenance
 
     def _label(self, registration: Registration) -> str:
         assert self.host is not None

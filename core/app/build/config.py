@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from ...runtime.session import (  # noqa: F401 (DEFAULT_MODEL, OFFLINE_ENDPOINT: this module's names too)
     DEFAULT_MODEL, OFFLINE_ENDPOINT, OFFLINE_MODEL, endpoint_identity, endpoint_urls, model_name, parse_base_urls,
 )
+from ...runtime.roles import RoleConfig, parse_role, roles_from
 from ...runtime.urls import public_url
 from ...types.errors import UsageError
 from ...types.options import Cli
@@ -76,6 +77,11 @@ class BuildConfig(BaseModel):
     """OpenAI-compatible endpoint; repeat it for several replicas of one model."""
     api_key: Annotated[SecretStr | None, Cli(default_text="$OPENAI_API_KEY")] = None
     """API key."""
+    role: Annotated[tuple[str, ...], Cli(repeat=True, metavar="STAGE=MODEL[@URL]", default_text="none: every stage "
+                                         "asks --model")] = ()
+    """A model (at its own endpoint after @) for one stage (see `evol domains list`), or for every judging stage
+    (judge=MODEL); repeatable. A recipe's [roles.STAGE] tables say more: base_url, api_key_env, decoding,
+    concurrency."""
     endpoint_id: Annotated[str | None, Cli(default_text="the URLs")] = None
     """A name for the endpoint in cache keys and provenance, for replicas whose URLs change."""
     concurrency: int = Field(32, ge=1, le=4096)
@@ -118,6 +124,7 @@ class BuildConfig(BaseModel):
     # Not command-line options (no docstring): the domain's options are its own model's fields,
     # and the invocation is recorded, not given.
     options: dict[str, Any] = Field(default_factory=dict)  # the domain's own options, by option name
+    roles: dict[str, RoleConfig] = Field(default_factory=dict)  # a recipe's [roles.NAME] tables
     command: tuple[str, ...] = ()  # what asked for this build, secrets masked (for the manifest)
     call: str | None = None  # a build started from Python: the call, secrets masked (for the manifest)
 
@@ -150,6 +157,17 @@ class BuildConfig(BaseModel):
     @classmethod
     def _base_url(cls, value: Any) -> Any:
         return parse_base_urls(value)
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = (value,)
+        if not isinstance(value, (list, tuple)) or not all(isinstance(entry, str) for entry in value):
+            raise ValueError("must be STAGE=MODEL[@URL] strings")
+        for entry in value:
+            parse_role(entry)  # a ValueError names the entry
+        return tuple(value)
 
     @field_validator("shard", mode="before")
     @classmethod
@@ -240,6 +258,11 @@ class BuildConfig(BaseModel):
         return endpoint_identity(urls, self.endpoint_id)
 
     @property
+    def all_roles(self) -> dict[str, RoleConfig]:
+        """The recipe's roles with the command line's over them."""
+        return roles_from(self.role, self.roles)
+
+    @property
     def decoding(self) -> Decoding:
         return Decoding(self.temperature, self.top_p, self.max_tokens)
 
@@ -302,6 +325,8 @@ def checked(model: type[Model], values: Mapping[str, Any], *, sources: Mapping[s
             label = option_name(field) if field else "the configuration"
             if field == "options" and len(location) > 1:
                 label = option_name(location[1])
+            if field == "roles" and len(location) > 1:  # a recipe's [roles.NAME] table, and its key
+                label = f"[roles.{location[1]}]" + (f" {location[2].replace('_', '-')}" if len(location) > 2 else "")
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
                 message = unknown
@@ -332,6 +357,11 @@ def read_recipe(path: Path) -> dict[str, Any]:
         if not isinstance(recipe["options"], dict):
             raise UsageError(f"{path}: [options] must be a table of the domain's options")
         recipe["options"] = {key.replace("-", "_"): value for key, value in recipe["options"].items()}
+    if isinstance(recipe.get("roles"), dict):  # [roles.NAME] tables spell their keys as the options do
+        recipe["roles"] = {
+            name: {key.replace("-", "_"): value for key, value in table.items()} if isinstance(table, dict) else table
+            for name, table in recipe["roles"].items()
+        }
     for key in ("seeds", "out"):  # relative paths are relative to the recipe, as in any config file
         if isinstance(recipe.get(key), str) and not Path(recipe[key]).is_absolute():
             recipe[key] = str((path.parent / recipe[key]))

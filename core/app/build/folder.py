@@ -142,6 +142,11 @@ def _differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]
                     else f"endpoint was {before.get(key)!r}, now {now.get(key)!r}: the offline model's "
                     "placeholder answers are never reused for a real model"
                 )
+            elif key == "roles":
+                before_roles, now_roles = before.get(key) or {}, now.get(key) or {}
+                for name in sorted(set(before_roles) | set(now_roles)):
+                    if before_roles.get(name) != now_roles.get(name):
+                        changes.append(f"role {name} was {before_roles.get(name)!r}, now {now_roles.get(name)!r}")
             elif key == "seeds_sha256":
                 changes.append("the seeds file's content changed")
             else:

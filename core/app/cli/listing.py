@@ -8,7 +8,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ...runtime.roles import JUDGE_GROUP, JUDGING_STAGES, domain_stages
 from ...types.errors import PluginError
+from ...types.registrations import applies_to
 from .common import emit_json, host_for
 
 log = logging.getLogger("evolinstruct.cli")
@@ -51,8 +53,17 @@ def domains_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def domains_list(ctx: click.Context, as_json: bool) -> None:
-    """Each domain, the plugin that provides it, its evolution operations and options."""
+    """Each domain, the plugin that provides it, its evolution operations, options and the stages
+    its requests name (what --role STAGE=MODEL accepts; judge: every judging stage)."""
     registry = host_for(ctx).registry
+
+    def stages(domain):  # with the domain's default options, every filter and scorer that may run
+        found = domain_stages(
+            domain, [f for f in registry.filters.values() if applies_to(f, domain.name)],
+            [s for s in registry.scorers.values() if applies_to(s, domain.name)], domain.options(),
+        )
+        return [{"name": stage, "judge": stage in JUDGING_STAGES} for stage in found]
+
     rows = [
         {
             "name": name,
@@ -63,16 +74,18 @@ def domains_list(ctx: click.Context, as_json: bool) -> None:
                 for op in domain.operations
             ],
             "options": [f"--{option.replace('_', '-')}" for option in domain.options.model_fields],
+            "stages": stages(domain),
         }
         for name, domain in sorted(registry.domains.items())
     ]
     if as_json:
         emit_json(rows)
         return
-    table = Table("domain", "plugin", "operations", "description")
+    table = Table("domain", "plugin", "operations", f"stages ({JUDGE_GROUP}*)", "description")
     for row in rows:
         operations = ", ".join(
             op["name"] + (f" (weight {op['weight']:g})" if op["weight"] != 1 else "") for op in row["operations"]
         )
-        table.add_row(row["name"], row["plugin"], operations, row["description"])
+        stage_names = ", ".join(stage["name"] + ("*" if stage["judge"] else "") for stage in row["stages"])
+        table.add_row(row["name"], row["plugin"], operations, stage_names, row["description"])
     Console().print(table)

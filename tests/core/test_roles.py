@@ -1,0 +1,94 @@
+"""Roles: the --role spelling, a recipe's tables under it, the stages a role serves, and a
+stage's requests reaching its role's server through the run context."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from evolinstruct.app.build.config import make_config, read_recipe
+from evolinstruct.offline.server import LoopbackLLM
+from evolinstruct.runtime.roles import RoleConfig, parse_role, resolve_roles, roles_from
+from evolinstruct.runtime.session import EndpointConfig, Session
+from evolinstruct.types.errors import UsageError
+from evolinstruct.types.records import Decoding
+
+STAGES = ("difficulty", "equality", "evolve", "respond")
+
+
+def test_a_role_is_stage_model_and_an_optional_url() -> None:
+    assert parse_role("respond=big") == ("respond", RoleConfig(model="big"))
+    name, role = parse_role("judge=small@http://127.0.0.1:9/v1")
+    assert name == "judge" and role.model == "small" and role.base_url == ("http://127.0.0.1:9/v1",)
+    for wrong in ("respond", "=big", "respond=", "respond=big@", "respond=a,b"):
+        with pytest.raises(ValueError):
+            parse_role(wrong)
+
+
+def test_the_command_lines_role_replaces_the_recipes_of_the_same_name() -> None:
+    recipe = {"respond": RoleConfig(model="from-recipe", temperature=0.1), "judge": RoleConfig(model="judge")}
+    roles = roles_from(["respond=from-cli"], recipe)
+    assert roles == {"respond": RoleConfig(model="from-cli"), "judge": RoleConfig(model="judge")}
+
+
+def test_judge_serves_the_judging_stages_a_stages_own_role_does_not_claim() -> None:
+    roles = {"judge": RoleConfig(model="j"), "equality": RoleConfig(model="e")}
+    resolved = {r.name: r for r in resolve_roles(roles, STAGES, {}, build_urls=("http://h/v1",),
+                                                 build_identity="h", build_key="k")}
+    assert resolved["judge"].stages == ("difficulty",)
+    assert resolved["equality"].stages == ("equality",)
+    assert resolved["judge"].identity == "h" and resolved["judge"].api_key == "k"
+
+
+def test_an_unknown_role_names_the_valid_ones_and_a_missing_key_variable_names_it() -> None:
+    with pytest.raises(UsageError, match="valid roles: difficulty, equality, evolve, respond, judge"):
+        resolve_roles({"answer": RoleConfig(model="m")}, STAGES, {}, build_urls=(), build_identity="offline",
+                      build_key=None)
+    with pytest.raises(UsageError, match="JUDGE_KEY"):
+        resolve_roles({"judge": RoleConfig(model="m", api_key_env="JUDGE_KEY")}, STAGES, {}, build_urls=(),
+                      build_identity="offline", build_key=None)
+    resolved = resolve_roles({"judge": RoleConfig(model="m", api_key_env="JUDGE_KEY")}, STAGES,
+                             {"JUDGE_KEY": "sk-judge"}, build_urls=(), build_identity="offline", build_key=None)
+    assert resolved[0].api_key == "sk-judge"
+
+
+def test_a_recipes_role_tables_are_checked_naming_the_table(tmp_path: Path) -> None:
+    recipe = tmp_path / "run.toml"
+    recipe.write_text('[roles.respond]\nmodel = "big"\ntemperature = 7\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"\[roles.respond\] temperature"):
+        make_config({**read_recipe(recipe), "seeds": "s.jsonl", "out": "o"})
+    recipe.write_text('[roles.respond]\nmodel = "big"\nbase-url = ["http://127.0.0.1:9/v1"]\nmax-tokens = 64\n',
+                      encoding="utf-8")
+    config = make_config({**read_recipe(recipe), "seeds": "s.jsonl", "out": "o"})
+    assert config.all_roles["respond"].max_tokens == 64
+    assert config.all_roles["respond"].decoding(Decoding(1.0, 0.9, 2048)) == Decoding(1.0, 0.9, 64)
+    with pytest.raises(UsageError, match="--role"):
+        make_config({"seeds": "s.jsonl", "out": "o", "role": ["respond"]})
+
+
+def test_each_stage_reaches_its_roles_server_through_the_run_context(tmp_path: Path) -> None:
+    with LoopbackLLM() as base, LoopbackLLM() as judge:
+        endpoint = EndpointConfig((base.base_url,), "base", "base", "k")
+        role = EndpointConfig((judge.base_url,), "judge-model", "judge", "k")
+        with Session.open(endpoint, tmp_path / "cache.sqlite", roles={"judge": (role, ("equality",))}) as session:
+            run = session.run_context(
+                _Domain(), seed=3, decoding=Decoding(1.0, 0.9, 256), role_decoding={"judge": Decoding(0.0, 1.0, 8)},
+            )
+
+            async def ask() -> None:
+                ctx = run.for_sample("s1")
+                await ctx.chat([{"role": "user", "content": "rewrite this"}], stage="evolve")
+                await ctx.chat([{"role": "user", "content": "are these equal"}], stage="equality")
+                await session.aclose()
+
+            asyncio.run(ask())
+        assert [r.body["model"] for r in base.requests] == ["base"]
+        assert [r.body["model"] for r in judge.requests] == ["judge-model"]
+        assert judge.requests[0].body["max_tokens"] == 8 and base.requests[0].body["max_tokens"] == 256
+
+
+class _Domain:
+    name = "general"
+    description = "test"
