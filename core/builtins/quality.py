@@ -25,10 +25,12 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from ..runtime.engine import AnswerEvolution
 from ..types.context import SampleContext
 from ..types.records import Sample, Score
 from ..types.registrations import Scorer
 from ..types.structured import enum_property, json_schema_format, read_json_object
+from .curation.difficulty import SCORE as DIFFICULTY_SCORE
 
 STAGE = "quality"
 SCORE = "quality"
@@ -134,3 +136,62 @@ SCORER = Scorer(
     enabled=_asked_for,
     requests=lambda options: {STAGE: 1},  # one judge request per answered sample
 )
+
+
+# --- EvolQuality: rewriting an answer to be better --------------------------------------------
+
+EVOLVE_STAGE = "evolve-answer"
+EVOLVE_OPTION = "evolve_answers"
+"""The core build option (``evol build --evolve-answers K``): K rewrites of each answer."""
+DIRECTIONS: dict[str, str] = {
+    "helpfulness": "Make the answer more helpful: address what the person asking actually needs, anticipate the "
+    "obvious follow-up question, and give practical guidance where it fits.",
+    "relevance": "Make the answer more relevant: keep everything that bears on the instruction, remove what does "
+    "not, and follow every constraint the instruction states.",
+    "depth": "Make the answer deeper: explain the reasoning behind each point, the principles it rests on and the "
+    "cases where it would not hold.",
+    "creativity": "Make the answer more creative: find a fresher angle, a telling example or an original way of "
+    "presenting it, while staying correct and on task.",
+    "level of detail": "Make the answer more detailed: add the specific steps, figures, examples or definitions that "
+    "a careful reader would otherwise have to look up.",
+}
+"""Deita's five directions for improving an answer, each with the request sent to the model."""
+
+EVOLVE_PROMPT = """\
+Below is an instruction and an answer to it. Rewrite the answer so that it is better in one respect.
+
+{direction}
+
+Rules:
+- Keep everything in the answer that is correct. Never change a result, a final answer, code \
+behaviour that is right, or a fact, to make the answer sound better.
+- If the answer contains code, the rewritten answer must contain complete, working code that does \
+the same job.
+- Do not mention the rewriting, the original answer or these rules.
+- Reply with the rewritten answer only.
+
+Instruction:
+<<<
+{instruction}
+>>>
+
+Answer:
+<<<
+{answer}
+>>>"""
+
+
+def evolve_messages(instruction: str, answer: str, direction: str) -> list[dict[str, str]]:
+    """The chat messages that ask for one answer rewritten along ``direction`` (a key of DIRECTIONS)."""
+    prompt = EVOLVE_PROMPT.format(direction=DIRECTIONS[direction], instruction=instruction, answer=answer)
+    return [{"role": "user", "content": prompt}]
+
+
+def answer_evolution(count: int) -> AnswerEvolution | None:
+    """What the engine needs for ``--evolve-answers count`` (None: no answer is rewritten).
+    Versions are ranked by this judge's ``scores.quality``; the difficulty judge reads only the
+    instruction, so a rewritten answer does not ask it again."""
+    if count <= 0:
+        return None
+    return AnswerEvolution(count=count, directions=tuple(DIRECTIONS), messages=evolve_messages, rank_by=SCORE,
+                           instruction_only=frozenset({DIFFICULTY_SCORE}), stage=EVOLVE_STAGE)

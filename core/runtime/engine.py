@@ -27,11 +27,11 @@ import inspect
 import random
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..types.context import RunContext, SampleContext, stable_int
 from ..types.errors import EvolError, LLMFailure, TransientError
-from ..types.records import Elimination, Sample, Seed, Usage
+from ..types.records import Elimination, Message, Sample, Seed, Usage
 from ..types.registrations import Domain, Filter, Operation, Registration, Scorer
 from ..types.rewrite import clean_rewrite
 from .failures import Failure, FailureWatch, classify, code_traceback, describe
@@ -42,6 +42,28 @@ UNRANKED = "unranked"
 SAME_TEXT = "same-text"
 NOT_CHOSEN = (OUTRANKED, UNRANKED, SAME_TEXT)
 """The eliminations of a ranked round's candidates that were not chosen (not filters' verdicts)."""
+ANSWER_CANDIDATES = "answer_candidates"
+"""The field listing every version of a sample's answer (``--evolve-answers``)."""
+EMPTY_ANSWER = "empty-answer"
+
+
+@dataclass(frozen=True)
+class AnswerEvolution:
+    """``evol build --evolve-answers K``: each kept sample's answer is rewritten K times, each
+    version along a direction drawn per (run seed, sample, version), from the latest version
+    that survived. A version goes through the domain's response filters, scorers and verdict
+    filters as an answer does (the code domain runs it against the tests), and the sample keeps
+    the surviving version with the highest ``rank_by`` score (ties and no scores: the earliest).
+    """
+
+    count: int
+    directions: tuple[str, ...]
+    messages: Callable[[str, str, str], Sequence[Message]]
+    """(instruction, answer, direction) -> the request for a better answer."""
+    rank_by: str
+    instruction_only: frozenset[str] = frozenset()
+    """Scorers that read only the instruction, which a rewritten answer does not change: not run again."""
+    stage: str = "evolve-answer"
 
 
 @dataclass
@@ -101,6 +123,7 @@ class Engine:
         weights: Mapping[str, float] | None = None,
         label: Callable[[Registration], str] = lambda registration: f"{registration.kind} {registration.name!r}",
         watch: FailureWatch | None = None,
+        answers: AnswerEvolution | None = None,
     ) -> None:
         self.run = run
         self.domain = domain
@@ -118,6 +141,7 @@ class Engine:
         self.candidates = domain.candidates.count(run.options) if domain.candidates is not None else 1
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
             raise ValueError(f"domain {domain.name!r} asks for {self.candidates!r} candidates per round; it must be an integer >= 1")
+        self.answers = answers if answers is not None and answers.count > 0 else None
         self.progress: Progress | None = None
         self.aborting = False
         """Set when failures became systematic; the run stops once the lineage that showed it is written."""
@@ -221,6 +245,7 @@ class Engine:
             if sample.response is None:
                 sample = await self.respond(ctx, sample)
             sample = await self.score(ctx, sample)
+            sample = await self.evolve_answers(ctx, sample)
         except _Failed as failed:
             failed.at(sample.id, 0, SEED_OPERATION, ctx.usage)
             raise
@@ -246,6 +271,7 @@ class Engine:
             with stage("evolve", self.domain, self.label):
                 instruction = self.clean(rewrite)
                 fields = dict(self.inherit(parent.fields))
+                fields.pop(ANSWER_CANDIDATES, None)  # the parent's answers are not this instruction's
             candidate = Sample(
                 id=candidate_id,
                 seed_id=parent.seed_id,
@@ -264,6 +290,8 @@ class Engine:
             if elimination is None:
                 candidate = await self.score(ctx, candidate)
                 elimination = await self.eliminate("verdict", ctx, candidate)
+            if elimination is None:
+                candidate = await self.evolve_answers(ctx, candidate)
         except _Failed as failed:
             failed.at(candidate_id, round_, operation.name, ctx.usage)
             raise
@@ -286,8 +314,10 @@ class Engine:
                 return Elimination(rule.name, reason)
         return None
 
-    async def score(self, ctx: SampleContext, sample: Sample) -> Sample:
+    async def score(self, ctx: SampleContext, sample: Sample, skip: frozenset[str] = frozenset()) -> Sample:
         for scorer in self.scorers:
+            if scorer.name in skip:
+                continue
             with stage("score", scorer, self.label):
                 result = await scorer.score(ctx, sample)
             sample = sample.replace(
@@ -295,6 +325,59 @@ class Engine:
                 scores={**sample.scores, **result.scores},
             )
         return sample
+
+    async def evolve_answers(self, ctx: SampleContext, sample: Sample) -> Sample:
+        """The sample with its best answer version and ``fields.answer_candidates`` listing every
+        version: text, direction, parent version, score, elimination (null: it survived), chosen.
+
+        A version that a filter eliminates, that is empty, or that repeats an earlier version's
+        text (up to spacing) is not a candidate; the next version is rewritten from the latest
+        surviving one. Version 0 is the answer the sample had.
+        """
+        plan = self.answers
+        if plan is None or sample.response is None:
+            return sample
+        versions: list[Sample] = [sample]
+        records: list[dict[str, Any]] = [
+            {"version": 0, "text": sample.response, "direction": None, "parent": None, "elimination": None}]
+        texts = {" ".join(sample.response.split()): 0}
+        latest = 0
+        for number in range(1, plan.count + 1):
+            direction = random.Random(stable_int(self.run.seed, sample.id, plan.stage, number)).choice(plan.directions)
+            parent = versions[latest]
+            with stage(plan.stage, self.domain, self.label):
+                text = (await ctx.chat(plan.messages(sample.instruction, parent.response or "", direction),
+                                       stage=plan.stage, variant=number)).strip()
+            # A version starts with no score of its own but those of its instruction.
+            kept_scores = {name: value for name, value in sample.scores.items() if name in plan.instruction_only}
+            version = sample.replace(response=text, response_source="model", scores=kept_scores)
+            elimination: Elimination | None = None
+            same = texts.get(" ".join(text.split()))
+            if not text:
+                elimination = Elimination(EMPTY_ANSWER, "the rewritten answer is empty")
+            elif same is not None:
+                elimination = Elimination(SAME_TEXT, f"the same text as version {same}")
+            else:
+                elimination = await self.eliminate("response", ctx, version)
+                if elimination is None:
+                    version = await self.score(ctx, version, skip=plan.instruction_only)
+                    elimination = await self.eliminate("verdict", ctx, version)
+            versions.append(version)
+            records.append({"version": number, "text": text, "direction": direction, "parent": latest,
+                            "elimination": None if elimination is None else
+                            {"filter": elimination.filter, "reason": elimination.reason}})
+            if elimination is None:
+                texts.setdefault(" ".join(text.split()), number)
+                latest = number
+        scores = [_score_value(version.scores.get(plan.rank_by)) for version in versions]
+        alive = [n for n, record in enumerate(records) if record["elimination"] is None]
+        scored = [n for n in alive if scores[n] is not None]
+        chosen = max(scored, key=lambda n: (scores[n], -n)) if scored else 0
+        for n, record in enumerate(records):
+            record[plan.rank_by] = scores[n]
+            record["chosen"] = n == chosen
+        best = versions[chosen]
+        return best.replace(fields={**best.fields, ANSWER_CANDIDATES: records})
 
     # --- choices -----------------------------------------------------------------------------
 
@@ -440,6 +523,12 @@ class Engine:
         self.count(failure.round, "failed")
         if self.watch.failed(failure):
             self.aborting = True
+
+
+def _score_value(score: object) -> float | None:
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or score != score:
+        return None
+    return float(score)
 
 
 class stage:

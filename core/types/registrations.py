@@ -108,6 +108,10 @@ class Domain(Registration):
     for fields that stop applying once the instruction changes, such as a reference answer."""
     candidates: Candidates | None = None
     """None: one candidate per round."""
+    answer_evolution: bool = True
+    """Whether ``evol build --evolve-answers`` may rewrite this domain's answers: False for a domain
+    whose filters and scorers cannot tell a rewritten answer that lost what was verified in the
+    original (the build refuses the option rather than keep such a version)."""
     requests: RequestBudget | None = None
     """What answering one sample sends at most; with ``respond=None`` the core knows (one
     ``respond`` request) and this may stay None."""

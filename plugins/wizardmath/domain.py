@@ -232,5 +232,7 @@ MATH = Domain(
     options=MathOptions,
     inherit_fields=inherit_fields,
     candidates=Candidates(count=irm_candidates, score=RANKING_SCORE),
+    # No filter compares a rewritten solution's final answer with the verified one yet.
+    answer_evolution=False,
     requests=lambda options: {"respond": int(options.get("samples") or 1)},
 )

@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping
 from rich.console import Console
 
 from ...runtime.cache import Cache
+from ...builtins.quality import answer_evolution
 from ...runtime.engine import NOT_CHOSEN, Engine, Progress, operations_per_round
 from ...runtime.failures import FailureWatch
 from ...runtime.llm import LLM
@@ -151,6 +152,11 @@ class Build:
         except ValueError as error:
             raise UsageError(str(error)) from None
         switches = scorer_switches(config, options)
+        if config.evolve_answers and not config.quality:
+            raise UsageError("--evolve-answers needs --quality: the versions of an answer are ranked by the quality judge")
+        if config.evolve_answers and not domain.answer_evolution:
+            raise UsageError(f"--evolve-answers: the {domain.name} domain cannot check a rewritten answer against what "
+                             "it verified in the original, so it does not rewrite answers")
         # Before anything reads the seeds or opens the folder: the build would empty its own files.
         refuse_output_file(config.seeds, config.out)
         seed_file = SeedFile(config.seeds, domain, config.skip_invalid).validate()
@@ -287,7 +293,7 @@ class Build:
             write=output.write_lineage, weights=self.weights,
             # Two lineages per request slot of every endpoint: most of a lineage's time is one request.
             max_active=max(2 * config.concurrency * sum(len(c.endpoints.all) for c in self._opened.session.clients), 16),
-            label=self._label, watch=FailureWatch(),
+            label=self._label, watch=FailureWatch(), answers=answer_evolution(config.evolve_answers),
         )
         progress = Progress(seeds=self.selected, rounds=config.rounds)
         display = BuildProgress(progress, self.llm, live=config.progress, console=self.console)
@@ -424,6 +430,8 @@ class Build:
             del state["difficulty"]
         if not config.quality:  # likewise
             del state["quality"]
+        if not config.evolve_answers:  # likewise
+            del state["evolve_answers"]
         if self._plan.roles:  # likewise: a build without roles records none
             state["roles"] = {role.name: role.recorded() for role in self._plan.roles}
         return state

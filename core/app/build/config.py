@@ -38,7 +38,7 @@ MAX_OUTAGE = 7 * 24 * 3600.0
 # The others (concurrency, timeouts, attempts, progress) change how fast, not what.
 DATASET_OPTIONS = (
     "domain", "rounds", "schedule", "model", "seed", "limit", "shard", "temperature", "top_p",
-    "max_tokens", "operation_weights", "difficulty", "quality", "options",
+    "max_tokens", "operation_weights", "difficulty", "quality", "evolve_answers", "options",
 )
 
 
@@ -111,6 +111,10 @@ class BuildConfig(BaseModel):
     quality: bool = False
     """Rate each answer for its instruction 1-6 (Deita's scale) with an LLM judge (scores.quality; null when its
     reply states no rating)."""
+    evolve_answers: int = Field(0, ge=0, le=16)
+    """Rewrite each kept answer K times, each along one of Deita's directions (helpfulness, relevance, depth,
+    creativity, level of detail); the domain's checks apply to every version, the best by --quality stays the
+    response and all are listed in fields.answer_candidates. Needs --quality."""
     skip_invalid: bool = False
     """Skip malformed seed records (listed in the manifest) instead of stopping."""
     restart: bool = False
