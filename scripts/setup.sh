@@ -29,4 +29,9 @@ echo "== Docker engine"
 bash scripts/install-docker.sh
 
 echo "== sandbox image"
+# The image ships a few npm packages, fetched with the host's npm when it is built.
+if ! command -v npm >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
+fi
 evol sandbox build
