@@ -5,11 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== Python packages (evolinstruct with its test tools and the ray extra, and the example plugin)"
+echo "== Python packages (evolinstruct with its test tools and the ray extra, the example plugin and autoevol)"
 # Two steps: pip 23 does not let a local path's dependency ("evolinstruct") be satisfied by an
 # editable install given in the same command, and fails looking for it on the index.
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test,ray]"
 python3 -m pip install --quiet --disable-pip-version-check ./examples/evol-haiku
+python3 -m pip install --quiet --disable-pip-version-check ./plugins/autoevol  # Auto Evol-Instruct, a plugin of its own
 
 echo "== Chromium (the report's browser tests drive Debian's chromium through playwright)"
 if [ -x /usr/bin/chromium ]; then

@@ -11,7 +11,9 @@ from pathlib import Path
 from tests.conftest import REPO
 
 PACKAGES = {"evolinstruct": REPO / "core", "wizardcoder": REPO / "plugins" / "wizardcoder",
-            "wizardmath": REPO / "plugins" / "wizardmath"}
+            "wizardmath": REPO / "plugins" / "wizardmath",
+            # a separate distribution, built as a third party would build it
+            "evol_autoevol": REPO / "plugins" / "autoevol" / "evol_autoevol"}
 
 # Each layer may import itself and those listed after it.
 LAYERS = {
@@ -146,7 +148,7 @@ def test_plugins_import_only_the_public_api_of_the_core() -> None:
     reaching_in = [
         f"{module} -> {target}"
         for module, targets in graph().items()
-        if module.startswith(("wizardcoder", "wizardmath"))
+        if module.startswith(("wizardcoder", "wizardmath", "evol_autoevol"))
         for target in targets
         # the public API: evolinstruct itself, and the report contract for report sections
         if target.startswith("evolinstruct.") and target != "evolinstruct.report"

@@ -13,41 +13,16 @@ What it registers, through the public API only:
 
 from __future__ import annotations
 
-import os
 import random
-from functools import lru_cache
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import click
 
-from evolinstruct import Domain, ExtraOperation, Message, Operation, Sample, SampleContext, Score, Scorer, hookimpl
+from evolinstruct import (
+    Domain, ExtraOperation, Message, Operation, RunContext, Sample, SampleContext, Score, Scorer, hookimpl,
+)
 
-from .method import INITIAL, Method, load_method
-
-METHOD_ENV = "EVOL_METHOD"
-"""The method file the ``auto`` operation rewrites with; unset: the initial method."""
-
-OPTIMIZER_DOMAIN = "autoevol"
-STAGE_FIELD = "autoevol_stage"
-TEMPERATURE_FIELD = "autoevol_temperature"
-
-
-def current_method() -> Method:
-    path = os.environ.get(METHOD_ENV)
-    if not path:
-        return INITIAL
-    file = Path(path)
-    try:
-        stamp = file.stat().st_mtime_ns
-    except OSError:
-        stamp = -1  # load_method names the file and why it cannot be read
-    return _load(file, stamp)
-
-
-@lru_cache(maxsize=8)
-def _load(path: Path, stamp: int) -> Method:  # the stamp: an edited file is read again
-    return load_method(path)
+from .method import OPTIMIZER_DOMAIN, STAGE_FIELD, TEMPERATURE_FIELD, current_method
 
 
 def auto_prompt(sample: Sample, rng: random.Random) -> Sequence[Message]:
@@ -99,6 +74,13 @@ def evol_domains() -> Iterable[Domain]:
         respond=answer_for_the_optimizer,
         requests=lambda options: {"analyze": 1, "optimize": 1},
     )
+
+
+@hookimpl
+def evol_run_start(run: RunContext) -> None:
+    # A method file that cannot be used stops the build (exit 2) before the first request.
+    if run.domain.name == "general":
+        current_method()
 
 
 @hookimpl

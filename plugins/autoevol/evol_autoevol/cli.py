@@ -25,8 +25,10 @@ import click
 import evolinstruct
 from evolinstruct import UsageError
 
-from . import METHOD_ENV, OPTIMIZER_DOMAIN, STAGE_FIELD, TEMPERATURE_FIELD
-from .method import FORMAT, INITIAL_METHOD, digest, method_from_reply, method_problem, write_json
+from .method import (
+    FORMAT, INITIAL_METHOD, METHOD_ENV, OPTIMIZER_DOMAIN, STAGE_FIELD, TEMPERATURE_FIELD, digest, method_from_reply,
+    method_problem, write_json,
+)
 
 ANALYZE_PROMPT = """\
 Below are evolution trajectories: instructions rewritten several times, one after another, by an \
@@ -195,7 +197,11 @@ def optimize(seeds: list[dict[str, Any]], out: Path, steps: int, batch: int, can
         [issues] = optimizer_reply(settings, folder / "analyze", "analyze",
                                    [ANALYZE_PROMPT.format(trajectories="\n\n".join(map(show, paths)))], 0.0)
         prompt = OPTIMIZE_PROMPT.format(placeholder="{instruction}", method=current.strip(), issues=issues.strip())
-        replies = optimizer_reply(settings, folder / "optimize", "optimize", [prompt] * candidates, 1.0)
+        # Each candidate is asked apart (its own request seed, and its number in the prompt, which
+        # also lets a scripted model tell them apart).
+        asks = [f"{prompt}\n(Candidate {number} of {candidates}: write a variant of your own.)\n"
+                for number in range(1, candidates + 1)]
+        replies = optimizer_reply(settings, folder / "optimize", "optimize", asks, 1.0)
         records = []
         best = (current_rate["failure_rate"], 0, current, current_name, current_file)
         for number, reply in enumerate(replies, 1):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +107,28 @@ def write_json(path: Path, document: Any) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     temporary.replace(path)
+
+
+METHOD_ENV = "EVOL_METHOD"
+"""The method file the ``auto`` operation rewrites with; unset: the initial method."""
+
+OPTIMIZER_DOMAIN = "autoevol"
+STAGE_FIELD = "autoevol_stage"
+TEMPERATURE_FIELD = "autoevol_temperature"
+
+
+def current_method() -> Method:
+    path = os.environ.get(METHOD_ENV)
+    if not path:
+        return INITIAL
+    file = Path(path)
+    try:
+        stamp = file.stat().st_mtime_ns
+    except OSError:
+        stamp = -1  # load_method names the file and why it cannot be read
+    return _load(file, stamp)
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, stamp: int) -> Method:  # the stamp: an edited file is read again
+    return load_method(path)

@@ -1,0 +1,187 @@
+"""The Auto Evol-Instruct plugin (plugins/autoevol), installed as a real distribution and driven
+through the real CLI against the loopback server's scripted model."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from evolinstruct.testing import Rule
+from tests.conftest import evol
+
+TOPICS = ("sorting a list", "binary search", "the water cycle", "photosynthesis", "the French revolution",
+          "prime numbers", "recursion", "compound interest", "the moon landing", "tides")
+
+GOOD = """\
+Step 1: Read the instruction and name one requirement that would make it harder. MARK-GOOD
+Step 2: Add that requirement in one sentence, keeping every requirement the instruction had.
+Step 3: Check that the result is still a question a person would ask, then reply with it alone.
+
+Instruction:
+{instruction}
+"""
+WORSE = GOOD.replace("MARK-GOOD", "MARK-WORSE")
+NO_PLACEHOLDER = GOOD.replace("{instruction}", "the instruction")
+NOT_A_METHOD = "I think the method is fine as it is. {instruction}"
+ISSUES = "- some rewrites were refusals\n- one instruction gained noise"
+
+
+def rules(*extra: Rule) -> list[Rule]:
+    return [
+        *extra,
+        Rule(contains="Not Equal", reply="Not Equal"),  # the equality judge: every rewrite differs
+        Rule(contains="evolution trajectories", reply=ISSUES),
+        # Step 2's optimizer request quotes the method chosen in step 1 (MARK-GOOD).
+        Rule(pattern=r"(?s)MARK-GOOD.*Candidate 1 of", reply=WORSE),
+        Rule(pattern=r"(?s)MARK-GOOD.*Candidate 2 of", reply=NOT_A_METHOD),
+        Rule(contains="Candidate 1 of", reply=f"```\n{GOOD}```"),
+        Rule(contains="Candidate 2 of", reply=NO_PLACEHOLDER),
+        # Evolving: the initial method refuses two of the three dev seeds, MARK-WORSE every seed;
+        # MARK-GOOD gets the offline model's text, which no rule eliminates.
+        Rule(pattern=r"(?s)four steps in your head.*Explain (sorting a list|binary search)", reply="Sorry, I can't."),
+        Rule(contains="MARK-WORSE", reply="Sorry, I can't."),
+    ]
+
+
+@pytest.fixture(autouse=True)
+def autoevol_installed() -> None:
+    try:
+        metadata.distribution("evol-autoevol")
+    except metadata.PackageNotFoundError:
+        pytest.fail("the autoevol plugin is not installed: pip install ./plugins/autoevol (scripts/setup.sh does it)")
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    path = tmp_path / "seeds.jsonl"
+    path.write_text("".join(json.dumps({"id": f"s{n}", "instruction": f"Explain {topic} briefly."}) + "\n"
+                            for n, topic in enumerate(TOPICS)))
+    return path
+
+
+def optimize_args(seeds: Path, out: Path) -> list[str]:
+    return ["method", "optimize", "--seeds", str(seeds), "--out", str(out), "--steps", "2", "--batch", "2",
+            "--candidates", "2", "--dev", "3", "--evolve-rounds", "2"]
+
+
+def env_for(server) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"}
+
+
+def test_the_plugin_is_found_by_its_entry_point() -> None:
+    plugins = json.loads(evol("plugins", "list", "--json").stdout)
+    autoevol = next(p for p in plugins if p["name"] == "autoevol")
+    assert (autoevol["distribution"], autoevol["status"]) == ("evol-autoevol", "active")
+    domains = json.loads(evol("domains", "list", "--json").stdout)
+    general = next(d for d in domains if d["name"] == "general")
+    assert "auto" in [op["name"] for op in general["operations"]]
+    assert "optimize" in evol("method", "--help").stdout
+
+
+def test_two_steps_record_the_history_and_keep_the_better_method(tmp_path, seeds, loopback_llm_factory) -> None:
+    server = loopback_llm_factory(rules())
+    out = tmp_path / "method"
+    result = evol(*optimize_args(seeds, out), env=env_for(server))
+    assert result.returncode == 0, result.stderr
+    document = json.loads((out / "method.json").read_text())
+    assert document["method"] == GOOD and document["chosen"] == "step 1 candidate 1"
+    first, second = document["history"]
+    # the trajectories: each batch seed from round 0 through two rounds, refusals marked
+    assert [t["seed_id"] for t in first["trajectories"]] == ["s3", "s4"]
+    assert all([s["round"] for s in t["steps"]] == [0, 1, 2] for t in first["trajectories"])
+    assert first["issues"] == ISSUES
+    # step 1: the valid candidate halves nothing, it removes every failure; the other lost {instruction}
+    good, lost = first["candidates"]
+    assert good["valid"] and good["method"] == GOOD and good["dev"]["failure_rate"] == 0.0
+    assert good["dev"]["evolved"] == 3
+    assert (lost["valid"], lost["reason"]) == (False, "the method lost the instruction placeholder {instruction}")
+    assert "method" not in lost and "dev" not in lost
+    assert (first["chosen"], first["dev_failure_rate"]) == (1, 0.0)
+    # step 2: a worse candidate (every dev rewrite refused) is measured and not kept
+    worse, not_method = second["candidates"]
+    assert worse["dev"] == {"evolved": 3, "eliminated": 3, "failed": 0, "failure_rate": 1.0}
+    assert not_method["valid"] is False and not_method["reason"].startswith("not a method")
+    assert (second["chosen"], second["method"], second["dev_failure_rate"]) == (None, "step 1 candidate 1", 0.0)
+    # the initial method's dev failure rate, measured by the elimination rules (refusals)
+    initial = [json.loads(line) for line in (out / "initial-dev" / "eliminated.jsonl").read_text().splitlines()]
+    assert sorted(row["seed_id"] for row in initial) == ["s0", "s1"]
+    # the optimizer's stages are stages of their own (so a role can give them another model)
+    analyze = json.loads((out / "step-1" / "analyze" / "dataset.jsonl").read_text().splitlines()[0])
+    assert set(analyze["usage"]) == {"analyze"}
+
+
+def test_a_rerun_after_sigkill_resends_nothing_it_received(tmp_path, seeds, loopback_llm_factory) -> None:
+    # Step 2's analysis hangs once (its trajectories quote the prime numbers seed): the
+    # command is killed while it waits, with everything before it received.
+    server = loopback_llm_factory(rules(Rule(pattern=r"(?s)evolution trajectories.*prime numbers", hang=120, times=1)))
+    out = tmp_path / "method"
+    environ = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "EVOL_"))}, **env_for(server)}
+    process = subprocess.Popen([sys.executable, "-m", "evolinstruct", *optimize_args(seeds, out)], env=environ,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while not (out / "step-2" / "analyze.seeds.jsonl").exists():
+            assert time.monotonic() < deadline and process.poll() is None, "the optimization never reached step 2"
+            time.sleep(0.2)
+        time.sleep(2)  # the analysis request is on its way and hangs
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # What the first run received: every request but the hung one, whose answer never came.
+    received = [r.key for r in server.requests if r.rule != 0]
+    before = server.request_count
+    assert received and not (out / "method.json").exists()
+    result = evol(*optimize_args(seeds, out), env=env_for(server))
+    assert result.returncode == 0, result.stderr
+    sent_again = [r.key for r in server.requests if r.number > before]
+    # An uninterrupted run sends exactly what the two runs sent together: the rerun asked only
+    # for what the first one had not received (the dev seeds' answers are asked once per dev
+    # build, in the clean run as well).
+    clean = loopback_llm_factory(rules())
+    assert evol(*optimize_args(seeds, tmp_path / "clean"), env=env_for(clean)).returncode == 0
+    assert Counter(received) + Counter(sent_again) == Counter(r.key for r in clean.requests)
+    assert len(sent_again) < len(clean.requests) / 2
+    assert json.loads((out / "method.json").read_text())["history"] == json.loads(
+        (tmp_path / "clean" / "method.json").read_text())["history"]
+
+
+def test_a_build_with_the_method_names_it_on_every_evolved_row(tmp_path, seeds, loopback_llm_factory) -> None:
+    server = loopback_llm_factory(rules())
+    method = tmp_path / "method.json"
+    method.write_text(json.dumps({"method": GOOD}))
+    out = tmp_path / "build"
+    result = evol("build", "--seeds", str(seeds), "--out", str(out), "--schedule", "auto,auto",
+                  "--operation-weights", "auto=1", env={**env_for(server), "EVOL_METHOD": str(method)})
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
+    evolved = [row for row in rows if row["round"] > 0]
+    assert len(evolved) == 2 * len(TOPICS)
+    import hashlib
+    digest = "sha256:" + hashlib.sha256(GOOD.encode()).hexdigest()
+    assert all(row["checks"]["auto_method"] == {"name": str(method), "digest": digest} for row in evolved)
+    assert all(row["operation"] == "auto" for row in evolved)
+    assert all("auto_method" not in row["checks"] for row in rows if row["round"] == 0)
+    assert any("MARK-GOOD" in r.last_user_message for r in server.requests)
+
+
+def test_an_invalid_method_file_is_a_clear_error(tmp_path, seeds) -> None:
+    method = tmp_path / "method.json"
+    method.write_text(json.dumps({"method": NO_PLACEHOLDER}))
+    result = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "b"), "--schedule", "auto",
+                  "--operation-weights", "auto=1", env={"EVOL_METHOD": str(method)})
+    assert result.returncode == 2, result.stderr
+    assert f"{method}: field 'method': the method lost the instruction placeholder" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "b" / "dataset.jsonl").exists() or (tmp_path / "b" / "dataset.jsonl").read_text() == ""
