@@ -117,6 +117,15 @@ def test_two_steps_record_the_history_and_keep_the_better_method(tmp_path, seeds
     # the optimizer's stages are stages of their own (so a role can give them another model)
     analyze = json.loads((out / "step-1" / "analyze" / "dataset.jsonl").read_text().splitlines()[0])
     assert set(analyze["usage"]) == {"analyze"}
+    # a build with the chosen method: its report shows the history, step by step
+    build = tmp_path / "build"
+    assert evol("build", "--seeds", str(seeds), "--out", str(build), "--schedule", "auto", "--limit", "1",
+                "--operation-weights", "auto=1", env={**env_for(server), "EVOL_METHOD": str(out / "method.json")}
+                ).returncode == 0
+    assert evol("report", str(build)).returncode == 0
+    page = (build / "report.html").read_text()
+    assert "<td>1</td><td>step 1 candidate 1</td><td>0.0%</td><td>1</td>" in page
+    assert "<td>2</td><td>step 1 candidate 1</td><td>0.0%</td><td>1</td>" in page
 
 
 def test_a_rerun_after_sigkill_resends_nothing_it_received(tmp_path, seeds, loopback_llm_factory) -> None:
@@ -174,6 +183,11 @@ def test_a_build_with_the_method_names_it_on_every_evolved_row(tmp_path, seeds, 
     assert all(row["operation"] == "auto" for row in evolved)
     assert all("auto_method" not in row["checks"] for row in rows if row["round"] == 0)
     assert any("MARK-GOOD" in r.last_user_message for r in server.requests)
+    # the report names the method and shows its text
+    assert evol("report", str(out)).returncode == 0
+    page = (out / "report.html").read_text()
+    assert 'id="auto-method"' in page or "auto-method" in page
+    assert "Step 1: Read the instruction and name one requirement" in page and digest in page
 
 
 def test_an_invalid_method_file_is_a_clear_error(tmp_path, seeds) -> None:

@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 import click
 
 from evolinstruct import (
-    Domain, ExtraOperation, Message, Operation, RunContext, Sample, SampleContext, Score, Scorer, hookimpl,
+    Domain, ExtraOperation, Message, Operation, ReportSection, RunContext, Sample, SampleContext, Score, Scorer, hookimpl,
 )
 
 from .method import OPTIMIZER_DOMAIN, STAGE_FIELD, TEMPERATURE_FIELD, current_method
@@ -81,6 +81,13 @@ def evol_run_start(run: RunContext) -> None:
     # A method file that cannot be used stops the build (exit 2) before the first request.
     if run.domain.name == "general":
         current_method()
+
+
+@hookimpl
+def evol_report_sections() -> Iterable[ReportSection]:
+    from .report import SECTION  # imported only when a report is written
+
+    yield SECTION
 
 
 @hookimpl
