@@ -33,6 +33,7 @@ from ..types.errors import EndpointError, EvolError, LLMFailure
 from ..types.records import Completion, Decoding, Message, Usage
 from .cache import Cache, content_key
 from .endpoints import Endpoint, Endpoints
+from .pricing import CostMeter, Price, worst_prompt_tokens
 from .urls import public_url
 
 try:  # the HTTP library under the openai client: httpx2 from openai 3 on, httpx before
@@ -194,6 +195,8 @@ class LLM:
         timeout: float = 600.0,
         backoff_max: float = 30.0,
         max_outage: float = 600.0,
+        price: Price | None = None,
+        meter: CostMeter | None = None,
     ) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         self.model = model
@@ -208,6 +211,9 @@ class LLM:
         self.stats = LLMStats()
         self.structured_output = True
         self._rejections_in_a_row = 0
+        self.price: Price | None = price
+        """What this model costs (None: unknown, so its requests count nothing against a cap)."""
+        self.meter = meter
 
     async def chat(
         self,
@@ -239,9 +245,19 @@ class LLM:
         if stored is not None:
             self.stats.cached += 1
             return Completion(stored["text"], Usage(**stored["usage"]), cached=True, structured=structured)
+        # The worst this request can cost is held against the cap before it is sent.
+        worst = self.price.cost(worst_prompt_tokens(request["messages"]), params.max_tokens) if self.price else 0.0
+        if self.meter is not None:
+            await self.meter.reserve(worst)
+        usage = Usage()
         try:
             text, usage = await self._send(request)
         except _StructuredOutputRejected:
+            text = None
+        finally:  # released before the plain request below reserves its own
+            if self.meter is not None:
+                self.meter.settle(worst, self.price.of(usage) if self.price else 0.0)
+        if text is None:
             if self.structured_output:
                 log.info("the endpoint does not accept response_format; judges read plain text from now on")
             self.structured_output = False

@@ -25,6 +25,7 @@ from ..types.errors import UsageError
 from ..types.records import Decoding
 from .cache import Cache
 from .llm import LLM
+from .pricing import CostMeter, Price
 from .urls import OPENAI_URL, normalise_url, public_url
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -143,7 +144,11 @@ class Session:
         *,
         roles: Mapping[str, tuple[EndpointConfig, Sequence[str]]] | None = None,
         make_llm: Callable[[EndpointConfig, Cache], LLM] | None = None,
+        prices: Mapping[str, Price] | None = None,
+        meter: CostMeter | None = None,
     ) -> None:
+        self.prices = dict(prices or {})
+        self.meter = meter
         self.endpoint = endpoint
         self.cache = cache
         self._make_llm = make_llm or _llm
@@ -188,6 +193,8 @@ class Session:
         client = self._clients.get(role)
         if client is None:
             client = self._clients[role] = self._make_llm(self._endpoints[role], self.cache)
+            client.price = self.prices.get(client.model)
+            client.meter = self.meter
         return client
 
     @property
@@ -236,6 +243,9 @@ class Session:
                 "stages": sorted(stage for stage, owner in self._role_of_stage.items() if owner == role),
                 "sent": stats.sent, "from_cache": stats.cached, "retries": stats.retries, "failed": stats.failed,
                 "tokens": stats.usage.as_dict(),
+                # None: the model has no price, so what it cost is unknown (never 0).
+                "cost_usd": (round(client.price.of(stats.usage), 6) if client.price is not None
+                             else 0.0 if stats.usage.requests == 0 else None),
                 "mean_latency_s": round(latency / answered, 4) if answered > 0 else None,
             }
         return numbers

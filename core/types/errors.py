@@ -87,6 +87,13 @@ class EndpointFailing(EndpointOutage):
     an outage does (exit 3); running again resumes."""
 
 
+class CostCapReached(EvolError):
+    """The next request could pass ``--max-cost``: the run stops once the requests in flight are
+    done, keeping everything received; running again with a higher cap resumes."""
+
+    exit_code = ExitCode.PARTIAL
+
+
 class RunAborted(EvolError):
     """A failure that repeats cannot be fixed by retrying: the run stops early."""
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import time
@@ -32,9 +33,10 @@ from ...builtins.quality import answer_evolution
 from ...runtime.engine import NOT_CHOSEN, Engine, Progress, operations_per_round
 from ...runtime.failures import FailureWatch
 from ...runtime.llm import LLM
-from ...runtime.output import CACHE, Output
+from ...runtime.output import CACHE, MANIFEST, Output
 from ...runtime.plugins import PluginHost, Registry
 from ...runtime.seeds import SeedFile, Selection, refuse_output_file
+from ...runtime.pricing import CostMeter, price_table
 from ...runtime.roles import ResolvedRole, domain_stages, resolve_roles
 from ...offline.server import LoopbackLLM
 from ...runtime.session import DEFAULT_ROLE, OFFLINE_API_KEY, EndpointConfig, Session
@@ -123,6 +125,7 @@ class Build:
         self.stack = contextlib.ExitStack()
         self.started = time.monotonic()
         self.plan: BuildPlan | None = None  # set once by check()
+        self.spent_before: float | None = 0.0  # what earlier runs of the folder spent (None: unknown); prepare() reads it
         self.opened: Opened | None = None  # set once by prepare()
 
     def __enter__(self) -> Build:
@@ -181,6 +184,14 @@ class Build:
         )
         if roles and config.ray is not None:
             raise UsageError("--role (or a recipe's [roles]) does not run on a Ray cluster yet; build without --ray")
+        if config.max_cost is not None:
+            prices = price_table(config.price)
+            unpriced = sorted({m for m in (model, *(role.model for role in roles)) if m not in prices})
+            if unpriced:
+                raise UsageError(f"--max-cost needs a price for every model asked; none for {', '.join(unpriced)}: "
+                                 "give --price MODEL=IN/OUT (dollars per million tokens)")
+            if config.ray is not None:
+                raise UsageError("--max-cost does not run on a Ray cluster yet; build without --ray")
         self.plan = BuildPlan(
             domain=domain, options=options, weights=_operation_weights(domain, config),
             filters=filters, scorers=scorers, stages=stages, roles=roles,
@@ -249,8 +260,15 @@ class Build:
                                             concurrency=role.config.concurrency or config.concurrency), role.stages)
             for role in self._plan.roles
         }
-        session = self.stack.enter_context(Session.open(self._endpoint(), cache, roles=roles,
-                                                               offline_server=LoopbackLLM))
+        # The cap is on what the folder's builds spent in all: a resumed build starts from its last total.
+        self.spent_before = _spent_before(out) if resumed else 0.0
+        if self.spent_before is None and config.max_cost is not None:
+            log.warning("what earlier runs of this folder spent is unknown (a model without a price): --max-cost "
+                        "counts this run's spending only")
+        session = self.stack.enter_context(Session.open(
+            self._endpoint(), cache, roles=roles, offline_server=LoopbackLLM,
+            prices=price_table(config.price), meter=CostMeter(config.max_cost, spent=self.spent_before or 0.0),
+        ))
         llm = session.llm
         manifest = Manifest(out, self._manifest_static(resumed))
         tally = Tally(seeds=self.selected, rounds=config.rounds)
@@ -341,13 +359,21 @@ class Build:
         }
         endpoints = [{"url": e.name, **e.stats.as_dict()} for c in clients for e in c.endpoints.all]
         # Per role only when there are roles: a build without them keeps the manifest it had.
-        extra = None
+        numbers = self._opened.session.role_numbers()
+        costs = [n["cost_usd"] for n in numbers.values()]
+        # What this invocation spent; None when a model asked has no price: unknown, never 0.
+        now = round(sum(costs), 6) if None not in costs else None
+        extra: dict[str, Any] = {"cost": {
+            "usd_this_invocation": now,
+            "usd_total": round(now + self.spent_before, 6) if now is not None and self.spent_before is not None else None,
+            "unpriced_models": sorted({n["model"] for n in numbers.values() if n["cost_usd"] is None}),
+            "max_cost": self.config.max_cost,
+        }}
         if self._plan.roles:
-            numbers = self._opened.session.role_numbers()
             claimed = {stage for role in self._plan.roles for stage in role.stages}
             if DEFAULT_ROLE in numbers:
                 numbers[DEFAULT_ROLE]["stages"] = [stage for stage in self._plan.stages if stage not in claimed]
-            extra = {"roles": numbers}
+            extra["roles"] = numbers
         return self.conclude(status, reason, exit_code, requests, endpoints, extra)
 
     def conclude(
@@ -397,6 +423,12 @@ class Build:
                 "gave (scores, rankings), are placeholders, not judgements (provenance.endpoint = offline).",
                 soft_wrap=True, highlight=False, markup=False,
             )
+        cost = (summary.manifest or {}).get("cost") or {}
+        if cost.get("usd_this_invocation") is not None:
+            console.print(f"evol: cost this invocation: ${cost['usd_this_invocation']:.4f}", highlight=False, markup=False)
+        elif cost.get("unpriced_models"):
+            console.print("evol: cost unknown: no price for " + ", ".join(cost["unpriced_models"])
+                          + " (--price MODEL=IN/OUT)", highlight=False, markup=False)
         if summary.status != "complete" and summary.reason:
             console.print(f"evol: {summary.status}: {summary.reason}", soft_wrap=True, highlight=False, markup=False)
 
@@ -469,6 +501,15 @@ class Build:
                 "invalid": [item.as_dict() for item in self.seed_file.invalid],
             },
         }
+
+
+def _spent_before(out: Path) -> float | None:
+    """The dollars the folder's earlier runs spent, from its manifest (None: unknown)."""
+    try:
+        total = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["cost"]["usd_total"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a manifest from before costs were counted, or none
+    return float(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
 
 
 def domain_options(domain: Domain, given: Mapping[str, Any]) -> DomainOptions:

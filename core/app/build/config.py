@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from ...runtime.session import (  # noqa: F401 (DEFAULT_MODEL, OFFLINE_ENDPOINT: this module's names too)
     DEFAULT_MODEL, OFFLINE_ENDPOINT, OFFLINE_MODEL, endpoint_identity, endpoint_urls, model_name, parse_base_urls,
 )
+from ...runtime.pricing import parse_price
 from ...runtime.roles import RoleConfig, parse_role, roles_from
 from ...runtime.urls import public_url
 from ...types.errors import UsageError
@@ -82,6 +83,12 @@ class BuildConfig(BaseModel):
     """A model (at its own endpoint after @) for one stage (see `evol domains list`), or for every judging stage
     (judge=MODEL); repeatable. A recipe's [roles.STAGE] tables say more: base_url, api_key_env, decoding,
     concurrency."""
+    price: Annotated[tuple[str, ...], Cli(repeat=True, metavar="MODEL=IN/OUT", default_text="a built-in table of "
+                                          "well-known models; others: cost unknown")] = ()
+    """A model's price in dollars per million prompt/completion tokens (gpt-4o=2.5/10); repeatable."""
+    max_cost: Annotated[float | None, Field(gt=0), Cli(metavar="USD")] = None
+    """Stop before a request could take the build's spending past USD (exit 3; run again with a higher cap to
+    continue). Every model asked needs a price."""
     endpoint_id: Annotated[str | None, Cli(default_text="the URLs")] = None
     """A name for the endpoint in cache keys and provenance, for replicas whose URLs change."""
     concurrency: int = Field(32, ge=1, le=4096)
@@ -171,6 +178,17 @@ class BuildConfig(BaseModel):
             raise ValueError("must be STAGE=MODEL[@URL] strings")
         for entry in value:
             parse_role(entry)  # a ValueError names the entry
+        return tuple(value)
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = (value,)
+        if not isinstance(value, (list, tuple)) or not all(isinstance(entry, str) for entry in value):
+            raise ValueError("must be MODEL=IN/OUT strings")
+        for entry in value:
+            parse_price(entry)  # a ValueError names the entry
         return tuple(value)
 
     @field_validator("shard", mode="before")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 from ...runtime.output import DATASET
-from ...types.errors import EndpointOutage, EvolError, ExitCode
+from ...types.errors import CostCapReached, EndpointOutage, EvolError, ExitCode
 
 log = logging.getLogger("evolinstruct.build")
 
@@ -52,7 +52,7 @@ def ending(error: BaseException) -> tuple[Status, str, ExitCode]:
     """The status, reason and exit code of a run that ``error`` stopped."""
     if isinstance(error, KeyboardInterrupt):
         return "interrupted", "interrupted by the user (Ctrl-C)", ExitCode.INTERRUPTED
-    if isinstance(error, EndpointOutage):
+    if isinstance(error, (EndpointOutage, CostCapReached)):
         return "partial", str(error), error.exit_code
     if isinstance(error, EvolError):  # a systematic failure, the endpoint refused the run...
         return "aborted", str(error), error.exit_code
