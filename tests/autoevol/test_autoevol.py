@@ -112,6 +112,7 @@ def test_two_steps_record_the_history_and_keep_the_better_method(tmp_path, seeds
     assert not_method["valid"] is False and not_method["reason"].startswith("not a method")
     assert (second["chosen"], second["method"], second["dev_failure_rate"]) == (None, "step 1 candidate 1", 0.0)
     # the initial method's dev failure rate, measured by the elimination rules (refusals)
+    assert document["initial"]["dev"] == {"evolved": 3, "eliminated": 2, "failed": 0, "failure_rate": 0.6667}
     initial = [json.loads(line) for line in (out / "initial-dev" / "eliminated.jsonl").read_text().splitlines()]
     assert sorted(row["seed_id"] for row in initial) == ["s0", "s1"]
     # the optimizer's stages are stages of their own (so a role can give them another model)

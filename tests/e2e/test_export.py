@@ -91,7 +91,7 @@ def test_export_creates_its_folder_and_names_what_is_missing(built: Path, tmp_pa
     missing = evol("export", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no such build folder" in missing.stderr
     unknown = evol("export", str(built), "--format", "csv")
-    assert unknown.returncode == 2 and "unknown export format; known: alpaca, chat, irm, parquet" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown export format; known: alpaca, chat, dpo, irm, parquet" in unknown.stderr
     help_text = evol("export", "--help").stdout
     for fmt in ("parquet", "chat", "sharegpt", "alpaca", "prm", "stepwise", "irm"):
         assert f"{fmt}:" in " ".join(help_text.split())

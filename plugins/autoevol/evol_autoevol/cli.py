@@ -184,8 +184,8 @@ def optimize(seeds: list[dict[str, Any]], out: Path, steps: int, batch: int, can
     out.mkdir(parents=True, exist_ok=True)
     current, current_name = INITIAL_METHOD, "initial"
     current_file = write_method_file(out / "methods" / "initial.json", current)
-    current_rate = failure_rate(run_build(settings, out / "initial-dev", dev_set, domain=settings.domain,
-                                          rounds=settings.dev_rounds, method_file=current_file))
+    current_rate = initial_rate = failure_rate(run_build(settings, out / "initial-dev", dev_set, domain=settings.domain,
+                                                         rounds=settings.dev_rounds, method_file=current_file))
     history: list[dict[str, Any]] = []
     for step in range(1, steps + 1):
         folder = out / f"step-{step}"
@@ -230,7 +230,7 @@ def optimize(seeds: list[dict[str, Any]], out: Path, steps: int, batch: int, can
         "placeholder": "{instruction}",
         "note": "edit 'method' freely (keep {instruction}); the digest in rows is computed from the text used",
         "dev": [seed["id"] for seed in dev_set], "domain": settings.domain,
-        "initial": {"method": INITIAL_METHOD, "digest": digest(INITIAL_METHOD)},
+        "initial": {"method": INITIAL_METHOD, "digest": digest(INITIAL_METHOD), "dev": initial_rate},
         "history": history,
     }
     write_json(out / "method.json", document)
