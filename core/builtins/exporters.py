@@ -12,6 +12,11 @@ A row may carry ``system``, the system prompt given with ``evol export --system`
 - ``alpaca``: a JSON array of ``{"instruction", "input", "output"}``: a seed that had an input
   gives it back apart (its row's ``input``, which its instruction ends with); an evolved
   instruction is one text, so its ``input`` is empty.
+- ``dpo``: preference pairs ``{"prompt", "chosen", "rejected", "score_chosen", "score_rejected"}``
+  from the answer versions of a build with ``--quality --evolve-answers K``
+  (``fields.answer_candidates``): every two surviving versions of one row with distinct texts and
+  distinct quality scores, the higher score chosen. A version the domain's checks eliminated, or
+  one the judge gave no score, is in no pair.
 """
 
 from __future__ import annotations
@@ -209,6 +214,32 @@ def write_alpaca(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
     return written
 
 
+def preference_pairs(row: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """The dpo records of one row: its scored surviving answer versions, two by two, whenever
+    their texts and their quality scores differ (equal scores say nothing about which is better)."""
+    candidates = (row.get("fields") or {}).get("answer_candidates")
+    if not isinstance(candidates, list):
+        return
+    scored: dict[str, tuple[str, float]] = {}  # by text up to spacing: one text is one answer
+    for candidate in candidates:
+        if not isinstance(candidate, Mapping) or candidate.get("elimination") is not None:
+            continue
+        text, score = candidate.get("text"), candidate.get("quality")
+        if not isinstance(text, str) or isinstance(score, bool) or not isinstance(score, (int, float)) or score != score:
+            continue
+        scored.setdefault(" ".join(text.split()), (text, float(score)))
+    ranked = sorted(scored.values(), key=lambda version: -version[1])
+    for high, (chosen, chosen_score) in enumerate(ranked):
+        for rejected, rejected_score in ranked[high + 1:]:
+            if chosen_score > rejected_score:
+                yield {"prompt": row["instruction"], "chosen": chosen, "rejected": rejected,
+                       "score_chosen": chosen_score, "score_rejected": rejected_score}
+
+
+def write_dpo(rows: Iterable[Mapping[str, Any]], output: Path) -> int:
+    return _jsonl(output, (pair for row in rows for pair in preference_pairs(row)))
+
+
 CONVERSATION = ("instruction", "response")
 """What a conversation layout is made of: a row without a response would be an empty turn."""
 
@@ -221,4 +252,10 @@ EXPORTERS = (
              'SFT conversations: {"conversations": [human, gpt]} (ShareGPT layout)', needs=CONVERSATION),
     Exporter("alpaca", write_alpaca, "alpaca.json",
              "a JSON array of {instruction, input, output} (Alpaca layout)", needs=CONVERSATION),
+    Exporter("dpo", write_dpo, "dpo.jsonl",
+             "Preference pairs from the answer versions of a build with --quality --evolve-answers K: prompt, chosen, "
+             "rejected (distinct texts, the higher quality chosen), score_chosen, score_rejected (TRL's layout)",
+             needs=("instruction",),
+             gives_records_from="the answer versions with distinct texts and distinct quality scores that an evol "
+             "build --quality --evolve-answers 1 or more writes"),
 )

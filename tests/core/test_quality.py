@@ -113,3 +113,20 @@ def test_an_offline_build_with_quality_runs(tmp_path: Path) -> None:
     rows = read(out / "dataset.jsonl")
     assert all(row["provenance"]["endpoint"] == "offline" for row in rows)
     assert all(row["scores"]["quality"] in range(1, 7) for row in rows)
+
+
+def test_preference_pairs_need_distinct_texts_and_distinct_scores() -> None:
+    from evolinstruct.builtins.exporters import preference_pairs
+
+    def version(text: str, quality: float | None, elimination: dict[str, str] | None = None) -> dict[str, Any]:
+        return {"text": text, "quality": quality, "elimination": elimination}
+
+    row = {"instruction": "Q", "fields": {"answer_candidates": [
+        version("a", 3.0), version("b", 5.0), version("b ", 2.0),  # "b " is "b" again: one answer, the first score
+        version("c", 3.0),  # ties with "a": no pair between them
+        version("d", None),  # no score: in no pair
+        version("e", 6.0, {"filter": "require-pass", "reason": "fails"}),  # eliminated: in no pair
+    ]}}
+    pairs = {(p["chosen"], p["rejected"]) for p in preference_pairs(row)}
+    assert pairs == {("b", "a"), ("b", "c")}
+    assert list(preference_pairs({"instruction": "Q", "fields": {}})) == []

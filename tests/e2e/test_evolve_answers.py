@@ -32,7 +32,11 @@ def rows(path: Path) -> dict[str, dict[str, Any]]:
 
 RAIN0, RAIN1, RAIN2 = "Soft rain on the roof.", "Soft rain drums on the roof, slow and grey.", "Grey rain drums the tin roof; gutters sing."
 TIDES0, TIDES1, TIDES2 = "The moon's pull.", "The moon pulls the near ocean into a bulge.", "Two bulges: one under the moon, one opposite."
+BEES0, BEES1, BEES2 = "Bees make honey.", "Bees make honey from the nectar they gather.", "Bees turn nectar into honey."
 GENERAL_RULES = (
+    Rule(contains=EVOLVE, pattern=answered(BEES0), reply=BEES1),
+    Rule(contains=EVOLVE, pattern=answered(BEES1), reply=BEES2),
+    Rule(contains=JUDGE, pattern="Bees", reply="Quality: 4"),
     Rule(contains=EVOLVE, pattern=answered(RAIN0), reply=RAIN1),
     Rule(contains=EVOLVE, pattern=answered(RAIN1), reply=RAIN2),
     Rule(contains=EVOLVE, pattern=answered(TIDES0), reply=TIDES1),
@@ -51,14 +55,15 @@ def test_k_evolved_answers_per_sample_with_their_lineage(tmp_path: Path, loopbac
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text(json.dumps({"id": "rain", "instruction": "Write a haiku about rain.", "output": RAIN0}) + "\n"
                      + json.dumps({"id": "tides", "instruction": "Why are there two tides a day?", "output": TIDES0})
-                     + "\n", encoding="utf-8")
+                     + "\n" + json.dumps({"id": "bees", "instruction": "What do bees make?", "output": BEES0}) + "\n",
+                     encoding="utf-8")
     out = tmp_path / "run"
     built = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "0", "--quality",
                  "--evolve-answers", "2", "--no-progress",
                  env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"})
     assert built.returncode == 0, built.stderr
     kept = rows(out / "dataset.jsonl")
-    assert set(kept) == {"rain", "tides"}
+    assert set(kept) == {"rain", "tides", "bees"}
 
     rain = kept["rain"]
     candidates = rain["fields"]["answer_candidates"]
@@ -79,9 +84,22 @@ def test_k_evolved_answers_per_sample_with_their_lineage(tmp_path: Path, loopbac
     assert kept["tides"]["response"] == TIDES2 and [c["chosen"] for c in tides] == [False, False, True]
     # Each rewrite request names its direction's instruction.
     asked = [r.last_user_message for r in server.requests if EVOLVE in r.last_user_message]
-    assert len(asked) == 4
+    assert len(asked) == 6
     for message in asked:
         assert any(text in message for text in DIRECTIONS.values())
+
+    # The preference pairs: every two scored versions of a row with distinct texts and distinct
+    # scores, the higher chosen. Tides' unscored version and bees' equal scores give none.
+    exported = evol("export", str(out), "--format", "dpo")
+    assert exported.returncode == 0, exported.stderr
+    pairs = [json.loads(line) for line in (out / "dpo.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted((p["prompt"], p["chosen"], p["rejected"], p["score_chosen"], p["score_rejected"]) for p in pairs) == sorted([
+        ("Write a haiku about rain.", RAIN1, RAIN0, 5.0, 3.0),
+        ("Write a haiku about rain.", RAIN1, RAIN2, 5.0, 4.0),
+        ("Write a haiku about rain.", RAIN2, RAIN0, 4.0, 3.0),
+        ("Why are there two tides a day?", TIDES2, TIDES0, 4.0, 2.0),
+    ])
+    assert all(p["chosen"] != p["rejected"] and p["score_chosen"] > p["score_rejected"] for p in pairs)
 
 
 def test_evolve_answers_needs_quality_and_a_domain_that_can_check_them(tmp_path: Path) -> None:
@@ -97,6 +115,13 @@ def test_evolve_answers_needs_quality_and_a_domain_that_can_check_them(tmp_path:
                    "0", "--quality", "--evolve-answers", "1")
     assert refused.returncode == 2 and "does not rewrite answers" in refused.stderr
     assert "Traceback" not in refused.stderr + alone.stderr
+
+    # A build with no answer versions has no preference pair: exit 2, and no file.
+    plain = tmp_path / "plain"
+    assert evol("build", "--seeds", str(seeds), "--out", str(plain), "--rounds", "0").returncode == 0
+    exported = evol("export", str(plain), "--format", "dpo")
+    assert exported.returncode == 2 and "answer versions" in exported.stderr, exported.stderr
+    assert not (plain / "dpo.jsonl").exists() and "Traceback" not in exported.stderr
 
 
 FENCE = "```"
