@@ -102,3 +102,24 @@ def test_the_meter_holds_in_flight_worst_cases_and_stops_after_they_finish() -> 
         return events
 
     assert asyncio.run(scenario()) == ["in flight finishes", "stopped"]
+
+
+def test_the_dry_run_prices_each_stage_at_its_roles_model(tmp_path) -> None:
+    seeds = numbered_seeds(tmp_path, 3, "Name harbour number {i}.")
+    args = ["build", "--seeds", str(seeds), "--out", str(tmp_path / "out"), "--dry-run", "--rounds", "1",
+            "--base-url", "http://127.0.0.1:9/v1", "--model", "writer", "--price", "writer=1/2",
+            "--role", "respond=answerer", "--max-tokens", "100"]
+    unknown = evol(*args, env=API)
+    assert unknown.returncode == 0, unknown.stderr
+    assert "cost at most, respond (answerer): unknown (no price)" in unknown.stdout
+    assert "cost at most: unknown: no price for answerer" in unknown.stdout
+
+    priced = evol(*args, "--price", "answerer=10/20", env=API)
+    assert priced.returncode == 0, priced.stderr
+    rows = {line.split()[0]: [int(n.replace(",", "")) for n in line.split()[1:4]]
+            for line in priced.stdout.splitlines() if line.startswith("  ") and line.split()[0] in ("evolve", "respond")}
+    respond = (rows["respond"][1] * 10 + rows["respond"][2] * 20) / 1e6
+    evolve = (rows["evolve"][1] * 1 + rows["evolve"][2] * 2) / 1e6
+    assert f"cost at most, respond (answerer): ${respond:,.2f}" in priced.stdout
+    assert f"cost at most: ${respond + evolve:,.2f}" in priced.stdout
+    assert not (tmp_path / "out").exists()

@@ -36,7 +36,7 @@ from ...runtime.llm import LLM
 from ...runtime.output import CACHE, MANIFEST, Output
 from ...runtime.plugins import PluginHost, Registry
 from ...runtime.seeds import SeedFile, Selection, refuse_output_file
-from ...runtime.pricing import CostMeter, price_table
+from ...runtime.pricing import CostMeter, Price, price_table
 from ...runtime.roles import ResolvedRole, domain_stages, resolve_roles
 from ...offline.server import LoopbackLLM
 from ...runtime.session import DEFAULT_ROLE, OFFLINE_API_KEY, EndpointConfig, Session
@@ -467,6 +467,14 @@ class Build:
         if self._plan.roles:  # likewise: a build without roles records none
             state["roles"] = {role.name: role.recorded() for role in self._plan.roles}
         return state
+
+    def stage_prices(self) -> dict[str, tuple[str, Price | None]]:
+        """Each stage's model, as its role or the build asks it, and that model's price (None:
+        unknown), for the dry run."""
+        prices = price_table(self.config.price)
+        models = {stage: self.model for stage in self._plan.stages}
+        models.update({stage: role.model for role in self._plan.roles for stage in role.stages})
+        return {stage: (model, prices.get(model)) for stage, model in models.items()}
 
     def _provenance(self) -> dict[str, Any]:
         """What every row says made it: the build's endpoint and model, and with roles the model

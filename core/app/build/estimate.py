@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ...builtins.rules import EQUALITY_PROMPT
 from ...runtime.seeds import SeedFile, Selection
+from ...runtime.pricing import Price
 from ...types.records import Sample
 from ...types.registrations import Domain, Filter, Registration, Scorer
 
@@ -185,8 +186,10 @@ def _evolve_template_bytes(domain: Domain, seed: Any) -> int:
     return most + TEMPLATE_MARGIN
 
 
-def describe(dry: DryRun, *, price_in: float | None, price_out: float | None) -> Iterable[str]:
-    """The dry run as lines for the terminal."""
+def describe(dry: DryRun, *, price_in: float | None, price_out: float | None,
+             stage_prices: Mapping[str, tuple[str, Price | None]] | None = None) -> Iterable[str]:
+    """The dry run as lines for the terminal; ``stage_prices``: each stage's model and its price
+    (None: unknown), as the build would ask and bill them."""
     yield (
         f"evol build --dry-run: {dry.seeds} seeds, {dry.rounds} rounds"
         + (f", {dry.candidates_per_round} candidates per round" if dry.candidates_per_round > 1 else "")
@@ -200,6 +203,16 @@ def describe(dry: DryRun, *, price_in: float | None, price_out: float | None) ->
     yield f"  {'total'.ljust(width)}  {dry.requests:>10,}  {dry.prompt_tokens:>15,}  {dry.completion_tokens:>17,}"
     if price_in is not None and price_out is not None:
         yield f"  cost at most: {dry.cost(price_in, price_out):,.2f} (at {price_in:g} in / {price_out:g} out per million tokens)"
+    elif stage_prices:
+        costs = {}
+        for stage in dry.stages:
+            model, price = stage_prices.get(stage.stage, ("unknown", None))
+            costs[stage.stage] = (model, None if price is None else price.cost(stage.prompt_tokens, stage.completion_tokens))
+        for name, (model, cost) in costs.items():
+            yield f"  cost at most, {name} ({model}): " + (f"${cost:,.2f}" if cost is not None else "unknown (no price)")
+        unpriced = sorted({model for model, cost in costs.values() if cost is None})
+        yield ("  cost at most: " + (f"${sum(c for _, c in costs.values() if c is not None):,.2f}" if not unpriced
+                                     else f"unknown: no price for {', '.join(unpriced)} (--price MODEL=IN/OUT)"))
     yield ("  (a prompt is counted as what its stage sends: the template and its instructions, each as long as the "
            "longest seed in bytes or a completion; a plugin's judge as our largest template and three such texts; "
            "every completion as --max-tokens)")

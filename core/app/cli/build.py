@@ -81,7 +81,9 @@ def _build(ctx: click.Context, **params: Any) -> None:
         from ..build.estimate import describe
 
         with Build(config, host=host) as build:
-            for line in describe(build.dry_run(), price_in=invocation.price_in, price_out=invocation.price_out):
+            dry = build.dry_run()
+            for line in describe(dry, price_in=invocation.price_in, price_out=invocation.price_out,
+                                 stage_prices=build.stage_prices()):
                 click.echo(line)
         return
     summary = run_build(config, host=host, report=True)
