@@ -167,6 +167,20 @@ def test_a_rerun_after_sigkill_resends_nothing_it_received(tmp_path, seeds, loop
         (tmp_path / "clean" / "method.json").read_text())["history"]
 
 
+def test_the_optimizer_stages_can_have_their_own_model(tmp_path, seeds, loopback_llm_factory) -> None:
+    server, optimizer = loopback_llm_factory(rules()), loopback_llm_factory(rules())
+    out = tmp_path / "method"
+    result = evol("method", "optimize", "--seeds", str(seeds), "--out", str(out), "--steps", "1", "--batch", "1",
+                  "--candidates", "1", "--dev", "1", "--evolve-rounds", "1",
+                  "--role", f"optimize=strong-model@{optimizer.base_url}", "--role", f"analyze=strong-model@{optimizer.base_url}",
+                  env=env_for(server))
+    assert result.returncode == 0, result.stderr
+    asked = [r.last_user_message for r in optimizer.requests]
+    assert len(asked) == 2 and "evolution trajectories" in asked[0] and "Candidate 1 of 1" in asked[1]
+    assert {r.body["model"] for r in optimizer.requests} == {"strong-model"}
+    assert not any("evolution trajectories" in r.last_user_message for r in server.requests)
+
+
 def test_a_build_with_the_method_names_it_on_every_evolved_row(tmp_path, seeds, loopback_llm_factory) -> None:
     server = loopback_llm_factory(rules())
     method = tmp_path / "method.json"

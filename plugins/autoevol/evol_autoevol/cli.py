@@ -30,6 +30,8 @@ from .method import (
     method_problem, write_json,
 )
 
+OPTIMIZER_STAGES = frozenset({"analyze", "optimize"})
+
 ANALYZE_PROMPT = """\
 Below are evolution trajectories: instructions rewritten several times, one after another, by an \
 evolving method whose goal is to make each instruction more complex while it stays a clear, \
@@ -125,6 +127,12 @@ def run_build(settings: Settings, folder: Path, seeds: Sequence[dict[str, Any]],
     seeds_file = folder.with_name(folder.name + ".seeds.jsonl")
     write_seeds(seeds_file, seeds)
     options: dict[str, Any] = dict(settings.build)
+    # A build refuses a role for a stage it does not send: the optimizer's roles go to its own
+    # builds, the others to the builds that evolve.
+    optimizer = domain == OPTIMIZER_DOMAIN
+    roles = [role for role in options.pop("role", ()) if (role.split("=", 1)[0] in OPTIMIZER_STAGES) == optimizer]
+    if roles:
+        options["role"] = roles
     if rounds:
         options |= {"schedule": ["auto"] * rounds, "operation_weights": {"auto": 1.0}}
     with method_in_use(method_file):
