@@ -92,3 +92,23 @@ def test_each_stage_reaches_its_roles_server_through_the_run_context(tmp_path: P
 class _Domain:
     name = "general"
     description = "test"
+
+
+def test_the_live_display_counts_every_roles_client_and_shows_the_cost(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from evolinstruct.app.build.progress import live_table
+    from evolinstruct.runtime.cache import Cache
+    from evolinstruct.runtime.engine import Progress
+    from evolinstruct.runtime.llm import LLM
+
+    import contextlib
+
+    with contextlib.closing(Cache(tmp_path / "cache.sqlite")) as cache:
+        base, judge = (LLM(model=m, base_url="http://127.0.0.1:9/v1", api_key="k", cache=cache) for m in ("a", "b"))
+        base.stats.sent, judge.stats.sent, judge.stats.cached = 3, 4, 2
+        table = live_table(Progress(seeds=1, rounds=1), base, [judge], lambda: " · $1.25 of $5")
+        console = Console(width=200, record=True)
+        console.print(table)
+        text = " ".join(console.export_text().split())  # the caption wraps at the table's width
+    assert "sent 7 · from cache 2" in text and "$1.25 of $5" in text

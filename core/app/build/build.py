@@ -314,7 +314,11 @@ class Build:
             label=self._label, watch=FailureWatch(), answers=answer_evolution(config.evolve_answers),
         )
         progress = Progress(seeds=self.selected, rounds=config.rounds)
-        display = BuildProgress(progress, self.llm, live=config.progress, console=self.console)
+        session = self._opened.session
+        display = BuildProgress(
+            progress, self.llm, live=config.progress, console=self.console,
+            others=lambda: [client for client in session.clients if client is not self.llm], cost=self._spent_text,
+        )
         seeds = (seed for seed in self.seed_file if self.selection.keeps(seed.index))
         hook = self.host.manager.hook
 
@@ -467,6 +471,15 @@ class Build:
         if self._plan.roles:  # likewise: a build without roles records none
             state["roles"] = {role.name: role.recorded() for role in self._plan.roles}
         return state
+
+    def _spent_text(self) -> str:
+        """The live display's cost: what the folder's runs spent so far, unknown once a model
+        without a price has answered."""
+        session = self._opened.session
+        if self.spent_before is None or any(c.price is None and c.stats.usage.requests for c in session.clients):
+            return " · cost unknown"
+        cap = session.meter.cap if session.meter is not None else None
+        return f" · ${session.meter.spent:.2f}" + (f" of ${cap:g}" if cap is not None else "") if session.meter else ""
 
     def stage_prices(self) -> dict[str, tuple[str, Price | None]]:
         """Each stage's model, as its role or the build asks it, and that model's price (None:

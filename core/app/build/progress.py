@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 import time
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from rich.console import Console
 from rich.live import Live
@@ -54,7 +54,14 @@ def _endpoint_status(llm: LLM) -> str:
     return f" · {len(down)} of {len(llm.endpoints.all)} endpoints down, probing"
 
 
-def live_table(progress: Progress, llm: LLM) -> Table:
+def _sums(llm: LLM, others: Sequence[LLM]) -> tuple[int, int, int, int]:
+    """Sent, from cache, retries and in flight over the build's clients (one per role)."""
+    clients = [llm, *others]
+    return (sum(c.stats.sent for c in clients), sum(c.stats.cached for c in clients),
+            sum(c.stats.retries for c in clients), sum(c.endpoints.in_flight for c in clients))
+
+
+def live_table(progress: Progress, llm: LLM, others: Sequence[LLM] = (), cost: Callable[[], str] | None = None) -> Table:
     table = Table(title="evol build", title_justify="left")
     for column in ("round", "kept", "eliminated", "failed"):
         table.add_column(column, justify="left" if column == "round" else "right")
@@ -62,36 +69,40 @@ def live_table(progress: Progress, llm: LLM) -> Table:
         counts = progress.attempts.get(number, {"kept": 0, "eliminated": 0, "failed": 0})
         label = "0 (seeds)" if number == 0 else str(number)
         table.add_row(label, str(counts["kept"]), str(counts["eliminated"]), str(counts["failed"]))
-    stats = llm.stats
+    sent, cached, retries, in_flight = _sums(llm, others)
     table.caption = (
-        f"lineages {progress.lineages_done}/{progress.seeds} · in flight {llm.endpoints.in_flight} · "
-        f"sent {stats.sent} · from cache {stats.cached} · retries {stats.retries}{_endpoint_status(llm)}"
+        f"lineages {progress.lineages_done}/{progress.seeds} · in flight {in_flight} · "
+        f"sent {sent} · from cache {cached} · retries {retries}{cost() if cost else ''}{_endpoint_status(llm)}"
     )
     table.caption_justify = "left"
     return table
 
 
 class _LiveView:
-    def __init__(self, progress: Progress, llm: LLM) -> None:
-        self.progress = progress
-        self.llm = llm
+    def __init__(self, view: BuildProgress) -> None:
+        self.view = view
 
     def __rich__(self) -> Table:
-        return live_table(self.progress, self.llm)
+        return live_table(self.view.progress, self.view.llm, self.view.others(), self.view.cost)
 
 
 class BuildProgress:
     """Runs beside the engine; ``live`` decides between the table and log lines."""
 
-    def __init__(self, progress: Progress, llm: LLM, *, live: bool | None, console: Console) -> None:
+    def __init__(self, progress: Progress, llm: LLM, *, live: bool | None, console: Console,
+                 others: Callable[[], Sequence[LLM]] = tuple, cost: Callable[[], str] | None = None) -> None:
         self.progress = progress
         self.llm = llm
+        self.others = others
+        """The roles' clients beside ``llm`` (asked each time: they open on their first request)."""
+        self.cost = cost
+        """What the build has spent so far, as text (" · $1.20 of $5"), from returned usage."""
         self.live = sys.stderr.isatty() if live is None else live
         self.console = console
 
     async def run(self, work: asyncio.Future[Any]) -> None:
         if self.live:
-            with Live(_LiveView(self.progress, self.llm), console=self.console, refresh_per_second=4, transient=True):
+            with Live(_LiveView(self), console=self.console, refresh_per_second=4, transient=True):
                 await work
             return
         next_log = time.monotonic() + LOG_EVERY_S
@@ -108,9 +119,9 @@ class BuildProgress:
         for number in range(self.progress.rounds + 1):
             counts = self.progress.attempts.get(number, {"kept": 0, "eliminated": 0, "failed": 0})
             parts.append(f"r{number} kept {counts['kept']}, elim {counts['eliminated']}, failed {counts['failed']}")
-        stats = self.llm.stats
+        sent, cached, _, in_flight = _sums(self.llm, self.others())
         log.info(
-            "lineages %d/%d; %s; in flight %d; sent %d; cached %d%s",
+            "lineages %d/%d; %s; in flight %d; sent %d; cached %d%s%s",
             self.progress.lineages_done, self.progress.seeds, "; ".join(parts),
-            self.llm.endpoints.in_flight, stats.sent, stats.cached, _endpoint_status(self.llm),
+            in_flight, sent, cached, self.cost() if self.cost else "", _endpoint_status(self.llm),
         )
