@@ -21,6 +21,15 @@ import pytest
 from wizardcoder.sandbox import Job, SandboxPool
 from wizardcoder.sandbox.harness import python_isolated, python_tests
 
+
+
+@pytest.fixture(autouse=True)
+def _in_a_folder_of_its_own(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The harness writes the program as ``solution.py`` into its working directory (the work
+    tree, in a container); on the host that must be a temporary folder, not the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 WRONG_ADD = "def add(a, b):\n    return a - b\n"
 RIGHT_ADD = "def add(a, b):\n    return a + b\n"
 ALWAYS_EQUAL = "class Yes:\n    def __eq__(self, other):\n        return True\n    def __ne__(self, other):\n        return False\n"
