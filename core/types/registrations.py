@@ -197,6 +197,9 @@ class Exporter(Registration):
     description: str = ""
     include_eliminated: bool = False
     needs: tuple[str, ...] = ()
+    gives_records_from: str = ""
+    """What in a build this format's records come from (``--domain math`` rows with labelled
+    steps, say): an export that would write no record refuses with this as the reason."""
 
 
 @dataclass(frozen=True)

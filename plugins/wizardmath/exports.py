@@ -115,6 +115,9 @@ def _writer(make_row):
     return write
 
 
+LABELLED_STEPS = ("math rows whose solution steps have labels (checks.process.steps, which an "
+                  "evol build --domain math writes)")
+
 write_prm = _writer(prm_row)
 write_stepwise = _writer(stepwise_row)
 
@@ -124,6 +127,7 @@ PRM = Exporter(
     "prm.jsonl",
     f"Process-reward data in the Math-Shepherd layout: each labelled step followed by {MARKER!r} "
     "in input, and by + or - in label.",
+    gives_records_from=LABELLED_STEPS,
 )
 STEPWISE = Exporter(
     "stepwise",
@@ -131,4 +135,5 @@ STEPWISE = Exporter(
     "stepwise.jsonl",
     "Process-reward data in TRL's stepwise supervision layout: prompt, completions (the steps), "
     "labels (true/false per step).",
+    gives_records_from=LABELLED_STEPS,
 )

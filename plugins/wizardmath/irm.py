@@ -151,4 +151,6 @@ IRM = Exporter(
     "problem), chosen and rejected (two of its evolutions, the higher score first), score_chosen, "
     "score_rejected (TRL's preference layout, explicit prompt)",
     include_eliminated=True,
+    gives_records_from=("the candidates of one round with different scores, which an evol build --domain math "
+                        "--irm-candidates 2 or more writes"),
 )

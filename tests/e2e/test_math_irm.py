@@ -108,8 +108,9 @@ def test_irm_candidates_and_their_export_field_by_field(tmp_path: Path, loopback
     # Round 1: every pair of three distinct scores; round 2: B2 has no score, so one pair.
     assert irm == [pair(SEED, A1, B1), pair(SEED, A1, C1), pair(SEED, B1, C1), pair(A1, A2, C2)]
     # The summary counts the pairs written, not the rows read to make them.
-    given = len(read(out / "dataset.jsonl")) + len(read(out / "eliminated.jsonl"))
-    assert f"(4 records from {given} dataset rows)" in exported.stdout, exported.stdout
+    # Eliminated rows are not counted as dataset rows.
+    given = f"{len(read(out / 'dataset.jsonl'))} dataset rows and {len(read(out / 'eliminated.jsonl'))} eliminated rows"
+    assert f"(4 records from {given})" in exported.stdout, exported.stdout
     assert [(row["parent_id"], row["round"]) for row in irm] == [("seed-0", 1)] * 3 + [(ids[A1], 2)]
     assert all(row["score_chosen"] > row["score_rejected"] for row in irm)
 
@@ -158,7 +159,8 @@ def test_a_build_without_candidates_exports_no_pairs(tmp_path: Path, loopback_ll
                   "--schedule", "up", env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"})
     assert result.returncode == 0, result.stderr
     assert all("candidates" not in row["checks"] for row in read(out / "dataset.jsonl"))
+    # No pair to write is a refusal saying where pairs come from, not an empty file.
     exported = evol("export", str(out), "--format", "irm")
-    assert exported.returncode == 0, exported.stderr
-    assert (out / "irm.jsonl").read_text() == ""
-    assert "--irm-candidates 2 or more" in exported.stderr
+    assert exported.returncode == 2, exported.stderr
+    assert not (out / "irm.jsonl").exists()
+    assert "--irm-candidates 2 or more" in " ".join(exported.stderr.split())

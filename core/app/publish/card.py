@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ...runtime.output import CARD, CURATED, CURATED_DATASET, DATASET, ELIMINATED, FAILED, MANIFEST, write_text
-from .export import export_is_current
+from .export import export_is_current, export_is_empty
 from ..build.folder import file_digest
 from .report.curation import curated_is_current
 from .report.markup import number
@@ -124,7 +124,7 @@ def data_files(folder: Path, exports: Mapping[str, str] | None = None) -> DataFi
     digest = file_digest(folder / DATASET) if (folder / DATASET).is_file() else None
     formats = {**CORE_EXPORTS, **(exports or {})}
     for name, filename in sorted(formats.items()):
-        if (folder / filename).is_file() and name != "default":
+        if (folder / filename).is_file() and name != "default" and not export_is_empty(folder, filename):
             fresh = digest is not None and export_is_current(folder, filename, digest)
             (configs if fresh else stale).append((name, filename))
     if (folder / CURATED / CURATED_DATASET).is_file():

@@ -75,10 +75,40 @@ class ExportRows:
         for _path, _number, row in self.numbered():
             yield row
 
-    def count(self, fmt: str, needs: tuple[str, ...]) -> int:
-        """How many rows the format receives; ``UsageError`` naming the first row that lacks a
-        field the format needs (missing or null)."""
-        kept = 0
+    def check_filters(self) -> None:
+        """``UsageError`` for a filter value no row of the files can match (a verdict or a score
+        name that no row has, ``pass`` for ``PASS``), listing the values the rows do have: such
+        a filter is a mistyped option, not a choice that happens to keep nothing."""
+        wanted_verdict = self.filters.domain_verdict
+        wanted_scores = set(self.filters.min_scores or {})
+        if wanted_verdict is None and not wanted_scores:
+            return
+        verdicts: set[str] = set()
+        scores: set[str] = set()
+        for name in self.files:
+            if not self.folder.file(name).is_file():
+                continue
+            for _number, row in self.folder.rows(name, require=BUILD_REQUIRES):
+                for check in (row.get("checks") or {}).values():
+                    if isinstance(check, Mapping) and isinstance(check.get("verdict"), str):
+                        verdicts.add(check["verdict"])
+                scores.update(str(key) for key in (row.get("scores") or {}))
+        if wanted_verdict is not None and wanted_verdict not in verdicts:
+            raise UsageError(
+                f"--domain-verdict {wanted_verdict}: no row has a check with this verdict; the rows' verdicts: "
+                f"{', '.join(sorted(verdicts)) or 'none (no check of this build gives a verdict)'}"
+            )
+        unknown = sorted(wanted_scores - scores)
+        if unknown:
+            raise UsageError(
+                f"--min-score {', '.join(unknown)}: no row has such a score; the rows' scores: "
+                f"{', '.join(sorted(scores)) or 'none'}"
+            )
+
+    def count(self, fmt: str, needs: tuple[str, ...]) -> dict[str, int]:
+        """How many rows of each file the format receives; ``UsageError`` naming the first row
+        that lacks a field the format needs (missing or null)."""
+        kept = {name: 0 for name in self.files}
         for path, number, row in self.numbered():
             for name in needs:
                 if row.get(name) is None:
@@ -88,25 +118,28 @@ class ExportRows:
                         "in every row it writes; nothing was written (filter such rows out, e.g. with "
                         "--min-round, or choose another format)"
                     )
-            kept += 1
+            kept[path.name] += 1
         return kept
 
 
 @dataclass(frozen=True)
 class Exported:
     """What an export wrote: the file, the dataset rows given to the format (after the filters),
-    and the records the file holds (None when the format's writer does not say)."""
+    the eliminated rows given to a format that reads them too, and the records the file holds
+    (None when the format's writer does not say)."""
 
     path: Path
     rows: int
     records: int | None
+    eliminated: int = 0
 
     def summary(self) -> str:
+        given = f"{self.rows} dataset rows" + (f" and {self.eliminated} eliminated rows" if self.eliminated else "")
         if self.records is None:
-            return f"wrote {self.path} (from {self.rows} dataset rows)"
-        if self.records == self.rows:
+            return f"wrote {self.path} (from {given})"
+        if self.records == self.rows and not self.eliminated:
             return f"wrote {self.path} ({self.records} rows)"
-        return f"wrote {self.path} ({self.records} records from {self.rows} dataset rows)"
+        return f"wrote {self.path} ({self.records} records from {given})"
 
 
 def export(
@@ -128,7 +161,9 @@ def export(
     if not any(True for _ in OutputFolder(folder).rows(DATASET, require=BUILD_REQUIRES)):
         raise UsageError(f"{folder / DATASET}: the dataset is empty: there is nothing to export")
     rows = ExportRows(folder, filters, include_eliminated=exporter.include_eliminated)
-    kept = rows.count(fmt, exporter.needs)
+    rows.check_filters()
+    per_file = rows.count(fmt, exporter.needs)
+    kept = sum(per_file.values())
     if kept == 0:
         log.warning("no row passes the export filters: %s will be empty", fmt)
     try:
@@ -139,15 +174,20 @@ def export(
         raise UsageError(f"--output {target}: is a folder; give a file name")
     with replaced_when_done(target) as temporary:
         records = exporter.write(rows, temporary)
-    if not isinstance(records, int) or isinstance(records, bool):
-        records = None  # a writer that does not count: say what is known
-    elif records == 0 and kept:
-        log.warning("%s: none of the %d rows gives a %s record: %s is empty", fmt, kept, fmt, target)
-    record_export(folder, target, fmt)
-    return Exported(target, kept, records)
+        if not isinstance(records, int) or isinstance(records, bool):
+            records = None  # a writer that does not count: say what is known
+        elif records == 0 and kept:
+            # Raised inside the block: the empty file is removed, an earlier export stays.
+            source = f"; its records come from {exporter.gives_records_from}" if exporter.gives_records_from else ""
+            raise UsageError(
+                f"--format {fmt}: none of the {kept} rows of {folder} gives a {fmt} record{source}; "
+                "nothing was written"
+            )
+    record_export(folder, target, fmt, records if records is not None else (None if kept else 0))
+    return Exported(target, per_file.get(DATASET, 0), records, per_file.get(ELIMINATED, 0))
 
 
-def record_export(folder: Path, target: Path, fmt: str) -> None:
+def record_export(folder: Path, target: Path, fmt: str, records: int | None = None) -> None:
     """Note in ``DIR/exports.json`` which dataset an export written into the folder was made from.
 
     The card lists an export only while that dataset is the folder's (``export_is_current``): a
@@ -166,6 +206,8 @@ def record_export(folder: Path, target: Path, fmt: str) -> None:
         "dataset_sha256": file_digest(folder / DATASET),
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
+        # An export of no record is no configuration of the dataset: the card leaves it out.
+        "records": records,
     }
     write_text(folder / EXPORTS_RECORD, json.dumps(recorded, indent=2, sort_keys=True) + "\n")
 
@@ -188,6 +230,13 @@ def export_is_current(folder: Path, filename: str, dataset_sha256: str) -> bool:
         return False
     return (entry.get("dataset_sha256") == dataset_sha256 and entry.get("size") == stat.st_size
             and entry.get("mtime_ns") == stat.st_mtime_ns)
+
+
+def export_is_empty(folder: Path, filename: str) -> bool:
+    """True when the folder's record says ``folder/filename`` holds no record (filters that kept
+    no row): such a file is no configuration of the dataset, nor a stale one."""
+    entry = read_export_record(folder).get(filename)
+    return entry is not None and entry.get("records") == 0
 
 
 def _warn_if_unfinished(folder: Path) -> None:
