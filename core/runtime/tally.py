@@ -35,7 +35,9 @@ class Tally:
     """Seeds selected for the build."""
     rounds: int = 0
     lineages: int = 0
-    """Lineages written (all of them once a build completes)."""
+    """Lineages written (all of them once a build completes), those with a failed sample too."""
+    lineages_finished: int = 0
+    """Lineages written without a failed sample: the seeds whose work is done."""
     per_round: dict[int, RoundCounts] = field(default_factory=lambda: defaultdict(RoundCounts))
     per_operation: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     per_filter: Counter[str] = field(default_factory=Counter)
@@ -44,6 +46,7 @@ class Tally:
 
     def add(self, lineage: Lineage) -> None:
         self.lineages += 1
+        self.lineages_finished += not lineage.failed
         for sample in lineage.kept:
             self.per_round[sample.round].kept += 1
             self.per_operation[sample.operation]["kept"] += 1
@@ -65,6 +68,7 @@ class Tally:
     def absorb(self, other: Tally) -> None:
         """Add the counts of another pass over other seeds (a shard's); seeds and rounds stay."""
         self.lineages += other.lineages
+        self.lineages_finished += other.lineages_finished
         for number, counts in other.per_round.items():
             mine = self.per_round[number]
             mine.kept += counts.kept
@@ -104,6 +108,7 @@ class Tally:
         return {
             "seeds": self.seeds,
             "lineages_written": self.lineages,
+            "lineages_finished": self.lineages_finished,
             "rounds": self.rounds,
             "kept": self.kept,
             "eliminated": self.eliminated,

@@ -198,7 +198,7 @@ def test_nothing_listening_is_said_within_seconds(tmp_path) -> None:
                   env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", **API})
     assert_usage_error(result, "cannot connect to http://127.0.0.1:9/v1:")
     assert time.monotonic() - started < 20
-    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["status"] == "aborted"
+    assert not (tmp_path / "o").exists()  # the endpoint is checked before the folder is made
 
 
 def test_an_api_key_alone_means_the_official_endpoint_not_the_offline_model(tmp_path) -> None:

@@ -241,6 +241,9 @@ class Build:
         if self.opened is not None:
             return self
         config = self.config
+        if not self.offline:
+            # Before the folder is made: a mistyped or unreachable URL leaves nothing behind.
+            self._reach_endpoint()
         out = prepare_folder(config.out)
         self.stack.enter_context(_released(FolderLock(out).acquire()))
         state = self._folder_state()
@@ -286,6 +289,20 @@ class Build:
             concurrency=config.concurrency, max_attempts=config.max_attempts, timeout=config.timeout,
             max_outage=config.max_outage,
         )
+
+    def _reach_endpoint(self) -> None:
+        """The session's own preflight, on a cache in memory (the folder's is not made yet):
+        raises what stops the run (no endpoint can be reached, the key is refused). Its warnings
+        are the run's preflight's to print."""
+
+        async def probe() -> None:
+            with Session.open(self._endpoint(), Path(":memory:")) as session:
+                try:
+                    await session.preflight()
+                finally:
+                    await session.aclose()
+
+        asyncio.run(probe())
 
     def record_settings(self) -> None:
         """The folder now belongs to these settings: called once the endpoint has answered."""
@@ -411,7 +428,7 @@ class Build:
         ranked = f" ({not_chosen} of them not chosen among a round's candidates)" if not_chosen else ""
         line = (
             f"{summary.dataset}: {summary.kept} samples; {summary.eliminated} eliminated{ranked}; {summary.failed} failed"
-            f" ({self.tally.lineages} of {self.selected} seeds written)"
+            f" ({self.tally.lineages_finished} of {self.selected} seeds finished)"
         )
         advice = []
         if kinds.get("transient"):

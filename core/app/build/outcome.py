@@ -16,7 +16,9 @@ from ...types.errors import CostCapReached, EndpointOutage, EvolError, ExitCode
 
 log = logging.getLogger("evolinstruct.build")
 
-Status = Literal["complete", "partial", "interrupted", "aborted"]
+Status = Literal["complete", "partial", "interrupted", "refused", "aborted"]
+"""Each with its exit code (README, Exit codes): complete 0, partial 3, refused 2 (the
+configuration or the endpoint refused the run), aborted 4 (a bug), interrupted 130."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ def ending(error: BaseException) -> tuple[Status, str, ExitCode]:
     if isinstance(error, (EndpointOutage, CostCapReached)):
         return "partial", str(error), error.exit_code
     if isinstance(error, EvolError):  # a systematic failure, the endpoint refused the run...
-        return "aborted", str(error), error.exit_code
+        # The status says what the exit code says: 2 is a refusal, never an abort (a bug's 4).
+        return ("refused" if error.exit_code == ExitCode.USAGE else "aborted"), str(error), error.exit_code
     # A bug of our own: say so, with its traceback.
     log.error("internal error", exc_info=error)
     return "aborted", f"internal error: {type(error).__name__}: {error}", ExitCode.ABORTED

@@ -39,7 +39,8 @@ def rounds_table(tally: Tally, title: str) -> Table:
         counts = tally.per_round[number]
         label = "0 (seeds)" if number == 0 else str(number)
         table.add_row(label, str(counts.kept), str(counts.eliminated), str(counts.failed), str(counts.not_reached))
-    table.caption = f"{tally.lineages} of {tally.seeds} seeds written · tokens {_tokens(tally.total_tokens.total_tokens)}"
+    # Finished, not written: a seed whose samples are only in failed.jsonl is not done.
+    table.caption = f"{tally.lineages_finished} of {tally.seeds} seeds finished · tokens {_tokens(tally.total_tokens.total_tokens)}"
     table.caption_justify = "left"
     return table
 
