@@ -130,3 +130,21 @@ def test_preference_pairs_need_distinct_texts_and_distinct_scores() -> None:
     pairs = {(p["chosen"], p["rejected"]) for p in preference_pairs(row)}
     assert pairs == {("b", "a"), ("b", "c")}
     assert list(preference_pairs({"instruction": "Q", "fields": {}})) == []
+
+
+def test_the_report_draws_quality_against_complexity_per_round(tmp_path: Path, loopback_llm_factory: Any) -> None:
+    server = loopback_llm_factory(RULES)
+    out = build(tmp_path, server, "--quality", "--difficulty")
+    rows = read(out / "dataset.jsonl")
+    both = [row for row in rows if row["scores"].get("quality") is not None and row["scores"].get("difficulty") is not None]
+    assert both  # the loopback answers the judges' schemas
+    report = evol("report", str(out))
+    assert report.returncode == 0, report.stderr
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="chart-quality-quality-complexity"' in page
+    assert f"{len(both):,} kept samples carry both scores." in page
+    assert "mean quality (1-6)" in page
+    # The null quality ("tides": an unreadable reply) is not counted as rated.
+    seeds_rated = sum(1 for row in rows if row["round"] == 0 and row["scores"]["quality"] is not None)
+    assert seeds_rated == 1
+    assert '<tr><td class="num">0</td><td class="num">1</td><td>5.00</td>' in page  # round 0: rain's 5 alone

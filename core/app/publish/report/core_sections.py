@@ -10,6 +10,7 @@ from .charts import STATUS_COLORS, boxes_per_round, stacked_bars
 from .curation import curation_is_stale
 from .markup import Raw, escape, key_values, note, number, paragraph, table
 from .model import BuildReport
+from .quality import quality_content
 
 OFFLINE_WARNING = (
     "This build ran against the bundled offline model: its instructions and answers are "
@@ -315,5 +316,7 @@ CORE_SECTIONS: tuple[ReportSection, ...] = (
     ReportSection("eliminations", "Eliminations", eliminations_content, description="Per filter and per operation."),
     ReportSection("instructions", "Instructions", instructions_content, description="Length and difficulty per round."),
     ReportSection("scores", "Scores and checks", scores_content, description="Every score and check the samples carry."),
+    ReportSection("quality", "Quality and complexity", quality_content,
+                  description="Answer quality against instruction complexity per round (--quality, --difficulty)."),
     ReportSection("curation", "Curation", curation_content, description="What evol curate removed, per rule."),
 )
