@@ -33,6 +33,9 @@ class Cli:
     default_text: str | None = None
     flag_value: str | None = None
     repeat: bool = False
+    rows_unchanged: bool = False
+    """True for an option that cannot change a row (how many workers, how fast): a folder
+    resumes when only such options differ from the ones it was built with."""
 
 
 class DomainOptions(BaseModel):
@@ -71,3 +74,11 @@ class DomainOptions(BaseModel):
 
     def __len__(self) -> int:
         return len(type(self).model_fields)
+
+
+def rows_unchanged(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``model`` marked ``Cli(rows_unchanged=True)``: options a resumed build may change."""
+    return frozenset(
+        name for name, info in model.model_fields.items()
+        if any(isinstance(item, Cli) and item.rows_unchanged for item in info.metadata)
+    )

@@ -114,7 +114,7 @@ class CodeOptions(DomainOptions):
     require_pass: bool = True
     """code: eliminate evolved samples whose solution does not pass verified tests; with --no-require-pass they are
     kept and flagged in checks.execution.verdict."""
-    sandbox_workers: Annotated[int | None, Field(ge=1), Cli(default_text="the CPU count")] = None
+    sandbox_workers: Annotated[int | None, Field(ge=1), Cli(default_text="the CPU count", rows_unchanged=True)] = None
     """code: containers in the sandbox pool."""
     # The bounds a sandbox job enforces (sandbox/limits.py): outside them every sample would fail.
     exec_timeout: float = Field(DEFAULT_LIMITS.timeout_s, ge=0.1, le=MAX_TIMEOUT_S)

@@ -43,10 +43,10 @@ from ...runtime.session import DEFAULT_ROLE, OFFLINE_API_KEY, EndpointConfig, Se
 from ...runtime.tally import Tally
 from ...types.errors import ExitCode, UsageError
 from ...types.records import Usage
-from ...types.options import DomainOptions
+from ...types.options import DomainOptions, rows_unchanged
 from ...types.registrations import Domain, Filter, Registration, Scorer, applies_to
 from .config import DATASET_OPTIONS, OFFLINE_ENDPOINT, BuildConfig, checked as checked_options
-from .folder import FolderLock, check_state, file_digest, prepare_folder, record_state
+from .folder import FolderLock, check_domain, check_state, file_digest, prepare_folder, record_state
 from .host import load_host
 from .manifest import Manifest
 from .outcome import BuildSummary, Status, ending
@@ -162,6 +162,10 @@ class Build:
                              "it verified in the original, so it does not rewrite answers")
         # Before anything reads the seeds or opens the folder: the build would empty its own files.
         refuse_output_file(config.seeds, config.out)
+        if not config.restart:
+            # Before the seeds are read with this domain's fields: a resumed math folder without
+            # --domain math would otherwise be told its seeds lack the general domain's fields.
+            check_domain(config.out, domain.name)
         seed_file = SeedFile(config.seeds, domain, config.skip_invalid).validate()
         selection = Selection(config.limit, config.shard)
         if seed_file.invalid:
@@ -474,8 +478,11 @@ class Build:
         """What run.json records: the settings that decide the dataset."""
         config = self.config
         state = {key: _recorded(getattr(config, key)) for key in DATASET_OPTIONS if key != "options"}
+        # A domain option that cannot change a row (the sandbox's workers) is not the folder's to
+        # keep: a resumed build may change it.
+        options = self.options.model_dump(mode="json", exclude=set(rows_unchanged(type(self.options))))
         state.update(
-            model=self.model, options=_recorded(self.options.model_dump(mode="json")), endpoint=self.identity,
+            model=self.model, options=_recorded(options), endpoint=self.identity,
             seeds_sha256=self.seeds_sha256,
         )
         if not config.difficulty:

@@ -125,6 +125,21 @@ def check_state(out: Path, state: Mapping[str, Any], *, restart: bool) -> bool:
     return resumed
 
 
+def check_domain(out: Path, domain: str) -> None:
+    """``UsageError`` when the folder was built with another domain than ``domain``: said first,
+    before the seeds are read with the wrong domain's fields. A folder whose run.json cannot be
+    read is left to ``check_state``."""
+    try:
+        recorded = json.loads((out / RUN_STATE).read_text(encoding="utf-8")).get("state", {}).get("domain")
+    except (OSError, ValueError, AttributeError):
+        return
+    if isinstance(recorded, str) and recorded != domain:
+        raise UsageError(
+            f"--out {out}: this folder was built with --domain {recorded} (this run: --domain {domain}); add "
+            f"--domain {recorded} to resume it, --restart to start it over, or choose another --out"
+        )
+
+
 def record_state(out: Path, state: Mapping[str, Any]) -> None:
     """Remember the settings the folder is built with (``run.json``), for the next run to check."""
     write_text(out / RUN_STATE, json.dumps({"version": STATE_VERSION, "state": dict(state)}, indent=2) + "\n")
@@ -147,6 +162,13 @@ def _differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]
                 for name in sorted(set(before_roles) | set(now_roles)):
                     if before_roles.get(name) != now_roles.get(name):
                         changes.append(f"role {name} was {before_roles.get(name)!r}, now {now_roles.get(name)!r}")
+            elif key == "options" and isinstance(before.get(key), Mapping) and isinstance(now.get(key), Mapping):
+                # Name the domain options that changed, not the whole set.
+                before_options, now_options = before[key], now[key]
+                for name in sorted(set(before_options) | set(now_options)):
+                    if before_options.get(name) != now_options.get(name):
+                        changes.append(f"--{name.replace('_', '-')} was {before_options.get(name)!r}, "
+                                       f"now {now_options.get(name)!r}")
             elif key == "seeds_sha256":
                 changes.append("the seeds file's content changed")
             else:
