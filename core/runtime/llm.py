@@ -309,8 +309,13 @@ class LLM:
                     if attempt.retry_state.attempt_number > 1:
                         self.stats.retries += 1
                     return await self._attempt(request, attempts, path, read or _read_completion)
-        except (EvolError, RequestRejected, _StructuredOutputRejected):
-            raise  # what no retry can fix, or the whole run's outage: not this request's failure
+        except (EndpointError, RequestRejected):
+            # Answered with a refusal no retry can fix: a request that failed all the same, and
+            # the manifest's requests.failed counts it.
+            self.stats.failed += 1
+            raise
+        except (EvolError, _StructuredOutputRejected):
+            raise  # the whole run's outage, or sent again without response_format: not a failure
         except Exception as error:
             self.stats.failed += 1
             status = getattr(error, "status_code", None)

@@ -55,3 +55,17 @@ def test_seeds_only_in_failed_jsonl_are_not_finished(tmp_path: Path, loopback_ll
     failed = (tmp_path / "o" / "failed.jsonl").read_text(encoding="utf-8").splitlines()
     assert failed and not (tmp_path / "o" / "dataset.jsonl").read_text(encoding="utf-8").strip()
     assert "0 of 4 seeds finished" in flat, flat
+
+
+def test_an_always_400_run_counts_what_the_endpoint_received_and_what_failed(
+    tmp_path: Path, loopback_llm_factory,
+) -> None:
+    server = loopback_llm_factory([Rule(status=400)])
+    seeds = numbered_seeds(tmp_path, 4, "Describe well number {i}.")
+    result = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "o"), "--rounds", "1", "--no-progress",
+                  "--max-attempts", "2", env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"})
+    assert result.returncode in (2, 3), result.stderr
+    requests = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))["requests"]
+    assert requests["sent"] == server.request_count > 0, (requests, server.request_count)
+    # Every request the endpoint received was refused: none of them succeeded.
+    assert requests["failed"] == server.request_count, requests
