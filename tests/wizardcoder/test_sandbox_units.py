@@ -155,13 +155,13 @@ def test_the_harness_hash_is_stable() -> None:
 
 
 def test_every_default_lives_in_one_limits_object() -> None:
-    from wizardcoder.domain import OPTIONS
+    from wizardcoder.domain import CodeOptions
     from wizardcoder.sandbox.cli import exec_command
     from wizardcoder.sandbox.pool import SandboxPool
 
     job = Job("x", "pass")
     assert (job.timeout_s, job.memory_mb) == (DEFAULT_LIMITS.timeout_s, DEFAULT_LIMITS.memory_mb)
-    options = {option.name: option.default for option in OPTIONS}
+    options = {name: field.default for name, field in CodeOptions.model_fields.items()}
     assert (options["exec_timeout"], options["exec_memory"]) == (DEFAULT_LIMITS.timeout_s, DEFAULT_LIMITS.memory_mb)
     cli = {param.name: param.default for param in exec_command.params}
     assert (cli["timeout_s"], cli["memory_mb"]) == (DEFAULT_LIMITS.timeout_s, DEFAULT_LIMITS.memory_mb)
