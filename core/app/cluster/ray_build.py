@@ -42,14 +42,12 @@ from ...runtime.endpoints import EndpointStats
 from ...runtime.llm import LLM, LLMStats
 from ...types.errors import EvolError, ExitCode
 from ...types.records import Usage
+from ..build.build import Build
 from ..build.config import OFFLINE_ENDPOINT
 from ..build.outcome import BuildSummary, Status, ending
 from .ray_auth import prepare_driver
 from .ray_shard import Attempt, Board, ShardReport, ShardResult, ShardSpec, run_shard
 from .shard_folders import absorb_shard_caches, merge_rows, shard_folder
-
-# The build itself is not imported: build.py imports this module to dispatch to it.
-Build = Any
 
 log = logging.getLogger("evolinstruct.ray")
 
@@ -63,7 +61,8 @@ PLUGIN_VARIABLES = ("EVOL_PLUGINS", "EVOL_DISABLE_PLUGINS", "EVOL_STRICT_PLUGINS
 
 
 def run_on_ray(build: Build) -> BuildSummary:
-    """Run a prepared build's engine on a Ray cluster; returns its summary as ``Build.run`` does."""
+    """The Ray runner: a prepared build's engine on a Ray cluster, one build per shard; returns
+    its summary as ``Build.run``, the local runner, does."""
     return _ClusterRun(build).run()
 
 
@@ -235,7 +234,7 @@ class _ClusterRun:
         task = ray.remote(run_shard).options(
             num_cpus=1, max_retries=SHARD_RETRIES, retry_exceptions=False, scheduling_strategy="SPREAD",
         )
-        refs = {task.remote(spec, board, type(self.build)): spec for spec in self.specs}
+        refs = {task.remote(spec, board): spec for spec in self.specs}
         pending = list(refs)
         view = _ClusterView(self)
         live = sys.stderr.isatty() if self.config.progress is None else self.config.progress
