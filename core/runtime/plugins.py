@@ -296,10 +296,15 @@ class PluginHost:
         self._check_build_options(registry)
         return registry
 
-    @staticmethod
-    def _add_operation(registry: Registry, extra: ExtraOperation) -> None:
+    def _add_operation(self, registry: Registry, extra: ExtraOperation) -> None:
         plugin = registry.owner(ExtraOperation.kind, extra.name) or "?"
         base = registry.domains.get(extra.domain)
+        if base is None and self.disabled:
+            # The user turned plugins off (-p no:NAME): an operation for a domain that went with
+            # them has nothing to extend, and must not stop the plugins that remain.
+            log.info("plugin %r adds operation %r to domain %r, which is not active: left out",
+                     plugin, extra.operation.name, extra.domain)
+            return
         if base is None:
             raise PluginError(
                 f"plugin {plugin!r} adds operation {extra.operation.name!r} to domain {extra.domain!r}, "

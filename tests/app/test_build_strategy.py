@@ -55,4 +55,4 @@ def test_the_build_opens_its_cache_with_the_factory_it_is_given(tmp_path: Path) 
             build.opened.cache = None  # type: ignore[misc]
         # Every attribute a build has is made in __init__; check() and prepare() each set one.
         assert set(vars(build)) == {"config", "host", "environ", "console", "open_cache", "stack", "started",
-                                    "plan", "opened"}
+                                    "plan", "opened", "spent_before"}

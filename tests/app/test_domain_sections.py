@@ -75,7 +75,7 @@ def test_math_reward_histograms_count_every_scored_row_and_no_missing_one(
         drawn = sum(sum(per_bin.values()) for per_bin in plotted(opened.page, f"chart-math-rewards-{name}").values())
         assert drawn == len(present), name
         caption = chart.locator("xpath=..").locator("figcaption").inner_text()
-        assert f"{len(present):,} rows scored; {missing:,} without {name}" in caption
+        assert f"{len(present):,} rows scored; {missing:,} scored without a {name} value" in caption
     # A missing reward is counted as missing, and not one of them was drawn as a 0.
     assert missing_somewhere
 
