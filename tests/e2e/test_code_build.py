@@ -256,11 +256,13 @@ def test_tasks_asking_for_javascript_and_cpp_are_answered_and_run_in_those_langu
 
 
 def test_code_that_ran_no_test_is_kept_as_untested_never_as_passed(tmp_path: Path, loopback_llm_factory: Any) -> None:
-    # The bundled offline model answers with a placeholder that raises NotImplementedError and
-    # writes no usable tests: nothing is verified, and the dataset says so.
+    # A model that answers with a placeholder raising NotImplementedError and writes no usable
+    # tests: nothing is verified, and the dataset says so.
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text(json.dumps({"id": "t", "instruction": "Write a function that reverses the words of a sentence."}) + "\n")
-    server = loopback_llm_factory()
+    placeholder = fenced("def reverse_words(sentence):\n    raise NotImplementedError")
+    server = loopback_llm_factory([Rule(pattern=ANSWER, reply=placeholder),
+                                   Rule(pattern="(?i)tests?", reply="No tests can be written.")])
     out = tmp_path / "untested"
     done = evol(
         "build", "--domain", "code", "--seeds", str(seeds), "--out", str(out), "--rounds", "1", "--no-require-pass",
