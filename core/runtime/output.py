@@ -106,7 +106,7 @@ class OutputFolder:
                                   for name, entry in self.recorded_exports().items()}}
         for name, what in names.items():
             for variant in (name, name + TEMPORARY_SUFFIX):
-                if _same_file(target, home / variant):
+                if same_file(target, home / variant):
                     return f"{what} ({variant})"
         for name, what in OWN_FOLDERS.items():
             inside = home / name
@@ -132,7 +132,9 @@ class OutputFolder:
         return read_rows(self.path / name, ROW_FILES[name], require)
 
 
-def _same_file(target: Path, protected: Path) -> bool:
+def same_file(target: Path, protected: Path) -> bool:
+    """Whether ``target`` (resolved) is ``protected``: the same path, or the same file through a
+    link."""
     if target == protected.resolve():
         return True
     try:

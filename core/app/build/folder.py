@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, Any, Collection, Mapping
 
 from ...runtime.output import (
-    DATASET, LOCK, MANIFEST, RUN_STATE, OutputFolder, write_text,
+    DATASET, LOCK, MANIFEST, RUN_STATE, OutputFolder, same_file, write_text,
 )
 from ...types.errors import UsageError
 
@@ -200,20 +200,11 @@ def check_output(folder: Path, output: Path, *, replaces: Collection[str] = (), 
         raise UsageError(f"{option} {output}: is {what}, one of the build folder's own files; "
                          "choose a file outside them")
     seeds = _seeds_file(home)
-    if seeds is not None and _same_file(target, seeds):
+    if seeds is not None and same_file(target, seeds):
         raise UsageError(f"{option} {output}: is the seeds file this build was made from; choose another file")
     if target.is_file() and home in target.parents and _is_the_seeds_content(home, target):
         raise UsageError(f"{option} {output}: holds the seeds this build was made from (same content as the "
                          "manifest's seeds file); choose another file")
-
-
-def _same_file(target: Path, protected: Path) -> bool:
-    if target == protected.resolve():
-        return True
-    try:
-        return target.exists() and protected.exists() and os.path.samefile(target, protected)
-    except OSError:
-        return False
 
 
 def _manifest(home: Path) -> Mapping[str, Any]:
