@@ -36,6 +36,11 @@ def config(**values: Any):
         ({"max_outage": float("nan")}, "--max-outage: Input should be a finite number"),
         ({"temperature": float("nan")}, "--temperature: Input should be a finite number"),
         ({"top_p": float("inf")}, "--top-p: Input should be a finite number"),
+        ({"role": 5}, "--role: must be STAGE=MODEL[@URL] strings"),
+        ({"role": ["respond=m", "respond"]}, "--role: must be STAGE=MODEL or STAGE=MODEL@URL, got 'respond'"),
+        ({"price": 5}, "--price: must be MODEL=IN/OUT strings"),
+        ({"price": ["gpt-4o=2.5"]}, "--price: must be MODEL=IN/OUT in dollars per million tokens"),
+        ({"price": "m=-1/2"}, "--price: prices must be finite numbers >= 0"),
     ],
 )
 def test_a_bad_value_of_any_type_is_a_usage_error_naming_the_option(values: dict[str, Any], message: str) -> None:

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Mapping, Sequence, TypeVar
+from typing import Annotated, Any, Callable, Mapping, Sequence, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator,
+)
 
 # The endpoint is resolved as every command resolves it (evol curate's judge too), and the model
 # names are declared there.
@@ -31,6 +33,12 @@ from ...types.errors import UsageError
 from ...types.options import Cli
 from ...types.records import Decoding
 
+
+_SPEC_PARSERS: Mapping[str, tuple[str, Callable[[str], object]]] = {
+    "role": ("STAGE=MODEL[@URL]", parse_role),
+    "price": ("MODEL=IN/OUT", parse_price),
+}
+"""The repeatable NAME=VALUE options: the shape an entry must have, and the parser that checks it."""
 
 MAX_TIMEOUT = 24 * 3600.0
 MAX_OUTAGE = 7 * 24 * 3600.0
@@ -169,26 +177,18 @@ class BuildConfig(BaseModel):
     def _base_url(cls, value: Any) -> Any:
         return parse_base_urls(value)
 
-    @field_validator("role", mode="before")
+    @field_validator("role", "price", mode="before")
     @classmethod
-    def _role(cls, value: Any) -> Any:
+    def _name_value_specs(cls, value: Any, info: ValidationInfo) -> Any:
+        # Repeatable NAME=VALUE options: one string or a list of them, each checked by its parser
+        # now, so a bad entry is refused before anything runs.
+        shape, parse = _SPEC_PARSERS[info.field_name]
         if isinstance(value, str):
             value = (value,)
         if not isinstance(value, (list, tuple)) or not all(isinstance(entry, str) for entry in value):
-            raise ValueError("must be STAGE=MODEL[@URL] strings")
+            raise ValueError(f"must be {shape} strings")
         for entry in value:
-            parse_role(entry)  # a ValueError names the entry
-        return tuple(value)
-
-    @field_validator("price", mode="before")
-    @classmethod
-    def _price(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = (value,)
-        if not isinstance(value, (list, tuple)) or not all(isinstance(entry, str) for entry in value):
-            raise ValueError("must be MODEL=IN/OUT strings")
-        for entry in value:
-            parse_price(entry)  # a ValueError names the entry
+            parse(entry)  # a ValueError names the entry
         return tuple(value)
 
     @field_validator("shard", mode="before")
