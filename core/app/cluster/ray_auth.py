@@ -9,12 +9,15 @@ to connect to Ray cluster". So, as Ray's own ``ray start`` does: when ``RAY_AUTH
 and a token is available where Ray documents it (https://docs.ray.io/en/latest/ray-security/token-auth.html:
 ``RAY_AUTH_TOKEN``, else the file ``RAY_AUTH_TOKEN_PATH`` names, else ``~/.ray/auth_token``), the
 driver uses it; a cluster without authentication accepts a driver that sends one. Then one
-connection attempt, before Ray's patient ones, says in a line why a cluster refuses the driver.
+connection attempt, before Ray's patient ones, says in a line why a cluster refuses the driver;
+it is made in a child process, since Ray's client can abort the process it runs in.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Mapping
 
@@ -51,27 +54,55 @@ def use_available_token(environ: dict[str, str]) -> str | None:
     return source
 
 
+# What the probe prints: one word on its last line. Anything else (Ray's client can die in C++ on
+# a loaded machine, taking its process with it) leaves the question to ``ray.init``.
+_PROBE = """
+import sys
+from ray._raylet import GcsClient
+from ray.exceptions import AuthenticationError
+try:
+    GcsClient(address=sys.argv[1])
+except AuthenticationError:
+    print("refused")
+except Exception:
+    print("other")
+else:
+    print("accepted")
+"""
+PROBE_ATTEMPTS = 2
+PROBE_TIMEOUT_S = 60
+
+
+def _probe(address: str, environ: Mapping[str, str]) -> str | None:
+    """``refused``, ``accepted`` or ``other`` from one connection attempt made in a child process
+    (the client ray.init makes first; no retries); None when the child gave no answer."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _PROBE, address], env=dict(environ),
+                              capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return None
+    said = done.stdout.strip().splitlines()
+    return said[-1] if said and said[-1] in ("refused", "accepted", "other") else None
+
+
 def refusal(address: str, environ: Mapping[str, str]) -> str | None:
     """Why the cluster at ``address`` refuses this driver, in one line, or None when it accepts
     it (or refuses for another reason, which ``ray.init`` then reports)."""
-    from ray._raylet import GcsClient  # the client ray.init makes first; one attempt, no retries
-    from ray.exceptions import AuthenticationError
-
-    try:
-        GcsClient(address=address)
-    except AuthenticationError:
-        mode = environ.get(AUTH_MODE)
-        source = token_source(environ)
-        if mode is not None and mode.lower() != "token":
-            why = f"{AUTH_MODE}={mode} here, so this driver sends no token"
-        elif source is None:
-            why = "no token was found for this driver"
-        else:
-            why = f"the token from {source} is not the cluster's"
-        return f"the Ray cluster at {address} uses token authentication and refuses this driver: {why}; {WHERE_TOKENS_GO}"
-    except Exception:  # noqa: BLE001 - any other fault is ray.init's to report, with its own words
+    for _ in range(PROBE_ATTEMPTS):
+        answer = _probe(address, environ)
+        if answer is not None:
+            break
+    if answer != "refused":
         return None
-    return None
+    mode = environ.get(AUTH_MODE)
+    source = token_source(environ)
+    if mode is not None and mode.lower() != "token":
+        why = f"{AUTH_MODE}={mode} here, so this driver sends no token"
+    elif source is None:
+        why = "no token was found for this driver"
+    else:
+        why = f"the token from {source} is not the cluster's"
+    return f"the Ray cluster at {address} uses token authentication and refuses this driver: {why}; {WHERE_TOKENS_GO}"
 
 
 def prepare_driver(address: str, environ: dict[str, str] | None = None) -> str | None:
