@@ -47,3 +47,21 @@ def test_a_shared_folder_beside_the_copy_is_refused(tmp_path: Path) -> None:
     (tmp_path / "shared").mkdir()
     done = prepare(tmp_path)
     assert done.returncode == 1 and "shared exists" in done.stderr
+
+
+def test_a_copy_without_git_copies_itself_whole(tmp_path: Path) -> None:
+    # CI runs these tests inside the copy, which has no .git: .ci/run there lists the files itself.
+    copy = Path(prepare(tmp_path / "first").stdout.strip().splitlines()[-1])
+    assert not (copy / ".git").exists()
+    (copy / "core" / "__pycache__").mkdir(exist_ok=True)
+    (copy / "core" / "__pycache__" / "left.pyc").write_bytes(b"build product")
+    again = subprocess.run(["bash", str(copy / ".ci" / "run"), "--prepare-only"], env={**os.environ, "EVOL_CI_ROOT": str(tmp_path / "second")},
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    second = Path(again.stdout.strip().splitlines()[-1])
+
+    def files(root: Path) -> list[str]:
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+    assert files(second) == files(copy) and len(files(copy)) > 100
+    assert not list(second.rglob("__pycache__"))
