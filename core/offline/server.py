@@ -8,7 +8,8 @@ measure its own limits, not this server's.
 Determinism: reply text depends only on the request body (hashed), never on arrival order;
 the only randomness, ``Rule.probability``, is keyed by (server seed, request number, rule index).
 ``/v1/embeddings`` answers with the offline model's hashed character n-gram vectors
-(``embeddings.py``): the same text, the same vector.
+(``embeddings.py``): the same text, the same vector. ``/v1/files`` and ``/v1/batches`` serve the
+Batch API (``batches.py``), each line answered as the chat route answers it.
 
 ``evol loopback-llm`` serves in the foreground (see ``run_foreground``).
 """
@@ -31,6 +32,7 @@ from typing import Any, TextIO
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
+from .batches import BatchDesk
 from .embeddings import DEFAULT_DIMENSIONS as DEFAULT_EMBEDDING_DIMENSIONS, HashedEmbedder
 from .model import offline_reply
 from .requests import ChatRequest, RecordedRequest, Responder, message_text
@@ -96,8 +98,13 @@ class LoopbackLLM:
         responder: Responder | None = None,
         structured_output: bool = True,
         models: Sequence[str] = (),
+        batch_hold: float = 0.0,
     ) -> None:
         self.latency = latency
+        self.batch_hold = batch_hold
+        """Seconds a batch stays in_progress after it is created; read whenever a batch is looked
+        at, so a test may change it while batches wait."""
+        self.batches = BatchDesk(self._answer, lambda: self.batch_hold)
         # False: requests that ask for response_format get a 400, as from endpoints without it.
         self.structured_output = structured_output  # read per request, so a test may change it while serving
         self.seed = seed
@@ -283,28 +290,52 @@ class LoopbackLLM:
             if request.method != "POST":
                 return _error(405, f"{request.method} is not allowed on {path}; use POST")
             return await self._embeddings(request)
+        batch_route = await self.batches.handle(request)
+        if batch_route is not None:
+            return batch_route
         return _error(404, f"no route for {request.method} {path} on the loopback LLM server")
 
     async def _chat(self, request: BaseRequest) -> web.StreamResponse:
         raw = await request.read()
         try:
             body = json.loads(raw)
-            problem = _check_body(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            body, problem = {}, f"the request body is not valid JSON: {exc}"
+            body = exc
+        response, rule = self._reply(body)
+        wait = self.latency
+        if rule is not None:
+            wait += (rule.hang or 0.0) + (rule.delay or 0.0)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return response
+
+    def _answer(self, body: dict[str, Any]) -> tuple[int, bytes]:
+        """What the chat route answers to ``body`` (status and body), without its waits: a batch
+        line's answer."""
+        response, _rule = self._reply(body)
+        assert isinstance(response.body, bytes)
+        return response.status, response.body
+
+    def _reply(self, body: Any) -> tuple[web.Response, Rule | None]:
+        """The chat route's answer to a request body (or the error that made it unreadable),
+        counted and logged, and the rule that decided it."""
+        if isinstance(body, Exception):
+            body, problem = {}, f"the request body is not valid JSON: {body}"
+        else:
+            problem = _check_body(body)
         if problem is not None:
             # Counted (numbers are per received request) but never scripted: a rule meant for
             # real requests should not be spent on a broken one.
             decision = self._decide("", scripted=False)
             self._record(decision, body, request_key(body), 400)
-            return _error(400, problem)
+            return _error(400, problem), None
 
         key = request_key(body)
         response_format = body.get("response_format")
         if response_format is not None and not self.structured_output:
             decision = self._decide("", scripted=False)
             self._record(decision, body, key, 400)
-            return _error(400, "response_format is not supported by this server")
+            return _error(400, "response_format is not supported by this server"), None
         messages = tuple(body["messages"])
         chat = ChatRequest(
             model=str(body.get("model", DEFAULT_MODEL)),
@@ -322,12 +353,7 @@ class LoopbackLLM:
         # The response is built before waiting, so the log keeps arrival order and final status.
         response = self._respond(chat, decision)
         self._record(decision, body, key, response.status)
-        wait = self.latency
-        if rule is not None:
-            wait += (rule.hang or 0.0) + (rule.delay or 0.0)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return response
+        return response, rule
 
     def _respond(self, chat: ChatRequest, decision: _Decision) -> web.Response:
         rule = decision.rule
