@@ -36,6 +36,7 @@ from .types.report import BuildReport, Chart, SectionContent
 from .types.resources import BuildResource, build_resources
 from .types.records import Completion, Decoding, Elimination, Message, Sample, Score, Seed, Usage
 from .types.registrations import (
+    AnswerRule,
     Candidates,
     Domain,
     Exporter,
@@ -86,6 +87,7 @@ __all__ = [
     "CREATED_LABEL",
     "GIVEN_LABEL",
     "REWRITTEN_LABEL",
+    "AnswerRule",
     "Build",
     "BuildConfig",
     "BuildReport",

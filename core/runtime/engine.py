@@ -51,8 +51,9 @@ EMPTY_ANSWER = "empty-answer"
 class AnswerEvolution:
     """``evol build --evolve-answers K``: each kept sample's answer is rewritten K times, each
     version along a direction drawn per (run seed, sample, version), from the latest version
-    that survived. A version goes through the domain's response filters, scorers and verdict
-    filters as an answer does (the code domain runs it against the tests), and the sample keeps
+    that survived. A version goes through the domain's response filters, its ``answer_rule``
+    (the math domain: the verified final answer is kept), scorers and verdict filters as an
+    answer does (the code domain runs it against the tests), and the sample keeps
     the surviving version with the highest ``rank_by`` score (ties and no scores: the earliest).
     """
 
@@ -330,9 +331,10 @@ class Engine:
         """The sample with its best answer version and ``fields.answer_candidates`` listing every
         version: text, direction, parent version, score, elimination (null: it survived), chosen.
 
-        A version that a filter eliminates, that is empty, or that repeats an earlier version's
-        text (up to spacing) is not a candidate; the next version is rewritten from the latest
-        surviving one. Version 0 is the answer the sample had.
+        A version that a filter or the domain's ``answer_rule`` eliminates (the rule before the
+        version is scored, so such a version has no scores), that is empty, or that repeats an
+        earlier version's text (up to spacing) is not a candidate; the next version is rewritten
+        from the latest surviving one. Version 0 is the answer the sample had.
         """
         plan = self.answers
         if plan is None or sample.response is None:
@@ -360,6 +362,8 @@ class Engine:
             else:
                 elimination = await self.eliminate("response", ctx, version)
                 if elimination is None:
+                    elimination = await self.keeps_answer(ctx, sample, version, plan.stage)
+                if elimination is None:
                     version = await self.score(ctx, version, skip=plan.instruction_only)
                     elimination = await self.eliminate("verdict", ctx, version)
             versions.append(version)
@@ -378,6 +382,16 @@ class Engine:
             record["chosen"] = n == chosen
         best = versions[chosen]
         return best.replace(fields={**best.fields, ANSWER_CANDIDATES: records})
+
+    async def keeps_answer(self, ctx: SampleContext, original: Sample, version: Sample,
+                           stage_name: str) -> Elimination | None:
+        """The domain's ``answer_rule`` on a rewritten version: why it lost what the original verified."""
+        rule = self.domain.answer_rule
+        if rule is None:
+            return None
+        with stage(stage_name, self.domain, self.label):
+            reason = await rule.check(ctx, original, version)
+        return Elimination(rule.name, reason) if reason else None
 
     # --- choices -----------------------------------------------------------------------------
 

@@ -85,6 +85,26 @@ class Candidates:
     score: str
 
 
+AnswerCheck = Callable[[SampleContext, Sample, Sample], Awaitable[Union[str, None]]]
+"""(ctx, original, version) -> why a rewritten version of the original's answer lost what was
+verified in the original, or None when it kept it."""
+
+
+@dataclass(frozen=True)
+class AnswerRule:
+    """What every rewritten version of an answer (``evol build --evolve-answers``) must keep from
+    the original, where the domain's filters and scorers cannot tell by reading one answer at a
+    time: the math domain's verified final answer (a code answer needs none: its tests run on
+    every version). The engine calls ``check(ctx, original, version)`` once the version passed
+    the response filters and before it is scored; a returned reason eliminates the version, with
+    ``name`` as the elimination's filter, and the next version is rewritten from the latest
+    survivor as after any elimination."""
+
+    name: str
+    check: AnswerCheck
+    description: str = ""
+
+
 @dataclass(frozen=True)
 class Domain(Registration):
     """A kind of data to evolve: its operations, how to answer, and its own build options."""
@@ -110,8 +130,11 @@ class Domain(Registration):
     """None: one candidate per round."""
     answer_evolution: bool = True
     """Whether ``evol build --evolve-answers`` may rewrite this domain's answers: False for a domain
-    whose filters and scorers cannot tell a rewritten answer that lost what was verified in the
-    original (the build refuses the option rather than keep such a version)."""
+    whose filters, scorers and ``answer_rule`` cannot tell a rewritten answer that lost what was
+    verified in the original (the build refuses the option rather than keep such a version)."""
+    answer_rule: AnswerRule | None = None
+    """What a rewritten answer must keep from the original beyond what the filters and scorers
+    check of every answer (None: nothing more)."""
     requests: RequestBudget | None = None
     """What answering one sample sends at most; with ``respond=None`` the core knows (one
     ``respond`` request) and this may stay None."""

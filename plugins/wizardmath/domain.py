@@ -15,6 +15,9 @@ with its score and rank, for the instruction reward model's ranking data (``--fo
 An evolved problem is a new problem, so the reference answer its lineage inherits no longer
 applies: ``inherit_fields`` moves it to ``seed_answer`` as the candidate is made, and the answer of an
 evolved problem is judged by the consensus of ``--samples`` sampled solutions instead.
+
+With ``--evolve-answers K`` every rewritten solution must keep the verified final answer
+(``rewards.keeps_final_answer``, the domain's ``answer_rule``); one that does not is eliminated.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from . import prompts
 from .consensus import group_answers
 from .process import DEFAULT_ROLLOUTS
 from .references import INHERITED_REFERENCE, REFERENCE
+from .rewards import KEEPS_FINAL_ANSWER
 
 DOMAIN = "math"
 FINAL_LINE = "The answer is \\boxed{{{answer}}}"
@@ -232,7 +236,6 @@ MATH = Domain(
     options=MathOptions,
     inherit_fields=inherit_fields,
     candidates=Candidates(count=irm_candidates, score=RANKING_SCORE),
-    # No filter compares a rewritten solution's final answer with the verified one yet.
-    answer_evolution=False,
+    answer_rule=KEEPS_FINAL_ANSWER,
     requests=lambda options: {"respond": int(options.get("samples") or 1)},
 )

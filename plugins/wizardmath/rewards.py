@@ -25,7 +25,7 @@ import asyncio
 import re
 from typing import Any, Mapping, Sequence
 
-from evolinstruct import Filter, Sample, SampleContext, Score, Scorer
+from evolinstruct import AnswerRule, Filter, Sample, SampleContext, Score, Scorer
 
 from .checkers import answer_parses, check_steps, equivalent, extract
 from .consensus import Consensus
@@ -85,6 +85,31 @@ async def answer_check(ctx: SampleContext, sample: Sample) -> dict[str, Any]:
             "samples": len(consensus.answers), "confirmed": consensus.confirmed,
             "target": consensus.answer if consensus.confirmed else None, "outcome": outcome,
             "gate": 0.0 if outcome is False else 1.0}
+
+
+async def keeps_final_answer(ctx: SampleContext, original: Sample, version: Sample) -> str | None:
+    """Why a rewritten solution (``evol build --evolve-answers``) lost the final answer it must
+    keep, or None. That answer is the verified one: the reference, or the answer a consensus of
+    ``--samples`` solutions confirmed; with neither it is the original's own final answer, which
+    nothing verified, so a version keeps the standing the original had and never gains one.
+    Equality is sympy's, as for the answer gate."""
+    reference = reference_answer(original)
+    if reference is not None:
+        target, what = reference, "the reference answer"
+    else:
+        consensus = stored_consensus(original)
+        target = consensus.answer
+        if target is None:
+            return "the original solution states no final answer, so a rewrite has none to keep"
+        what = ("the answer the consensus of the sampled solutions confirmed" if consensus.confirmed
+                else "the original solution's final answer (unverified)")
+    predicted = extract(version.response)
+    if predicted is None:
+        return f"the rewritten solution states no final answer; it must keep {what}, {target}"
+    found = await equivalent(ctx, target, predicted)
+    if not found["equal"]:
+        return f"the rewritten solution's final answer {predicted} differs from {what}, {target}"
+    return None
 
 
 def answer_reward(gate: float, process_reward: float) -> float:
@@ -217,6 +242,13 @@ SCORER = Scorer(
     description="process reward (step labels from sympy, the answer, rollouts and the step judge), "
     "answer reward r_A (answer gate times process reward) and instruction reward r_I (checks and "
     "an LLM judge): r = r_I * r_A",
+)
+
+KEEPS_FINAL_ANSWER = AnswerRule(
+    "final-answer-kept",
+    keeps_final_answer,
+    description="math: a rewritten solution (--evolve-answers) must reach the verified final answer (the reference "
+    "or the confirmed consensus; else the original's own), by sympy's equality",
 )
 
 MIN_REWARD = Filter(

@@ -102,19 +102,13 @@ def test_k_evolved_answers_per_sample_with_their_lineage(tmp_path: Path, loopbac
     assert all(p["chosen"] != p["rejected"] and p["score_chosen"] > p["score_rejected"] for p in pairs)
 
 
-def test_evolve_answers_needs_quality_and_a_domain_that_can_check_them(tmp_path: Path) -> None:
+def test_evolve_answers_needs_quality(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text(json.dumps({"id": "a", "instruction": "Say hi.", "output": "Hi."}) + "\n", encoding="utf-8")
     alone = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "a"), "--rounds", "0", "--evolve-answers", "1")
     assert alone.returncode == 2 and "--evolve-answers needs --quality" in alone.stderr
     assert not (tmp_path / "a" / "dataset.jsonl").exists()
-    math_seeds = tmp_path / "math.jsonl"
-    math_seeds.write_text(json.dumps({"question": "What is 2 + 3?", "answer": "2 + 3 = 5\n#### 5"}) + "\n",
-                          encoding="utf-8")
-    refused = evol("build", "--domain", "math", "--seeds", str(math_seeds), "--out", str(tmp_path / "m"), "--rounds",
-                   "0", "--quality", "--evolve-answers", "1")
-    assert refused.returncode == 2 and "does not rewrite answers" in refused.stderr
-    assert "Traceback" not in refused.stderr + alone.stderr
+    assert "Traceback" not in alone.stderr
 
     # A build with no answer versions has no preference pair: exit 2, and no file.
     plain = tmp_path / "plain"
@@ -172,3 +166,64 @@ def test_a_code_answer_whose_evolution_fails_the_tests_is_eliminated(tmp_path: P
     assert better["elimination"] is None and better["chosen"] and better["parent"] == 0
     assert second["response"] == BETTER_SECOND and second["scores"]["quality"] == 5.0
     assert second["checks"]["execution"]["verdict"] == "PASS" and original["quality"] == 3.0
+
+
+ADD0 = "2 + 3 = 5\nThe answer is \\boxed{5}"
+ADD1 = "Start at 2 and count on three more: 3, 4, 5. So 2 + 3 = 5.\nThe answer is \\boxed{5}"
+ADD2 = "Start at 2 and count on three more: 3, 4, 5, 6. So the sum is 6.\nThe answer is \\boxed{6}"
+HALF0 = "1 / 2 = 0.5\nThe answer is \\boxed{0.5}"
+HALF1 = "Half of 1 is one divided by two, written as a fraction.\nThe answer is \\boxed{\\frac{1}{2}}"
+HALF2 = "Half of one is a small amount, less than one whole."
+MATH_RULES = (
+    Rule(contains=EVOLVE, pattern=answered(ADD0), reply=ADD1),
+    Rule(contains=EVOLVE, pattern=answered(ADD1), reply=ADD2),
+    Rule(contains=EVOLVE, pattern=answered(HALF0), reply=HALF1),
+    Rule(contains=EVOLVE, pattern=answered(HALF1), reply=HALF2),
+    Rule(contains=JUDGE, pattern=answered(ADD0), reply="Quality: 3"),
+    Rule(contains=JUDGE, pattern=answered(ADD1), reply="Quality: 5"),
+    Rule(contains=JUDGE, pattern=answered(ADD2), reply="Quality: 6"),  # a judge fooled by a wrong answer
+    Rule(contains=JUDGE, pattern=answered(HALF0), reply="Quality: 2"),
+    Rule(contains=JUDGE, pattern=answered(HALF1), reply="Quality: 4"),
+    Rule(contains=JUDGE, pattern=answered(HALF2), reply="Quality: 6"),
+)
+
+
+def test_a_math_answer_whose_evolution_changes_the_final_answer_is_eliminated(
+        tmp_path: Path, loopback_llm_factory: Any) -> None:
+    server = loopback_llm_factory(MATH_RULES, structured_output=False)
+    seeds = tmp_path / "math.jsonl"
+    seeds.write_text(json.dumps({"id": "add", "question": "What is 2 + 3?", "answer": "2 + 3 = 5\n#### 5"}) + "\n"
+                     + json.dumps({"id": "half", "question": "What is half of 1?", "answer": "1 / 2 = 0.5\n#### 0.5"})
+                     + "\n", encoding="utf-8")
+    out = tmp_path / "math"
+    built = evol("build", "--domain", "math", "--seeds", str(seeds), "--out", str(out), "--rounds", "0", "--quality",
+                 "--evolve-answers", "2", "--no-progress",
+                 env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"})
+    assert built.returncode == 0, built.stderr
+    kept = rows(out / "dataset.jsonl")
+    assert sorted(kept) == ["add", "half"]
+
+    add = kept["add"]
+    original, keeps, changes = add["fields"]["answer_candidates"]
+    assert [c["text"] for c in (original, keeps, changes)] == [ADD0, ADD1, ADD2]
+    # The version that keeps the verified 5 is a candidate; the one that answers 6 is eliminated
+    # with the reason, before the judge (which would have rated it 6) is asked about it.
+    assert keeps["elimination"] is None and keeps["quality"] == 5.0 and keeps["parent"] == 0
+    assert changes["elimination"]["filter"] == "final-answer-kept"
+    assert changes["elimination"]["reason"] == (
+        "the rewritten solution's final answer 6 differs from the reference answer, 5")
+    assert changes["quality"] is None and not changes["chosen"]
+    assert not any(ADD2 in r.last_user_message for r in server.requests if JUDGE in r.last_user_message)
+    # The row is the best surviving version, checked against the reference as an answer is.
+    assert keeps["chosen"] and add["response"] == ADD1 and add["scores"]["quality"] == 5.0
+    assert add["checks"]["answer"]["outcome"] is True and add["checks"]["answer"]["predicted"] == "5"
+
+    half = kept["half"]
+    first, fraction, vague = half["fields"]["answer_candidates"]
+    # sympy's equality, not the text's: 1/2 keeps the reference 0.5.
+    assert fraction["elimination"] is None and fraction["quality"] == 4.0 and fraction["chosen"]
+    assert vague["elimination"] == {
+        "filter": "final-answer-kept",
+        "reason": "the rewritten solution states no final answer; it must keep the reference answer, 0.5"}
+    assert half["response"] == HALF1 and half["checks"]["answer"]["outcome"] is True
+    assert first["quality"] == 2.0 and not first["chosen"]
