@@ -58,6 +58,9 @@ WAIT_S = 0.25
 LOG_EVERY_S = 10.0
 REPEAT_WARNINGS_AFTER_S = 60.0
 PLUGIN_VARIABLES = ("EVOL_PLUGINS", "EVOL_DISABLE_PLUGINS", "EVOL_STRICT_PLUGINS")
+STOPPING: frozenset[Status] = frozenset({"refused", "aborted"})
+"""A shard's endings that stop the run whatever it had written: the run was refused (exit 2),
+or the same failure came again and again (exit 4)."""
 
 
 def run_on_ray(build: Build) -> BuildSummary:
@@ -270,10 +273,10 @@ class _ClusterRun:
             log.warning("%s could not finish: %s", spec.label, self.lost[spec.index])
             return
         self.results[spec.index] = result
-        stops = result.status == "aborted" or (result.status in ("partial", "interrupted") and not result.finished_all)
+        stops = result.status in STOPPING or (result.status in ("partial", "interrupted") and not result.finished_all)
         if stops and self.stopper is None and not self.interrupted:
             # As in one process: what stops one shard (an outage, a systematic failure, an
-            # endpoint refusing the run) stops the run.
+            # endpoint refusing the run, a node refusing the run's start) stops the run.
             self.stopper = result
             board.stop.remote()
 
@@ -329,9 +332,9 @@ class _ClusterRun:
         if self.interrupted:
             return "interrupted", "interrupted by the user (Ctrl-C)", ExitCode.INTERRUPTED
         if self.stopper is not None:
+            # The shard's own ending, which is one process's for the same fault.
             result = self.stopper
-            status: Status = result.status if result.status in ("partial", "aborted", "interrupted") else "aborted"  # type: ignore[assignment]
-            return status, f"{self.specs[result.shard].label} on {result.attempt.host}: {result.reason}", ExitCode(result.exit_code)
+            return result.status, f"{self.specs[result.shard].label} on {result.attempt.host}: {result.reason}", ExitCode(result.exit_code)
         if self.lost:
             lost = "; ".join(f"{self.specs[index].label}: {why}" for index, why in sorted(self.lost.items()))
             return "partial", (f"{len(self.lost)} of {len(self.specs)} shards could not finish ({lost}); running the "
