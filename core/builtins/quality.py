@@ -26,6 +26,7 @@ import re
 from typing import Any, Mapping
 
 from ..runtime.engine import AnswerEvolution
+from ..runtime.roles import EVOLVE_ANSWER_STAGE
 from ..types.context import SampleContext
 from ..types.records import Sample, Score
 from ..types.registrations import Scorer
@@ -140,7 +141,7 @@ SCORER = Scorer(
 
 # --- EvolQuality: rewriting an answer to be better --------------------------------------------
 
-EVOLVE_STAGE = "evolve-answer"
+EVOLVE_STAGE = EVOLVE_ANSWER_STAGE
 EVOLVE_OPTION = "evolve_answers"
 """The core build option (``evol build --evolve-answers K``): K rewrites of each answer."""
 DIRECTIONS: dict[str, str] = {

@@ -35,6 +35,7 @@ from ..types.records import Elimination, Message, Sample, Seed, Usage
 from ..types.registrations import Domain, Filter, Operation, Registration, Scorer
 from ..types.rewrite import clean_rewrite
 from .failures import Failure, FailureWatch, classify, code_traceback, describe
+from .roles import EVOLVE_ANSWER_STAGE
 
 SEED_OPERATION = "seed"
 OUTRANKED = "outranked"
@@ -64,7 +65,7 @@ class AnswerEvolution:
     rank_by: str
     instruction_only: frozenset[str] = frozenset()
     """Scorers that read only the instruction, which a rewritten answer does not change: not run again."""
-    stage: str = "evolve-answer"
+    stage: str = EVOLVE_ANSWER_STAGE
 
 
 @dataclass

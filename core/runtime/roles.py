@@ -32,6 +32,8 @@ JUDGING_STAGES = frozenset({"equality", "difficulty", "quality", "instruction-ju
 difficulty and answer-quality ratings, WizardMath's instruction and step judges."""
 EVOLVE_STAGE = "evolve"
 RESPOND_STAGE = "respond"
+EVOLVE_ANSWER_STAGE = "evolve-answer"
+"""The rewrites of an answer (``evol build --evolve-answers K``), a stage of builds that ask for them."""
 
 
 class RoleConfig(BaseModel):
@@ -90,12 +92,15 @@ def roles_from(given: Sequence[str], recipe: Mapping[str, RoleConfig]) -> dict[s
 
 
 def domain_stages(domain: Domain, filters: Iterable[Filter], scorers: Iterable[Scorer],
-                  options: Mapping[str, Any], max_tokens: int = 2048) -> tuple[str, ...]:
-    """Every stage a build of ``domain`` may send requests for: rewriting and answering, and what
-    the domain, its filters and scorers declare they send (their ``requests``), by name."""
+                  options: Mapping[str, Any], max_tokens: int = 2048, *, evolve_answers: bool = False) -> tuple[str, ...]:
+    """Every stage a build of ``domain`` may send requests for: rewriting and answering, rewriting
+    answers (with ``evolve_answers``, for a domain that can check a rewritten answer), and what the
+    domain, its filters and scorers declare they send (their ``requests``), by name."""
     stages = {EVOLVE_STAGE}
     if domain.respond is None:
         stages.add(RESPOND_STAGE)
+    if evolve_answers and domain.answer_evolution:
+        stages.add(EVOLVE_ANSWER_STAGE)
     seen = {**options, "max_tokens": max_tokens}
     for registration in (domain, *filters, *scorers):
         budget = registration.requests

@@ -181,7 +181,8 @@ class Build:
             s for s in registry.scorers.values()
             if applies_to(s, domain.name) and (s.enabled is None or s.enabled(switches))
         )
-        stages = domain_stages(domain, filters, scorers, options, config.max_tokens)
+        stages = domain_stages(domain, filters, scorers, options, config.max_tokens,
+                               evolve_answers=config.evolve_answers > 0)
         roles = resolve_roles(
             config.all_roles, stages, self.environ,
             build_urls=urls, build_identity=config.identity(urls), build_key=config.resolved_api_key(self.environ),

@@ -61,6 +61,7 @@ def domains_list(ctx: click.Context, as_json: bool) -> None:
         found = domain_stages(
             domain, [f for f in registry.filters.values() if applies_to(f, domain.name)],
             [s for s in registry.scorers.values() if applies_to(s, domain.name)], domain.options(),
+            evolve_answers=True,
         )
         return [{"name": stage, "judge": stage in JUDGING_STAGES} for stage in found]
 
