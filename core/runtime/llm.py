@@ -11,6 +11,9 @@
 - What no retry can fix stops the run at once with the endpoint's own words (``EndpointError``):
   a wrong key, an unknown model, or requests the endpoint rejects as invalid again and again.
   One rejected request alone (say, a prompt over the context length) fails only its sample.
+- A batched client (``batches``, see batches.py) sends its requests through the provider's Batch
+  API instead, at the batch price, behind the same ``chat`` call: its answers are cached as they
+  arrive and refused lines are read as the same refusals of direct requests.
 - A request asking for structured output (``response_format``) that the endpoint rejects is sent
   again without it, and the run stops asking for it. Its answer is cached as the plain request's,
   where a later run asking with ``response_format`` finds it too.
@@ -31,6 +34,7 @@ from tenacity import AsyncRetrying, retry_if_exception, wait_random_exponential
 
 from ..types.errors import EndpointError, EvolError, LLMFailure
 from ..types.records import Completion, Decoding, Message, Usage
+from .batches import BatchQueue, LineRefused, SendDirectly
 from .cache import Cache, content_key
 from .endpoints import Endpoint, Endpoints
 from .pricing import CostMeter, Price, worst_prompt_tokens
@@ -66,6 +70,8 @@ class LLMStats:
     retries: int = 0
     failed: int = 0
     usage: Usage = Usage()
+    batch_usage: Usage = Usage()
+    """The part of ``usage`` answered through the Batch API (at the batch price)."""
 
 
 @dataclass
@@ -214,6 +220,8 @@ class LLM:
         self.price: Price | None = price
         """What this model costs (None: unknown, so its requests count nothing against a cap)."""
         self.meter = meter
+        self.batches: BatchQueue | None = None
+        """Where requests go instead of the endpoint when they are batched (None: never)."""
 
     async def chat(
         self,
@@ -245,13 +253,18 @@ class LLM:
         if stored is not None:
             self.stats.cached += 1
             return Completion(stored["text"], Usage(**stored["usage"]), cached=True, structured=structured)
+        batched = self.batches is not None and self.batches.takes(key)
+        price = (self.price.batched() if batched else self.price) if self.price is not None else None
         # The worst this request can cost is held against the cap before it is sent.
-        worst = self.price.cost(worst_prompt_tokens(request["messages"]), params.max_tokens) if self.price else 0.0
+        worst = price.cost(worst_prompt_tokens(request["messages"]), params.max_tokens) if price else 0.0
         if self.meter is not None:
             await self.meter.reserve(worst)
         usage = Usage()
         try:
-            text, usage = await self._send(request)
+            if batched:  # cached, counted and paid as the answer arrived (accept_batch_line)
+                text, _usage = await self._batched(key, request)
+            else:
+                text, usage = await self._send(request)
         except _StructuredOutputRejected:
             text = None
         finally:  # released before the plain request below reserves its own
@@ -262,9 +275,67 @@ class LLM:
                 log.info("the endpoint does not accept response_format; judges read plain text from now on")
             self.structured_output = False
             return await self.chat(messages, params, seed)
+        if batched:
+            return Completion(text, _usage, cached=False, structured=structured)
         self.cache.put(key, "chat", {"text": text, "usage": usage.as_dict()})
         self.stats.usage = self.stats.usage + usage
         return Completion(text, usage, cached=False, structured=structured)
+
+    async def _batched(self, key: str, request: dict[str, Any]) -> tuple[str, Usage]:
+        """The answer to ``request`` through the batch queue, with a direct request's errors."""
+        assert self.batches is not None
+        # An earlier run's batch may have answered it while this request waited for the cap.
+        stored = self.cache.get(key)
+        if stored is not None:
+            return stored["text"], Usage(**stored["usage"])
+        try:
+            return await self.batches.complete(key, request)
+        except SendDirectly:
+            text, usage = await self._send(request)
+            self._keep(key, text, usage, self.price)
+            return text, usage
+        except LLMFailure:
+            self.stats.failed += 1
+            raise
+        except LineRefused as refused:
+            try:
+                self._refusal(refused.status, refused.message, request, self.batches.endpoint)
+            except (EndpointError, RequestRejected):
+                self.stats.failed += 1
+                raise
+        raise AssertionError("unreachable: a refusal raises")  # pragma: no cover
+
+    def accept_batch_line(self, key: str, body: bytes) -> tuple[str, Usage]:
+        """A batch's answer to the request of ``key``, kept as it arrives (whether or not a
+        lineage waits for it yet): cached, counted, and paid at the batch price."""
+        try:
+            text, usage = _read_completion(body)
+        except MalformedResponse as error:
+            raise ValueError(str(error)) from None
+        self._keep(key, text, usage, self.price.batched() if self.price is not None else None)
+        self._rejections_in_a_row = 0
+        self.stats.batch_usage = self.stats.batch_usage + usage
+        return text, usage
+
+    def _keep(self, key: str, text: str, usage: Usage, price: Price | None) -> None:
+        """An answer that came outside ``chat``'s own path: cached, counted and paid here."""
+        self.cache.put(key, "chat", {"text": text, "usage": usage.as_dict()})
+        self.stats.usage = self.stats.usage + usage
+        if self.meter is not None and price is not None:
+            self.meter.paid(price.of(usage))
+
+    def cost(self) -> float | None:
+        """What this client's answers of this invocation cost, batch answers at the batch price;
+        None when its model has no price and it was answered (unknown, never 0)."""
+        if self.price is None:
+            return 0.0 if self.stats.usage.requests == 0 else None
+        return self.price.of(self.stats.usage) - self.batch_saving()
+
+    def batch_saving(self) -> float:
+        """What the Batch API took off this client's cost (0 without a price)."""
+        if self.price is None:
+            return 0.0
+        return self.price.of(self.stats.batch_usage) - self.price.batched().of(self.stats.batch_usage)
 
     async def embed(self, texts: Sequence[str], *, model: str, dimensions: int | None = None) -> list[list[float]]:
         """One vector per text from the endpoint's ``/embeddings``, each text cached on its own
@@ -380,9 +451,12 @@ class LLM:
     ) -> None:
         """Classify an HTTP error answer that is not a server fault; raises instead when it is not
         to be retried."""
-        status = error.status_code
         self._answered_badly(endpoint, probe)
-        message = _endpoint_message(error)
+        self._refusal(error.status_code, _endpoint_message(error), request, endpoint)
+
+    def _refusal(self, status: int, message: str, request: dict[str, Any], endpoint: Endpoint) -> None:
+        """Raise what a refusal of ``request`` (not a server fault) means, whether the endpoint
+        answered it directly or in a batch."""
         if status in (401, 403):
             raise EndpointError(f"{endpoint.name} refused the run ({status}): {message}") from None
         if status == 404:
@@ -489,4 +563,6 @@ class LLM:
         return warnings
 
     async def aclose(self) -> None:
+        if self.batches is not None:
+            await self.batches.aclose()
         await self.endpoints.aclose()

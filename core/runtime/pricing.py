@@ -1,8 +1,9 @@
 """Money: the price of each model, what a build spent, and the cap it must not pass.
 
 A price is US dollars per million prompt tokens and per million completion tokens. It comes from
-``--price MODEL=IN/OUT`` (repeatable, also a recipe's ``price`` list), else from ``KNOWN_PRICES``.
-A model with neither has no price: its cost is unknown (None), never 0.
+``--price MODEL=IN/OUT`` (repeatable), else a recipe's table (``[prices."gpt-4o"] input = 2.5,
+output = 10``, ``RecipePrice``), else ``KNOWN_PRICES``. A model with none has no price: its cost is
+unknown (None), never 0.
 
 ``CostMeter`` holds one build's spending across every role's client. Before a request is sent,
 the money already spent plus the worst case of every request in flight plus this one's must stay
@@ -18,8 +19,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from ..types.errors import CostCapReached
 from ..types.records import Usage
+
+
+BATCH_DISCOUNT = 0.5
+"""The share of a price a request sent through a provider's Batch API does not cost: OpenAI and
+Azure OpenAI charge half for batches (``Price.batch_discount`` overrides it for one model)."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,12 @@ class Price:
 
     prompt: float
     completion: float
+    batch_discount: float = BATCH_DISCOUNT
+
+    def batched(self) -> Price:
+        """The price of the same tokens through the Batch API."""
+        share = 1.0 - self.batch_discount
+        return Price(self.prompt * share, self.completion * share, batch_discount=0.0)
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (prompt_tokens * self.prompt + completion_tokens * self.completion) / 1e6
@@ -62,9 +76,26 @@ def parse_price(spec: str) -> tuple[str, Price]:
     return model.strip(), price
 
 
-def price_table(given: Iterable[str]) -> dict[str, Price]:
-    """``KNOWN_PRICES`` with the given ``MODEL=IN/OUT`` entries over them."""
+class RecipePrice(BaseModel):
+    """One model's entry of a recipe's ``[prices]`` table: dollars per million tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    input: float = Field(ge=0)
+    """Per million prompt tokens."""
+    output: float = Field(ge=0)
+    """Per million completion tokens."""
+
+    @property
+    def price(self) -> Price:
+        return Price(self.input, self.output)
+
+
+def price_table(given: Iterable[str], recipe: Mapping[str, RecipePrice] | None = None) -> dict[str, Price]:
+    """``KNOWN_PRICES``, a recipe's ``[prices]`` over them, and the given ``MODEL=IN/OUT`` entries
+    (the command line) over both."""
     table = dict(KNOWN_PRICES)
+    table.update((model, entry.price) for model, entry in (recipe or {}).items())
     table.update(parse_price(spec) for spec in given)
     return table
 
@@ -108,6 +139,11 @@ class CostMeter:
         self.reserved += worst
         self.in_flight += 1
         self._event().clear()
+
+    def paid(self, cost: float) -> None:
+        """Money spent on an answer no request of this run held a worst case for (a batch's
+        answer that arrived before its lineage asked for it)."""
+        self.spent += cost
 
     def settle(self, worst: float, spent: float) -> None:
         """After a request: its hold is released and what it cost is spent."""

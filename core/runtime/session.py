@@ -9,7 +9,8 @@ so a request's seed and its cache key come from one function whoever sends it, a
 The session maps a stage (``evolve``, ``respond``, ``difficulty``...) to the client that serves
 it (``llm_for``): the default endpoint's, unless a role (``runtime.roles``) claims the stage; the
 run context sends each stage's requests to its client, so a role's answers are cached and
-recorded under its own model and endpoint.
+recorded under its own model and endpoint. With ``batching``, the clients of the roles it names
+send through the provider's Batch API (``runtime.batches``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..types.context import DomainView, RunContext
 from ..types.errors import UsageError
 from ..types.records import Decoding
+from .batches import BatchQueue, Batching, client_name
 from .cache import Cache
 from .llm import LLM
 from .pricing import CostMeter, Price
@@ -146,7 +148,9 @@ class Session:
         make_llm: Callable[[EndpointConfig, Cache], LLM] | None = None,
         prices: Mapping[str, Price] | None = None,
         meter: CostMeter | None = None,
+        batching: Batching | None = None,
     ) -> None:
+        self.batching = batching
         self.prices = dict(prices or {})
         self.meter = meter
         self.endpoint = endpoint
@@ -195,7 +199,22 @@ class Session:
             client = self._clients[role] = self._make_llm(self._endpoints[role], self.cache)
             client.price = self.prices.get(client.model)
             client.meter = self.meter
+            if self.batching is not None:
+                self._batch(role, client)
         return client
+
+    def _batch(self, role: str, client: LLM) -> None:
+        """Give ``client`` its batch queue when its role is batched, or when an earlier run left
+        batches of it in flight (which it collects instead of sending their requests again)."""
+        assert self.batching is not None
+        name = client_name(client.model, client.identity)
+        submits = role in self.batching.roles
+        if submits or self.batching.ledger.of(name):
+            client.batches = BatchQueue(
+                endpoints=client.endpoints.all, name=name, ledger=self.batching.ledger,
+                settings=self.batching.settings, accept=client.accept_batch_line, stats=client.stats,
+                max_attempts=client.max_attempts, max_outage=self._endpoints[role].max_outage, submits=submits,
+            )
 
     @property
     def llm(self) -> LLM:
@@ -244,10 +263,16 @@ class Session:
                 "sent": stats.sent, "from_cache": stats.cached, "retries": stats.retries, "failed": stats.failed,
                 "tokens": stats.usage.as_dict(),
                 # None: the model has no price, so what it cost is unknown (never 0).
-                "cost_usd": (round(client.price.of(stats.usage), 6) if client.price is not None
-                             else 0.0 if stats.usage.requests == 0 else None),
+                "cost_usd": round(cost, 6) if (cost := client.cost()) is not None else None,
                 "mean_latency_s": round(latency / answered, 4) if answered > 0 else None,
             }
+            if client.batches is not None:
+                numbers[role]["batch"] = {
+                    "submits": client.batches.submits, "batches": client.batches.counts.batches,
+                    "requests": client.batches.counts.requests, "answered_tokens": stats.batch_usage.as_dict(),
+                    # What the same answers would have cost as direct requests, less what they cost.
+                    "discount_usd": round(client.batch_saving(), 6) if client.price is not None else None,
+                }
         return numbers
 
     async def preflight(self) -> list[str]:
