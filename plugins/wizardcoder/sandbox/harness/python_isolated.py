@@ -709,6 +709,10 @@ class Link:
             kind = self._stand_in(kind_wire)
         if not (isinstance(kind, type) and issubclass(kind, BaseException)):
             kind = RuntimeError
+        if python_tests.is_skip(kind):
+            # The program cannot skip the tests that judge it: whatever it raised, a failure.
+            return python_tests.ProgramSkipped(f"the program raised {kind.__name__}({(text or message)[:200]!r}): "
+                                               "a program cannot skip the tests that judge it")
         if not issubclass(kind, Exception):
             # KeyboardInterrupt, GeneratorExit...: the answer's process is ending, not a test.
             self.ended = f"the program raised {message or kind.__name__} in the middle of its tests"

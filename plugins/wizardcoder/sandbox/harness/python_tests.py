@@ -640,6 +640,47 @@ def is_tests_file(filename: str) -> bool:
                                       and filename.endswith(".py"))
 
 
+class ProgramSkipped(AssertionError):
+    """A skip raised by the program under test, not by its tests: it fails the test it would
+    have skipped, or an answer could pass by skipping every test it would fail."""
+
+
+_SKIP_NAMES = ("Skipped", "_CaseSkipped")  # the pytest shim's class, and the harness's own
+_HARNESS_FILES = frozenset(os.path.realpath(os.path.join(os.path.dirname(__file__), name))
+                           for name in ("python_tests.py", "pytest_shim.py"))
+
+
+def is_skip(kind: type) -> bool:
+    """Whether an exception of this class asks to skip a test (pytest's or unittest's way)."""
+    import unittest
+
+    return issubclass(kind, unittest.SkipTest) or kind.__name__ in _SKIP_NAMES
+
+
+def _skipped_by_tests(error: BaseException) -> bool:
+    """A skip is the tests' own when every frame it passed through is the tests', the harness's
+    or unittest's; a frame of anything else (the program, code it compiled) makes it the program's."""
+    import unittest
+
+    if isinstance(error, ProgramSkipped):
+        return False
+    unittest_dir = os.path.dirname(os.path.realpath(unittest.__file__))
+    tb = error.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        trusted = (is_tests_file(filename) or os.path.realpath(filename) in _HARNESS_FILES
+                   or os.path.dirname(os.path.realpath(filename)) == unittest_dir)
+        if not trusted:
+            return False
+        tb = tb.tb_next
+    return True
+
+
+def program_skip(error: BaseException) -> ProgramSkipped:
+    return ProgramSkipped(f"the program raised {type(error).__name__}({str(error)[:200]!r}): "
+                          "a program cannot skip the tests that judge it")
+
+
 def _classify(error: BaseException) -> tuple[str, str]:
     """The verdict of an exception raised while the tests ran."""
     if isinstance(error, AssertionError):
@@ -823,7 +864,7 @@ def _defined_in_tests(kind: type) -> bool:
 def _run_case(case: type, method: str) -> None:
     import unittest
 
-    result = unittest.TestResult()
+    result = _case_result()
     case(method).run(result)
     if result.failures:
         last = result.failures[0][1].strip().splitlines()[-1]
@@ -832,6 +873,22 @@ def _run_case(case: type, method: str) -> None:
         raise _CaseError(result.errors[0][1].strip().splitlines()[-1][:500])
     if result.skipped and not result.testsRun - len(result.skipped):
         _skip(str(result.skipped[0][1]))
+
+
+def _case_result() -> Any:
+    """unittest's result, where a skip the program raised counts as a failure."""
+    import unittest
+
+    class CaseResult(unittest.TestResult):
+        def addSkip(self, test: Any, reason: str) -> None:
+            # unittest calls this inside its `except SkipTest`: the exception is at hand.
+            error = sys.exc_info()[1]
+            if error is not None and not _skipped_by_tests(error):
+                self.failures.append((test, f"AssertionError: {program_skip(error)}"))
+                return
+            super().addSkip(test, reason)
+
+    return CaseResult()
 
 
 def _skip(reason: str) -> None:
@@ -953,9 +1010,11 @@ def run_discovered(scope: dict[str, Any]) -> dict[str, Any]:
             call()
             passed += 1
         except Exception as error:
-            if type(error).__name__ in ("Skipped", "_CaseSkipped"):
+            if is_skip(type(error)) and _skipped_by_tests(error):
                 skipped += 1
                 continue
+            if is_skip(type(error)):
+                error = program_skip(error)
             _print_error(error)
             verdict, message = ("RUNTIME_ERROR", str(error)) if isinstance(error, _CaseError) else _classify(error)
             verdicts.add(verdict)
