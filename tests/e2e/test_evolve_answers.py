@@ -227,3 +227,33 @@ def test_a_math_answer_whose_evolution_changes_the_final_answer_is_eliminated(
         "reason": "the rewritten solution states no final answer; it must keep the reference answer, 0.5"}
     assert half["response"] == HALF1 and half["checks"]["answer"]["outcome"] is True
     assert first["quality"] == 2.0 and not first["chosen"]
+
+
+def test_the_dry_run_counts_the_answer_versions_a_build_sends(tmp_path: Path, loopback_llm_factory: Any) -> None:
+    # With structured output, so that no judge request is refused and sent again without it.
+    server = loopback_llm_factory(GENERAL_RULES)
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("".join(json.dumps({"id": name, "instruction": instruction, "output": output}) + "\n"
+                             for name, instruction, output in [("rain", "Write a haiku about rain.", RAIN0),
+                                                               ("tides", "Why are there two tides a day?", TIDES0),
+                                                               ("bees", "What do bees make?", BEES0)]),
+                     encoding="utf-8")
+    out = tmp_path / "run"
+    command = ("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "0", "--quality", "--difficulty",
+               "--evolve-answers", "2")
+    env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"}
+    dry = evol(*command, "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert server.request_count == 0
+    bounds = {words[0]: int(words[1].replace(",", "")) for words in map(str.split, dry.stdout.splitlines())
+              if len(words) == 4 and words[1].replace(",", "").isdigit()}
+    built = evol(*command, "--no-progress", env=env)
+    assert built.returncode == 0, built.stderr
+    # Every version of these answers survives, so the bound is what was sent: per seed 2 rewrites,
+    # the judge once per version (1 + 2), and the difficulty judge, which reads only the
+    # instruction, once.
+    sent = {"evolve-answer": sum(EVOLVE in r.last_user_message for r in server.requests),
+            "quality": sum(JUDGE in r.last_user_message for r in server.requests)}
+    assert sent == {"evolve-answer": 6, "quality": 9}
+    assert (bounds["evolve-answer"], bounds["quality"], bounds["difficulty"]) == (6, 9, 3)
+    assert bounds["total"] == server.request_count == 18

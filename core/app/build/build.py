@@ -470,7 +470,7 @@ class Build:
         return estimate(
             seed_file=self.seed_file, selection=self.selection, domain=self.domain, options=self.options,
             rounds=self.config.rounds, max_tokens=self.config.max_tokens, filters=self.filters,
-            scorers=self.scorers, label=self._label,
+            scorers=self.scorers, label=self._label, answers=answer_evolution(self.config.evolve_answers),
         )
 
     # --- helpers -------------------------------------------------------------------------------

@@ -6,13 +6,19 @@ The counts are upper bounds, per stage:
   with the domain's candidates per round;
 - answering: one request per seed without its own output and per candidate (or what the domain
   declares), then what each filter and scorer on the way declares per sample it sees;
+- with ``--evolve-answers K``, every scored sample (seeds included) is rewritten K times, and each
+  version goes through the response filters, the scorers (but those that read only the
+  instruction) and the verdict filters as an answer does: ``--quality`` sends 1 + K judge requests
+  per sample, not 1;
 - completion tokens: every request writes ``--max-tokens``;
 - prompt tokens, by what each stage really sends: a rewrite request is the operation's own
   template (measured from the operation with an empty instruction) and one instruction; an answer
   request (the core's) is the instruction alone; the equality judge its template and two
-  instructions. An instruction is no longer than the longest seed record (in bytes, which no
-  tokenizer exceeds) or a completion (``--max-tokens``). A stage whose prompt we do not write (a
-  plugin's judge) is counted as ``TEMPLATE_BYTES`` and three such texts.
+  instructions; a rewrite of an answer and the quality judge their template, an instruction and
+  an answer. An instruction is no longer than the longest seed record (in bytes, which no
+  tokenizer exceeds) or a completion (``--max-tokens``); an answer no longer than the longest seed
+  output or a completion. A stage whose prompt we do not write (a plugin's judge) is counted as
+  ``TEMPLATE_BYTES`` and three such texts.
 
 Beside the bounds, a typical estimate: the same requests with every instruction as long as the
 seeds' mean, at ``BYTES_PER_TOKEN`` (English text in the usual tokenizers), not a bound.
@@ -28,7 +34,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+from ...builtins.quality import STAGE as QUALITY_STAGE, judge_messages as quality_messages
 from ...builtins.rules import EQUALITY_PROMPT
+from ...runtime.engine import AnswerEvolution
 from ...runtime.seeds import SeedFile, Selection
 from ...runtime.pricing import Price
 from ...types.records import Sample
@@ -55,16 +63,18 @@ class StageBound:
 
 @dataclass(frozen=True)
 class PromptShape:
-    """What one request of a stage holds: a template and this many instructions (or answers)."""
+    """What one request of a stage holds: a template, this many instructions (or texts of unknown
+    kind) and this many answers."""
 
     template_bytes: int
     texts: int
+    answers: int = 0
 
-    def bound(self, longest_text: int) -> int:
-        return self.template_bytes + self.texts * longest_text
+    def bound(self, longest_text: int, longest_answer: int = 0) -> int:
+        return self.template_bytes + self.texts * longest_text + self.answers * longest_answer
 
     def typical(self, mean_text_bytes: float) -> int:
-        return round((self.template_bytes + self.texts * mean_text_bytes) / BYTES_PER_TOKEN)
+        return round((self.template_bytes + (self.texts + self.answers) * mean_text_bytes) / BYTES_PER_TOKEN)
 
 
 UNKNOWN_PROMPT = PromptShape(TEMPLATE_BYTES, TEXTS_PER_PROMPT)
@@ -111,14 +121,16 @@ def estimate(
     filters: Sequence[Filter],
     scorers: Sequence[Scorer],
     label: Any = lambda registration: f"{registration.kind} {registration.name!r}",
+    answers: AnswerEvolution | None = None,
 ) -> DryRun:
-    seeds = without_output = longest = total_bytes = 0
+    seeds = without_output = longest = total_bytes = longest_output = 0
     widest: Any = None  # the seed with the most field bytes: the evolve templates are measured with it
     for seed in seed_file:
         if not selection.keeps(seed.index):
             continue
         seeds += 1
         without_output += seed.output is None
+        longest_output = max(longest_output, len((seed.output or "").encode()))
         size = len(seed.instruction.encode()) + sum(len(str(v).encode()) for v in seed.fields.values())
         longest = max(longest, size)
         total_bytes += size
@@ -151,21 +163,41 @@ def estimate(
         add(rule, rule.requests, candidates)
     for scorer in scorers:
         add(scorer, scorer.requests, scored)
+    if answers is not None and answers.count > 0:
+        # The engine's evolve_answers: K rewrites of every scored sample's answer, and each
+        # version checked as an answer is (the instruction-only scorers are not asked again).
+        versions = scored * answers.count
+        requests[answers.stage] += versions
+        for rule in filters:
+            if rule.stage != "instruction":
+                add(rule, rule.requests, versions)
+        for scorer in scorers:
+            if scorer.name not in answers.instruction_only:
+                add(scorer, scorer.requests, versions)
 
     text = max(longest, max_tokens)
+    answer_text = max(longest_output, max_tokens)
     shapes: dict[str, PromptShape] = {
         "evolve": PromptShape(_evolve_template_bytes(domain, widest[1] if widest else None), 1),
         "equality": PromptShape(len(EQUALITY_PROMPT.encode()), 2),
+        QUALITY_STAGE: PromptShape(_message_bytes(quality_messages("", "")), 1, answers=1),
     }
+    if answers is not None:
+        template = max(_message_bytes(answers.messages("", "", direction)) for direction in answers.directions)
+        shapes[answers.stage] = PromptShape(template, 1, answers=1)
     if domain.respond is None:
         shapes["respond"] = PromptShape(0, 1)  # the instruction is the whole request
     stages = tuple(
-        StageBound(stage, count, count * shapes.get(stage, UNKNOWN_PROMPT).bound(text), count * max_tokens,
+        StageBound(stage, count, count * shapes.get(stage, UNKNOWN_PROMPT).bound(text, answer_text), count * max_tokens,
                    count * shapes.get(stage, UNKNOWN_PROMPT).typical(mean_bytes))
         for stage, count in sorted(requests.items())
         if count
     )
     return DryRun(seeds, rounds, per_round, stages, tuple(not_counted), UNKNOWN_PROMPT.bound(text))
+
+
+def _message_bytes(messages: Iterable[Mapping[str, Any]]) -> int:
+    return sum(len(str(message.get("content", "")).encode()) for message in messages)
 
 
 def _evolve_template_bytes(domain: Domain, seed: Any) -> int:
