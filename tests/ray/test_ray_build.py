@@ -17,6 +17,7 @@ import pytest
 
 from evolinstruct.testing import Rule
 from tests.conftest import EXAMPLES, evol, numbered_seeds
+from tests.core.test_plugins import make_distribution
 
 pytestmark = pytest.mark.slow
 
@@ -158,6 +159,69 @@ def test_a_node_without_docker_is_a_clear_error_for_the_code_domain(tmp_path) ->
     assert "Traceback" not in result.stderr
     assert manifest(out)["status"] == manifest(tmp_path / "alone")["status"] == "refused"
     assert message in manifest(out)["reason"]
+
+
+def test_an_endpoint_that_never_answers_usably_ends_a_cluster_build_as_one_process(tmp_path, loopback_llm_factory, ray_cluster) -> None:
+    # Every answer unreadable: each shard's build stops after five samples in a row, as one
+    # process does, and so does the cluster's: refused, exit 2, not a partial build to resume.
+    server = loopback_llm_factory([Rule(malformed=True)])
+    env = {"OPENAI_BASE_URL": server.base_url, **API}
+    args = ["build", "--seeds", str(seeds_file(tmp_path, 18)), "--rounds", "1", "--max-attempts", "2",
+            "--concurrency", "3", "--no-progress"]
+    one = evol(*args, "--out", str(tmp_path / "one"), env=env)
+    cluster = evol(*args, "--out", str(tmp_path / "cluster"), "--ray", ray_cluster, env=env)
+    assert one.returncode == cluster.returncode == 2, cluster.stderr
+    message = "the endpoint never gave a usable answer"
+    assert manifest(tmp_path / "one")["status"] == manifest(tmp_path / "cluster")["status"] == "refused"
+    assert message in manifest(tmp_path / "one")["reason"]
+    assert re.match(rf"shard \d of 3 on \S+: {message}", manifest(tmp_path / "cluster")["reason"])
+    assert re.search(rf"evol: refused: shard \d of 3 on \S+: {message}", cluster.stderr), cluster.stderr
+    assert "Traceback" not in cluster.stderr
+
+
+def test_a_node_without_the_driver_s_plugins_refuses_the_run(tmp_path, loopback_llm_factory, ray_cluster) -> None:
+    # A plugin the driver imports from its PYTHONPATH, which the cluster's workers do not have:
+    # every shard finds other plugins than the driver's, a usage error (exit 2) found in a shard.
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    make_distribution(plugins, "evol-harbour-notes", "evol_harbour_notes", '"""Registers nothing."""\n')
+    server = loopback_llm_factory([NO_GAIN])
+    path = os.pathsep.join(filter(None, [str(plugins), os.environ.get("PYTHONPATH")]))
+    env = {"OPENAI_BASE_URL": server.base_url, "PYTHONPATH": path, **API}
+    out = tmp_path / "cluster"
+    result = evol("build", "--seeds", str(seeds_file(tmp_path, 6)), "--out", str(out), "--rounds", "1",
+                  "--no-progress", "--ray", ray_cluster, env=env)
+    assert result.returncode == 2, result.stderr
+    message = "this node has other versions of evolinstruct or its plugins (evol_harbour_notes missing here, 1.2.3 on the driver)"
+    assert re.search(rf"evol: refused: shard \d of 3 on \S+: {re.escape(message)}", result.stderr), result.stderr
+    assert manifest(out)["status"] == "refused" and message in manifest(out)["reason"]
+    assert "Traceback" not in result.stderr
+    assert server.request_count == 0  # no shard started its run
+
+
+def test_a_plugin_that_cannot_load_on_a_node_refuses_the_run_under_strict_plugins(tmp_path, loopback_llm_factory, ray_cluster) -> None:
+    # The plugin is on every node (Ray puts the driver's working folder on its workers' path) but
+    # imports only where its setting is, the driver: under EVOL_STRICT_PLUGINS each shard's
+    # build stops preparing with a plugin error (exit 2), a usage error found in a shard.
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    make_distribution(plugins, "evol-harbour-notes", "evol_harbour_notes", """
+        import os
+        if "HARBOUR_NOTES_READY" not in os.environ:
+            raise ImportError("HARBOUR_NOTES_READY is not set")
+    """)
+    server = loopback_llm_factory([NO_GAIN])
+    env = {"OPENAI_BASE_URL": server.base_url, "HARBOUR_NOTES_READY": "1", "EVOL_STRICT_PLUGINS": "1", **API}
+    out = tmp_path / "cluster"
+    result = evol("build", "--seeds", str(seeds_file(tmp_path, 6)), "--out", str(out), "--rounds", "1",
+                  "--no-progress", "--ray", ray_cluster, env=env, cwd=plugins)
+    assert result.returncode == 2, result.stderr
+    message = "plugin 'evol_harbour_notes'"
+    found = re.search(r"evol: refused: shard \d of 3 on \S+: (.*)", result.stderr)
+    assert found and message in found.group(1) and "HARBOUR_NOTES_READY is not set" in found.group(1), result.stderr
+    assert manifest(out)["status"] == "refused" and message in manifest(out)["reason"]
+    assert "Traceback" not in result.stderr
+    assert server.request_count == 0  # no shard started its run
 
 
 def test_without_ray_installed_the_option_says_how_to_install_it(tmp_path) -> None:

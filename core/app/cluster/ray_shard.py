@@ -34,10 +34,11 @@ from ...runtime.cache import Cache
 from ...runtime.endpoints import EndpointStats
 from ...runtime.llm import LLMStats
 from ...runtime.tally import Tally
-from ...types.errors import EvolError, ExitCode
+from ...types.errors import EvolError, ExitCode, UsageError
 from ..build.build import Build
 from ..build.config import BuildConfig
 from ..build.host import load_host
+from ..build.outcome import Status, ending
 
 REPORT_EVERY_S = 0.5
 
@@ -106,7 +107,7 @@ class ShardResult:
 
     shard: int
     attempt: Attempt
-    status: str
+    status: Status
     reason: str | None
     exit_code: int
     tally: Tally | None = None
@@ -242,8 +243,8 @@ def run_shard(spec: ShardSpec, board: Any) -> ShardResult:
 
 
 def _build(spec: ShardSpec, attempt: Attempt, reporter: _Reporter) -> ShardResult:
-    def ended(status: str, reason: str, code: int) -> ShardResult:
-        return ShardResult(spec.index, attempt, status, reason, code)
+    def ended(status: Status, reason: str, code: ExitCode) -> ShardResult:
+        return ShardResult(spec.index, attempt, status, reason, int(code))
 
     try:
         host = load_host(spec.disabled, environ=spec.plugin_environ)
@@ -251,7 +252,7 @@ def _build(spec: ShardSpec, attempt: Attempt, reporter: _Reporter) -> ShardResul
             build.prepare()
             problem = _disagreement(spec, build)
             if problem:
-                return ended("aborted", problem, int(ExitCode.USAGE))
+                return ended(*ending(UsageError(problem)))
             reporter.build = build
             reporter.running = True
             try:
@@ -264,10 +265,11 @@ def _build(spec: ShardSpec, attempt: Attempt, reporter: _Reporter) -> ShardResul
                 cpu_s=process_cpu_s() - reporter.cpu_at_start,
             )
     except EvolError as error:  # the seeds or a plugin cannot be read here, the folder is refused...
-        return ended("aborted", str(error), int(error.exit_code))
+        # Ended as one process ends on the same error: a usage error (exit 2) is a refusal.
+        return ended(*ending(error))
     except Exception as error:  # a bug of ours: say so, with where it happened
         text = "".join(traceback.format_exception(error)).rstrip()
-        return ended("aborted", f"internal error: {type(error).__name__}: {error}\n{text}", int(ExitCode.ABORTED))
+        return ended("aborted", f"internal error: {type(error).__name__}: {error}\n{text}", ExitCode.ABORTED)
 
 
 def _disagreement(spec: ShardSpec, build: Any) -> str | None:
