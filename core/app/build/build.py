@@ -36,7 +36,7 @@ from ...runtime.llm import LLM
 from ...runtime.output import CACHE, MANIFEST, Output
 from ...runtime.plugins import PluginHost, Registry
 from ...runtime.seeds import SeedFile, Selection, refuse_output_file
-from ...runtime.pricing import CostMeter, Price, price_table
+from ...runtime.pricing import CostMeter, Price
 from ...runtime.roles import ResolvedRole, domain_stages, resolve_roles
 from ...offline.server import LoopbackLLM
 from ...runtime.session import DEFAULT_ROLE, OFFLINE_API_KEY, EndpointConfig, Session
@@ -190,7 +190,7 @@ class Build:
         if roles and config.ray is not None:
             raise UsageError("--role (or a recipe's [roles]) does not run on a Ray cluster yet; build without --ray")
         if config.max_cost is not None:
-            prices = price_table(config.price)
+            prices = config.all_prices
             unpriced = sorted({m for m in (model, *(role.model for role in roles)) if m not in prices})
             if unpriced:
                 raise UsageError(f"--max-cost needs a price for every model asked; none for {', '.join(unpriced)}: "
@@ -275,7 +275,7 @@ class Build:
                         "counts this run's spending only")
         session = self.stack.enter_context(Session.open(
             self._endpoint(), cache, roles=roles, offline_server=LoopbackLLM,
-            prices=price_table(config.price), meter=CostMeter(config.max_cost, spent=self.spent_before or 0.0),
+            prices=config.all_prices, meter=CostMeter(config.max_cost, spent=self.spent_before or 0.0),
         ))
         llm = session.llm
         manifest = Manifest(out, self._manifest_static(resumed))
@@ -509,7 +509,7 @@ class Build:
     def stage_prices(self) -> dict[str, tuple[str, Price | None]]:
         """Each stage's model, as its role or the build asks it, and that model's price (None:
         unknown), for the dry run."""
-        prices = price_table(self.config.price)
+        prices = self.config.all_prices
         models = {stage: self.model for stage in self._plan.stages}
         models.update({stage: role.model for role in self._plan.roles for stage in role.stages})
         return {stage: (model, prices.get(model)) for stage, model in models.items()}

@@ -26,7 +26,7 @@ from pydantic import (
 from ...runtime.session import (  # noqa: F401 (DEFAULT_MODEL, OFFLINE_ENDPOINT: this module's names too)
     DEFAULT_MODEL, OFFLINE_ENDPOINT, OFFLINE_MODEL, endpoint_identity, endpoint_urls, model_name, parse_base_urls,
 )
-from ...runtime.pricing import parse_price
+from ...runtime.pricing import Price, RecipePrice, parse_price, price_table
 from ...runtime.roles import RoleConfig, parse_role, roles_from
 from ...runtime.urls import public_url
 from ...types.errors import UsageError
@@ -144,6 +144,7 @@ class BuildConfig(BaseModel):
     # and the invocation is recorded, not given.
     options: dict[str, Any] = Field(default_factory=dict)  # the domain's own options, by option name
     roles: dict[str, RoleConfig] = Field(default_factory=dict)  # a recipe's [roles.NAME] tables
+    prices: dict[str, RecipePrice] = Field(default_factory=dict)  # a recipe's [prices."MODEL"] tables
     command: tuple[str, ...] = ()  # what asked for this build, secrets masked (for the manifest)
     call: str | None = None  # a build started from Python: the call, secrets masked (for the manifest)
 
@@ -285,6 +286,11 @@ class BuildConfig(BaseModel):
         return roles_from(self.role, self.roles)
 
     @property
+    def all_prices(self) -> dict[str, Price]:
+        """The built-in prices, the recipe's [prices] over them, the command line's --price over both."""
+        return price_table(self.price, self.prices)
+
+    @property
     def decoding(self) -> Decoding:
         return Decoding(self.temperature, self.top_p, self.max_tokens)
 
@@ -349,6 +355,8 @@ def checked(model: type[Model], values: Mapping[str, Any], *, sources: Mapping[s
                 label = option_name(location[1])
             if field == "roles" and len(location) > 1:  # a recipe's [roles.NAME] table, and its key
                 label = f"[roles.{location[1]}]" + (f" {location[2].replace('_', '-')}" if len(location) > 2 else "")
+            if field == "prices" and len(location) > 1:  # a recipe's [prices."MODEL"] table, and its key
+                label = f'[prices."{location[1]}"]' + (f" {location[2]}" if len(location) > 2 else "")
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
                 message = unknown
@@ -379,6 +387,11 @@ def read_recipe(path: Path) -> dict[str, Any]:
         if not isinstance(recipe["options"], dict):
             raise UsageError(f"{path}: [options] must be a table of the domain's options")
         recipe["options"] = {key.replace("-", "_"): value for key, value in recipe["options"].items()}
+    if "price" in recipe:  # --price's spelling; a recipe says it as tables, one per model
+        raise UsageError(f'{path}: price: a recipe gives prices as tables, one per model: [prices."gpt-4o"] '
+                         "input = 2.5, output = 10 (dollars per million prompt and completion tokens)")
+    if "prices" in recipe and not isinstance(recipe["prices"], dict):
+        raise UsageError(f'{path}: prices must be a table of models: [prices."gpt-4o"] input = 2.5, output = 10')
     if isinstance(recipe.get("roles"), dict):  # [roles.NAME] tables spell their keys as the options do
         recipe["roles"] = {
             name: {key.replace("-", "_"): value for key, value in table.items()} if isinstance(table, dict) else table
