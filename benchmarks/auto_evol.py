@@ -89,7 +89,7 @@ def main() -> None:
         for name, method in (("initial", initial), ("optimized", work / "m" / "method.json")):
             out = work / f"held-out-{name}"
             evol("build", "--seeds", str(work / "held-out.jsonl"), "--out", str(out), "--schedule", "auto",
-                 "--operation-weights", "auto=1", env=env | {"EVOL_METHOD": str(method)})
+                 "--operation-weights", "auto=1", "--method", str(method), env=env)
             eliminated, evolved = failure_rate(out)
             print(f"| {name} | {HELD_OUT} | {evolved} | {eliminated} | {eliminated / evolved:.1%} |")
 

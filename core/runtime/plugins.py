@@ -31,12 +31,13 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import click
 import pluggy
+from pydantic import create_model
 
 from ..types import hookspecs
 from ..types.curation import CurationRule
 from ..types.errors import PluginError
 from ..types.options import DomainOptions
-from ..types.registrations import Domain, Exporter, ExtraOperation, Filter, ReportSection, Scorer
+from ..types.registrations import Domain, Exporter, ExtraOperation, ExtraOptions, Filter, ReportSection, Scorer
 
 log = logging.getLogger("evolinstruct.plugins")
 
@@ -65,6 +66,7 @@ class HookTable:
 REGISTRATION_HOOKS: tuple[HookTable, ...] = (
     HookTable("evol_domains", Domain, Domain.kind),
     HookTable("evol_operations", ExtraOperation, ExtraOperation.kind),
+    HookTable("evol_build_options", ExtraOptions, ExtraOptions.kind),
     HookTable("evol_filters", Filter, Filter.kind),
     HookTable("evol_scorers", Scorer, Scorer.kind),
     HookTable("evol_exporters", Exporter, Exporter.kind),
@@ -118,6 +120,10 @@ class Registry:
     @property
     def domains(self) -> dict[str, Domain]:
         return self.items["evol_domains"]
+
+    @property
+    def build_options(self) -> dict[str, ExtraOptions]:
+        return self.items["evol_build_options"]
 
     @property
     def filters(self) -> dict[str, Filter]:
@@ -294,6 +300,7 @@ class PluginHost:
             self._add_operation(registry, extra)
         registry.items["evol_operations"] = {}
         self._check_build_options(registry)
+        self._add_build_options(registry)
         return registry
 
     def _add_operation(self, registry: Registry, extra: ExtraOperation) -> None:
@@ -312,6 +319,37 @@ class PluginHost:
             )
         registry.claim(Domain.kind + " operation", extra.name, plugin)
         registry.domains[extra.domain] = dataclasses.replace(base, operations=base.operations + (extra.operation,))
+
+    def _add_build_options(self, registry: Registry) -> None:
+        """Each domain's options model, extended with the fields of the plugins' ``ExtraOptions``
+        that apply to it: one model, so the command line, recipes, the API, the run's
+        ``ctx.options`` and the folder's record treat them as the domain's own."""
+        extras = list(registry.items["evol_build_options"].values())
+        owners: dict[str, str] = {}
+        for extra in extras:
+            plugin = registry.owner(ExtraOptions.kind, extra.name) or "?"
+            if not (isinstance(extra.options, type) and issubclass(extra.options, DomainOptions)):
+                raise PluginError(f"plugin {plugin!r}: build options {extra.name!r} must be a DomainOptions subclass, "
+                                  f"got {extra.options!r}")
+            missing = sorted(set(extra.domains or ()) - set(registry.domains))
+            if missing and not self.disabled:
+                raise PluginError(f"plugin {plugin!r} adds build options to domain {', '.join(map(repr, missing))}, "
+                                  "which no active plugin provides")
+            for option in extra.options.model_fields:
+                taken = owners.get(option) or next(
+                    (f"domain {name!r}" for name, domain in registry.domains.items() if option in domain.options.model_fields),
+                    None)
+                if taken is not None:
+                    raise PluginError(f"build option --{option.replace('_', '-')} is declared by {taken} and by plugin {plugin!r}")
+                owners[option] = f"plugin {plugin!r}"
+        for name, domain in list(registry.domains.items()):
+            models = tuple(extra.options for extra in extras if extra.domains is None or name in extra.domains)
+            if models:
+                # A base another one extends (a domain without options of its own: DomainOptions)
+                # would make the order of the bases inconsistent.
+                bases = tuple(b for b in (domain.options, *models) if not any(o is not b and issubclass(o, b) for o in models))
+                merged = create_model(domain.options.__name__, __base__=bases)
+                registry.domains[name] = dataclasses.replace(domain, options=merged)
 
     @staticmethod
     def _check_build_options(registry: Registry) -> None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .context import RunContext
     from .curation import CurationRule
-    from .registrations import Domain, Exporter, ExtraOperation, Filter, ReportSection, Scorer
+    from .registrations import Domain, Exporter, ExtraOperation, ExtraOptions, Filter, ReportSection, Scorer
 
 PROJECT = "evolinstruct"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -41,6 +41,15 @@ def evol_operations() -> Iterable[ExtraOperation]:
     """Yield ``ExtraOperation(domain, operation)`` to add operations to another plugin's domain.
 
     The operation joins the domain's uniform draw and can be named in ``--schedule``.
+    """
+
+
+@hookspec
+def evol_build_options() -> Iterable[ExtraOptions]:
+    """Yield ``ExtraOptions(name, options, domains=None)`` to add build options to domains.
+
+    ``options`` is a ``DomainOptions`` subclass; its fields become ``evol build`` options of the
+    domains named (None: every domain), and the run's ``ctx.options`` holds them with the domain's.
     """
 
 

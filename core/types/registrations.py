@@ -8,7 +8,7 @@ name, naming both.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Iterable, Literal, Mapping, Sequence, Union
 
 from .context import SampleContext
@@ -49,6 +49,14 @@ class Operation(Registration):
     tags: tuple[str, ...] = ()
     description: str = ""
     weight: float = 1.0
+    bind: Callable[[Mapping[str, Any]], PromptBuilder] | None = None
+    """For a prompt that depends on the build's options (a file an option names): called once per
+    build with its checked options, before anything is sent, it returns the prompt builder that
+    build uses in place of ``prompt``; what it raises (``UsageError``) stops the build there."""
+
+    def for_build(self, options: Mapping[str, Any]) -> Operation:
+        """The operation as a build with ``options`` runs it."""
+        return self if self.bind is None else replace(self, prompt=self.bind(options), bind=None)
 
 
 Responder = Callable[[SampleContext, Sample], Awaitable[Sample]]
@@ -151,6 +159,25 @@ class ExtraOperation(Registration):
     @property
     def name(self) -> str:  # type: ignore[override]
         return f"{self.domain}/{self.operation.name}"
+
+
+@dataclass(frozen=True)
+class ExtraOptions(Registration):
+    """Build options a plugin adds to domains, its own or other plugins' (Auto Evol-Instruct's
+    ``--method``): a ``DomainOptions`` subclass, declared and checked like a domain's own options.
+
+    Each field becomes an option of ``evol build`` (a recipe's ``[options]`` key, a keyword of
+    ``evolinstruct.build``) for builds of the ``domains`` named (None: every domain); the run's
+    ``ctx.options`` holds the domain's options and these together, and the folder records them
+    like any dataset option (a resumed build with another value is refused). Field names must
+    not be a domain's own option's or another plugin's.
+    """
+
+    kind: ClassVar[str] = "build options"
+    name: str
+    options: type[DomainOptions]
+    domains: tuple[str, ...] | None = None
+    description: str = ""
 
 
 FilterStage = Literal["instruction", "response", "verdict"]

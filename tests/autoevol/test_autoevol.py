@@ -121,7 +121,7 @@ def test_two_steps_record_the_history_and_keep_the_better_method(tmp_path, seeds
     # a build with the chosen method: its report shows the history, step by step
     build = tmp_path / "build"
     assert evol("build", "--seeds", str(seeds), "--out", str(build), "--schedule", "auto", "--limit", "1",
-                "--operation-weights", "auto=1", env={**env_for(server), "EVOL_METHOD": str(out / "method.json")}
+                "--operation-weights", "auto=1", "--method", str(out / "method.json"), env=env_for(server)
                 ).returncode == 0
     assert evol("report", str(build)).returncode == 0
     page = (build / "report.html").read_text()
@@ -187,7 +187,7 @@ def test_a_build_with_the_method_names_it_on_every_evolved_row(tmp_path, seeds, 
     method.write_text(json.dumps({"method": GOOD}))
     out = tmp_path / "build"
     result = evol("build", "--seeds", str(seeds), "--out", str(out), "--schedule", "auto,auto",
-                  "--operation-weights", "auto=1", env={**env_for(server), "EVOL_METHOD": str(method)})
+                  "--operation-weights", "auto=1", "--method", str(method), env=env_for(server))
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
     evolved = [row for row in rows if row["round"] > 0]
@@ -209,8 +209,39 @@ def test_an_invalid_method_file_is_a_clear_error(tmp_path, seeds) -> None:
     method = tmp_path / "method.json"
     method.write_text(json.dumps({"method": NO_PLACEHOLDER}))
     result = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "b"), "--schedule", "auto",
-                  "--operation-weights", "auto=1", env={"EVOL_METHOD": str(method)})
+                  "--operation-weights", "auto=1", "--method", str(method))
     assert result.returncode == 2, result.stderr
-    assert f"{method}: field 'method': the method lost the instruction placeholder" in result.stderr
+    assert f"--method: {method}: field 'method': the method lost the instruction placeholder" in result.stderr
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "b" / "dataset.jsonl").exists() or (tmp_path / "b" / "dataset.jsonl").read_text() == ""
+    assert not (tmp_path / "b").exists()
+    method.write_text('{"method": "Step 1:\n')
+    result = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "b"), "--method", str(method))
+    assert result.returncode == 2 and f"--method: {method}: line 1: not JSON" in result.stderr, result.stderr
+
+
+def test_the_method_is_a_build_option_recorded_in_the_folder(tmp_path, seeds) -> None:
+    assert "--method PATH" in evol("build", "--help").stdout
+    method = tmp_path / "method.json"
+    method.write_text(json.dumps({"method": GOOD}))
+    out = tmp_path / "build"
+    args = ["build", "--seeds", str(seeds), "--out", str(out), "--schedule", "auto", "--limit", "2",
+            "--operation-weights", "auto=1", "--method", str(method)]
+    assert evol(*args).returncode == 0
+    import hashlib
+    recorded = json.loads((out / "run.json").read_text())["state"]["options"]
+    assert recorded == {"method": str(method), "method_sha256": "sha256:" + hashlib.sha256(GOOD.encode()).hexdigest()}
+    assert evol(*args).returncode == 0  # the same method resumes
+    # An edited method is another method: the folder refuses it, naming what changed.
+    method.write_text(json.dumps({"method": GOOD.replace("one requirement", "two requirements")}))
+    result = evol(*args)
+    assert result.returncode == 2 and "--method-sha256 was 'sha256:" in result.stderr, result.stderr
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"method": GOOD}))
+    result = evol(*args[:-1], str(other))
+    assert result.returncode == 2 and f"--method was '{method}', now '{other}'" in result.stderr, result.stderr
+    # From Python, the same option by its name.
+    import evolinstruct
+    summary = evolinstruct.build(seeds=str(seeds), out=str(tmp_path / "api"), schedule=["auto"], limit=1,
+                                 operation_weights={"auto": 1.0}, method=str(other))
+    assert summary.status == "complete"
+    assert json.loads((tmp_path / "api" / "run.json").read_text())["state"]["options"]["method"] == str(other)

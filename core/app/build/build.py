@@ -150,6 +150,8 @@ class Build:
         registry = self.host.registry
         domain = _domain(registry, config.domain)
         options = domain_options(domain, config.options)
+        # An operation whose prompt depends on the options (a file one names) is bound to them once.
+        domain = dataclasses.replace(domain, operations=tuple(op.for_build(options) for op in domain.operations))
         try:
             operations_per_round(domain.operations, config.rounds, config.schedule)
         except ValueError as error:

@@ -3,9 +3,11 @@ from the failures it observes (Zeng et al. 2024, "Automatic Instruction Evolving
 Language Models").
 
 What it registers, through the public API only:
-- the operation ``auto`` in the ``general`` domain: it rewrites with the method named by
-  ``EVOL_METHOD`` (a ``method.json``), or the universal initial method when that is unset; every
-  row it evolves says which method in ``checks.auto_method`` (its name and digest);
+- the build option ``--method METHOD_DIR/method.json`` (``ExtraOptions``), read and checked with
+  the other options and recorded in the build folder with the text's digest;
+- the operation ``auto`` in the ``general`` domain: it rewrites with the method ``--method``
+  names, or the universal initial method without it; every row it evolves says which method in
+  ``checks.auto_method`` (its name and digest);
 - the domain ``autoevol``, which only carries the optimizer's own requests (stages ``analyze`` and
   ``optimize``) through a build, so that they share the session, the cache, resuming and roles;
 - the command ``evol method optimize``.
@@ -14,25 +16,34 @@ What it registers, through the public API only:
 from __future__ import annotations
 
 import random
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import click
 
 from evolinstruct import (
-    Domain, ExtraOperation, Message, Operation, ReportSection, RunContext, Sample, SampleContext, Score, Scorer, hookimpl,
+    Domain, ExtraOperation, ExtraOptions, Message, Operation, ReportSection, Sample, SampleContext, Score, Scorer,
+    hookimpl,
 )
 
-from .method import OPTIMIZER_DOMAIN, STAGE_FIELD, TEMPERATURE_FIELD, current_method
+from .method import INITIAL, OPTIMIZER_DOMAIN, STAGE_FIELD, TEMPERATURE_FIELD, AutoEvolOptions, Method
 
 
-def auto_prompt(sample: Sample, rng: random.Random) -> Sequence[Message]:
-    return ({"role": "user", "content": current_method().prompt(sample.instruction)},)
+def evolving_method(options: Mapping[str, Any]) -> Method:
+    """The method of a build with these options: the one ``--method`` names, else the initial one."""
+    return options.get("method") or INITIAL
+
+
+def prompt_with(method: Method) -> Callable[[Sample, random.Random], Sequence[Message]]:
+    def auto_prompt(sample: Sample, rng: random.Random) -> Sequence[Message]:
+        return ({"role": "user", "content": method.prompt(sample.instruction)},)
+
+    return auto_prompt
 
 
 async def name_the_method(ctx: SampleContext, sample: Sample) -> Score:
     if sample.operation != "auto":
         return Score()
-    method = current_method()
+    method = evolving_method(ctx.options)
     return Score(checks={"auto_method": {"name": method.name, "digest": method.digest}})
 
 
@@ -50,10 +61,16 @@ async def answer_for_the_optimizer(ctx: SampleContext, sample: Sample) -> Sample
 @hookimpl
 def evol_operations() -> Iterable[ExtraOperation]:
     yield ExtraOperation("general", Operation(
-        "auto", auto_prompt, tags=("auto",),
-        description="rewrite with an evolving method (EVOL_METHOD=method.json from evol method optimize)",
+        "auto", prompt_with(INITIAL), tags=("auto",),
+        description="rewrite with an evolving method (--method METHOD_DIR/method.json, else the initial method)",
         weight=0.0,  # drawn only when a schedule names it: a build without it is what it was
+        bind=lambda options: prompt_with(evolving_method(options)),
     ))
+
+
+@hookimpl
+def evol_build_options() -> Iterable[ExtraOptions]:
+    yield ExtraOptions("autoevol", AutoEvolOptions, description="--method: the evolving method of operation auto")
 
 
 @hookimpl
@@ -74,13 +91,6 @@ def evol_domains() -> Iterable[Domain]:
         respond=answer_for_the_optimizer,
         requests=lambda options: {"analyze": 1, "optimize": 1},
     )
-
-
-@hookimpl
-def evol_run_start(run: RunContext) -> None:
-    # A method file that cannot be used stops the build (exit 2) before the first request.
-    if run.domain.name == "general":
-        current_method()
 
 
 @hookimpl

@@ -14,11 +14,9 @@ was received, since each step's inputs are read back from the folders of the ste
 from __future__ import annotations
 
 import json
-import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import click
 
@@ -26,7 +24,7 @@ import evolinstruct
 from evolinstruct import UsageError
 
 from .method import (
-    FORMAT, INITIAL_METHOD, METHOD_ENV, OPTIMIZER_DOMAIN, STAGE_FIELD, TEMPERATURE_FIELD, digest, method_from_reply,
+    FORMAT, INITIAL_METHOD, OPTIMIZER_DOMAIN, STAGE_FIELD, TEMPERATURE_FIELD, digest, method_from_reply,
     method_problem, write_json,
 )
 
@@ -105,22 +103,6 @@ def rows(folder: Path, name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@contextmanager
-def method_in_use(path: Path | None) -> Iterator[None]:
-    before = os.environ.get(METHOD_ENV)
-    if path is None:
-        os.environ.pop(METHOD_ENV, None)
-    else:
-        os.environ[METHOD_ENV] = str(path)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(METHOD_ENV, None)
-        else:
-            os.environ[METHOD_ENV] = before
-
-
 def run_build(settings: Settings, folder: Path, seeds: Sequence[dict[str, Any]], *, domain: str, rounds: int,
               method_file: Path | None = None) -> Path:
     """One build over ``seeds`` into ``folder`` (resumed when it was started before)."""
@@ -135,9 +117,10 @@ def run_build(settings: Settings, folder: Path, seeds: Sequence[dict[str, Any]],
         options["role"] = roles
     if rounds:
         options |= {"schedule": ["auto"] * rounds, "operation_weights": {"auto": 1.0}}
-    with method_in_use(method_file):
-        summary = evolinstruct.build(seeds=str(seeds_file), out=str(folder), domain=domain, rounds=rounds,
-                                     seed=settings.seed, **options)
+    if method_file is not None:
+        options["method"] = str(method_file)
+    summary = evolinstruct.build(seeds=str(seeds_file), out=str(folder), domain=domain, rounds=rounds,
+                                 seed=settings.seed, **options)
     if summary.status != "complete":
         raise UsageError(f"{folder}: the build ended {summary.status}: {summary.reason}; run evol method optimize "
                          "again to resume it")
@@ -273,7 +256,7 @@ def method() -> None:
 def optimize_command(seeds_path: Path, out: Path, steps: int, batch: int, candidates: int, dev: int,
                      evolve_rounds: int, dev_rounds: int, domain: str, model: str | None, base_url: str | None,
                      role: tuple[str, ...], seed: int) -> None:
-    """Optimize the evolving method; write METHOD_DIR/method.json (use it with EVOL_METHOD)."""
+    """Optimize the evolving method; write METHOD_DIR/method.json (use it: evol build --method)."""
     shared = {key: value for key, value in {"model": model, "base_url": base_url, "role": list(role) or None}.items()
               if value is not None}
     settings = Settings(domain, evolve_rounds, dev_rounds, seed, shared)
@@ -283,4 +266,4 @@ def optimize_command(seeds_path: Path, out: Path, steps: int, batch: int, candid
         raise click.ClickException(str(error)) from None
     for entry in document["history"]:
         click.echo(f"step {entry['step']}: {entry['method']}, dev failure rate {entry['dev_failure_rate']}")
-    click.echo(f"wrote {out / 'method.json'} (use it: EVOL_METHOD={out / 'method.json'} evol build --schedule auto,...)")
+    click.echo(f"wrote {out / 'method.json'} (use it: evol build --method {out / 'method.json'} --schedule auto,...)")

@@ -8,11 +8,12 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from evolinstruct import UsageError
+from pydantic import BeforeValidator, PlainSerializer, computed_field
+
+from evolinstruct import Cli, DomainOptions, UsageError
 
 PLACEHOLDER = "{instruction}"
 """Where a method puts the instruction it evolves (replaced as it is; other braces stay)."""
@@ -109,26 +110,40 @@ def write_json(path: Path, document: Any) -> None:
     temporary.replace(path)
 
 
-METHOD_ENV = "EVOL_METHOD"
-"""The method file the ``auto`` operation rewrites with; unset: the initial method."""
+def _method_file(value: Any) -> Method:
+    if isinstance(value, Method):
+        return value
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise ValueError("must be the path of a method file (the method.json of evol method optimize)")
+    try:
+        return load_method(Path(value))
+    except UsageError as error:
+        raise ValueError(str(error)) from None
+
+
+MethodFile = Annotated[Method, BeforeValidator(_method_file), PlainSerializer(lambda method: method.name, return_type=str)]
+"""A method file, read and checked when the option is: the run holds its text, the record its path."""
+
+
+class AutoEvolOptions(DomainOptions):
+    """The option ``evol build --method`` adds to every domain (operation ``auto`` reads it)."""
+
+    method: Annotated[MethodFile | None, Cli(metavar="PATH", default_text="the initial (universal) method")] = None
+    """autoevol: the evolving method of operation auto: a method.json of `evol method optimize` (its 'method'
+    text, which must keep {instruction})."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def method_sha256(self) -> str | None:
+        """The method text's digest: recorded with the path, so a resumed build whose method file
+        was edited is refused like one given another file."""
+        return None if self.method is None else self.method.digest
+
+    @property
+    def evolving_method(self) -> Method:
+        return self.method or INITIAL
+
 
 OPTIMIZER_DOMAIN = "autoevol"
 STAGE_FIELD = "autoevol_stage"
 TEMPERATURE_FIELD = "autoevol_temperature"
-
-
-def current_method() -> Method:
-    path = os.environ.get(METHOD_ENV)
-    if not path:
-        return INITIAL
-    file = Path(path)
-    try:
-        stamp = file.stat().st_mtime_ns
-    except OSError:
-        stamp = -1  # load_method names the file and why it cannot be read
-    return _load(file, stamp)
-
-
-@lru_cache(maxsize=8)
-def _load(path: Path, stamp: int) -> Method:  # the stamp: an edited file is read again
-    return load_method(path)
