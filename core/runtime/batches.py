@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ import openai
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
 from ..types.errors import EndpointError, EndpointOutage, LLMFailure, UsageError
+from .output import write_text
 
 if TYPE_CHECKING:
     from .endpoints import Endpoint
@@ -134,10 +134,7 @@ class BatchLedger:
         if not self._entries:
             self.path.unlink(missing_ok=True)
             return
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text(json.dumps({"batches": [asdict(entry) for entry in self._entries.values()]}, indent=1),
-                             encoding="utf-8")
-        os.replace(temporary, self.path)
+        write_text(self.path, json.dumps({"batches": [asdict(entry) for entry in self._entries.values()]}, indent=1))
 
 
 class SendDirectly(Exception):
@@ -474,3 +471,38 @@ def _message(body: Any) -> str:
         if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
             return inner["message"]
     return str(body)[:300]
+
+
+ALL = "all"
+"""``--batch`` alone: every role's requests."""
+
+
+def batched_roles(given: tuple[str, ...], roles: Mapping[str, bool], default: str) -> frozenset[str]:
+    """The roles whose clients batch: those ``--batch`` names (``all``: every one; ``default``:
+    the build's own model) and those whose recipe table says ``batch = true``. ``roles`` maps each
+    role of the build to its table's ``batch``. An unknown name is a ``UsageError`` listing the
+    valid ones."""
+    names = {default, *roles}
+    unknown = sorted(set(given) - names - {ALL})
+    if unknown:
+        raise UsageError(f"--batch {', '.join(unknown)}: no such role in this build; valid: {ALL}, "
+                         f"{', '.join(sorted(names))} (a stage without a --role is served by {default})")
+    if ALL in given:
+        return frozenset(names)
+    return frozenset({*given, *(name for name, batch in roles.items() if batch)})
+
+
+def batch_numbers(numbers: Mapping[str, Mapping[str, Any]], ledger: BatchLedger) -> dict[str, Any] | None:
+    """The manifest's ``batches``: what the batched roles sent, what the batch price took off their
+    cost (None when a batched model has no price), and the batches still in flight."""
+    batched = {role: entry["batch"] for role, entry in numbers.items() if "batch" in entry}
+    if not batched and not ledger.entries:
+        return None
+    discounts = [entry["discount_usd"] for entry in batched.values()]
+    return {
+        "roles": sorted(role for role, entry in batched.items() if entry["submits"]),
+        "batches": sum(entry["batches"] for entry in batched.values()),
+        "requests": sum(entry["requests"] for entry in batched.values()),
+        "discount_usd": round(sum(discounts), 6) if None not in discounts else None,
+        "in_flight": [entry.id for entry in ledger.entries],
+    }

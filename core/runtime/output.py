@@ -41,6 +41,9 @@ CACHE = "cache.sqlite"
 RUN_STATE = "run.json"
 """The settings the folder's dataset was built with, which a rerun must match to resume."""
 LOCK = ".lock"
+BATCHES = "batches.json"
+"""The Batch API batches a build sent and has not collected yet (``runtime.batches``): a resumed
+build collects them instead of paying for their requests again."""
 EXPORTS_RECORD = "exports.json"
 """Which dataset each export written into the folder was made from."""
 REPORT = "report.html"
@@ -70,6 +73,7 @@ OWN_FILES: Mapping[str, str] = {
     CACHE + "-shm": "the build's response cache (its shared memory)",
     CACHE + "-journal": "the build's response cache (its journal)",
     LOCK: "the build's lock",
+    BATCHES: "the build's batches in flight",
     EXPORTS_RECORD: "the record of which dataset each export was made from",
     REPORT: "the build's report page",
     CARD: "the dataset card",

@@ -8,7 +8,7 @@ Two spellings of one declaration (``RoleConfig``):
 
 - ``--role STAGE=MODEL[@URL]`` on the command line (repeatable);
 - ``[roles.STAGE]`` in a recipe: ``model``, ``base_url`` (a list), ``api_key_env``,
-  ``temperature``, ``top_p``, ``max_tokens``, ``concurrency``.
+  ``temperature``, ``top_p``, ``max_tokens``, ``concurrency``, ``batch``.
 
 A role on the command line replaces the recipe's role of the same name, as every option does.
 """
@@ -51,6 +51,8 @@ class RoleConfig(BaseModel):
     top_p: float | None = Field(None, gt=0.0, le=1.0)
     max_tokens: int | None = Field(None, ge=1)
     concurrency: int | None = Field(None, ge=1, le=4096)
+    batch: bool = False
+    """Send this role's requests through the Batch API (as ``--batch NAME`` does)."""
 
     @field_validator("base_url", mode="before")
     @classmethod

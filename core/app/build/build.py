@@ -28,12 +28,13 @@ from typing import Any, Callable, Mapping
 
 from rich.console import Console
 
+from ...runtime.batches import BatchLedger, BatchSettings, Batching, batch_numbers, batched_roles
 from ...runtime.cache import Cache
 from ...builtins.quality import answer_evolution
 from ...runtime.engine import NOT_CHOSEN, Engine, Progress, operations_per_round
 from ...runtime.failures import FailureWatch
 from ...runtime.llm import LLM
-from ...runtime.output import CACHE, MANIFEST, Output
+from ...runtime.output import BATCHES, CACHE, MANIFEST, Output
 from ...runtime.plugins import PluginHost, Registry
 from ...runtime.seeds import SeedFile, Selection, refuse_output_file
 from ...runtime.pricing import CostMeter, Price
@@ -83,6 +84,8 @@ class BuildPlan:
     """Every stage this build may send requests for (what a role may name)."""
     roles: tuple[ResolvedRole, ...] = ()
     """The models of the stages that are not the build's model's (``--role``, ``[roles.NAME]``)."""
+    batched: frozenset[str] = frozenset()
+    """The roles (``default``: the build's model) whose requests go through the Batch API."""
 
     @property
     def offline(self) -> bool:
@@ -191,6 +194,9 @@ class Build:
         )
         if roles and config.ray is not None:
             raise UsageError("--role (or a recipe's [roles]) does not run on a Ray cluster yet; build without --ray")
+        batched = batched_roles(config.batch, {role.name: role.config.batch for role in roles}, DEFAULT_ROLE)
+        if batched and config.ray is not None:
+            raise UsageError("--batch does not run on a Ray cluster yet; build without --ray")
         if config.max_cost is not None:
             prices = config.all_prices
             unpriced = sorted({m for m in (model, *(role.model for role in roles)) if m not in prices})
@@ -201,7 +207,7 @@ class Build:
                 raise UsageError("--max-cost does not run on a Ray cluster yet; build without --ray")
         self.plan = BuildPlan(
             domain=domain, options=options, weights=_operation_weights(domain, config),
-            filters=filters, scorers=scorers, stages=stages, roles=roles,
+            filters=filters, scorers=scorers, stages=stages, roles=roles, batched=batched,
             seed_file=seed_file, selection=selection,
             selected=sum(1 for index in range(seed_file.valid_count) if selection.keeps(index)),
             urls=urls, model=model, identity=config.identity(urls), seeds_sha256=file_digest(config.seeds),
@@ -278,6 +284,9 @@ class Build:
         session = self.stack.enter_context(Session.open(
             self._endpoint(), cache, roles=roles, offline_server=LoopbackLLM,
             prices=config.all_prices, meter=CostMeter(config.max_cost, spent=self.spent_before or 0.0),
+            # Also when nothing is batched now: batches an earlier run left in flight are collected.
+            batching=Batching(self._plan.batched, BatchSettings(config.batch_size, config.batch_window),
+                              BatchLedger(out / BATCHES)),
         ))
         llm = session.llm
         manifest = Manifest(out, self._manifest_static(resumed))
@@ -334,7 +343,9 @@ class Build:
             rounds=config.rounds, schedule=config.schedule, filters=self.filters, scorers=self.scorers,
             write=output.write_lineage, weights=self.weights,
             # Two lineages per request slot of every endpoint: most of a lineage's time is one request.
-            max_active=max(2 * config.concurrency * sum(len(c.endpoints.all) for c in self._opened.session.clients), 16),
+            # A batched build keeps enough lineages waiting to fill its batches.
+            max_active=max(2 * config.concurrency * sum(len(c.endpoints.all) for c in self._opened.session.clients), 16,
+                           config.batch_size if self._plan.batched else 0),
             label=self._label, watch=FailureWatch(), answers=answer_evolution(config.evolve_answers),
         )
         progress = Progress(seeds=self.selected, rounds=config.rounds)
@@ -397,6 +408,10 @@ class Build:
             "unpriced_models": sorted({n["model"] for n in numbers.values() if n["cost_usd"] is None}),
             "max_cost": self.config.max_cost,
         }}
+        batches = batch_numbers(numbers, self._opened.session.batching.ledger) if self._opened.session.batching else None
+        if batches is not None:
+            extra["cost"]["batch_discount_usd"] = batches["discount_usd"]
+            extra["batches"] = batches
         if self._plan.roles:
             claimed = {stage for role in self._plan.roles for stage in role.stages}
             if DEFAULT_ROLE in numbers:

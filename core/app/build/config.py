@@ -97,6 +97,14 @@ class BuildConfig(BaseModel):
     max_cost: Annotated[float | None, Field(gt=0), Cli(metavar="USD")] = None
     """Stop before a request could take the build's spending past USD (exit 3; run again with a higher cap to
     continue). Every model asked needs a price."""
+    batch: Annotated[tuple[str, ...], Cli(repeat=True, flag_value="all", metavar="[ROLE]", default_text="off")] = ()
+    """Send requests through the provider's Batch API at half price (OpenAI, Azure OpenAI and compatible servers):
+    --batch alone for every request, --batch ROLE for one role's (a --role name, or `default` for the stages no
+    role claims); repeatable. A batch answers within 24 hours; a killed build resumes by collecting its batches."""
+    batch_size: int = Field(1000, ge=1, le=50_000)
+    """Most requests in one batch (OpenAI takes up to 50,000)."""
+    batch_window: float = Field(30.0, gt=0.0, le=MAX_TIMEOUT)
+    """Seconds the first ready request waits for others to fill its batch before the batch is sent."""
     endpoint_id: Annotated[str | None, Cli(default_text="the URLs")] = None
     """A name for the endpoint in cache keys and provenance, for replicas whose URLs change."""
     concurrency: int = Field(32, ge=1, le=4096)
@@ -191,6 +199,20 @@ class BuildConfig(BaseModel):
         for entry in value:
             parse(entry)  # a ValueError names the entry
         return tuple(value)
+
+    @field_validator("batch", mode="before")
+    @classmethod
+    def _batch(cls, value: Any) -> Any:
+        # A recipe may say batch = true (every request) or name roles, as the command line does.
+        if value is True:
+            return ("all",)
+        if value is None or value is False:
+            return ()
+        if isinstance(value, str):
+            value = (value,)
+        if not isinstance(value, (list, tuple)) or not all(isinstance(entry, str) and entry.strip() for entry in value):
+            raise ValueError("must be true, or role names (a --role name, default or all)")
+        return tuple(entry.strip() for entry in value)
 
     @field_validator("shard", mode="before")
     @classmethod

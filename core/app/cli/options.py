@@ -47,7 +47,9 @@ def field_option(name: str, info: FieldInfo) -> click.Option:
     if kinds == [bool]:
         return click.Option([f"{flag(name)}/--no-{name.replace('_', '-')}"], **common)
     if cli.flag_value is not None:
-        return click.Option([flag(name)], is_flag=False, flag_value=cli.flag_value, metavar=cli.metavar, **common)
+        # An option whose value may be left out (--ray alone, --batch alone), repeatable when declared so.
+        return click.Option([flag(name)], is_flag=False, flag_value=cli.flag_value, metavar=cli.metavar,
+                            multiple=cli.repeat, **common)
     base = kinds[0] if kinds else str
     if cli.repeat:
         return click.Option([flag(name)], multiple=True, metavar=cli.metavar or _metavar(get_args(base)[0]), **common)
