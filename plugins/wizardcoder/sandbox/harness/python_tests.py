@@ -815,24 +815,35 @@ def _run_tests(compiled_tests: list[types.CodeType], tests: str | list | None, s
             if verdict != "PASS":
                 return {"verdict": verdict, "message": message}
         return run_discovered(scope)
-    total = len(tests)
-    passed, first_failure, verdicts = 0, "", set()
-    for index, compiled_test in enumerate(compiled_tests):
+    return _run_counted([(f"test {index} ({str(tests[index])[:200]!r})", lambda code=compiled_test: exec(code, scope))
+                         for index, compiled_test in enumerate(compiled_tests)])
+
+
+def _run_counted(cases: list[tuple[str, Callable[[], None]]]) -> dict[str, Any]:
+    """Run each test and count: PASS when every test the tests did not skip passed. An exit out of
+    one test ends the run, since the tests after it never ran."""
+    passed, skipped, first_failure, verdicts = 0, 0, "", set()
+    for label, call in cases:
         try:
-            exec(compiled_test, scope)
+            call()
             passed += 1
         except Exception as error:
+            if is_skip(type(error)):
+                if _skipped_by_tests(error):
+                    skipped += 1
+                    continue
+                error = program_skip(error)
             _print_error(error)
-            verdict, message = _classify(error)
+            verdict, message = ("RUNTIME_ERROR", str(error)) if isinstance(error, _CaseError) else _classify(error)
             verdicts.add(verdict)
-            first_failure = first_failure or f"test {index} ({str(tests[index])[:200]!r}): {message}"
+            first_failure = first_failure or f"{label}: {message}"
         except BaseException as error:
-            # An exit out of a single statement ends the run: the statements after it never ran.
             _print_error(error)
             verdict, message = _classify(error)
             if verdict == "PASS":
-                verdict, message = "FAIL", "a test statement exited before the other tests ran"
-            return {"verdict": verdict, "message": f"test {index}: {message}", "passed": passed, "total": total}
+                verdict, message = "FAIL", "a test exited before the other tests ran"
+            return {"verdict": verdict, "message": f"{label}: {message}", "passed": passed, "total": len(cases) - skipped}
+    total = len(cases) - skipped
     if passed == total:
         return {"verdict": "PASS", "passed": passed, "total": total}
     worst = next(v for v in ("MEMORY_LIMIT", "FAIL", "RUNTIME_ERROR") if v in verdicts)
@@ -1004,32 +1015,7 @@ def run_discovered(scope: dict[str, Any]) -> dict[str, Any]:
     found = discover(scope)
     if not found:
         return {"verdict": "PASS"}
-    passed, skipped, first_failure, verdicts = 0, 0, "", set()
-    for label, call in found:
-        try:
-            call()
-            passed += 1
-        except Exception as error:
-            if is_skip(type(error)) and _skipped_by_tests(error):
-                skipped += 1
-                continue
-            if is_skip(type(error)):
-                error = program_skip(error)
-            _print_error(error)
-            verdict, message = ("RUNTIME_ERROR", str(error)) if isinstance(error, _CaseError) else _classify(error)
-            verdicts.add(verdict)
-            first_failure = first_failure or f"{label}: {message}"
-        except BaseException as error:
-            _print_error(error)
-            verdict, message = _classify(error)
-            if verdict == "PASS":
-                verdict, message = "FAIL", "a test exited before the other tests ran"
-            return {"verdict": verdict, "message": f"{label}: {message}", "passed": passed, "total": len(found) - skipped}
-    total = len(found) - skipped
-    if passed == total:
-        return {"verdict": "PASS", "passed": passed, "total": total}
-    worst = next(v for v in ("MEMORY_LIMIT", "FAIL", "RUNTIME_ERROR") if v in verdicts)
-    return {"verdict": worst, "message": first_failure, "passed": passed, "total": total}
+    return _run_counted(found)
 
 
 def limit_memory(memory_mb: int) -> None:
