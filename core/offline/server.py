@@ -515,6 +515,7 @@ def run_foreground(
     latency: float = 0.0,
     rules: Sequence[Rule] = (),
     seed: int = 0,
+    batch_hold: float = 0.0,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> None:
@@ -525,7 +526,7 @@ def run_foreground(
     """
     out = out or sys.stdout
     err = err or sys.stderr
-    server = LoopbackLLM(rules=rules, latency=latency, seed=seed, host=host, port=port)
+    server = LoopbackLLM(rules=rules, latency=latency, seed=seed, host=host, port=port, batch_hold=batch_hold)
     sock = server.bind()
 
     def announce() -> None:

@@ -7,8 +7,8 @@ pytest-xdist without coordinating ports.
   ``@pytest.mark.loopback_llm(Rule(...), ..., latency=0.0, seed=0, responder=None)``.
 - ``loopback_llm_factory``: ``factory(rules=(), *, latency=0.0, seed=0, responder=None, **settings)``
   starts another server (``settings``: ``structured_output=False`` to reject ``response_format``
-  as some endpoints do, ``models=(...)`` for what ``GET /models`` lists); all of them are stopped
-  after the test.
+  as some endpoints do, ``models=(...)`` for what ``GET /models`` lists, ``batch_hold=SECONDS``
+  for how long a Batch API batch stays ``in_progress``); all of them are stopped after the test.
 - ``loopback_llm_env``: ``{"OPENAI_BASE_URL": ..., "OPENAI_API_KEY": "sk-loopback"}`` for the
   ``loopback_llm`` server, to merge into a subprocess's environment.
 - ``sample_context_factory``: ``SampleContexts.make`` (see sample_context.py, which documents its

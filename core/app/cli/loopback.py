@@ -18,7 +18,9 @@ from ...types.errors import UsageError
 @click.option("--script", "script", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSON file with a list of rules (see docs/testing.md).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the probability rules.")
-def loopback_command(host: str, port: int, latency: float, script: Path | None, seed: int) -> None:
+@click.option("--batch-hold", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds a Batch API batch stays in_progress before it is answered.")
+def loopback_command(host: str, port: int, latency: float, script: Path | None, seed: int, batch_hold: float) -> None:
     """Serve an OpenAI-compatible endpoint on loopback with the bundled offline model.
 
     It answers with placeholder text, not a real model's. Stop it with Ctrl-C.
@@ -32,6 +34,6 @@ def loopback_command(host: str, port: int, latency: float, script: Path | None, 
     except RuleError as exc:
         raise click.BadParameter(str(exc), param_hint="--script") from None
     try:
-        run_foreground(host=host, port=port, latency=latency, rules=rules, seed=seed)
+        run_foreground(host=host, port=port, latency=latency, rules=rules, seed=seed, batch_hold=batch_hold)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
