@@ -99,12 +99,15 @@ class LoopbackLLM:
         structured_output: bool = True,
         models: Sequence[str] = (),
         batch_hold: float = 0.0,
+        batch_api: bool = True,
     ) -> None:
         self.latency = latency
         self.batch_hold = batch_hold
         """Seconds a batch stays in_progress after it is created; read whenever a batch is looked
         at, so a test may change it while batches wait."""
         self.batches = BatchDesk(self._answer, lambda: self.batch_hold)
+        # False: /v1/files and /v1/batches answer 404, as from servers without the Batch API.
+        self.batch_api = batch_api
         # False: requests that ask for response_format get a 400, as from endpoints without it.
         self.structured_output = structured_output  # read per request, so a test may change it while serving
         self.seed = seed
@@ -290,7 +293,7 @@ class LoopbackLLM:
             if request.method != "POST":
                 return _error(405, f"{request.method} is not allowed on {path}; use POST")
             return await self._embeddings(request)
-        batch_route = await self.batches.handle(request)
+        batch_route = await self.batches.handle(request) if self.batch_api else None
         if batch_route is not None:
             return batch_route
         return _error(404, f"no route for {request.method} {path} on the loopback LLM server")

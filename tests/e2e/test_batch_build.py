@@ -170,3 +170,12 @@ def test_batch_names_an_unknown_role_exit_2_listing_the_valid_ones(tmp_path) -> 
     assert run.returncode == 2, run.stderr
     assert "--batch respond: no such role" in run.stderr and "all, default" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_server_without_the_batch_api_stops_the_build_with_exit_2(tmp_path, loopback_llm_factory) -> None:
+    seeds = numbered_seeds(tmp_path, 2, "Name harbour number {i}.")
+    server = loopback_llm_factory(batch_api=False)
+    run = evol(*build_args(seeds, server, "--out", str(tmp_path / "out"), *BATCHED), env=API)
+    assert run.returncode == 2, run.stderr
+    assert "has no Batch API (404" in run.stderr and "Traceback" not in run.stderr
+    assert server.request_count == 0 and manifest(tmp_path / "out")["status"] == "refused"
