@@ -40,6 +40,7 @@ from rich.table import Table
 
 from ...runtime.endpoints import EndpointStats
 from ...runtime.llm import LLM, LLMStats
+from ...runtime.tally import Tally
 from ...types.errors import EvolError, ExitCode
 from ...types.records import Usage
 from ..build.build import Build
@@ -139,10 +140,8 @@ class _Node:
     shards: set[int] = field(default_factory=set)
     attempts: int = 0
     attempts_lost: int = 0
-    lineages: int = 0
-    kept: int = 0
-    eliminated: int = 0
-    failed: int = 0
+    rows: Tally = field(default_factory=Tally)
+    """The rows of the shards that finished here, counted as the build's own are."""
     stats: LLMStats = field(default_factory=LLMStats)
     cpu_s: float = 0.0
 
@@ -150,8 +149,8 @@ class _Node:
         return {
             "host": self.host, "ip": self.ip, "shards": [index + 1 for index in sorted(self.shards)],
             "attempts": self.attempts, "attempts_lost": self.attempts_lost,
-            "lineages": self.lineages, "kept": self.kept, "eliminated": self.eliminated, "failed": self.failed,
-            "requests": _requests(self.stats), "cpu_s": round(self.cpu_s, 2),
+            "lineages": self.rows.lineages, "kept": self.rows.kept, "eliminated": self.rows.eliminated,
+            "failed": self.rows.failed, "requests": _requests(self.stats), "cpu_s": round(self.cpu_s, 2),
         }
 
 
@@ -380,10 +379,7 @@ class _ClusterRun:
         for result in self.results.values():
             if result.tally is not None:
                 node = nodes.setdefault(result.attempt.node_id, _Node(result.attempt.host, result.attempt.ip))
-                node.lineages += result.tally.lineages
-                node.kept += result.tally.kept
-                node.eliminated += result.tally.eliminated
-                node.failed += result.tally.failed
+                node.rows.absorb(result.tally)
         # In the order they were given; with the offline model, each shard's own loopback server.
         order = [endpoint.name for endpoint in self.build.llm.endpoints.all]
         order += sorted(set(per_endpoint) - set(order))
