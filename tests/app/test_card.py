@@ -229,3 +229,67 @@ def test_an_export_stays_listed_when_the_build_is_resumed_with_the_same_rows(tmp
     assert configs["alpaca"] == "alpaca.json"
     # curate recorded the digest of the dataset it read: the same dataset, so still current.
     assert "curated" in configs, configs
+
+
+def test_the_card_states_the_selection_that_made_the_curated_set(general_build: Path, build: Path) -> None:
+    from evolinstruct.builtins.curation.difficulty import JUDGE_PROMPT
+    from evolinstruct.testing import LoopbackLLM, Rule
+
+    shutil.copy(general_build / "README.md", build / "README.md")  # the card the build wrote
+    assert "### Selection" not in (build / "README.md").read_text()
+    rows = read_rows(build, "dataset.jsonl")
+    judge = JUDGE_PROMPT.split(",")[0]
+    rules = [Rule(contains=judge, pattern=re.escape(row["instruction"][:40]), reply=f"Difficulty: {1 + n % 9}")
+             for n, row in enumerate(rows)]
+    budget = 3
+    with LoopbackLLM(rules=rules) as server:
+        curated = evol("curate", str(build), "--difficulty", "--budget", str(budget), "--by", "difficulty",
+                       "--diversity", "0.95", "--embedding-model", "offline-embed", "--no-progress",
+                       env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"})
+    assert curated.returncode == 0, curated.stderr
+    report = json.loads((build / "curated" / "curation.json").read_text())
+    kept = read_rows(build, "curated/dataset.jsonl")
+    assert len(kept) == budget  # the planted ratings leave enough distinct rows for the budget
+
+    # `evol curate` refreshed the card: it names the budget, the --by expression, the diversity
+    # threshold and the embedding model, and its counts are curation.json's and the files'.
+    card = (build / "README.md").read_text()
+    selection = card.split("### Selection\n", 1)[1].split("\n## ", 1)[0]
+    assert "a budget of 3 rows (`--budget 3`)" in selection
+    assert "best first by `scores.difficulty` (`--by difficulty`" in selection
+    assert "above 0.95 (`--diversity 0.95`)" in selection and "`offline-embed`" in selection
+    counts = dict(line.strip("|").split(" | ") for line in selection.splitlines() if line.startswith("| ")
+                  and not line.startswith("| rows |"))
+    counts = {name.strip(): count.strip() for name, count in counts.items()}
+    tally = report["budget"]
+    considered = tally["chosen"] + tally["too_similar"] + tally["over_budget"]
+    assert integer(counts["in the dataset"]) == len(rows) == report["rows"]
+    assert integer(counts["considered by the selection (left by the rules before it)"]) == considered
+    assert considered == len(rows) - sum(n for rule, n in report["removed_per_rule"].items() if rule != "budget")
+    assert integer(counts["chosen"]) == tally["chosen"] == budget
+    assert integer(counts["skipped as too close to a chosen row"]) == tally["too_similar"]
+    assert integer(counts["beyond the budget"]) == tally["over_budget"]
+    assert integer(counts["kept in `curated/dataset.jsonl`"]) == len(kept) == report["kept"]
+
+
+def test_a_selection_by_shingles_and_a_product_names_both(build: Path) -> None:
+    curated = build / "curated"
+    curated.mkdir()
+    rows = read_rows(build, "dataset.jsonl")
+    (curated / "dataset.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows[:2]))
+    (curated / "removed.jsonl").write_text("".join(
+        json.dumps({**row, "removal": {"rule": "budget", "reason": "planted"}}) + "\n" for row in rows[2:]))
+    (curated / "curation.json").write_text(json.dumps({
+        "rows": len(rows), "kept": 2, "removed_per_rule": {"budget": len(rows) - 2},
+        "settings": {"budget": 2, "by": "complexity*quality", "budget_similarity": 0.7, "diversity": None},
+        # a tally without its over-budget count: the total it would give is unknown, not guessed
+        "budget": {"chosen": 2, "chosen_without_score": 1, "too_similar": 1},
+    }))
+    assert evol("report", str(build)).returncode == 0
+    selection = (build / "README.md").read_text().split("### Selection\n", 1)[1].split("\n## ", 1)[0]
+    assert "the product of `scores.complexity` and `scores.quality` (`--by complexity*quality`" in selection
+    assert "task-word shingles of at least 0.7 (`--budget-similarity 0.7`)" in selection
+    assert "embedding" not in selection
+    assert "| chosen | 2 (1 without a score) |" in selection
+    assert "| considered by the selection (left by the rules before it) | unknown |" in selection
+    assert "| beyond the budget | unknown |" in selection

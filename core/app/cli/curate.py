@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator, TypeVar
 import click
 
 from ..curate.curate import DEFAULT_EMBEDDING_MODEL, CurationReport, CurationSettings, LLMSettings, curate
-from ...runtime.output import CURATED
+from ...runtime.output import CARD, CURATED
 from ...runtime.session import parse_base_urls, resolve_endpoint
 from ...types.errors import UsageError
 from ...builtins.curation import difficulty as judge
@@ -152,7 +152,8 @@ def curate_command(ctx: click.Context, folder: Path, **params: Any) -> None:
     Writes DIR/curated/dataset.jsonl (kept rows, unchanged), removed.jsonl (each removed row,
     unchanged, plus "removal": {rule, reason, of}) and curation.json (counts per rule, settings,
     benchmark versions, difficulty and length per round and per operation). Every row is in
-    exactly one of the two JSONL files.
+    exactly one of the two JSONL files. The build's card (DIR/README.md) is refreshed to state the
+    curation and the selection that made the curated set.
     """
     # The judge's endpoint is resolved exactly as a build's, so the two share cached requests.
     try:
@@ -182,6 +183,10 @@ def curate_command(ctx: click.Context, folder: Path, **params: Any) -> None:
     with bars.shown():
         report = curate(folder, settings, rules=list(host_for(ctx).registry.curation_rules.values()), progress=bars)
     print_summary(report)
+    if (folder / CARD).is_file():  # a build's folder: its card states the curation (a foreign README stays as it is)
+        from ..publish.card import refresh_card  # here: the card loads the report's model
+
+        refresh_card(folder, host_for(ctx).registry.exporters)
     click.echo(
         f"evol: {folder / CURATED}: {report.kept} kept, {report.removed} removed "
         f"({', '.join(f'{name} {count}' for name, count in report.removed_per_rule.items())})",

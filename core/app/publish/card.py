@@ -373,8 +373,69 @@ def _curation(report: BuildReport, files: DataFiles) -> list[str]:
     ]
     if curation.per_rule:
         lines += _table(["rule", "removed"], curation.per_rule.items())
+    lines += _selection(curation.settings, curation.kept)
     lines += [f"> {problem}" for problem in curation.problems]
     return lines + ([""] if curation.problems else [])
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _threshold(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _selection(recorded: Mapping[str, Any], kept: int | None) -> list[str]:
+    """How ``--budget`` chose the curated rows, as ``curation.json`` records it: the budget, the
+    ``--by`` expression, what kept chosen rows apart (``--diversity`` and its embedding model, or
+    word shingles) and how many rows the selection considered and kept. A value the file does not
+    state is unknown, never a default."""
+    settings = recorded.get("settings")
+    settings = settings if isinstance(settings, Mapping) else {}
+    budget = _count(settings.get("budget"))
+    if budget is None:
+        return []
+    by = settings.get("by")
+    by = by if isinstance(by, str) and by else None
+    diversity = _threshold(settings.get("diversity"))
+    if by is None:
+        ranked = "an unknown score"
+    else:
+        names = [f"`scores.{name.strip()}`" for name in by.split("*")]
+        ranked = (names[0] if len(names) == 1 else "the product of " + ", ".join(names[:-1]) + " and " + names[-1])
+        ranked += f" (`--by {by}`; rows without it last)"
+    lines = [
+        "### Selection",
+        "",
+        f"The curated rows were chosen under a budget of {number(budget)} rows (`--budget {budget}`), best first by "
+        f"{ranked}, skipping a row too close to one chosen before it (Deita's score-first, diversity-aware "
+        "selection): ",
+    ]
+    if diversity is not None:
+        model = settings.get("embedding_model")
+        model = f"`{model}`" if isinstance(model, str) and model else "an unknown model"
+        lines[-1] += (f"a cosine similarity of instruction embeddings above {diversity:g} (`--diversity {diversity:g}`), "
+                      f"the embeddings from {model} through the endpoint's `/v1/embeddings`.")
+    else:
+        similarity = _threshold(settings.get("budget_similarity"))
+        lines[-1] += ("a Jaccard similarity of task-word shingles of at least "
+                      + (f"{similarity:g} (`--budget-similarity {similarity:g}`)." if similarity is not None
+                         else "an unknown threshold."))
+    tally = recorded.get("budget")
+    tally = tally if isinstance(tally, Mapping) else {}
+    chosen, too_similar, over = (_count(tally.get(key)) for key in ("chosen", "too_similar", "over_budget"))
+    considered = None if None in (chosen, too_similar, over) else chosen + too_similar + over  # type: ignore[operator]
+    unscored = _count(tally.get("chosen_without_score"))
+    lines += ["", *_table(["rows", "count"], [
+        ("in the dataset", number(_count(recorded.get("rows")))),
+        ("considered by the selection (left by the rules before it)", number(considered)),
+        ("chosen", number(chosen) + (f" ({number(unscored)} without a score)" if unscored else "")),
+        ("skipped as too close to a chosen row", number(too_similar)),
+        ("beyond the budget", number(over)),
+        ("kept in `curated/dataset.jsonl`", number(kept)),
+    ])]
+    return lines
 
 
 def _reproduce(report: BuildReport) -> list[str]:
