@@ -36,6 +36,7 @@ from .types.report import BuildReport, Chart, SectionContent
 from .types.resources import BuildResource, build_resources
 from .types.records import Completion, Decoding, Elimination, Message, Sample, Score, Seed, Usage
 from .types.registrations import (
+    CORE_PROVENANCE,
     AnswerRule,
     Candidates,
     Domain,
@@ -44,6 +45,7 @@ from .types.registrations import (
     ExtraOptions,
     Filter,
     Operation,
+    ProvenanceEntry,
     Registration,
     ReportSection,
     Scorer,
@@ -85,6 +87,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CORE_PROVENANCE",
     "CREATED_LABEL",
     "GIVEN_LABEL",
     "REWRITTEN_LABEL",
@@ -116,6 +119,7 @@ __all__ = [
     "Message",
     "Operation",
     "PluginError",
+    "ProvenanceEntry",
     "Registration",
     "Removal",
     "ReportSection",

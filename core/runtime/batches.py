@@ -199,6 +199,11 @@ class BatchQueue:
         """Where new batches go: the client's first endpoint (a batch is collected where it was sent)."""
         return self.endpoints[0]
 
+    @property
+    def waiting(self) -> int:
+        """Requests of this run waiting for a batch's answer (queued, or in a batch in flight)."""
+        return len(self._waiting)
+
     def takes(self, key: str) -> bool:
         """Whether the request of ``key`` goes through this queue: all of them when it submits,
         else only those of a batch in flight."""

@@ -25,7 +25,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Collection, Iterator, Mapping
+from typing import IO, Any, Callable, Collection, Iterator, Mapping
 
 from ..types.records import Elimination, Sample
 from .engine import Lineage
@@ -171,6 +171,10 @@ def write_text(path: Path, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
+ProvenanceOf = Callable[[Sample], Mapping[str, Any]]
+"""What plugins add to one row's provenance (their ``ProvenanceEntry`` values)."""
+
+
 def sample_row(sample: Sample, provenance: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": sample.id,
@@ -225,11 +229,12 @@ class Output:
     name and renamed into place by ``close``: the files in place always hold a whole pass (the
     last one, or the one before when a pass is killed)."""
 
-    def __init__(self, folder: Path, provenance: Mapping[str, Any], tally: Tally) -> None:
+    def __init__(self, folder: Path, provenance: Mapping[str, Any], tally: Tally, extra: ProvenanceOf | None = None) -> None:
         self.folder = folder
         self.provenance = dict(provenance)
         self.tally = tally
         self._files: dict[str, IO[str]] = {}
+        self.extra = extra
         try:
             for name in ROW_FILES:
                 self._files[name] = temporary_name(folder / name).open("w", encoding="utf-8")
@@ -243,15 +248,18 @@ class Output:
     def write_lineage(self, lineage: Lineage) -> None:
         dataset, eliminated, failed = (self._files[name] for name in ROW_FILES)
         for sample in lineage.kept:
-            dataset.write(dumps(sample_row(sample, self.provenance)) + "\n")
+            dataset.write(dumps(sample_row(sample, self.provenance_of(sample))) + "\n")
         for sample, elimination in lineage.eliminated:
-            eliminated.write(dumps(eliminated_row(sample, elimination, self.provenance)) + "\n")
+            eliminated.write(dumps(eliminated_row(sample, elimination, self.provenance_of(sample))) + "\n")
         for failure in lineage.failed:
             failed.write(dumps(failed_row(failure)) + "\n")
         self.tally.add(lineage)
 
     def close(self) -> None:
         """Close the files and put them in place (what was written so far is the pass's)."""
+    def provenance_of(self, sample: Sample) -> Mapping[str, Any]:
+        return self.provenance if self.extra is None else {**self.extra(sample), **self.provenance}
+
         opened = list(self._files)
         for handle in self._files.values():
             handle.close()

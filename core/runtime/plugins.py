@@ -37,7 +37,9 @@ from ..types import hookspecs
 from ..types.curation import CurationRule
 from ..types.errors import PluginError
 from ..types.options import DomainOptions
-from ..types.registrations import Domain, Exporter, ExtraOperation, ExtraOptions, Filter, ReportSection, Scorer
+from ..types.registrations import (
+    CORE_PROVENANCE, Domain, Exporter, ExtraOperation, ExtraOptions, Filter, ProvenanceEntry, ReportSection, Scorer,
+)
 
 log = logging.getLogger("evolinstruct.plugins")
 
@@ -70,6 +72,7 @@ REGISTRATION_HOOKS: tuple[HookTable, ...] = (
     HookTable("evol_filters", Filter, Filter.kind),
     HookTable("evol_scorers", Scorer, Scorer.kind),
     HookTable("evol_exporters", Exporter, Exporter.kind),
+    HookTable("evol_provenance", ProvenanceEntry, ProvenanceEntry.kind),
     HookTable("evol_commands", click.Command, "command"),
     HookTable("evol_curation_rules", CurationRule, CurationRule.kind),
     HookTable("evol_report_sections", ReportSection, ReportSection.kind),
@@ -124,6 +127,10 @@ class Registry:
     @property
     def build_options(self) -> dict[str, ExtraOptions]:
         return self.items["evol_build_options"]
+
+    @property
+    def provenance(self) -> dict[str, ProvenanceEntry]:
+        return self.items["evol_provenance"]
 
     @property
     def filters(self) -> dict[str, Filter]:
@@ -301,6 +308,9 @@ class PluginHost:
         registry.items["evol_operations"] = {}
         self._check_build_options(registry)
         self._add_build_options(registry)
+        for name in sorted(set(registry.provenance) & CORE_PROVENANCE):
+            raise PluginError(f"plugin {registry.owner(ProvenanceEntry.kind, name)!r}: provenance entry {name!r} is "
+                              f"one of the core's own ({', '.join(sorted(CORE_PROVENANCE))}); choose another name")
         return registry
 
     def _add_operation(self, registry: Registry, extra: ExtraOperation) -> None:

@@ -20,7 +20,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .context import RunContext
     from .curation import CurationRule
-    from .registrations import Domain, Exporter, ExtraOperation, ExtraOptions, Filter, ReportSection, Scorer
+    from .registrations import (
+        Domain, Exporter, ExtraOperation, ExtraOptions, Filter, ProvenanceEntry, ReportSection, Scorer,
+    )
 
 PROJECT = "evolinstruct"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -69,6 +71,15 @@ def evol_scorers() -> Iterable[Scorer]:
 
     A scorer returns a ``Score`` whose ``checks`` and ``scores`` are merged into the sample;
     a ``verdict``-stage filter can then eliminate on them.
+    """
+
+
+@hookspec
+def evol_provenance() -> Iterable[ProvenanceEntry]:
+    """Yield ``ProvenanceEntry(name, value, domains=None)``: entries of the rows' ``provenance``.
+
+    ``value(sample, options)`` gives ``provenance[name]`` of the row written for ``sample`` in a
+    build with these options (None: not in that row). The core's entries cannot be taken.
     """
 
 

@@ -181,6 +181,32 @@ class ExtraOptions(Registration):
 
 
 FilterStage = Literal["instruction", "response", "verdict"]
+CORE_PROVENANCE = frozenset({"endpoint", "model", "models", "response"})
+"""The entries of a row's ``provenance`` the core writes (the build's endpoint and model, each
+role's model, where the response came from); a plugin's ``ProvenanceEntry`` takes other names."""
+
+ProvenanceValue = Callable[[Sample, Mapping[str, Any]], JSON]
+"""(the sample a row is written for, the build's options) -> what ``provenance[NAME]`` holds for
+it: JSON (an object, a string...), or None to leave the entry out of that row."""
+
+
+@dataclass(frozen=True)
+class ProvenanceEntry(Registration):
+    """An entry a plugin adds to the ``provenance`` of the rows a build writes (``dataset.jsonl``,
+    ``eliminated.jsonl``): ``provenance[name] = value(sample, options)``, for what made a row that
+    the core does not know (Auto Evol-Instruct's evolving method: its name and digest).
+
+    ``name`` must not be one of the core's own entries (``CORE_PROVENANCE``). ``value`` runs as each row is written, so it must be quick and must not raise;
+    a value that is not JSON stops the build naming the plugin. ``domains``: None for every domain.
+    """
+
+    kind: ClassVar[str] = "provenance entry"
+    name: str
+    value: ProvenanceValue
+    domains: tuple[str, ...] | None = None
+    description: str = ""
+
+
 FilterCheck = Callable[[SampleContext, Sample], Union[str, None, Awaitable[Union[str, None]]]]
 
 
@@ -274,5 +300,5 @@ class ReportSection(Registration):
         return self.domains is None or (domain is not None and domain in self.domains)
 
 
-def applies_to(registration: Filter | Scorer, domain: str) -> bool:
+def applies_to(registration: Filter | Scorer | ProvenanceEntry, domain: str) -> bool:
     return registration.domains is None or domain in registration.domains

@@ -182,7 +182,8 @@ def test_the_optimizer_stages_can_have_their_own_model(tmp_path, seeds, loopback
 
 
 def test_a_build_with_the_method_names_it_on_every_evolved_row(tmp_path, seeds, loopback_llm_factory) -> None:
-    server = loopback_llm_factory(rules())
+    # The tides seed's rewrites are refused: its eliminated rows name the method too.
+    server = loopback_llm_factory(rules(Rule(pattern=r"(?s)MARK-GOOD.*Explain tides", reply="Sorry, I can't.")))
     method = tmp_path / "method.json"
     method.write_text(json.dumps({"method": GOOD}))
     out = tmp_path / "build"
@@ -191,12 +192,17 @@ def test_a_build_with_the_method_names_it_on_every_evolved_row(tmp_path, seeds, 
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
     evolved = [row for row in rows if row["round"] > 0]
-    assert len(evolved) == 2 * len(TOPICS)
+    assert len(evolved) == 2 * (len(TOPICS) - 1)
     import hashlib
     digest = "sha256:" + hashlib.sha256(GOOD.encode()).hexdigest()
-    assert all(row["checks"]["auto_method"] == {"name": str(method), "digest": digest} for row in evolved)
+    assert all(row["provenance"]["method"] == {"name": str(method), "digest": digest} for row in evolved)
     assert all(row["operation"] == "auto" for row in evolved)
-    assert all("auto_method" not in row["checks"] for row in rows if row["round"] == 0)
+    # a seed was not written by the method; the core's entries stay as they were
+    assert all("method" not in row["provenance"] for row in rows if row["round"] == 0)
+    assert all(row["provenance"]["endpoint"] == rows[0]["provenance"]["endpoint"] for row in rows)
+    assert all("auto_method" not in row["checks"] for row in rows)
+    eliminated = [json.loads(line) for line in (out / "eliminated.jsonl").read_text().splitlines()]
+    assert len(eliminated) == 2 and all(row["provenance"]["method"]["digest"] == digest for row in eliminated)
     assert any("MARK-GOOD" in r.last_user_message for r in server.requests)
     # the report names the method and shows its text
     assert evol("report", str(out)).returncode == 0

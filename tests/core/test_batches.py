@@ -173,3 +173,15 @@ def test_a_session_that_does_not_batch_collects_the_batches_an_earlier_one_left(
     assert server.batches.created == 1 and pending in server.batches.collected
     assert second.llm.stats.sent == 1 and not ledger_path.exists()
     assert second.llm.stats.batch_usage.requests == 1
+
+
+def test_a_batch_line_refused_for_its_response_format_is_asked_again_without_it(tmp_path, loopback_llm_factory) -> None:
+    server = loopback_llm_factory(structured_output=False, batch_hold=0.0)
+    with contextlib.closing(Cache(tmp_path / "cache.sqlite")) as cache:
+        batched = session(server, cache, BatchLedger(None), batched=True)
+        (answer,) = ask(batched, ["Rate this."], response_format={"type": "json_object"})
+    assert not isinstance(answer, Exception), answer
+    assert answer.structured is False and batched.llm.structured_output is False  # type: ignore[union-attr]
+    # The refused line was not a failure: the plain request went into the next batch.
+    assert [("response_format" in r.body, r.status) for r in server.requests] == [(True, 400), (False, 200)]
+    assert server.batches.created == 2 and batched.llm.stats.failed == 0

@@ -42,8 +42,8 @@ from ...runtime.roles import ResolvedRole, domain_stages, resolve_roles
 from ...offline.server import LoopbackLLM
 from ...runtime.session import DEFAULT_ROLE, OFFLINE_API_KEY, EndpointConfig, Session
 from ...runtime.tally import Tally
-from ...types.errors import ExitCode, UsageError
-from ...types.records import Usage
+from ...types.errors import ExitCode, PluginError, UsageError
+from ...types.records import Sample, Usage
 from ...types.options import DomainOptions, rows_unchanged
 from ...types.registrations import Domain, Filter, Registration, Scorer, applies_to
 from .config import DATASET_OPTIONS, OFFLINE_ENDPOINT, BuildConfig, checked as checked_options
@@ -336,7 +336,7 @@ class Build:
             role_decoding={role.name: role.config.decoding(config.decoding) for role in self._plan.roles},
         )
         output = self.stack.enter_context(
-            contextlib.closing(Output(config.out, self._provenance(), self.tally))
+            contextlib.closing(Output(config.out, self._provenance(), self.tally, self._provenance_entries()))
         )
         engine = Engine(
             run, self.domain,
@@ -547,6 +547,30 @@ class Build:
 
     def _manifest_static(self, resumed: bool) -> dict[str, Any]:
         assert self.host is not None
+    def _provenance_entries(self) -> Callable[[Sample], dict[str, Any]] | None:
+        """What the plugins' provenance entries add to a row (None: no entry applies to the domain).
+        A value that is not JSON would be written as something else (or not at all): it stops the
+        build, naming the plugin, rather than leave a row that says what the plugin did not."""
+        assert self.host is not None
+        entries = [entry for entry in self.host.registry.provenance.values() if applies_to(entry, self.domain.name)]
+        if not entries:
+            return None
+        options = self.options
+
+        def extra(sample: Sample) -> dict[str, Any]:
+            found: dict[str, Any] = {}
+            for entry in entries:
+                try:
+                    value = entry.value(sample, options)
+                    json.dumps(value, allow_nan=False)
+                except Exception as error:  # noqa: BLE001 - a plugin's bug, reported as one
+                    raise PluginError(f"{self._label(entry)}: its value for {sample.id} failed: {error!r}") from error
+                if value is not None:
+                    found[entry.name] = value
+            return found
+
+        return extra
+
         return {
             "command": list(self.config.command),
             **({"call": self.config.call} if self.config.call else {}),

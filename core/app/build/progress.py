@@ -56,10 +56,12 @@ def _endpoint_status(llm: LLM) -> str:
 
 
 def _sums(llm: LLM, others: Sequence[LLM]) -> tuple[int, int, int, int]:
-    """Sent, from cache, retries and in flight over the build's clients (one per role)."""
+    """Sent, from cache, retries and in flight over the build's clients (one per role); a request
+    waiting for its batch is in flight."""
     clients = [llm, *others]
     return (sum(c.stats.sent for c in clients), sum(c.stats.cached for c in clients),
-            sum(c.stats.retries for c in clients), sum(c.endpoints.in_flight for c in clients))
+            sum(c.stats.retries for c in clients),
+            sum(c.endpoints.in_flight + (c.batches.waiting if c.batches is not None else 0) for c in clients))
 
 
 def live_table(progress: Progress, llm: LLM, others: Sequence[LLM] = (), cost: Callable[[], str] | None = None) -> Table:

@@ -6,8 +6,9 @@ What it registers, through the public API only:
 - the build option ``--method METHOD_DIR/method.json`` (``ExtraOptions``), read and checked with
   the other options and recorded in the build folder with the text's digest;
 - the operation ``auto`` in the ``general`` domain: it rewrites with the method ``--method``
-  names, or the universal initial method without it; every row it evolves says which method in
-  ``checks.auto_method`` (its name and digest);
+  names, or the universal initial method without it;
+- the provenance entry ``method``: every row the operation ``auto`` evolved names the method in
+  ``provenance.method`` (its name and the digest of its text);
 - the domain ``autoevol``, which only carries the optimizer's own requests (stages ``analyze`` and
   ``optimize``) through a build, so that they share the session, the cache, resuming and roles;
 - the command ``evol method optimize``.
@@ -21,7 +22,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import click
 
 from evolinstruct import (
-    Domain, ExtraOperation, ExtraOptions, Message, Operation, ReportSection, Sample, SampleContext, Score, Scorer,
+    Domain, ExtraOperation, ExtraOptions, Message, Operation, ProvenanceEntry, ReportSection, Sample, SampleContext,
     hookimpl,
 )
 
@@ -40,11 +41,13 @@ def prompt_with(method: Method) -> Callable[[Sample, random.Random], Sequence[Me
     return auto_prompt
 
 
-async def name_the_method(ctx: SampleContext, sample: Sample) -> Score:
+def method_of(sample: Sample, options: Mapping[str, Any]) -> dict[str, str] | None:
+    """``provenance.method`` of a row: the method that wrote its instruction, for rows the
+    operation ``auto`` evolved (a seed, or a row another operation evolved, has none)."""
     if sample.operation != "auto":
-        return Score()
-    method = evolving_method(ctx.options)
-    return Score(checks={"auto_method": {"name": method.name, "digest": method.digest}})
+        return None
+    method = evolving_method(options)
+    return {"name": method.name, "digest": method.digest}
 
 
 def pass_on(sample: Sample, rng: random.Random) -> Sequence[Message]:
@@ -74,10 +77,9 @@ def evol_build_options() -> Iterable[ExtraOptions]:
 
 
 @hookimpl
-def evol_scorers() -> Iterable[Scorer]:
-    yield Scorer("auto-method", name_the_method, domains=("general",),
-                 description="names the evolving method (and its digest) of a row the auto operation evolved",
-                 requests=lambda options: {})
+def evol_provenance() -> Iterable[ProvenanceEntry]:
+    yield ProvenanceEntry("method", method_of,
+                          description="the evolving method (name, digest) of a row the operation auto evolved")
 
 
 @hookimpl

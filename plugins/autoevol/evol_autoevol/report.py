@@ -40,7 +40,7 @@ def _rate(value: Any) -> str:
 def render(report: BuildReport) -> SectionContent | None:
     methods: dict[tuple[str, str], int] = {}
     for _, row in report.rows("kept", "eliminated"):
-        named = (row.get("checks") or {}).get("auto_method")
+        named = (row.get("provenance") or {}).get("method")
         if isinstance(named, dict):
             key = (str(named.get("name")), str(named.get("digest")))
             methods[key] = methods.get(key, 0) + 1
