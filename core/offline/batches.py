@@ -24,12 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from aiohttp.web_request import BaseRequest
 
 CHAT_URL = "/v1/chat/completions"
 COMPLETION_WINDOW = "24h"
 """The only completion window OpenAI offers, and so the only one served here."""
+MAX_FILE_BYTES = 200 * 1024 * 1024
+"""The largest batch file OpenAI takes."""
 
 Answer = Callable[[dict[str, Any]], tuple[int, bytes]]
 """The chat route's answer to one request body: (HTTP status, response body)."""
@@ -145,18 +147,29 @@ class BatchDesk:
         return _error(404, f"no route for {method} {request.path} on the loopback LLM server")
 
     async def _upload(self, request: BaseRequest) -> web.Response:
+        # Read part by part: request.post() refuses bodies over 1 MB, and a batch file of a
+        # thousand requests is larger (OpenAI takes up to 200 MB).
+        parts: dict[str, tuple[str | None, bytes]] = {}
         try:
-            form = await request.post()
-        except ValueError as error:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if isinstance(part, BodyPartReader) and part.name:
+                    data = bytearray()
+                    while chunk := await part.read_chunk():  # read() too stops at 1 MB
+                        data.extend(chunk)
+                        if len(data) > MAX_FILE_BYTES:
+                            return _error(413, f"a file may hold at most {MAX_FILE_BYTES} bytes")
+                    parts[part.name] = (part.filename, bytes(data))
+        except (ValueError, AssertionError) as error:  # aiohttp asserts a multipart content type
             return _error(400, f"the upload is not a multipart form: {error}")
-        upload, purpose = form.get("file"), form.get("purpose")
+        purpose = parts.get("purpose", (None, b""))[1].decode("utf-8", "replace")
         if purpose != "batch":
             return _error(400, f"purpose must be 'batch' on this server, got {purpose!r}")
-        if not isinstance(upload, web.FileField):
+        if "file" not in parts:
             return _error(400, "the form has no 'file' part")
-        content = upload.file.read()
+        filename, content = parts["file"]
         with self._lock:
-            file = _File(self._new_id("file"), upload.filename or "upload.jsonl", "batch", content, int(time.time()))
+            file = _File(self._new_id("file"), filename or "upload.jsonl", "batch", content, int(time.time()))
             self._files[file.id] = file
         return _json(file.described())
 

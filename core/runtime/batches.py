@@ -454,8 +454,9 @@ class BatchQueue:
             if _transient(error):
                 raise EndpointOutage(f"{endpoint.name} kept failing to {what} for {self.max_outage:g} s: "
                                      f"{error.status_code}") from None
+            hint = "; a smaller --batch-size makes smaller files" if error.status_code == 413 else ""
             raise EndpointError(f"{endpoint.name} refused to {what} ({error.status_code}): "
-                                f"{_message(error.body)}") from None
+                                f"{_message(error.body)}{hint}") from None
         except openai.APIConnectionError as error:
             raise EndpointOutage(f"cannot reach {endpoint.name} to {what} for {self.max_outage:g} s: {error}") from None
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover

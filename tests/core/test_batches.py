@@ -185,3 +185,17 @@ def test_a_batch_line_refused_for_its_response_format_is_asked_again_without_it(
     # The refused line was not a failure: the plain request went into the next batch.
     assert [("response_format" in r.body, r.status) for r in server.requests] == [(True, 400), (False, 200)]
     assert server.batches.created == 2 and batched.llm.stats.failed == 0
+
+
+def test_a_batch_file_over_a_megabyte_is_taken(loopback_llm_factory) -> None:
+    # A thousand requests of a few kilobytes: past aiohttp's default 1 MB limit on a request body.
+    server = loopback_llm_factory()
+    client = openai.OpenAI(base_url=server.base_url, api_key="sk-loopback", max_retries=0)
+    content = jsonl([line(f"k{i}", f"question {i} " + "x" * 3000) for i in range(1000)])
+    try:
+        uploaded = client.files.create(file=("in.jsonl", content), purpose="batch")
+        batch = client.batches.create(input_file_id=uploaded.id, endpoint=CHAT, completion_window="24h")
+        counts = client.batches.retrieve(batch.id).request_counts
+    finally:
+        client.close()
+    assert uploaded.bytes == len(content) > 3_000_000 and counts.completed == counts.total == 1000
