@@ -251,7 +251,7 @@ class Engine:
         except _Failed as failed:
             failed.at(sample.id, 0, SEED_OPERATION, ctx.usage)
             raise
-        return sample.with_usage(ctx.usage)
+        return sample.with_usage(ctx.usage, ctx.models)
 
     # --- one evolution attempt ---------------------------------------------------------------
 
@@ -266,7 +266,8 @@ class Engine:
     async def attempt(self, parent: Sample, round_: int, number: int) -> tuple[Sample, Elimination | None]:
         operation, rng = self.choose_operation(parent.seed_id, round_, number)
         candidate_id = self.candidate_id(parent.seed_id, round_, number)
-        ctx = self.run.for_sample(candidate_id, parent=parent)
+        # The candidate's number, when there are several, spreads them over a stage's models.
+        ctx = self.run.for_sample(candidate_id, parent=parent, candidate=number if self.candidates > 1 else None)
         try:
             with stage("evolve", operation, self.label):
                 rewrite = await ctx.chat(operation.prompt(parent, rng), stage="evolve")
@@ -297,7 +298,7 @@ class Engine:
         except _Failed as failed:
             failed.at(candidate_id, round_, operation.name, ctx.usage)
             raise
-        return candidate.with_usage(ctx.usage), elimination
+        return candidate.with_usage(ctx.usage, ctx.models), elimination
 
     async def respond(self, ctx: SampleContext, sample: Sample) -> Sample:
         with stage("respond", self.domain, self.label):

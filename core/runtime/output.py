@@ -189,7 +189,9 @@ def sample_row(sample: Sample, provenance: Mapping[str, Any]) -> dict[str, Any]:
         "scores": dict(sample.scores),
         "checks": dict(sample.checks),
         "usage": {stage: used.as_dict() for stage, used in sorted(sample.usage.items())},
-        "provenance": {**provenance, "response": sample.response_source},
+        "provenance": {**provenance, "response": sample.response_source,
+                       # A stage several models share: the one that served this sample.
+                       **({"models": {**provenance.get("models", {}), **sample.models}} if sample.models else {})},
         # Only a seed with an Alpaca input has it: the end of its instruction, given back apart.
         **({"input": sample.input} if sample.input is not None else {}),
     }

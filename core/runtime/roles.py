@@ -6,11 +6,17 @@ own model and endpoints, so a build without roles is what it always was.
 
 Two spellings of one declaration (``RoleConfig``):
 
-- ``--role STAGE=MODEL[@URL]`` on the command line (repeatable);
+- ``--role STAGE=MODEL[,MODEL...][@URL]`` on the command line (repeatable);
 - ``[roles.STAGE]`` in a recipe: ``model``, ``base_url`` (a list), ``api_key_env``,
   ``temperature``, ``top_p``, ``max_tokens``, ``concurrency``, ``batch``.
 
 A role on the command line replaces the recipe's role of the same name, as every option does.
+
+A role of several models (``--role evolve=model-a,model-b``, ``model = ["model-a", "model-b"]``)
+spreads its stages' requests over them: each sample's requests of a stage go to one model drawn
+from the run seed (``types.context.model_draw``), and the candidates of one parent
+(``--irm-candidates K``) take the models in turn. Each model has its own client (its cache keys,
+numbers and price), all at the role's endpoints.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..types.errors import UsageError
 from ..types.records import Decoding
@@ -42,7 +48,8 @@ class RoleConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    model: str = Field(min_length=1)
+    model: str | tuple[str, ...]
+    """One model, or several (a list, or comma-separated) to spread the role's requests over."""
     base_url: tuple[str, ...] = ()
     """Its endpoints (empty: the build's)."""
     api_key_env: str | None = None
@@ -53,6 +60,25 @@ class RoleConfig(BaseModel):
     concurrency: int | None = Field(None, ge=1, le=4096)
     batch: bool = False
     """Send this role's requests through the Batch API (as ``--batch NAME`` does)."""
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _models(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, (list, tuple)) or not all(isinstance(name, str) for name in value):
+            raise ValueError("must be a model name, or a list of model names")
+        names = tuple(name.strip() for name in value)
+        if not names or not all(names):
+            raise ValueError(f"model names must not be empty, got {', '.join(names)!r}")
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} named more than once; each model of a role is named once")
+        return names[0] if len(names) == 1 else names  # one model stays a name, as it is recorded
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return (self.model,) if isinstance(self.model, str) else self.model
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -71,17 +97,19 @@ class RoleConfig(BaseModel):
 
 
 def parse_role(spec: str) -> tuple[str, RoleConfig]:
-    """``STAGE=MODEL[@URL]`` as (role name, its configuration); ``ValueError`` saying what is wrong."""
+    """``STAGE=MODEL[,MODEL...][@URL]`` as (role name, its configuration); ``ValueError`` saying
+    what is wrong."""
     name, sep, target = spec.partition("=")
     name, target = name.strip(), target.strip()
     if not sep or not name or not target:
         raise ValueError(f"must be STAGE=MODEL or STAGE=MODEL@URL, got {spec!r}")
     model, at, url = target.partition("@")
-    if "," in model:
-        raise ValueError(f"{spec!r} names several models for one stage; give one model per role")
     if at and not url.strip():
         raise ValueError(f"{spec!r} has an @ without a URL after it")
-    return name, RoleConfig(model=model.strip(), base_url=(url.strip(),) if at else ())
+    try:
+        return name, RoleConfig(model=model, base_url=(url.strip(),) if at else ())
+    except ValidationError as error:
+        raise ValueError(f"{spec!r}: {error.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
 
 def roles_from(given: Sequence[str], recipe: Mapping[str, RoleConfig]) -> dict[str, RoleConfig]:
@@ -140,16 +168,22 @@ class ResolvedRole:
     api_key: str | None
 
     @property
-    def model(self) -> str:
-        """The model that answers: the role's, or the offline model's when nothing is configured."""
+    def models(self) -> tuple[str, ...]:
+        """The models that answer: the role's, or the offline model when nothing is configured."""
         from .session import OFFLINE_MODEL
 
-        return self.config.model if self.urls else OFFLINE_MODEL
+        return self.config.models if self.urls else (OFFLINE_MODEL,)
+
+    @property
+    def model(self) -> str:
+        """The models that answer, as one name for messages: ``model-a, model-b``."""
+        return ", ".join(self.models)
 
     def recorded(self) -> dict[str, Any]:
         """What decides the role's answers (run.json compares it on resume), no secrets."""
         return {
-            "model": self.model, "endpoint": self.identity, "stages": list(self.stages),
+            "model": self.models[0] if len(self.models) == 1 else list(self.models),
+            "endpoint": self.identity, "stages": list(self.stages),
             **{name: getattr(self.config, name) for name in ("temperature", "top_p", "max_tokens")
                if getattr(self.config, name) is not None},
         }

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from ..types.context import DomainView, RunContext
+from ..types.context import DomainView, ModelChoice, RunContext
 from ..types.errors import UsageError
 from ..types.records import Decoding
 from .batches import BatchQueue, Batching, client_name
@@ -144,7 +144,7 @@ class Session:
         endpoint: EndpointConfig,
         cache: Cache,
         *,
-        roles: Mapping[str, tuple[EndpointConfig, Sequence[str]]] | None = None,
+        roles: Mapping[str, tuple[EndpointConfig | Sequence[EndpointConfig], Sequence[str]]] | None = None,
         make_llm: Callable[[EndpointConfig, Cache], LLM] | None = None,
         prices: Mapping[str, Price] | None = None,
         meter: CostMeter | None = None,
@@ -157,11 +157,20 @@ class Session:
         self.cache = cache
         self._make_llm = make_llm or _llm
         self._stack = contextlib.ExitStack()
+        # A client per model of each role: the role's name when it has one model, ROLE[MODEL]
+        # for each of a role's several models (its stages' requests are spread over them).
         self._clients: dict[str, LLM] = {}
         self._role_of_stage: dict[str, str] = {}
         self._endpoints: dict[str, EndpointConfig] = {DEFAULT_ROLE: endpoint}
+        self._role_of_client: dict[str, str] = {DEFAULT_ROLE: DEFAULT_ROLE}
+        self._clients_of_role: dict[str, tuple[str, ...]] = {DEFAULT_ROLE: (DEFAULT_ROLE,)}
         for role, (config, stages) in (roles or {}).items():
-            self._endpoints[role] = config
+            configs = (config,) if isinstance(config, EndpointConfig) else tuple(config)
+            names = (role,) if len(configs) == 1 else tuple(f"{role}[{each.model}]" for each in configs)
+            for name, each in zip(names, configs):
+                self._endpoints[name] = each
+                self._role_of_client[name] = role
+            self._clients_of_role[role] = names
             self._role_of_stage.update(dict.fromkeys(stages, role))
 
     @classmethod
@@ -183,8 +192,11 @@ class Session:
             server = stack.enter_context(offline_server())
             endpoint = dataclasses.replace(endpoint, urls=(server.base_url,))
             # A role without endpoints of its own asks the build's: here the offline model.
+            def served(config: EndpointConfig) -> EndpointConfig:
+                return dataclasses.replace(config, urls=(server.base_url,)) if config.offline else config
+
             kwargs["roles"] = {
-                role: (dataclasses.replace(config, urls=(server.base_url,)) if config.offline else config, stages)
+                role: (served(config) if isinstance(config, EndpointConfig) else tuple(map(served, config)), stages)
                 for role, (config, stages) in (kwargs.get("roles") or {}).items()
             }
         session = cls(endpoint, cache, **kwargs)
@@ -192,28 +204,36 @@ class Session:
         return session
 
     def llm_for(self, stage: str | None = None) -> LLM:
-        """The client that serves ``stage`` (the default endpoint's unless a role claims it)."""
-        role = self._role_of_stage.get(stage or "", DEFAULT_ROLE)
-        client = self._clients.get(role)
+        """The client that serves ``stage`` (the default endpoint's unless a role claims it).
+        A stage of several models has no one client (``ValueError``): the run context draws
+        among them per sample."""
+        names = self._clients_of_role[self._role_of_stage.get(stage or "", DEFAULT_ROLE)]
+        if len(names) > 1:
+            raise ValueError(f"stage {stage} is served by several models ({', '.join(names)}); send through a run context")
+        return self._client(names[0])
+
+    def _client(self, name: str) -> LLM:
+        client = self._clients.get(name)
         if client is None:
-            client = self._clients[role] = self._make_llm(self._endpoints[role], self.cache)
+            client = self._clients[name] = self._make_llm(self._endpoints[name], self.cache)
             client.price = self.prices.get(client.model)
             client.meter = self.meter
             if self.batching is not None:
-                self._batch(role, client)
+                self._batch(name, client)
         return client
 
-    def _batch(self, role: str, client: LLM) -> None:
-        """Give ``client`` its batch queue when its role is batched, or when an earlier run left
-        batches of it in flight (which it collects instead of sending their requests again)."""
+    def _batch(self, name: str, client: LLM) -> None:
+        """Give ``client`` (named ``name`` in the session) its batch queue when its role is
+        batched, or when an earlier run left batches of it in flight (which it collects instead
+        of sending their requests again)."""
         assert self.batching is not None
-        name = client_name(client.model, client.identity)
-        submits = role in self.batching.roles
-        if submits or self.batching.ledger.of(name):
+        queue = client_name(client.model, client.identity)
+        submits = self._role_of_client[name] in self.batching.roles
+        if submits or self.batching.ledger.of(queue):
             client.batches = BatchQueue(
-                endpoints=client.endpoints.all, name=name, ledger=self.batching.ledger,
+                endpoints=client.endpoints.all, name=queue, ledger=self.batching.ledger,
                 settings=self.batching.settings, accept=client.accept_batch_line, stats=client.stats,
-                max_attempts=client.max_attempts, max_outage=self._endpoints[role].max_outage, submits=submits,
+                max_attempts=client.max_attempts, max_outage=self._endpoints[name].max_outage, submits=submits,
             )
 
     @property
@@ -236,29 +256,36 @@ class Session:
         resources: dict[str, Any] | None = None,
     ) -> RunContext:
         """The context domain code and judges send their requests through: each stage a role
-        serves goes to the role's client, with ``role_decoding[role]`` when given."""
+        serves goes to the role's client (a role of several models: the one the sample draws),
+        with ``role_decoding[role]`` when given."""
         decoding = decoding or Decoding()
+        several = {stage: self._clients_of_role[role] for stage, role in self._role_of_stage.items()
+                   if len(self._clients_of_role[role]) > 1}
         return RunContext(
             domain=domain, options=options if options is not None else {}, seed=seed, out_dir=out_dir,
             llm=self.llm, cache=self.cache,
             decoding=decoding, resources=resources if resources is not None else {},
-            stage_llms={stage: self.llm_for(stage) for stage in self._role_of_stage},
+            stage_llms={stage: self.llm_for(stage) for stage in self._role_of_stage if stage not in several},
             stage_decoding={stage: (role_decoding or {}).get(role, decoding)
                             for stage, role in self._role_of_stage.items()},
+            stage_models={stage: tuple(ModelChoice(self._endpoints[name].model, self._endpoints[name].identity or "",
+                                                   self._client(name)) for name in names)
+                          for stage, names in several.items()},
         )
 
     def role_numbers(self) -> dict[str, dict[str, Any]]:
         """Requests, tokens, failures and latency of each role's client this invocation (the
-        default endpoint's as ``default``), for the manifest."""
+        default endpoint's as ``default``; each model of a role of several as ``ROLE[MODEL]``),
+        for the manifest."""
         numbers = {}
-        for role, client in self._clients.items():
-            config = self._endpoints[role]
+        for name, client in self._clients.items():
+            config, role = self._endpoints[name], self._role_of_client[name]
             stats = client.stats
             sent = sum(endpoint.stats.requests for endpoint in client.endpoints.all)
             answered = sent - sum(endpoint.stats.failures for endpoint in client.endpoints.all)
             latency = sum(endpoint.stats.latency_s for endpoint in client.endpoints.all)
-            numbers[role] = {
-                "model": config.model, "endpoint": config.identity,
+            numbers[name] = {
+                "role": role, "model": config.model, "endpoint": config.identity,
                 "stages": sorted(stage for stage, owner in self._role_of_stage.items() if owner == role),
                 "sent": stats.sent, "from_cache": stats.cached, "retries": stats.retries, "failed": stats.failed,
                 "tokens": stats.usage.as_dict(),
@@ -267,7 +294,7 @@ class Session:
                 "mean_latency_s": round(latency / answered, 4) if answered > 0 else None,
             }
             if client.batches is not None:
-                numbers[role]["batch"] = {
+                numbers[name]["batch"] = {
                     "submits": client.batches.submits, "batches": client.batches.counts.batches,
                     "requests": client.batches.counts.requests, "answered_tokens": stats.batch_usage.as_dict(),
                     # What the same answers would have cost as direct requests, less what they cost.

@@ -52,6 +52,30 @@ class ChatModel(Protocol):
     ) -> Completion: ...
 
 
+@dataclass(frozen=True)
+class ModelChoice:
+    """One of the models a stage's requests are spread over (``--role evolve=model-a,model-b``):
+    the model and endpoint a row names for what it wrote, and the client that asks it."""
+
+    model: str
+    endpoint: str
+    llm: ChatModel
+
+
+def model_draw(run_seed: int, stage: str, sample_id: str, parent_id: str | None, candidate: int | None,
+               count: int) -> int:
+    """Which of a stage's ``count`` models serves a sample's requests of that stage: drawn from
+    the run seed, the stage and the sample, so the same request always goes to the same model and
+    a resumed run finds its answers in the cache. The candidates of one parent (``candidate``: the
+    number of each) take the models in turn, in an order drawn per (run seed, stage, parent): with
+    K candidates and K or more models no two of them come from the same model (WizardMath drew its
+    evolutions from two models)."""
+    if candidate is None or parent_id is None:
+        return stable_int(run_seed, "model", stage, sample_id) % count
+    order = sorted(range(count), key=lambda index: stable_int(run_seed, "model order", stage, parent_id, index))
+    return order[candidate % count]
+
+
 class MemoStore(Protocol):
     """The run's memory of expensive results (the runtime's response cache)."""
 
@@ -77,28 +101,35 @@ class RunContext:
     """The model of each stage a role serves (the others: ``llm``)."""
     stage_decoding: Mapping[str, Decoding] = field(default_factory=dict)
     """The decoding of each stage a role serves (the others: ``decoding``)."""
+    stage_models: Mapping[str, Sequence[ModelChoice]] = field(default_factory=dict)
+    """The models of each stage a role spreads over several (``model_draw`` picks one per sample)."""
     answered: int = 0
     """Requests of this run that got a usable answer, fresh or from the cache: when failures stop
     the run, whether the endpoint ever worked tells a wrong endpoint from one that broke."""
 
-    def for_sample(self, sample_id: str, parent: Sample | None = None) -> SampleContext:
-        return SampleContext(self, sample_id, parent)
+    def for_sample(self, sample_id: str, parent: Sample | None = None, candidate: int | None = None) -> SampleContext:
+        return SampleContext(self, sample_id, parent, candidate)
 
 
 class SampleContext:
-    """A run as seen while working on one sample; tallies that sample's token usage per stage.
+    """A run as seen while working on one sample; tallies that sample's token usage per stage,
+    and which model served each stage that several models share (``models``, for its row).
 
     ``parent`` is the sample an evolved candidate was rewritten from (None for a seed), for
-    filters that compare the two.
+    filters that compare the two; ``candidate`` its number among the parent's candidates of the
+    round when there are several (None: the only one).
     """
 
-    __slots__ = ("run", "sample_id", "usage", "parent")
+    __slots__ = ("run", "sample_id", "usage", "parent", "candidate", "models")
 
-    def __init__(self, run: RunContext, sample_id: str, parent: Sample | None = None) -> None:
+    def __init__(self, run: RunContext, sample_id: str, parent: Sample | None = None,
+                 candidate: int | None = None) -> None:
         self.run = run
         self.sample_id = sample_id
         self.parent = parent
+        self.candidate = candidate
         self.usage: dict[str, Usage] = {}
+        self.models: dict[str, dict[str, str]] = {}
 
     @property
     def options(self) -> Mapping[str, Any]:
@@ -144,8 +175,15 @@ class SampleContext:
         """Like ``chat``, returning the whole ``Completion`` (whether the reply is structured...)."""
         params = self.run.stage_decoding.get(stage, self.run.decoding).with_overrides(**decoding)
         request_seed = stable_int(self.run.seed, self.sample_id, stage, variant)
-        llm = self.run.stage_llms.get(stage, self.run.llm)
+        choices = self.run.stage_models.get(stage)
+        choice = None
+        if choices:
+            parent_id = self.parent.id if self.parent is not None else None
+            choice = choices[model_draw(self.run.seed, stage, self.sample_id, parent_id, self.candidate, len(choices))]
+        llm = choice.llm if choice is not None else self.run.stage_llms.get(stage, self.run.llm)
         completion = await llm.chat(messages, params, request_seed, response_format=response_format)
+        if choice is not None:
+            self.models[stage] = {"model": choice.model, "endpoint": choice.endpoint}
         self.run.answered += 1
         self.usage[stage] = self.usage.get(stage, Usage()) + completion.usage
         return completion

@@ -106,6 +106,9 @@ class Sample:
     scores: Mapping[str, float | None] = field(default_factory=dict)
     """Numeric scores; ``None`` where a score could not be computed (never a guessed number)."""
     usage: Mapping[str, Usage] = field(default_factory=dict)
+    models: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """The model and endpoint that served each of this sample's stages that several models share
+    (``--role evolve=model-a,model-b``); its row's ``provenance.models`` names them."""
     response_source: ResponseSource = "model"
     """``seed`` when the response is the seed file's own output, ``model`` when the LLM wrote it."""
     input: str | None = None
@@ -115,11 +118,11 @@ class Sample:
     def replace(self, **changes: Any) -> Sample:
         return dataclasses.replace(self, **changes)
 
-    def with_usage(self, usage: Mapping[str, Usage]) -> Sample:
+    def with_usage(self, usage: Mapping[str, Usage], models: Mapping[str, Mapping[str, str]] | None = None) -> Sample:
         merged = dict(self.usage)
         for stage, used in usage.items():
             merged[stage] = merged.get(stage, Usage()) + used
-        return dataclasses.replace(self, usage=merged)
+        return dataclasses.replace(self, usage=merged, models={**self.models, **(models or {})})
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,20 @@ def test_a_role_is_stage_model_and_an_optional_url() -> None:
     assert parse_role("respond=big") == ("respond", RoleConfig(model="big"))
     name, role = parse_role("judge=small@http://127.0.0.1:9/v1")
     assert name == "judge" and role.model == "small" and role.base_url == ("http://127.0.0.1:9/v1",)
-    for wrong in ("respond", "=big", "respond=", "respond=big@", "respond=a,b"):
+    for wrong in ("respond", "=big", "respond=", "respond=big@", "respond=a,a", "respond=a,,b"):
         with pytest.raises(ValueError):
             parse_role(wrong)
+
+
+def test_a_role_may_name_several_models_on_the_command_line_or_in_a_recipe() -> None:
+    name, role = parse_role("evolve=model-a, model-b@http://127.0.0.1:9/v1")
+    assert name == "evolve" and role.models == ("model-a", "model-b") and role.base_url == ("http://127.0.0.1:9/v1",)
+    assert RoleConfig(model=["model-a", "model-b"]) == RoleConfig(model="model-a,model-b")
+    assert RoleConfig(model=["only"]).model == "only"  # one model is recorded as a name, as before
+    with pytest.raises(ValueError, match="model-a named more than once"):
+        RoleConfig(model=["model-a", "model-a"])
+    with pytest.raises(ValueError, match="a list of model names"):
+        RoleConfig(model=5)
 
 
 def test_the_command_lines_role_replaces_the_recipes_of_the_same_name() -> None:
@@ -112,3 +123,16 @@ def test_the_live_display_counts_every_roles_client_and_shows_the_cost(tmp_path:
         console.print(table)
         text = " ".join(console.export_text().split())  # the caption wraps at the table's width
     assert "sent 7 · from cache 2" in text and "$1.25 of $5" in text
+
+
+def test_the_draw_of_a_model_is_stable_and_gives_a_parents_candidates_different_models() -> None:
+    from evolinstruct.types.context import model_draw
+
+    plain = [model_draw(7, "evolve", f"s{i}/r1", f"s{i}", None, 2) for i in range(40)]
+    assert plain == [model_draw(7, "evolve", f"s{i}/r1", f"s{i}", None, 2) for i in range(40)]
+    assert set(plain) == {0, 1}  # both models are drawn
+    for parent in (f"s{i}/r1" for i in range(20)):
+        # K candidates over K models: each model once; over fewer models, in turn.
+        assert sorted(model_draw(7, "evolve", f"{parent}c{k}", parent, k, 3) for k in range(3)) == [0, 1, 2]
+        drawn = [model_draw(7, "evolve", f"{parent}c{k}", parent, k, 2) for k in range(4)]
+        assert drawn[:2] == drawn[2:] and sorted(drawn[:2]) == [0, 1]

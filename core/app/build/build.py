@@ -24,7 +24,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from rich.console import Console
 
@@ -199,7 +199,7 @@ class Build:
             raise UsageError("--batch does not run on a Ray cluster yet; build without --ray")
         if config.max_cost is not None:
             prices = config.all_prices
-            unpriced = sorted({m for m in (model, *(role.model for role in roles)) if m not in prices})
+            unpriced = sorted({m for m in (model, *(m for role in roles for m in role.models)) if m not in prices})
             if unpriced:
                 raise UsageError(f"--max-cost needs a price for every model asked; none for {', '.join(unpriced)}: "
                                  "give --price MODEL=IN/OUT (dollars per million tokens)")
@@ -270,10 +270,12 @@ class Build:
             )
         cache = self.stack.enter_context(contextlib.closing(self.open_cache(out / CACHE)))
         # The endpoint, its client and the cache as one session, which starts the offline model.
+        # A role of several models: one endpoint configuration (and client) per model.
         roles = {
-            role.name: (dataclasses.replace(self._endpoint(), urls=role.urls, model=role.model,
-                                            identity=role.identity, api_key=role.api_key or self._endpoint().api_key,
-                                            concurrency=role.config.concurrency or config.concurrency), role.stages)
+            role.name: (tuple(dataclasses.replace(self._endpoint(), urls=role.urls, model=model, identity=role.identity,
+                                                  api_key=role.api_key or self._endpoint().api_key,
+                                                  concurrency=role.config.concurrency or config.concurrency)
+                              for model in role.models), role.stages)
             for role in self._plan.roles
         }
         # The cap is on what the folder's builds spent in all: a resumed build starts from its last total.
@@ -525,19 +527,22 @@ class Build:
 
     def stage_prices(self) -> dict[str, tuple[str, Price | None]]:
         """Each stage's model, as its role or the build asks it, and that model's price (None:
-        unknown), for the dry run."""
+        unknown), for the dry run. A stage of several models is priced at the dearest of them per
+        prompt and per completion token, so the dry run's cost stays a bound."""
         prices = self.config.all_prices
-        models = {stage: self.model for stage in self._plan.stages}
-        models.update({stage: role.model for role in self._plan.roles for stage in role.stages})
-        return {stage: (model, prices.get(model)) for stage, model in models.items()}
+        models = {stage: (self.model,) for stage in self._plan.stages}
+        models.update({stage: role.models for role in self._plan.roles for stage in role.stages})
+        return {stage: (", ".join(names), _dearest([prices.get(name) for name in names]))
+                for stage, names in models.items()}
 
     def _provenance(self) -> dict[str, Any]:
         """What every row says made it: the build's endpoint and model, and with roles the model
-        of each stage a role serves (the other stages: ``model``)."""
+        of each stage a role of one model serves (the other stages: ``model``; a stage of several
+        models: the one that served the row's sample, which its row adds)."""
         provenance: dict[str, Any] = {"endpoint": self.identity, "model": self.model}
         if self._plan.roles:
-            provenance["models"] = {stage: {"model": role.model, "endpoint": role.identity}
-                                    for role in self._plan.roles for stage in role.stages}
+            provenance["models"] = {stage: {"model": role.models[0], "endpoint": role.identity}
+                                    for role in self._plan.roles if len(role.models) == 1 for stage in role.stages}
         return provenance
 
     def _label(self, registration: Registration) -> str:
@@ -588,6 +593,14 @@ class Build:
                 "invalid": [item.as_dict() for item in self.seed_file.invalid],
             },
         }
+
+
+def _dearest(prices: Sequence[Price | None]) -> Price | None:
+    """The most any of ``prices`` charges per prompt and per completion token; None (unknown)
+    when one of them is."""
+    if not prices or any(price is None for price in prices):
+        return None
+    return Price(max(p.prompt for p in prices if p), max(p.completion for p in prices if p))
 
 
 def _spent_before(out: Path) -> float | None:

@@ -89,7 +89,7 @@ class BuildConfig(BaseModel):
     role: Annotated[tuple[str, ...], Cli(repeat=True, metavar="STAGE=MODEL[@URL]", default_text="none: every stage "
                                          "asks --model")] = ()
     """A model (at its own endpoint after @) for one stage (see `evol domains list`), or for every judging stage
-    (judge=MODEL); repeatable. A recipe's [roles.STAGE] tables say more: base_url, api_key_env, decoding,
+    (judge=MODEL); several comma-separated models share the stage's requests (evolve=model-a,model-b); repeatable. A recipe's [roles.STAGE] tables say more: base_url, api_key_env, decoding,
     concurrency."""
     price: Annotated[tuple[str, ...], Cli(repeat=True, metavar="MODEL=IN/OUT", default_text="a built-in table of "
                                           "well-known models; others: cost unknown")] = ()
