@@ -22,7 +22,6 @@ answers in text, read from the line ``Quality: N``. A reply that does not state 
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from ..runtime.engine import AnswerEvolution
@@ -30,18 +29,30 @@ from ..runtime.roles import EVOLVE_ANSWER_STAGE
 from ..types.context import SampleContext
 from ..types.records import Sample, Score
 from ..types.registrations import Scorer
-from ..types.structured import enum_property, json_schema_format, read_json_object
+from ..types.structured import RatingScale
 from .curation.difficulty import SCORE as DIFFICULTY_SCORE
 
 STAGE = "quality"
 SCORE = "quality"
 OPTION = "quality"
 """The core build option (``evol build --quality``) that switches the scorer on."""
-RATINGS = tuple(range(1, 7))
-FORMAT = json_schema_format("quality_rating", {"quality": enum_property(RATINGS)})
+SCALE = RatingScale(SCORE, 6)
+FORMAT = SCALE.format
 DECODING: dict[str, Any] = {"temperature": 0.0, "top_p": 1.0, "max_tokens": 64}
 """A rating, not a composition: deterministic decoding and a short reply, every parameter set so
 the request does not depend on the run's own decoding settings."""
+
+SHOWN = """\
+Instruction:
+<<<
+{instruction}
+>>>
+
+Answer:
+<<<
+{answer}
+>>>"""
+"""How the judge's and the rewriter's prompts show the instruction and its answer."""
 
 JUDGE_PROMPT = """\
 Rate the quality of the answer below as a reply to its instruction, on a scale from 1 to 6:
@@ -55,15 +66,7 @@ Rate the quality of the answer below as a reply to its instruction, on a scale f
 
 Judge helpfulness, relevance, accuracy, depth and level of detail; do not reward length alone.
 
-Instruction:
-<<<
-{instruction}
->>>
-
-Answer:
-<<<
-{answer}
->>>
+""" + SHOWN + """
 
 Reply with one line and nothing else, in exactly this form:
 Quality: N"""
@@ -74,46 +77,10 @@ def judge_messages(instruction: str, answer: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": JUDGE_PROMPT.format(instruction=instruction, answer=answer)}]
 
 
-_LABELLED = re.compile(r"quality\s*(?:rating|score)?\s*[:=]?\s*\**\s*(\d{1,2})(?!\.\d)(?:\s*/\s*6)?\b", re.I)
-_BARE = re.compile(r"\s*\**\s*(\d{1,2})\s*(?:/\s*6)?\s*\**\s*\.?\s*")
-
-
 def read_quality(reply: str | None) -> int | None:
-    """The rating a judge's reply states, or None when it states none, several, or one off the scale.
-
-    Accepted: a JSON object whose ``quality`` is an integer (a structured reply); else
-    ``Quality: 5`` (any case, optionally ``/6`` or Markdown bold) anywhere in the reply, as long
-    as every such statement gives the same number; or a reply that is only the number.
-    """
-    if not reply:
-        return None
-    data = read_json_object(reply)
-    if data is not None:  # a structured reply: its "quality", and nothing else, is the rating
-        value = data.get("quality")
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None
-        return value if value in RATINGS else None
-    labelled = {int(value) for value in _LABELLED.findall(reply)}
-    if labelled:
-        if len(labelled) != 1:
-            return None
-        value = labelled.pop()
-    else:
-        bare = _BARE.fullmatch(reply)
-        if bare is None:
-            return None
-        value = int(bare.group(1))
-    return value if value in RATINGS else None
-
-
-async def rate_answer(ctx: SampleContext, instruction: str, answer: str) -> tuple[int | None, dict[str, Any]]:
-    """One answer's rating and the check that records how it was read."""
-    completion = await ctx.complete(judge_messages(instruction, answer), stage=STAGE, response_format=FORMAT, **DECODING)
-    rating = read_quality(completion.text)
-    check: dict[str, Any] = {"rating": rating, "scale": "1-6", "structured": completion.structured}
-    if rating is None:
-        check["missing"] = "the judge's reply states no rating from 1 to 6"
-    return rating, check
+    """The rating a judge's reply states (``Quality: 5``, ``{"quality": 5}``, ``5/6``), or None
+    when it states none, several, or one outside 1-6 (``RatingScale.read``)."""
+    return SCALE.read(reply)
 
 
 async def score_quality(ctx: SampleContext, sample: Sample) -> Score:
@@ -121,8 +88,9 @@ async def score_quality(ctx: SampleContext, sample: Sample) -> Score:
     if sample.response is None:
         check = {"rating": None, "scale": "1-6", "missing": "the sample has no answer to rate"}
         return Score(checks={SCORE: check}, scores={SCORE: None})
-    rating, check = await rate_answer(ctx, sample.instruction, sample.response)
-    return Score(checks={SCORE: check}, scores={SCORE: None if rating is None else float(rating)})
+    completion = await ctx.complete(judge_messages(sample.instruction, sample.response), stage=STAGE,
+                                    response_format=FORMAT, **DECODING)
+    return SCALE.score(completion)
 
 
 def _asked_for(options: Mapping[str, Any]) -> bool:
@@ -171,15 +139,7 @@ the same job.
 - Do not mention the rewriting, the original answer or these rules.
 - Reply with the rewritten answer only.
 
-Instruction:
-<<<
-{instruction}
->>>
-
-Answer:
-<<<
-{answer}
->>>"""
+""" + SHOWN
 
 
 def evolve_messages(instruction: str, answer: str, direction: str) -> list[dict[str, str]]:

@@ -16,7 +16,12 @@ output off for the whole run).
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Mapping, Sequence
+
+from .records import Completion, Score
 
 
 def json_schema_format(name: str, properties: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -52,3 +57,69 @@ def read_json_object(text: str) -> dict[str, Any] | None:
     except (ValueError, TypeError):
         return None
     return value if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class RatingScale:
+    """A judge's rating from 1 to ``highest``, asked for as the JSON object ``{name: N}``
+    (``format``) and read back by ``read``: one declaration for every judge that rates on a scale
+    (the difficulty and quality judges)."""
+
+    name: str
+    highest: int
+
+    @property
+    def ratings(self) -> tuple[int, ...]:
+        return tuple(range(1, self.highest + 1))
+
+    @property
+    def format(self) -> dict[str, Any]:
+        """The ``response_format`` asking for ``{name: N}`` with N on the scale."""
+        return json_schema_format(f"{self.name}_rating", {self.name: enum_property(self.ratings)})
+
+    @cached_property
+    def _labelled(self) -> re.Pattern[str]:
+        return re.compile(rf"{re.escape(self.name)}\s*(?:rating|score|level)?\s*[:=]?\s*\**\s*(\d{{1,2}})(?!\.\d)"
+                          rf"(?:\s*/\s*{self.highest})?\b", re.I)
+
+    @cached_property
+    def _bare(self) -> re.Pattern[str]:
+        return re.compile(rf"\s*\**\s*(\d{{1,2}})\s*(?:/\s*{self.highest})?\s*\**\s*\.?\s*")
+
+    def read(self, reply: str | None) -> int | None:
+        """The rating a judge's reply states, or None when it states none, several, or one off the scale.
+
+        Accepted: a JSON object whose ``name`` is an integer (a structured reply: that key and
+        nothing else is the rating); else ``Name: N`` (any case, optionally ``rating``, ``score``
+        or ``level`` after the name, ``/highest`` or Markdown bold) anywhere in the reply, as long
+        as every such statement gives the same number; or a reply that is only the number
+        (``7``, ``7/10``).
+        """
+        if not reply:
+            return None
+        data = read_json_object(reply)
+        if data is not None:
+            value = data.get(self.name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                return None
+        else:
+            labelled = {int(found) for found in self._labelled.findall(reply)}
+            if len(labelled) > 1:
+                return None
+            if labelled:
+                value = labelled.pop()
+            else:
+                bare = self._bare.fullmatch(reply)
+                if bare is None:
+                    return None
+                value = int(bare.group(1))
+        return value if 1 <= value <= self.highest else None
+
+    def score(self, completion: Completion) -> Score:
+        """``scores[name]``, the rating the judge's reply states (None: it states none, never a
+        default), and ``checks[name]``, how the reply was read."""
+        rating = self.read(completion.text)
+        check: dict[str, Any] = {"rating": rating, "scale": f"1-{self.highest}", "structured": completion.structured}
+        if rating is None:
+            check["missing"] = f"the judge's reply states no rating from 1 to {self.highest}"
+        return Score(checks={self.name: check}, scores={self.name: None if rating is None else float(rating)})

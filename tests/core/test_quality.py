@@ -4,7 +4,6 @@ never a default. Through the real CLI against the loopback server."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +13,9 @@ from evolinstruct.builtins.quality import JUDGE_PROMPT, read_quality
 from evolinstruct.testing import Rule
 
 from ..conftest import evol
+from ..judged_builds import build, check_no_judge_without_the_option, judged_rows, offline_build, read
 
 JUDGE = JUDGE_PROMPT.split(",")[0]  # "Rate the quality of the answer below as a reply to its instruction"
-SEEDS = [
-    {"id": "rain", "instruction": "Write a haiku about rain.", "output": "Soft rain on the roof."},
-    {"id": "tides", "instruction": "Explain why there are two tides a day.", "output": "The moon's pull."},
-]
 RULES = (
     Rule(contains=JUDGE, pattern="Soft rain on the roof\\.\n", reply="Quality: 5"),
     Rule(contains=JUDGE, pattern="The moon's pull\\.\n", reply="It is hard to say; the answer is short."),
@@ -47,72 +43,26 @@ def test_a_reply_gives_one_rating_from_1_to_6_or_none(reply: str | None, rating:
     assert read_quality(reply) == rating
 
 
-def read(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def build(tmp_path: Path, server: Any, *extra: str) -> Path:
-    seeds = tmp_path / "seeds.jsonl"
-    seeds.write_text("".join(json.dumps(seed) + "\n" for seed in SEEDS), encoding="utf-8")
-    out = tmp_path / "run"
-    env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"}
-    result = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1", *extra, env=env)
-    assert result.returncode == 0, result.stderr
-    return out
-
-
 @pytest.mark.parametrize("structured_output", [True, False])
 def test_build_quality_scores_each_answer_and_null_when_unreadable(
     tmp_path: Path, loopback_llm_factory: Any, structured_output: bool
 ) -> None:
     server = loopback_llm_factory(RULES, structured_output=structured_output)
     out = build(tmp_path, server, "--quality")
-    rows = {row["id"]: row for row in read(out / "dataset.jsonl")}
-    assert set(rows) == {"rain", "tides", "rain/r1", "tides/r1"}
+    rows, asked = judged_rows(out, server, judge=JUDGE, score="quality", highest=6, structured_output=structured_output)
     assert rows["rain"]["scores"]["quality"] == 5.0
-    assert rows["tides"]["scores"]["quality"] is None  # no default for a reply that states no rating
-    assert rows["tides"]["checks"]["quality"]["missing"]
-    assert all(row["usage"]["quality"]["requests"] == 1 for row in rows.values())
-    asked = [r for r in server.requests if JUDGE in r.last_user_message]
     assert len(asked) >= 4
     # The judge sees the instruction and the answer it rates.
     assert any("Write a haiku about rain." in r.last_user_message and "Soft rain on the roof." in r.last_user_message
                for r in asked)
-    if structured_output:
-        assert all(r.body["response_format"]["json_schema"]["schema"]["properties"]["quality"]["enum"]
-                   == [1, 2, 3, 4, 5, 6] for r in asked)
-        assert rows["rain"]["checks"]["quality"]["structured"] is True
-        # The evolved rows' judges were answered in the schema's shape by the loopback responder.
-        assert all(rows[i]["scores"]["quality"] in range(1, 7) for i in ("rain/r1", "tides/r1"))
-    else:
-        assert (400, True) in [(r.status, "response_format" in r.body) for r in asked]
-        assert rows["rain"]["checks"]["quality"]["structured"] is False
-        assert all(rows[i]["scores"]["quality"] is None for i in ("rain/r1", "tides/r1"))
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["config"]["quality"] is True
 
 
 def test_a_build_without_quality_asks_no_quality_judge(tmp_path: Path, loopback_llm_factory: Any) -> None:
-    server = loopback_llm_factory(RULES)
-    out = build(tmp_path, server)
-    assert not [r for r in server.requests if JUDGE in r.last_user_message]
-    assert all("quality" not in row["scores"] for row in read(out / "dataset.jsonl"))
-    # --quality changes what the rows hold: the folder refuses it without --restart.
-    again = evol("build", "--seeds", str(tmp_path / "seeds.jsonl"), "--out", str(out), "--rounds", "1", "--quality",
-                 env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-loopback"})
-    assert again.returncode == 2 and "quality was None, now True" in again.stderr
+    check_no_judge_without_the_option(tmp_path, loopback_llm_factory(RULES), judge=JUDGE, score="quality")
 
 
 def test_an_offline_build_with_quality_runs(tmp_path: Path) -> None:
-    seeds = tmp_path / "seeds.jsonl"
-    seeds.write_text("".join(json.dumps(seed) + "\n" for seed in SEEDS), encoding="utf-8")
-    out = tmp_path / "run"
-    built = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1", "--quality")  # no endpoint
-    assert built.returncode == 0, built.stderr
-    assert "placeholders, not judgements" in built.stderr
-    rows = read(out / "dataset.jsonl")
-    assert all(row["provenance"]["endpoint"] == "offline" for row in rows)
-    assert all(row["scores"]["quality"] in range(1, 7) for row in rows)
+    offline_build(tmp_path, score="quality", highest=6)
 
 
 def test_preference_pairs_need_distinct_texts_and_distinct_scores() -> None:

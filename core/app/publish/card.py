@@ -26,7 +26,7 @@ from .export import export_is_current, export_is_empty
 from ..build.folder import file_digest
 from .report.curation import curated_is_current
 from .report.markup import number
-from .report.model import BuildReport, read_build
+from .report.model import BuildReport, RoleNumbers, read_build
 
 log = logging.getLogger("evolinstruct.card")
 
@@ -320,6 +320,19 @@ def _model(report: BuildReport) -> list[str]:
             ["stage", "requests", "prompt tokens", "completion tokens"],
             [(used.stage, used.requests, used.prompt_tokens, used.completion_tokens) for used in report.usage],
         ),
+        *_roles(report),
+    ]
+
+
+def _roles(report: BuildReport) -> list[str]:
+    """The manifest's numbers per role, for a build with roles (``--role``)."""
+    if not report.run.roles:
+        return []
+    return [
+        f"Per role, in the build's last invocation ({_code('manifest.json')}: an earlier invocation's requests are not "
+        "counted here, and an answer read from the cache costs nothing; cost unknown: the model has no price):",
+        "",
+        *_table(RoleNumbers.HEADERS, [role.cells() for role in report.run.roles]),
     ]
 
 

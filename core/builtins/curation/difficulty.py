@@ -15,20 +15,19 @@ from 1 to 10 is no rating: ``None``, never a guess.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from ...types.context import SampleContext
 from ...types.records import Sample, Score
 from ...types.registrations import Scorer
-from ...types.structured import enum_property, json_schema_format, read_json_object
+from ...types.structured import RatingScale
 
 STAGE = "difficulty"
 SCORE = "difficulty"
 OPTION = "difficulty"
 """The core build option (``evol build --difficulty``) that switches the scorer on."""
-RATINGS = tuple(range(1, 11))
-FORMAT = json_schema_format("difficulty_rating", {"difficulty": enum_property(RATINGS)})
+SCALE = RatingScale(SCORE, 10)
+FORMAT = SCALE.format
 DECODING: dict[str, Any] = {"temperature": 0.0, "top_p": 1.0, "max_tokens": 64}
 """A rating, not a composition: deterministic decoding and a short reply. Every parameter is
 set, so the request does not depend on the run's own decoding settings."""
@@ -59,47 +58,16 @@ def judge_messages(instruction: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": JUDGE_PROMPT.format(instruction=instruction)}]
 
 
-_LABELLED = re.compile(r"difficulty\s*(?:rating|score|level)?\s*[:=]?\s*\**\s*(\d{1,2})(?!\.\d)(?:\s*/\s*10)?\b", re.I)
-_BARE = re.compile(r"\s*\**\s*(\d{1,2})\s*(?:/\s*10)?\s*\**\s*\.?\s*")
-
-
 def read_rating(reply: str | None) -> int | None:
-    """The rating a judge's reply states, or None when it states none or several.
-
-    Accepted: a JSON object whose ``difficulty`` is an integer (a structured reply); else
-    ``Difficulty: 7`` (any case, optionally ``/10`` or Markdown bold) anywhere in the
-    reply, as long as every such statement gives the same number; or a reply that is only the
-    number (``7``, ``7/10``). Numbers outside 1-10 are no rating.
-    """
-    if not reply:
-        return None
-    data = read_json_object(reply)
-    if data is not None:  # a structured reply: its "difficulty", and nothing else, is the rating
-        value = data.get("difficulty")
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None
-        return value if 1 <= value <= 10 else None
-    labelled = {int(value) for value in _LABELLED.findall(reply)}
-    if labelled:
-        if len(labelled) != 1:
-            return None
-        value = labelled.pop()
-    else:
-        bare = _BARE.fullmatch(reply)
-        if bare is None:
-            return None
-        value = int(bare.group(1))
-    return value if 1 <= value <= 10 else None
+    """The rating a judge's reply states (``Difficulty: 7``, ``{"difficulty": 7}``, ``7/10``), or
+    None when it states none, several, or one outside 1-10 (``RatingScale.read``)."""
+    return SCALE.read(reply)
 
 
 async def score_difficulty(ctx: SampleContext, sample: Sample) -> Score:
     """``scores.difficulty``: the judge's rating of the sample's instruction, or None."""
     completion = await ctx.complete(judge_messages(sample.instruction), stage=STAGE, response_format=FORMAT, **DECODING)
-    rating = read_rating(completion.text)
-    check: dict[str, Any] = {"rating": rating, "structured": completion.structured}
-    if rating is None:
-        check["missing"] = "the judge's reply states no rating from 1 to 10"
-    return Score(checks={SCORE: check}, scores={SCORE: None if rating is None else float(rating)})
+    return SCALE.score(completion)
 
 
 def _asked_for(options: Mapping[str, Any]) -> bool:

@@ -9,7 +9,7 @@ from ....types.report import Chart, SectionContent
 from .charts import STATUS_COLORS, boxes_per_round, stacked_bars
 from .curation import curation_is_stale
 from .markup import Raw, escape, key_values, note, number, paragraph, table
-from .model import BuildReport
+from .model import BuildReport, RoleNumbers
 from .quality import quality_content
 
 OFFLINE_WARNING = (
@@ -83,6 +83,14 @@ def run_content(report: BuildReport) -> SectionContent:
         )
     )
     parts.append(table(headers, rows))
+    if run.roles:
+        parts.append("<h3>Per role (last invocation)</h3>")
+        parts.append(paragraph(
+            "From manifest.json: the requests each role's model was sent in the build's last invocation, the "
+            "answers it read from the cache, its failures, tokens, mean latency and cost (unknown: the model has "
+            "no price). An earlier invocation's requests are not counted here."
+        ))
+        parts.append(table(RoleNumbers.HEADERS, [role.cells() for role in run.roles]))
     if priced:
         assert report.prices is not None
         parts.append(

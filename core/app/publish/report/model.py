@@ -78,6 +78,55 @@ class ScoreSummary:
 
 
 @dataclass(frozen=True)
+class RoleNumbers:
+    """One role's numbers in the build's last invocation, as ``manifest.json``'s ``roles`` has
+    them (a role of several models: one entry per model, ``ROLE[MODEL]``); None where the manifest
+    does not say, or, for the cost, where the model has no price (unknown, never 0)."""
+
+    name: str
+    model: str | None
+    stages: tuple[str, ...]
+    sent: int | None
+    from_cache: int | None
+    failed: int | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    mean_latency_s: float | None
+    cost_usd: float | None
+
+    HEADERS = ("role", "model", "stages", "sent", "from the cache", "failed", "prompt tokens", "completion tokens",
+               "mean latency (s)", "cost (USD)")
+    """The columns the card and the report show, ``cells()`` in this order."""
+
+    @classmethod
+    def from_manifest(cls, name: str, entry: Any) -> RoleNumbers:
+        entry = _mapping(entry)
+        tokens = _mapping(entry.get("tokens"))
+        stages = entry.get("stages")
+        return cls(
+            name=name, model=_text(entry.get("model")),
+            stages=tuple(stage for stage in stages if isinstance(stage, str)) if isinstance(stages, list) else (),
+            sent=_count(entry.get("sent")), from_cache=_count(entry.get("from_cache")), failed=_count(entry.get("failed")),
+            prompt_tokens=_count(tokens.get("prompt_tokens")), completion_tokens=_count(tokens.get("completion_tokens")),
+            mean_latency_s=number_or_none(entry.get("mean_latency_s")), cost_usd=number_or_none(entry.get("cost_usd")),
+        )
+
+    def cells(self) -> tuple[str | int, ...]:
+        counts = (self.sent, self.from_cache, self.failed, self.prompt_tokens, self.completion_tokens)
+        return (
+            self.name, self.model or "unknown", ", ".join(self.stages) or "none",
+            *(count if count is not None else "unknown" for count in counts),
+            # None: nothing was answered this invocation (all from the cache), or the manifest does not say.
+            f"{self.mean_latency_s:.3f}" if self.mean_latency_s is not None else "unknown",
+            f"{self.cost_usd:.4f}" if self.cost_usd is not None else "unknown",
+        )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """What the manifest says about the run; every field None when there is no manifest."""
 
@@ -95,6 +144,9 @@ class RunInfo:
     versions: Mapping[str, Any] = field(default_factory=dict)
     seeds: Mapping[str, Any] = field(default_factory=dict)
     requests: Mapping[str, Any] = field(default_factory=dict)
+    roles: tuple[RoleNumbers, ...] = ()
+    """Requests, tokens, failures, latency and cost per role in the last invocation (a build with
+    roles only)."""
     wall_time_s: float | None = None
     written_at: str | None = None
     """When manifest.json was last written (the end of the last invocation), UTC."""
@@ -130,6 +182,7 @@ class RunInfo:
                       **({"python": manifest["python"]} if isinstance(manifest.get("python"), str) else {})},
             seeds=_mapping(manifest.get("seeds")),
             requests=_mapping(manifest.get("requests")),
+            roles=tuple(RoleNumbers.from_manifest(str(name), entry) for name, entry in _mapping(manifest.get("roles")).items()),
             wall_time_s=wall,
             written_at=written.strftime("%Y-%m-%d %H:%M:%S UTC"),
         )
