@@ -428,3 +428,30 @@ def test_the_same_comparisons_done_honestly_pass(sandbox_pool: SandboxPool, name
     honest = HONEST[name]
     result = sandbox_pool.run(Job(name, honest.code, honest.tests, timeout_s=30, language=honest.language))
     assert result.verdict is Verdict.PASS, result
+
+
+# Tests that cannot fail: they call the code and check nothing, so their run is no pass. Each is
+# paired with the same tests holding one check, which pass.
+CHECKLESS = {
+    "java": ("class Sol { static int add(int a, int b) { return a + b; } }\n",
+             "public class Main {\n    public static void main(String[] args) {\n        System.out.println(Sol.add(1, 2));\n{check}    }\n}\n",
+             "        if (Sol.add(1, 2) != 3) throw new AssertionError(\"add\");\n"),
+    "go": ("package main\n\nfunc add(a, b int) int { return a + b }\n",
+           "func main() {\n\t_ = add(1, 2)\n{check}}\n", "\tif add(1, 2) != 3 {\n\t\tpanic(\"assertion failed\")\n\t}\n"),
+    "bash": ("add() { echo $(( $1 + $2 )); }\n", "add 1 2  # exit 1 if wrong\n{check}", "[ \"$(add 1 2)\" = 3 ] || exit 1\n"),
+    "rust": ("fn add(a: i32, b: i32) -> i32 { a + b }\n", "fn main() {\n    let _x = add(1, 2);\n{check}}\n",
+             "    assert_eq!(add(1, 2), 3);\n"),
+    "javascript": ("function add(a, b) { return a + b; }\n", "console.log(add(1, 2), 'assert');\n{check}",
+                   "const { strictEqual } = require('assert');\nstrictEqual(add(1, 2), 3);\n"),
+    "c": ("int add(int a, int b) { return a + b; }\n", "int main(void) {\n    int x = add(1, 2);\n    (void)x;\n{check}    return 0;\n}\n",
+          "    if (add(1, 2) != 3) return 1;\n"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(CHECKLESS))
+def test_tests_that_cannot_fail_are_untested_and_one_check_makes_them_a_pass(sandbox_pool: SandboxPool, language: str) -> None:
+    code, tests, check = CHECKLESS[language]
+    checkless = sandbox_pool.run(Job(f"{language}-checkless", code, tests.replace("{check}", ""), timeout_s=60, language=language))
+    assert checkless.verdict is Verdict.UNTESTED, checkless
+    checked = sandbox_pool.run(Job(f"{language}-checked", code, tests.replace("{check}", check), timeout_s=60, language=language))
+    assert checked.verdict is Verdict.PASS, checked

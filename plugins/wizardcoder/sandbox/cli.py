@@ -138,9 +138,9 @@ def exec_command(source, timeout_s: float, memory_mb: int, concurrency: int | No
     query is kept in the table `result` and every query of the tests must return true.
 
     \b
-    Verdicts: PASS, UNTESTED (it ran, but had no tests), FAIL (a failed assertion, or a faked
-    pass), COMPILE_ERROR, RUNTIME_ERROR, TIMEOUT, MEMORY_LIMIT, OUTPUT_LIMIT, SANDBOX_ERROR (the
-    sandbox failed, not the code). A line that is not a job gets an INVALID_JOB result naming the
+    Verdicts: PASS, UNTESTED (it ran, but had no tests, or none that could fail), FAIL (a
+    failed assertion, or a faked pass), COMPILE_ERROR, RUNTIME_ERROR, TIMEOUT, MEMORY_LIMIT,
+    OUTPUT_LIMIT, SANDBOX_ERROR (the sandbox failed, not the code). A line that is not a job gets an INVALID_JOB result naming the
     line and what is wrong; the rest still run, and the command then exits with status 2.
     Output is truncated to a few KB per stream.
     """

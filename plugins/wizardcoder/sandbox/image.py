@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import docker
+import requests
 import docker.errors
 
 from . import libraries, rootfs
@@ -209,3 +210,5 @@ def _drop_replaced(client: docker.DockerClient, old: str | None, new: str | None
             client.images.remove(old, noprune=False)
         except docker.errors.APIError:
             pass  # still used by a running container: the engine keeps it, harmless
+        except requests.exceptions.ReadTimeout:
+            pass  # a busy engine is still deleting its layers; the new image is in place

@@ -7,7 +7,7 @@ import enum
 
 class Verdict(str, enum.Enum):
     PASS = "PASS"  # the program's completion record arrived and every test held
-    UNTESTED = "UNTESTED"  # the program ran to its end, but the job had no test to run
+    UNTESTED = "UNTESTED"  # the program ran to its end, but no test ran, or none could fail
     FAIL = "FAIL"  # a test failed: a failed assertion, or a pass the program tried to fake
     COMPILE_ERROR = "COMPILE_ERROR"  # the compiler (or Python's parser) refused the program
     RUNTIME_ERROR = "RUNTIME_ERROR"  # any other exception, a crash, or an exit before the end

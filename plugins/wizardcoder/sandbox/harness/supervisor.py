@@ -983,6 +983,10 @@ def run_job(job: dict, inbox: Inbox) -> dict:
 
     if result["verdict"] == "PASS" and (not _has_tests(job.get("tests")) or result.get("total") == 0):
         result = {**result, "verdict": "UNTESTED", "message": "the program ran to its end, but no test ran"}
+    elif (result["verdict"] == "PASS" and result.get("total") is None and isinstance(job.get("tests"), str)
+          and not chain.holds_a_check(job["tests"])):
+        result = {**result, "verdict": "UNTESTED",
+                  "message": "the tests hold no check (no assertion, and nothing that makes them fail): they ran, but checked nothing"}
     errors = wipe()
     if not ZYGOTE.healthy():
         errors.append("the zygote is gone or does not answer (a job signalled it)")

@@ -91,9 +91,21 @@ class Toolchain:
     fail_patterns: tuple[re.Pattern[str], ...] = ()
     memory_patterns: tuple[re.Pattern[str], ...] = ()
     exit_one_fails = False  # bash: `exit 1` is how a test fails
+    # The names by which tests in this language can fail (an assertion, a throw, a panic, a failing
+    # exit); names starting with "assert" always count. Empty: the harness counts the tests'
+    # assertions itself (python, sql), so a run that checked nothing is already told apart.
+    check_names: frozenset[str] = frozenset()
 
     def plan(self, code: str, tests: str | list[str] | None, channels: Channels, memory_mb: int) -> Plan:
         raise NotImplementedError
+
+    def holds_a_check(self, tests: str) -> bool:
+        """Whether uncounted tests (a script, a main) could fail at all: they name one of the
+        language's ways to fail, outside strings and comments. Tests that cannot fail checked
+        nothing, and their run is no pass."""
+        if not self.check_names:
+            return True
+        return any(name.startswith("assert") or name in self.check_names for name, _ in tokens(blank(tests, self.name)))
 
 
 def _joined(code: str, tests: str | None) -> str:
@@ -324,10 +336,19 @@ def _js_body(code: str, tests: str | list[str] | None, typed: bool) -> str:
     return code.rstrip("\n") + f"\n\n;{target}.__evolTests = [\n{closures}];\n"
 
 
+# A throw, a failing exit, and node's assert functions imported by name (`const { strictEqual } =
+# require('assert')`).
+_JS_CHECK_NAMES = frozenset({"throw", "expect", "fail", "exit", "exitCode", "reject", "ok", "equal", "strictEqual",
+                             "deepEqual", "deepStrictEqual", "notEqual", "notStrictEqual", "notDeepEqual",
+                             "notDeepStrictEqual", "throws", "rejects", "doesNotThrow", "doesNotReject", "match",
+                             "doesNotMatch", "ifError"})
+
+
 class JavaScript(Toolchain):
     name = "javascript"
     aliases = ("js", "node", "nodejs")
     list_tests = True
+    check_names = _JS_CHECK_NAMES
     memory_patterns = (re.compile(r"JavaScript heap out of memory|Allocation failed - process out of memory"),)
 
     def plan(self, code, tests, channels, memory_mb):
@@ -352,6 +373,7 @@ class TypeScript(Toolchain):
     name = "typescript"
     aliases = ("ts",)
     list_tests = True
+    check_names = _JS_CHECK_NAMES
     memory_patterns = JavaScript.memory_patterns
 
     def plan(self, code, tests, channels, memory_mb):
@@ -435,12 +457,24 @@ def cpp_comparison_operator(code: str) -> str | None:
     return None
 
 
+def _returns_failure(tests: str, language: str) -> bool:
+    """Whether C or C++ tests hold a ``return`` of something other than 0 (their main may fail
+    that way)."""
+    found = _nonblank(tokens(blank(tests, language)))
+    return any(name == "return" and index + 1 < len(found) and found[index + 1][0] not in ("0", ";", "EXIT_SUCCESS")
+               for index, (name, _) in enumerate(found))
+
+
 class C(Toolchain):
     name = "c"
     aliases = ("h",)
     nonzero_main_fails = True
     fail_patterns = (_ASSERT_FAILED,)
     memory_patterns = (_BAD_ALLOC,)
+    check_names = frozenset({"abort", "exit", "_exit", "_Exit", "quick_exit"})
+
+    def holds_a_check(self, tests: str) -> bool:
+        return super().holds_a_check(tests) or _returns_failure(tests, self.name)
 
     def plan(self, code, tests, channels, memory_mb):
         names = NativeNames.new()
@@ -459,6 +493,10 @@ class Cpp(Toolchain):
     nonzero_main_fails = True
     fail_patterns = (_ASSERT_FAILED,)
     memory_patterns = (_BAD_ALLOC,)
+    check_names = frozenset({"abort", "exit", "_exit", "_Exit", "quick_exit", "throw", "terminate"})
+
+    def holds_a_check(self, tests: str) -> bool:
+        return super().holds_a_check(tests) or _returns_failure(tests, self.name)
 
     def plan(self, code, tests, channels, memory_mb):
         names = NativeNames.new()
@@ -782,6 +820,7 @@ def rust_unit(code: str, tests: str | None, channels: Channels, tag: str) -> str
 
 class Rust(Toolchain):
     name = "rust"
+    check_names = frozenset({"panic", "unreachable", "todo", "unimplemented", "exit", "abort"})
     aliases = ("rs",)
     fail_patterns = (re.compile(r"panicked at '?assertion|panicked at .*\n?assertion"),)
     memory_patterns = (re.compile(r"memory allocation of \d+ bytes failed|capacity overflow"),)
@@ -1043,6 +1082,8 @@ def _go_tools() -> str:
 
 class Go(Toolchain):
     name = "go"
+    check_names = frozenset({"panic", "Panic", "Panicf", "Panicln", "Error", "Errorf", "Fatal", "Fatalf", "Fatalln",
+                             "Fail", "FailNow", "Exit"})
     aliases = ("golang",)
     fail_patterns = (re.compile(r"^panic: .*assert", re.M | re.I),)
     memory_patterns = (re.compile(r"fatal error: runtime: out of memory|runtime: cannot allocate memory"),)
@@ -1200,6 +1241,7 @@ def java_unit(code: str, tests: str | None) -> str:
 
 class Java(Toolchain):
     name = "java"
+    check_names = frozenset({"throw", "fail", "exit", "halt"})
     # "unable to create native thread" is the process limit, not memory.
     memory_patterns = (re.compile(r"java\.lang\.OutOfMemoryError(?!: unable to create native thread)"),)
 
@@ -1264,6 +1306,15 @@ class Bash(Toolchain):
     name = "bash"
     aliases = ("sh", "shell", "zsh")
     exit_one_fails = True
+
+    def holds_a_check(self, tests: str) -> bool:
+        # A failing command does not end a script unless it asks for that (set -e): without it a
+        # test fails by `exit` (or `return` from a function the tests call).
+        words = set(re.findall(r"(?<![\w-])[\w-]+|\[\[?", re.sub(r"(^|\s)#.*", " ", tests)))
+        if words & {"exit", "return"}:
+            return True
+        errexit = bool(re.search(r"\bset\s+(-\w*e\w*|-o\s+errexit)\b", tests))
+        return errexit and bool(words & {"test", "[", "[[", "false"})
 
     def plan(self, code, tests, channels, memory_mb):
         return Plan(
