@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 import click
 
 from .answers import GradingPolicy
+from .bounded import pool_scope
 
 # Lines handled per batch: big enough to keep the workers busy, small enough to stream output.
 BATCH_LINES = 2000
@@ -92,15 +93,6 @@ def _pool_options(function: Callable) -> Callable:
     return function
 
 
-def _start_pool(workers: int | None) -> None:
-    from .bounded import configure_default_pool, default_pool
-
-    if workers:
-        configure_default_pool(workers)
-    else:
-        default_pool()
-
-
 @click.group("math", context_settings={"help_option_names": ["-h", "--help"]})
 def math_group() -> None:
     """Check math with sympy: final answers against references, and solution steps.
@@ -167,8 +159,7 @@ def equal_command(
         ordered_lists=ordered_lists, mixed_numbers=mixed_numbers, rename_symbols=rename_symbols,
         prose_numbers=prose_numbers,
     )
-    _start_pool(workers)
-    with _progress("comparing answers") as advance:
+    with pool_scope(workers), _progress("comparing answers") as advance:
         for batch in _batches(_read_lines(source), BATCH_LINES):
             pairs: list[tuple[str, str]] = []
             slots: list[dict[str, Any]] = []
@@ -224,8 +215,7 @@ def steps_command(source: BinaryIO, unverifiable: float, timeout_s: float, worke
     from .labels import StepEvidence, process_reward, step_labels
     from .steps import check_many, split_steps
 
-    _start_pool(workers)
-    with _progress("checking steps") as advance:
+    with pool_scope(workers), _progress("checking steps") as advance:
         for batch in _batches(_read_lines(source), BATCH_LINES):
             solutions: list[list[str]] = []
             pairs: list[tuple[str, str]] = []
