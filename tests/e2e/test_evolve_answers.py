@@ -228,6 +228,13 @@ def test_a_math_answer_whose_evolution_changes_the_final_answer_is_eliminated(
     assert half["response"] == HALF1 and half["checks"]["answer"]["outcome"] is True
     assert first["quality"] == 2.0 and not first["chosen"]
 
+    # The preference pairs come from the versions that kept the answer only.
+    exported = evol("export", str(out), "--format", "dpo")
+    assert exported.returncode == 0, exported.stderr
+    pairs = [json.loads(line) for line in (out / "dpo.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted((p["chosen"], p["rejected"], p["score_chosen"], p["score_rejected"]) for p in pairs) == sorted([
+        (ADD1, ADD0, 5.0, 3.0), (HALF1, HALF0, 4.0, 2.0)])
+
 
 def test_the_dry_run_counts_the_answer_versions_a_build_sends(tmp_path: Path, loopback_llm_factory: Any) -> None:
     # With structured output, so that no judge request is refused and sent again without it.
