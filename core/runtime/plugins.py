@@ -315,6 +315,11 @@ class PluginHost:
 
     def _add_operation(self, registry: Registry, extra: ExtraOperation) -> None:
         plugin = registry.owner(ExtraOperation.kind, extra.name) or "?"
+        if extra.domain is None:  # every domain: one operation, claimed in each like a named one
+            for name, domain in list(registry.domains.items()):
+                registry.claim(Domain.kind + " operation", f"{name}/{extra.operation.name}", plugin)
+                registry.domains[name] = dataclasses.replace(domain, operations=domain.operations + (extra.operation,))
+            return
         base = registry.domains.get(extra.domain)
         if base is None and self.disabled:
             # The user turned plugins off (-p no:NAME): an operation for a domain that went with
@@ -355,9 +360,10 @@ class PluginHost:
         for name, domain in list(registry.domains.items()):
             models = tuple(extra.options for extra in extras if extra.domains is None or name in extra.domains)
             if models:
-                # A base another one extends (a domain without options of its own: DomainOptions)
-                # would make the order of the bases inconsistent.
-                bases = tuple(b for b in (domain.options, *models) if not any(o is not b and issubclass(o, b) for o in models))
+                # The domain's own model last: its fields come first in help and listings. A base
+                # another one extends (a domain without options of its own: DomainOptions) would
+                # make the order of the bases inconsistent.
+                bases = tuple(b for b in (*models, domain.options) if not any(o is not b and issubclass(o, b) for o in models))
                 merged = create_model(domain.options.__name__, __base__=bases)
                 registry.domains[name] = dataclasses.replace(domain, options=merged)
 

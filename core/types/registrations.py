@@ -150,15 +150,16 @@ class Domain(Registration):
 
 @dataclass(frozen=True)
 class ExtraOperation(Registration):
-    """An operation a plugin adds to another plugin's domain."""
+    """An operation a plugin adds to another plugin's domain, or to every domain (``domain=None``:
+    those of the plugins installed, third-party ones included)."""
 
     kind: ClassVar[str] = "operation"
-    domain: str
+    domain: str | None
     operation: Operation
 
     @property
     def name(self) -> str:  # type: ignore[override]
-        return f"{self.domain}/{self.operation.name}"
+        return f"{self.domain or '*'}/{self.operation.name}"
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,6 @@ class ExtraOptions(Registration):
     description: str = ""
 
 
-FilterStage = Literal["instruction", "response", "verdict"]
 CORE_PROVENANCE = frozenset({"endpoint", "model", "models", "response"})
 """The entries of a row's ``provenance`` the core writes (the build's endpoint and model, each
 role's model, where the response came from); a plugin's ``ProvenanceEntry`` takes other names."""
@@ -196,8 +196,9 @@ class ProvenanceEntry(Registration):
     ``eliminated.jsonl``): ``provenance[name] = value(sample, options)``, for what made a row that
     the core does not know (Auto Evol-Instruct's evolving method: its name and digest).
 
-    ``name`` must not be one of the core's own entries (``CORE_PROVENANCE``). ``value`` runs as each row is written, so it must be quick and must not raise;
-    a value that is not JSON stops the build naming the plugin. ``domains``: None for every domain.
+    ``name`` must not be one of the core's own entries (``CORE_PROVENANCE``). ``value`` runs as
+    each row is written, so it must be quick and must not raise; a value that is not JSON stops
+    the build, naming the plugin. ``domains``: None for every domain.
     """
 
     kind: ClassVar[str] = "provenance entry"
@@ -207,6 +208,7 @@ class ProvenanceEntry(Registration):
     description: str = ""
 
 
+FilterStage = Literal["instruction", "response", "verdict"]
 FilterCheck = Callable[[SampleContext, Sample], Union[str, None, Awaitable[Union[str, None]]]]
 
 

@@ -251,3 +251,74 @@ def test_the_method_is_a_build_option_recorded_in_the_folder(tmp_path, seeds) ->
                                  operation_weights={"auto": 1.0}, method=str(other))
     assert summary.status == "complete"
     assert json.loads((tmp_path / "api" / "run.json").read_text())["state"]["options"]["method"] == str(other)
+
+
+MATH_SEEDS = (
+    {"question": "A farmer has 3 pens with 12 sheep each. How many sheep does he have?",
+     "answer": "3 * 12 = <<3*12=36>>36 sheep.\n#### 36"},
+    {"question": "Tom buys 5 pencils at 2 dollars each. How much does he pay?",
+     "answer": "5 * 2 = <<5*2=10>>10 dollars.\n#### 10"},
+)
+MATH_PROBLEM = "A shop packs 4 boxes of 6 pens and adds 5 loose pens. How many pens does it have in all?"
+
+
+def test_auto_evolves_math_with_the_math_domains_checks(tmp_path, loopback_llm_factory) -> None:
+    # The method's rewrite of a math question is a new problem; its solution is checked by the
+    # math domain as any evolved problem's is (the answer extracted, agreed by the samples).
+    server = loopback_llm_factory([
+        Rule(contains="MARK-GOOD", reply=MATH_PROBLEM),
+        Rule(pattern=r"(?s)Solve the following math problem.*loose pens",
+             reply="4 * 6 = 24 pens are in the boxes.\n24 + 5 = 29 pens in all.\nThe answer is \\boxed{29}"),
+    ])
+    seeds = tmp_path / "math.jsonl"
+    seeds.write_text("".join(json.dumps(seed) + "\n" for seed in MATH_SEEDS))
+    method = tmp_path / "method.json"
+    method.write_text(json.dumps({"method": GOOD}))
+    out = tmp_path / "math"
+    result = evol("build", "--domain", "math", "--seeds", str(seeds), "--out", str(out), "--schedule", "auto",
+                  "--operation-weights", "auto=1", "--method", str(method), env=env_for(server))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
+    evolved = [row for row in rows if row["round"] == 1]
+    assert len(evolved) == 2 and all(row["operation"] == "auto" and row["domain"] == "math" for row in evolved)
+    assert all(row["instruction"] == MATH_PROBLEM and row["checks"]["consensus"]["answer"] == "29" for row in evolved)
+    assert all(row["provenance"]["method"]["name"] == str(method) for row in evolved)
+    # the method's prompt carried each seed's question where {instruction} stands
+    asked = [r.last_user_message for r in server.requests if "MARK-GOOD" in r.last_user_message]
+    assert sorted(text.split("Instruction:\n", 1)[1].strip() for text in asked) == sorted(s["question"] for s in MATH_SEEDS)
+
+
+@pytest.mark.docker
+def test_auto_evolves_code_checked_in_the_sandbox(tmp_path, loopback_llm_factory) -> None:
+    from tests.wizardcoder.environment import require_docker, sandbox_env
+
+    require_docker()
+    # The offline model behind the scripted one answers the rewritten task with a function of
+    # its own and writes its tests; the real sandbox runs them.
+    server = loopback_llm_factory([])
+    seeds = tmp_path / "code.jsonl"
+    seeds.write_text(json.dumps({"text": "Write a function to reverse a string.",
+                                 "code": "def reverse(text):\n    return text[::-1]\n",
+                                 "test_list": ['assert reverse("ab") == "ba"', 'assert reverse("") == ""']}) + "\n")
+    method = tmp_path / "method.json"
+    method.write_text(json.dumps({"method": GOOD}))
+    out = tmp_path / "code"
+    result = evol("build", "--domain", "code", "--seeds", str(seeds), "--out", str(out), "--schedule", "auto,auto",
+                  "--operation-weights", "auto=1", "--method", str(method), env={**env_for(server), **sandbox_env()})
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
+    evolved = [row for row in rows if row["round"] > 0]
+    assert len(evolved) == 2 and all(row["operation"] == "auto" and row["domain"] == "code" for row in evolved)
+    assert all(row["checks"]["execution"]["verdict"] == "PASS" and row["checks"]["execution"]["tests_total"] > 0
+               for row in evolved)
+    assert all(row["checks"]["tests"]["origin"] == "generated" for row in evolved)
+    assert all(row["provenance"]["method"]["name"] == str(method) for row in evolved)
+    assert sum("MARK-GOOD" in r.last_user_message for r in server.requests) == 2
+
+
+def test_auto_is_an_operation_of_every_domain_at_weight_zero() -> None:
+    domains = {d["name"]: d for d in json.loads(evol("domains", "list", "--json").stdout)}
+    # the built-in domains and a third party's (the example plugin, installed with the project)
+    for name in ("general", "code", "math", "haiku"):
+        auto = next(op for op in domains[name]["operations"] if op["name"] == "auto")
+        assert auto["weight"] == 0.0 and auto["tags"] == ["auto"], auto

@@ -5,8 +5,8 @@ Language Models").
 What it registers, through the public API only:
 - the build option ``--method METHOD_DIR/method.json`` (``ExtraOptions``), read and checked with
   the other options and recorded in the build folder with the text's digest;
-- the operation ``auto`` in the ``general`` domain: it rewrites with the method ``--method``
-  names, or the universal initial method without it;
+- the operation ``auto`` in every domain (the built-in ones and other plugins'), at weight 0: it
+  rewrites with the method ``--method`` names, or the universal initial method without it;
 - the provenance entry ``method``: every row the operation ``auto`` evolved names the method in
   ``provenance.method`` (its name and the digest of its text);
 - the domain ``autoevol``, which only carries the optimizer's own requests (stages ``analyze`` and
@@ -63,7 +63,7 @@ async def answer_for_the_optimizer(ctx: SampleContext, sample: Sample) -> Sample
 
 @hookimpl
 def evol_operations() -> Iterable[ExtraOperation]:
-    yield ExtraOperation("general", Operation(
+    yield ExtraOperation(None, Operation(
         "auto", prompt_with(INITIAL), tags=("auto",),
         description="rewrite with an evolving method (--method METHOD_DIR/method.json, else the initial method)",
         weight=0.0,  # drawn only when a schedule names it: a build without it is what it was

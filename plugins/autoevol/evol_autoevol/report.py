@@ -54,4 +54,4 @@ def render(report: BuildReport) -> SectionContent | None:
     return SectionContent(html="".join(parts), charts=())
 
 
-SECTION = ReportSection("auto-method", "Evolving method (autoevol)", render, domains=("general",))
+SECTION = ReportSection("auto-method", "Evolving method (autoevol)", render)
