@@ -114,6 +114,12 @@ class BatchDesk:
         with self._lock:
             return frozenset(self._collected)
 
+    @property
+    def files(self) -> int:
+        """Files stored (uploaded, or a batch's output and error files) and not deleted."""
+        with self._lock:
+            return len(self._files)
+
     def status(self, batch_id: str) -> str:
         with self._lock:
             return self._batches[batch_id].status

@@ -318,7 +318,7 @@ class BatchQueue:
 
     async def _collect(self, entry: InFlight) -> None:
         try:
-            lines = await self._results(entry)
+            lines, files = await self._results(entry)
         except asyncio.CancelledError:
             raise
         except openai.NotFoundError:
@@ -339,9 +339,21 @@ class BatchQueue:
             self._in_batch.pop(key, None)
             self._settle(key, lines.get(key))
         self.ledger.remove(entry.id)
+        await self._delete(entry, files)
 
-    async def _results(self, entry: InFlight) -> dict[str, Mapping[str, Any]]:
-        """Each line of the batch's output and error files by custom_id, once the batch ended."""
+    async def _delete(self, entry: InFlight, files: list[str]) -> None:
+        """Delete a collected batch's files at the provider (its answers are in the cache now), so
+        a long build does not fill the account's file storage; a file that stays is only logged."""
+        endpoint = next(e for e in self.endpoints if e.name == entry.endpoint)
+        for file_id in (entry.input_file_id, *files):
+            try:
+                await endpoint.client.files.delete(file_id)
+            except openai.APIError as error:
+                log.info("could not delete file %s of batch %s at %s: %s", file_id, entry.id, endpoint.name, error)
+
+    async def _results(self, entry: InFlight) -> tuple[dict[str, Mapping[str, Any]], list[str]]:
+        """Each line of the batch's output and error files by custom_id, once the batch ended,
+        and the ids of those files."""
         endpoint = next(e for e in self.endpoints if e.name == entry.endpoint)
         wait = FIRST_POLL_S
         while True:
@@ -354,11 +366,11 @@ class BatchQueue:
             errors = getattr(batch.errors, "data", None) or []
             said = "; ".join(f"line {error.line}: {error.message}" if error.line else str(error.message)
                              for error in errors[:3]) or "no reason given"
+            self.ledger.remove(entry.id)  # nothing of it will ever be answered: not to be polled again
             raise EndpointError(f"{endpoint.name} refused batch {entry.id}: {said}")
         lines: dict[str, Mapping[str, Any]] = {}
-        for file_id in (batch.output_file_id, batch.error_file_id):
-            if not file_id:
-                continue
+        files = [file_id for file_id in (batch.output_file_id, batch.error_file_id) if file_id]
+        for file_id in files:
             content = await self._call(endpoint, "download a batch's results",
                                        lambda file_id=file_id: endpoint.client.files.content(file_id))
             for text in content.content.decode("utf-8").splitlines():
@@ -367,7 +379,7 @@ class BatchQueue:
                     lines[str(line["custom_id"])] = line
                 except (ValueError, KeyError, TypeError):
                     continue  # unreadable: its request is treated as missing and sent again
-        return lines
+        return lines, files
 
     def _settle(self, key: str, line: Mapping[str, Any] | None) -> None:
         response = line.get("response") if line is not None else None

@@ -67,6 +67,7 @@ def test_a_batched_build_writes_the_direct_builds_bytes_at_the_batch_price(tmp_p
     assert half["cost"]["batch_discount_usd"] == pytest.approx(plain["cost"]["usd_this_invocation"] / 2, abs=1e-5)
     assert half["batches"]["batches"] == 7 and half["batches"]["requests"] == sum(sent.values())
     assert half["batches"]["in_flight"] == [] and not (tmp_path / "batched" / "batches.json").exists()
+    assert server.batches.files == 0  # each batch's files deleted once its answers were cached
     assert "batch_discount_usd" not in plain["cost"] and "batches" not in plain
 
 
@@ -179,3 +180,19 @@ def test_a_server_without_the_batch_api_stops_the_build_with_exit_2(tmp_path, lo
     assert run.returncode == 2, run.stderr
     assert "has no Batch API (404" in run.stderr and "Traceback" not in run.stderr
     assert server.request_count == 0 and manifest(tmp_path / "out")["status"] == "refused"
+
+
+def test_the_dry_run_prices_a_batched_role_at_the_batch_price(tmp_path) -> None:
+    seeds = numbered_seeds(tmp_path, 3, "Name harbour number {i}.")
+    args = ["build", "--seeds", str(seeds), "--out", str(tmp_path / "out"), "--dry-run", "--rounds", "1",
+            "--base-url", "http://127.0.0.1:9/v1", "--model", "writer", "--price", "writer=1/2",
+            "--role", "respond=answerer", "--price", "answerer=10/20", "--max-tokens", "100"]
+    direct, batched = evol(*args, env=API), evol(*args, "--batch", "respond", env=API)
+    assert direct.returncode == 0 and batched.returncode == 0, direct.stderr + batched.stderr
+    rows = {line.split()[0]: [int(n.replace(",", "")) for n in line.split()[1:4]]
+            for line in batched.stdout.splitlines() if line.startswith("  ") and line.split()[0] in ("evolve", "respond")}
+    respond = (rows["respond"][1] * 10 + rows["respond"][2] * 20) / 1e6
+    evolve = (rows["evolve"][1] * 1 + rows["evolve"][2] * 2) / 1e6
+    assert f"cost at most, respond (answerer): ${respond:,.2f}" in direct.stdout
+    assert f"cost at most, respond (answerer (batch)): ${respond / 2:,.2f}" in batched.stdout
+    assert f"cost at most, evolve (writer): ${evolve:,.2f}" in batched.stdout  # not batched: its full price
