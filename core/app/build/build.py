@@ -292,6 +292,8 @@ class Build:
         ))
         llm = session.llm
         manifest = Manifest(out, self._manifest_static(resumed))
+        if resumed and manifest.previous.status == "interrupted":
+            log.warning("resuming a build that was interrupted (%s)", manifest.previous.reason or "no reason recorded")
         tally = Tally(seeds=self.selected, rounds=config.rounds)
         manifest.write("running", reason=None, tally=tally, requests={}, endpoints=[], wall_time_s=0.0)
         self.opened = Opened(resumed=resumed, state=state, cache=cache, llm=llm, manifest=manifest, tally=tally,

@@ -239,11 +239,26 @@ def _summary(report: BuildReport) -> list[str]:
             "model, which writes placeholder text to exercise the pipeline; it is not a model's output.",
             "",
         ]
+    # The seeds are the kept rows of round 0, so the two parts add up to the pairs.
+    seeds = report.kept - evolved
+    method = (f"{run.rounds if run.rounds is not None else 'an unknown number of'} rounds of Evol-Instruct "
+              f"by {_code(run.model)} (domain {_code(domain_or_unknown(report))})")
+    if run.status in (None, "complete", "partial"):  # the run went through its seeds (failures are counted below)
+        held = (f"{report.kept:,} instruction-response pairs in `dataset.jsonl`: {seeds:,} seeds "
+                f"(round 0) and {evolved:,} instructions evolved from them over {method}.")
+    else:
+        # A build stopped before its end (killed, Ctrl-C, an error) holds part of its seeds: say
+        # how many, round by round, and of how many, rather than describe them as the dataset it
+        # was asked for.
+        selected = run.seeds.get("selected")
+        of = (f"{selected:,} seeds it selected" if isinstance(selected, int) and not isinstance(selected, bool)
+              else "an unknown number of seeds it selected")
+        per_round = ", ".join(f"{each.kept:,} in round {each.round}" for each in report.rounds)
+        held = (f"The build is `{run.status}`: `dataset.jsonl` holds the {report.kept:,} instruction-response "
+                f"pairs written so far ({per_round}): {seeds:,} of the {of} (round 0) and {evolved:,} "
+                f"instructions evolved from them over {method}.")
     lines += [
-        f"{report.kept:,} instruction-response pairs in `dataset.jsonl`: {report.seeds:,} seeds "
-        f"(round 0) and {evolved:,} instructions evolved from them over "
-        f"{run.rounds if run.rounds is not None else 'an unknown number of'} rounds of Evol-Instruct "
-        f"by {_code(run.model)} (domain {_code(domain_or_unknown(report))}). "
+        f"{held} "
         f"{report.eliminated:,} evolved candidates were eliminated (`eliminated.jsonl`, each with "
         f"the filter and its reason) and {report.failed:,} could not be finished (`failed.jsonl`). "
         "Each row names its seed, its parent and its round, so every seed's evolution tree can be "

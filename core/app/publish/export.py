@@ -22,6 +22,7 @@ from ...runtime.rows import BUILD_REQUIRES
 from ...types.errors import UsageError
 from ...types.registrations import Exporter
 from ..build.folder import check_output, file_digest
+from ..build.manifest import read_status
 
 log = logging.getLogger("evolinstruct.export")
 
@@ -249,7 +250,8 @@ def _warn_if_unfinished(folder: Path) -> None:
     if isinstance(endpoint, dict) and endpoint.get("offline") is True:
         log.warning("this build ran against the bundled offline model: its rows, and the numbers its judges "
                     "gave (scores, labels, rankings), are placeholders, not for training")
-    status = manifest.get("status")
-    if status != "complete":
-        reason = manifest.get("reason") or ""
-        log.warning("this build is %s%s: the export holds only what it wrote", status, f" ({reason})" if reason else "")
+    standing = read_status(manifest if isinstance(manifest, dict) else None)  # a killed build is interrupted
+    if standing.status != "complete":
+        reason = standing.reason or ""
+        log.warning("this build is %s%s: the export holds only what it wrote", standing.status or "of unknown status",
+                    f" ({reason})" if reason else "")

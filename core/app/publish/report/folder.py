@@ -17,6 +17,7 @@ from ....runtime.output import (
     CARD, CURATED, CURATION_REPORT as CURATION, DATASET, ELIMINATED, FAILED, MANIFEST, REPORT, OutputFolder,
 )
 from ....runtime.rows import BUILD_REQUIRES, RowFileError
+from ...build.manifest import RUNNING, read_status
 from ....types.errors import EvolError
 
 RowKind = Literal["kept", "eliminated", "failed"]
@@ -41,6 +42,17 @@ class BuildFolder:
 
     def __post_init__(self) -> None:
         if not (self.path / DATASET).is_file():
+            try:
+                standing = read_status(self.manifest())
+            except FolderError:
+                standing = read_status(None)
+            if standing.status in (RUNNING, "interrupted"):
+                # A first build writes its rows under temporary names until it ends.
+                raise FolderError(
+                    f"{self.path / DATASET}: no dataset yet: the folder's first build is {standing.status}"
+                    + (f" ({standing.reason})" if standing.reason else "")
+                    + (", and its rows are put in place when it ends" if standing.status == RUNNING else "")
+                )
             raise FolderError(f"{self.path / DATASET}: no dataset here; run evol build with --out {self.path} first")
 
     def file(self, name: str) -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ....runtime.output import MANIFEST
+from ...build.manifest import read_status
 
 from .curation import CurationSummary, read_curation
 from .folder import ALL_KINDS, ELIMINATED_KIND, FAILED_KIND, KEPT, BuildFolder, RowKind, nested
@@ -166,9 +167,11 @@ class RunInfo:
         wall = number_or_none(manifest.get("wall_time_s"))
         decoding = {key: config[key] for key in ("temperature", "top_p", "max_tokens") if key in config} or None
         written = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
+        # A "running" build whose process is gone was killed: the page says interrupted.
+        standing = read_status(manifest)
         return cls(
-            status=_text(manifest.get("status")),
-            reason=_text(manifest.get("reason")),
+            status=standing.status,
+            reason=standing.reason,
             command=tuple(_without_credentials(str(part)) or "" for part in command) if isinstance(command, list) else None,
             domain=_text(config.get("domain")),
             model=_text(endpoint.get("model")),
