@@ -24,8 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..runtime.engine import AnswerEvolution
-from ..runtime.roles import EVOLVE_ANSWER_STAGE
+from ..runtime.engine import EVOLVE_ANSWER_STAGE, AnswerEvolution
 from ..types.context import SampleContext
 from ..types.records import Sample, Score
 from ..types.registrations import Scorer

@@ -35,7 +35,6 @@ from ..types.records import Elimination, Message, Sample, Seed, Usage
 from ..types.registrations import Domain, Filter, Operation, Registration, Scorer
 from ..types.rewrite import clean_rewrite
 from .failures import Failure, FailureWatch, classify, code_traceback, describe
-from .roles import EVOLVE_ANSWER_STAGE
 
 SEED_OPERATION = "seed"
 OUTRANKED = "outranked"
@@ -46,6 +45,8 @@ NOT_CHOSEN = (OUTRANKED, UNRANKED, SAME_TEXT)
 ANSWER_CANDIDATES = "answer_candidates"
 """The field listing every version of a sample's answer (``--evolve-answers``)."""
 EMPTY_ANSWER = "empty-answer"
+EVOLVE_ANSWER_STAGE = "evolve-answer"
+"""The stage of the rewrites of an answer (``evol build --evolve-answers K``), which a role can bind."""
 
 
 @dataclass(frozen=True)

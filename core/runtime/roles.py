@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..types.errors import UsageError
 from ..types.records import Decoding
 from ..types.registrations import Domain, Filter, Scorer
+from .engine import EVOLVE_ANSWER_STAGE
 from .urls import public_url
 
 JUDGE_GROUP = "judge"
@@ -38,8 +39,6 @@ JUDGING_STAGES = frozenset({"equality", "difficulty", "quality", "instruction-ju
 difficulty and answer-quality ratings, WizardMath's instruction and step judges."""
 EVOLVE_STAGE = "evolve"
 RESPOND_STAGE = "respond"
-EVOLVE_ANSWER_STAGE = "evolve-answer"
-"""The rewrites of an answer (``evol build --evolve-answers K``), a stage of builds that ask for them."""
 
 
 class RoleConfig(BaseModel):
