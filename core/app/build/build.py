@@ -530,12 +530,16 @@ class Build:
     def stage_prices(self) -> dict[str, tuple[str, Price | None]]:
         """Each stage's model, as its role or the build asks it, and that model's price (None:
         unknown), for the dry run. A stage of several models is priced at the dearest of them per
-        prompt and per completion token, so the dry run's cost stays a bound."""
+        prompt and per completion token, so the dry run's cost stays a bound. A batched stage is
+        priced at the Batch API's price."""
         prices = self.config.all_prices
         models = {stage: (self.model,) for stage in self._plan.stages}
         models.update({stage: role.models for role in self._plan.roles for stage in role.stages})
-        return {stage: (", ".join(names), _dearest([prices.get(name) for name in names]))
-                for stage, names in models.items()}
+        owner = {stage: role.name for role in self._plan.roles for stage in role.stages}
+        batched = {stage for stage in models if owner.get(stage, DEFAULT_ROLE) in self._plan.batched}
+        return {stage: (", ".join(names) + (" (batch)" if stage in batched else ""),
+                        price.batched() if price is not None and stage in batched else price)
+                for stage, names in models.items() for price in (_dearest([prices.get(name) for name in names]),)}
 
     def _provenance(self) -> dict[str, Any]:
         """What every row says made it: the build's endpoint and model, and with roles the model
