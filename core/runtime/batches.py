@@ -216,6 +216,10 @@ class BatchQueue:
         self._start()
         future = self._waiting.get(key)
         if future is None:
+            if not self.submits and key not in self._in_batch:
+                # Its earlier run's batch ended without an answer for it while this request
+                # waited to be sent: a client that does not batch sends it itself.
+                raise SendDirectly()
             future = self._waiting[key] = asyncio.get_running_loop().create_future()
             self._requests[key] = dict(request)  # kept to send it again should its batch not answer it
             if key not in self._in_batch:
@@ -419,7 +423,7 @@ class BatchQueue:
             return
         if attempts < self.max_attempts:
             self.stats.retries += 1
-            log.info("request %s of a batch failed (%s); it is sent again", key[:12], reason)
+            log.debug("request %s of a batch failed (%s); it is sent again", key[:12], reason)
             self._again(key)
             return
         self._finish(key, LLMFailure(

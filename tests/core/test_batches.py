@@ -199,3 +199,28 @@ def test_a_batch_file_over_a_megabyte_is_taken(loopback_llm_factory) -> None:
     finally:
         client.close()
     assert uploaded.bytes == len(content) > 3_000_000 and counts.completed == counts.total == 1000
+
+
+def test_a_line_an_earlier_batch_failed_is_sent_directly_by_a_session_that_does_not_batch(
+    tmp_path, loopback_llm_factory
+) -> None:
+    server = loopback_llm_factory([Rule(contains="one", status=500, times=1)], batch_hold=3600.0)
+    ledger_path = tmp_path / "batches.json"
+    with contextlib.closing(Cache(tmp_path / "cache.sqlite")) as cache:
+        first = session(server, cache, BatchLedger(ledger_path), batched=True)
+
+        async def leave_in_flight() -> None:
+            waiting = asyncio.ensure_future(first.llm.chat([{"role": "user", "content": "one"}], Decoding(), 7))
+            while not ledger_path.exists():
+                await asyncio.sleep(0.02)
+            waiting.cancel()
+            await first.aclose()
+
+        asyncio.run(leave_in_flight())
+        server.batch_hold = 0.0
+        second = session(server, cache, BatchLedger(ledger_path), batched=False)
+        (answer,) = ask(second, ["one"])
+    assert not isinstance(answer, Exception), answer
+    # The batch answered it with a 500; the direct request that followed got the answer.
+    assert [r.status for r in server.requests] == [500, 200] and server.batches.created == 1
+    assert second.llm.stats.sent == 1 and second.llm.stats.batch_usage.requests == 0
