@@ -224,3 +224,16 @@ def test_a_line_an_earlier_batch_failed_is_sent_directly_by_a_session_that_does_
     # The batch answered it with a 500; the direct request that followed got the answer.
     assert [r.status for r in server.requests] == [500, 200] and server.batches.created == 1
     assert second.llm.stats.sent == 1 and second.llm.stats.batch_usage.requests == 0
+
+
+def test_batch_in_a_recipe_or_the_api_takes_true_or_role_names(tmp_path) -> None:
+    from evolinstruct.app.build.config import make_config
+
+    given = {"seeds": tmp_path / "seeds.jsonl", "out": tmp_path / "out"}
+    assert make_config({**given, "batch": True}).batch == (ALL,)
+    assert make_config({**given, "batch": False}).batch == ()
+    assert make_config({**given, "batch": ["respond", " default "]}).batch == ("respond", "default")
+    with pytest.raises(UsageError, match="--batch: must be true, or role names"):
+        make_config({**given, "batch": 5})
+    with pytest.raises(UsageError, match="--batch-size"):
+        make_config({**given, "batch_size": 0})
