@@ -85,10 +85,12 @@ class RecipePrice(BaseModel):
     """Per million prompt tokens."""
     output: float = Field(ge=0)
     """Per million completion tokens."""
+    batch_discount: float = Field(BATCH_DISCOUNT, ge=0, le=1)
+    """The share of the price the provider's Batch API takes off (``--batch``)."""
 
     @property
     def price(self) -> Price:
-        return Price(self.input, self.output)
+        return Price(self.input, self.output, self.batch_discount)
 
 
 def price_table(given: Iterable[str], recipe: Mapping[str, RecipePrice] | None = None) -> dict[str, Price]:

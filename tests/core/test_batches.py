@@ -237,3 +237,18 @@ def test_batch_in_a_recipe_or_the_api_takes_true_or_role_names(tmp_path) -> None
         make_config({**given, "batch": 5})
     with pytest.raises(UsageError, match="--batch-size"):
         make_config({**given, "batch_size": 0})
+
+
+def test_a_recipe_price_may_say_its_own_batch_discount(tmp_path) -> None:
+    from evolinstruct.app.build.config import make_config, read_recipe
+
+    recipe = tmp_path / "run.toml"
+    recipe.write_text('seeds = "s.jsonl"\nout = "out"\n[prices."m"]\ninput = 2\noutput = 8\nbatch_discount = 0.25\n'
+                      '[prices."n"]\ninput = 2\noutput = 8\n', encoding="utf-8")
+    prices = make_config(read_recipe(recipe)).all_prices
+    assert prices["m"].batched().cost(1_000_000, 1_000_000) == pytest.approx(7.5)
+    assert prices["n"].batched().cost(1_000_000, 1_000_000) == pytest.approx(10.0 * (1 - BATCH_DISCOUNT))
+    recipe.write_text('seeds = "s.jsonl"\nout = "out"\n[prices."m"]\ninput = 2\noutput = 8\nbatch_discount = 2\n',
+                      encoding="utf-8")
+    with pytest.raises(UsageError, match='prices."m"'):
+        make_config(read_recipe(recipe))
