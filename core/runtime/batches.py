@@ -166,8 +166,8 @@ class BatchQueue:
     ``accept(key, body)`` takes an answered line's chat-completion body: it keeps it (cache, cost)
     and returns what the waiting lineage gets; it raises ``ValueError`` for a body it cannot use,
     which is sent again like a server error. ``stats`` is the client's ``LLMStats``: each line
-    sent counts in its ``sent``, each sent again in its ``retries``. ``submits`` False: the client sends directly and the
-    queue only collects the batches an earlier run left in flight.
+    sent counts in its ``sent``, each sent again in its ``retries``. ``submits`` False: the client
+    sends directly and the queue only collects the batches an earlier run left in flight.
     """
 
     def __init__(
