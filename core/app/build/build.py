@@ -316,7 +316,9 @@ class Build:
         are the run's preflight's to print."""
 
         async def probe() -> None:
-            with Session.open(self._endpoint(), Path(":memory:")) as session:
+            # With the build's batching, a build batched on a server without the Batch API stops here.
+            batching = Batching(self._plan.batched, BatchSettings(), BatchLedger(None))
+            with Session.open(self._endpoint(), Path(":memory:"), batching=batching) as session:
                 try:
                     await session.preflight()
                 finally:
