@@ -227,6 +227,20 @@ class BatchQueue:
         # Shielded: a lineage cancelled while it waits must not cancel the answer another awaits.
         return await asyncio.shield(future)
 
+    async def check(self) -> None:
+        """Before the run: ``EndpointError`` when the endpoint new batches go to has no Batch API
+        (asking for its newest batch costs nothing). Other faults are the client's preflight's."""
+        endpoint = self.endpoint
+        if not endpoint.up:
+            return
+        try:
+            await endpoint.client.batches.list(limit=1)
+        except openai.NotFoundError:
+            raise EndpointError(f"{endpoint.name} has no Batch API (404 for /batches); build without --batch, or "
+                                "use a provider that offers it (OpenAI, Azure OpenAI...)") from None
+        except openai.APIError:
+            pass
+
     async def aclose(self) -> None:
         """Stop gathering and polling; the batches in flight stay in the ledger for the next run."""
         for task in self._tasks:

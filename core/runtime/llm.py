@@ -560,6 +560,8 @@ class LLM:
             # for: it is taken out and probed like one that goes down mid-run.
             warnings.append(f"cannot connect to {endpoint.name} ({reason}); the run starts without it")
             endpoint.take_out()
+        if self.batches is not None and self.batches.submits:
+            await self.batches.check()  # a server without the Batch API stops the run before it starts
         return warnings
 
     async def aclose(self) -> None:

@@ -179,7 +179,17 @@ def test_a_server_without_the_batch_api_stops_the_build_with_exit_2(tmp_path, lo
     run = evol(*build_args(seeds, server, "--out", str(tmp_path / "out"), *BATCHED), env=API)
     assert run.returncode == 2, run.stderr
     assert "has no Batch API (404" in run.stderr and "Traceback" not in run.stderr
-    assert server.request_count == 0 and manifest(tmp_path / "out")["status"] == "refused"
+    # Found before the folder is made, as an unreachable endpoint is.
+    assert server.request_count == 0 and not (tmp_path / "out").exists()
+
+    # A batched role on such a server is found by the run's own check: nothing is sent either.
+    other = loopback_llm_factory()
+    role = evol(*build_args(seeds, other, "--out", str(tmp_path / "o2"), "--role", f"respond=r@{server.base_url}",
+                            "--batch", "respond"), env=API)
+    assert role.returncode == 2, role.stderr
+    assert "has no Batch API (404" in role.stderr and "Traceback" not in role.stderr
+    assert server.request_count == 0 and other.request_count == 0
+    assert manifest(tmp_path / "o2")["status"] == "refused"
 
 
 def test_the_dry_run_prices_a_batched_role_at_the_batch_price(tmp_path) -> None:
