@@ -297,6 +297,10 @@ class ReportSection(Registration):
     render: Callable[[BuildReport], SectionContent | None]
     domains: tuple[str, ...] | None = None
     description: str = ""
+    card: Callable[[BuildReport], str | None] | None = None
+    """The section's part of the dataset card (the folder's README.md), in Markdown: the card puts
+    it under ``## {title}`` after the core's parts, whenever the card is refreshed (a build's end,
+    ``evol report``, ``evol export``, ``evol curate``). None, or a None result, leaves it out."""
 
     def applies_to(self, domain: str | None) -> bool:
         return self.domains is None or (domain is not None and domain in self.domains)

@@ -127,6 +127,15 @@ def test_two_steps_record_the_history_and_keep_the_better_method(tmp_path, seeds
     page = (build / "report.html").read_text()
     assert "<td>1</td><td>step 1 candidate 1</td><td>0.0%</td><td>1</td>" in page
     assert "<td>2</td><td>step 1 candidate 1</td><td>0.0%</td><td>1</td>" in page
+    # the dataset card shows the history too: per step, the candidate chosen and its dev failure rate
+    card = (build / "README.md").read_text()
+    assert "## Evolving method (autoevol)" in card and f"### `{out / 'method.json'}`" in card
+    assert "Initial method's dev failure rate: 66.7%." in card
+    assert "| 1 | 2 | 1 | candidate 1 | 0.0% |" in card
+    assert "| 2 | 2 | 1 | none (kept step 1 candidate 1) | 0.0% |" in card
+    assert "```\n" + GOOD + "```" in card
+    # a build whose rows no method wrote has no such part
+    assert "Evolving method" not in (out / "step-1" / "analyze" / "README.md").read_text()
 
 
 def test_a_rerun_after_sigkill_resends_nothing_it_received(tmp_path, seeds, loopback_llm_factory) -> None:
@@ -209,6 +218,12 @@ def test_a_build_with_the_method_names_it_on_every_evolved_row(tmp_path, seeds, 
     page = (out / "report.html").read_text()
     assert 'id="auto-method"' in page or "auto-method" in page
     assert "Step 1: Read the instruction and name one requirement" in page and digest in page
+    assert "Step 1: Read the instruction and name one requirement" in (out / "README.md").read_text()
+    # A method file edited after the build is not the rows' method: neither page shows its text.
+    method.write_text(json.dumps({"method": GOOD.replace("one requirement", "two requirements")}))
+    assert evol("report", str(out)).returncode == 0
+    for shown in ((out / "report.html").read_text(), (out / "README.md").read_text()):
+        assert "has changed since these rows were evolved" in shown and "two requirements" not in shown
 
 
 def test_an_invalid_method_file_is_a_clear_error(tmp_path, seeds) -> None:

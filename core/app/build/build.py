@@ -441,7 +441,7 @@ class Build:
         )
         from ..publish.card import refresh_card  # here: the card reads the folder with the report's model
 
-        refresh_card(self.config.out, self.host.registry.exporters)
+        refresh_card(self.config.out, self.host.registry.exporters, self.host.registry.report_sections.values())
         return BuildSummary(status, reason, exit_code, self.config.out, self.tally.as_dict(), requests, manifest)
 
     # --- 3. report -----------------------------------------------------------------------------

@@ -186,7 +186,8 @@ def curate_command(ctx: click.Context, folder: Path, **params: Any) -> None:
     if (folder / CARD).is_file():  # a build's folder: its card states the curation (a foreign README stays as it is)
         from ..publish.card import refresh_card  # here: the card loads the report's model
 
-        refresh_card(folder, host_for(ctx).registry.exporters)
+        registry = host_for(ctx).registry
+        refresh_card(folder, registry.exporters, registry.report_sections.values())
     click.echo(
         f"evol: {folder / CURATED}: {report.kept} kept, {report.removed} removed "
         f"({', '.join(f'{name} {count}' for name, count in report.removed_per_rule.items())})",

@@ -66,6 +66,6 @@ def export_command(ctx: click.Context, out_dir: Path, fmt: str, output: Path | N
     click.echo(export(exporters, out_dir, fmt, output, filters).summary())
     from ..publish.card import refresh_card  # here: the card loads the report's model
 
-    refresh_card(out_dir, exporters)
+    refresh_card(out_dir, exporters, host_for(ctx).registry.report_sections.values())
 
 

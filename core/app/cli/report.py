@@ -76,7 +76,7 @@ def report_command(
     written = write_report(report, list(registry.report_sections.values()), target, failures)
     click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
     if card:
-        card_path = write_card(folder, exports=_exports(ctx), report=report)
+        card_path = write_card(folder, exports=_exports(ctx), report=report, sections=registry.report_sections.values())
         if card_path is None:
             click.echo(f"evol: {folder / CARD} was not written by evol; left as it is", err=True)
         else:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ...runtime.output import CARD, CURATED, CURATED_DATASET, DATASET, ELIMINATED, FAILED, MANIFEST, write_text
+from ...types.registrations import ReportSection
 from .export import export_is_current, export_is_empty
 from ..build.folder import file_digest
 from .report.curation import curated_is_current
@@ -149,7 +150,8 @@ def existing_license(card: Path) -> str | None:
     return found.group(1).strip("'\"")
 
 
-def render_card(report: BuildReport, exports: Mapping[str, str] | None = None, license_id: str | None = None) -> str:
+def render_card(report: BuildReport, exports: Mapping[str, str] | None = None, license_id: str | None = None,
+                sections: Iterable[ReportSection] = ()) -> str:
     domain = report.domain
     files = data_files(report.path, exports)
     return "\n".join(
@@ -173,6 +175,7 @@ def render_card(report: BuildReport, exports: Mapping[str, str] | None = None, l
             *_model(report),
             *_checks(report),
             *_curation(report, files),
+            *_plugin_parts(report, sections),
             *_reproduce(report),
             *_files(report, files),
             "## License",
@@ -182,6 +185,23 @@ def render_card(report: BuildReport, exports: Mapping[str, str] | None = None, l
             "",
         ]
     )
+
+
+def _plugin_parts(report: BuildReport, sections: Iterable[ReportSection]) -> list[str]:
+    """The parts of the card the plugins' report sections write (``ReportSection.card``). One that
+    raises is named in the card and in a warning; the rest of the card stands."""
+    lines: list[str] = []
+    for section in sections:
+        if section.card is None or not section.applies_to(report.domain):
+            continue
+        try:
+            text = section.card(report)
+        except Exception as error:  # noqa: BLE001 - a plugin's bug must not cost the card
+            log.warning("the card part of report section %r failed: %s: %s", section.name, type(error).__name__, error)
+            text = f"This part could not be written: its code raised {type(error).__name__}: {error}"
+        if text and text.strip():
+            lines += [f"## {section.title}", "", text.strip(), ""]
+    return lines
 
 
 def _yaml_string(value: str) -> str:
@@ -517,7 +537,8 @@ def _files(report: BuildReport, files: DataFiles) -> list[str]:
     return ["## Files", "", *_table(["file", "what"], rows)]
 
 
-def write_card(folder: Path, *, exports: Mapping[str, str] | None = None, report: BuildReport | None = None) -> Path | None:
+def write_card(folder: Path, *, exports: Mapping[str, str] | None = None, report: BuildReport | None = None,
+               sections: Iterable[ReportSection] = ()) -> Path | None:
     """Write (or refresh) ``folder/README.md``; returns its path, or None when a README.md that
     evol did not write is there (it is left alone). ``exports`` maps the active export formats to
     their default file names, so the card's configs name the plugins' files too."""
@@ -529,14 +550,15 @@ def write_card(folder: Path, *, exports: Mapping[str, str] | None = None, report
         license_id = existing_license(target)
     if report is None:
         report = read_build(folder, lineages=0)
-    write_text(target, render_card(report, exports, license_id))
+    write_text(target, render_card(report, exports, license_id, sections))
     return target
 
 
-def refresh_card(folder: Path, exporters: Mapping[str, Any]) -> None:
+def refresh_card(folder: Path, exporters: Mapping[str, Any], sections: Iterable[ReportSection] = ()) -> None:
     """Write the folder's dataset card (README.md) from its files. The data is written already:
     a card that cannot be made is reported, never a reason to lose the build's outcome."""
     try:
-        write_card(folder, exports={name: exporter.default_filename for name, exporter in exporters.items()})
+        write_card(folder, exports={name: exporter.default_filename for name, exporter in exporters.items()},
+                   sections=sections)
     except Exception as error:  # noqa: BLE001 - reported, and the build's own result stands
         log.warning("the dataset card %s could not be written: %s: %s", folder / CARD, type(error).__name__, error)

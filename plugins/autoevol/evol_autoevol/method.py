@@ -116,7 +116,8 @@ def _method_file(value: Any) -> Method:
     if not isinstance(value, (str, os.PathLike)) or not str(value):
         raise ValueError("must be the path of a method file (the method.json of evol method optimize)")
     try:
-        return load_method(Path(value))
+        # Absolute: the rows, the report and the card name the file wherever they are read from.
+        return load_method(Path(value).absolute())
     except UsageError as error:
         raise ValueError(str(error)) from None
 
