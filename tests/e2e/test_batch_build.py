@@ -206,3 +206,27 @@ def test_the_dry_run_prices_a_batched_role_at_the_batch_price(tmp_path) -> None:
     assert f"cost at most, respond (answerer): ${respond:,.2f}" in direct.stdout
     assert f"cost at most, respond (answerer (batch)): ${respond / 2:,.2f}" in batched.stdout
     assert f"cost at most, evolve (writer): ${evolve:,.2f}" in batched.stdout  # not batched: its full price
+
+
+def test_a_capped_batched_build_stops_within_the_cap_and_resumes_to_the_direct_dataset(
+    tmp_path, loopback_llm_factory
+) -> None:
+    seeds = numbered_seeds(tmp_path, SEEDS, "Describe lighthouse number {i} for sailors.")
+    server = loopback_llm_factory(batch_hold=0.1)
+    direct = evol(*build_args(seeds, server, "--out", str(tmp_path / "direct"), "--max-tokens", "256"), env=API)
+    assert direct.returncode == 0, direct.stderr
+    full = manifest(tmp_path / "direct")["cost"]["usd_total"]
+
+    out = tmp_path / "batched"
+    args = build_args(seeds, server, "--out", str(out), "--max-tokens", "256", *BATCHED)
+    cap = full / 4  # half of what the batched build costs in all
+    stopped = evol(*args, "--max-cost", f"{cap:.6f}", env=API)
+    assert stopped.returncode == 3, stopped.stderr
+    assert "stopped at the cost cap" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert 0 < manifest(out)["cost"]["usd_total"] <= cap
+
+    resumed = evol(*args, "--max-cost", f"{full:.6f}", env=API)
+    assert resumed.returncode == 0, resumed.stderr
+    assert manifest(out)["cost"]["usd_total"] == pytest.approx(full / 2, abs=1e-5)
+    assert (out / "dataset.jsonl").read_bytes() == (tmp_path / "direct" / "dataset.jsonl").read_bytes()
+    assert set(lines_sent(server).values()) == {1}  # nothing paid for twice
