@@ -337,3 +337,25 @@ def test_auto_is_an_operation_of_every_domain_at_weight_zero() -> None:
     for name in ("general", "code", "math", "haiku"):
         auto = next(op for op in domains[name]["operations"] if op["name"] == "auto")
         assert auto["weight"] == 0.0 and auto["tags"] == ["auto"], auto
+
+
+def test_the_optimization_reads_a_domains_own_seed_form(tmp_path, loopback_llm_factory) -> None:
+    # GSM8K records (question, answer) for --domain math: read by the math domain, as evol build does.
+    seeds = tmp_path / "gsm8k.jsonl"
+    seeds.write_text("".join(json.dumps(seed) + "\n" for seed in MATH_SEEDS * 2))
+    server = loopback_llm_factory(rules())
+    out = tmp_path / "method"
+    result = evol("method", "optimize", "--seeds", str(seeds), "--out", str(out), "--domain", "math", "--steps", "1",
+                  "--batch", "1", "--candidates", "1", "--dev", "2", "--evolve-rounds", "1", env=env_for(server))
+    assert result.returncode == 0, result.stderr
+    document = json.loads((out / "method.json").read_text())
+    assert document["domain"] == "math" and document["history"][0]["candidates"][0]["valid"]
+    trajectory = document["history"][0]["trajectories"][0]
+    assert trajectory["steps"][0]["instruction"] == MATH_SEEDS[0]["question"]
+    # A record the math domain cannot read is named by the user's file, line and field; nothing is sent.
+    seeds.write_text(json.dumps(MATH_SEEDS[0]) + "\n" + json.dumps({"answer": "#### 3"}) + "\n")
+    before = server.request_count
+    bad = evol("method", "optimize", "--seeds", str(seeds), "--out", str(tmp_path / "bad"), "--domain", "math",
+               env=env_for(server))
+    assert bad.returncode == 2 and str(seeds) in bad.stderr and "question" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr and server.request_count == before and not (tmp_path / "bad").exists()

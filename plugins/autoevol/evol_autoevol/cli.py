@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import click
 
 import evolinstruct
-from evolinstruct import UsageError
+from evolinstruct import EvolError, ExitCode, UsageError
 
 from .method import (
     FORMAT, INITIAL_METHOD, OPTIMIZER_DOMAIN, STAGE_FIELD, TEMPERATURE_FIELD, digest, method_from_reply,
@@ -60,6 +60,15 @@ goes. Reply with the new method alone.
 """
 
 
+class BuildStopped(EvolError):
+    """One of the optimization's builds did not complete: the command exits as that build did
+    (3 when running it again resumes it)."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 @dataclass(frozen=True)
 class Settings:
     domain: str
@@ -70,7 +79,17 @@ class Settings:
     """Options every build of the optimization shares (model, endpoints, roles)."""
 
 
+def check_seeds(path: Path, domain: str) -> None:
+    """The seeds as the domain reads them (GSM8K's ``question``, MBPP's ``text``...), checked the way
+    ``evol build`` checks them, before anything is written or sent: a bad record is named by the
+    file, line and field the user wrote, not by the subsets the optimization's builds are given."""
+    with evolinstruct.Build(evolinstruct.BuildConfig(seeds=path, out=path.with_name(path.name + ".check"),
+                                                     domain=domain, rounds=0)) as build:
+        build.check()
+
+
 def read_seeds(path: Path) -> list[dict[str, Any]]:
+    """The seed records (JSON objects, in the domain's own form), each with an ``id``."""
     records = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -83,8 +102,8 @@ def read_seeds(path: Path) -> list[dict[str, Any]]:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             raise UsageError(f"{path}: line {number}: not JSON ({error.msg})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("instruction"), str):
-            raise UsageError(f"{path}: line {number}: field 'instruction': each seed needs an instruction (a string)")
+        if not isinstance(record, dict):
+            raise UsageError(f"{path}: line {number}: a seed is a JSON object")
         records.append({**record, "id": str(record.get("id", f"s{number}"))})
     return records
 
@@ -122,8 +141,8 @@ def run_build(settings: Settings, folder: Path, seeds: Sequence[dict[str, Any]],
     summary = evolinstruct.build(seeds=str(seeds_file), out=str(folder), domain=domain, rounds=rounds,
                                  seed=settings.seed, **options)
     if summary.status != "complete":
-        raise UsageError(f"{folder}: the build ended {summary.status}: {summary.reason}; run evol method optimize "
-                         "again to resume it")
+        raise BuildStopped(f"{folder}: the build ended {summary.status}: {summary.reason}; run evol method optimize "
+                           "again to resume it", summary.exit_code)
     return folder
 
 
@@ -260,10 +279,9 @@ def optimize_command(seeds_path: Path, out: Path, steps: int, batch: int, candid
     shared = {key: value for key, value in {"model": model, "base_url": base_url, "role": list(role) or None}.items()
               if value is not None}
     settings = Settings(domain, evolve_rounds, dev_rounds, seed, shared)
-    try:
-        document = optimize(read_seeds(seeds_path), out, steps, batch, candidates, dev, settings)
-    except UsageError as error:
-        raise click.ClickException(str(error)) from None
+    # A bad input is exit 2 with one line, as for evol build (the command line's handling of EvolError).
+    check_seeds(seeds_path, domain)
+    document = optimize(read_seeds(seeds_path), out, steps, batch, candidates, dev, settings)
     for entry in document["history"]:
         click.echo(f"step {entry['step']}: {entry['method']}, dev failure rate {entry['dev_failure_rate']}")
     click.echo(f"wrote {out / 'method.json'} (use it: evol build --method {out / 'method.json'} --schedule auto,...)")
