@@ -69,9 +69,10 @@ def test_a_bad_domain_option_is_refused_alike_from_the_command_line_and_python(t
     assert not (tmp_path / "cli").exists() and not (tmp_path / "api").exists()
 
 
-# What differs between two builds of the same options by design: the invocation, and when and
-# how fast it ran (the offline model's loopback server listens on a new port each time).
-INVOCATION = {"command", "call"}
+# What differs between two builds of the same options by design: the invocation (and the process
+# that ran it), and when and how fast it ran (the offline model's loopback server listens on a new
+# port each time).
+INVOCATION = {"command", "call", "process"}
 MOMENT = {"started_at", "updated_at", "wall_time_s", "endpoints"}
 
 
