@@ -116,3 +116,29 @@ def test_the_candidates_of_one_parent_come_from_different_models(tmp_path: Path,
     assert all(sorted(models) == sorted(MODELS) for models in by_parent.values()), by_parent
     evolve_requests = Counter(r.body["model"] for r in pool.requests if r.body["model"] in MODELS)
     assert evolve_requests == Counter(model for models in by_parent.values() for model in models)
+
+
+def test_the_dry_run_prices_a_stage_of_several_models_at_the_dearest(tmp_path: Path) -> None:
+    seeds = numbered_seeds(tmp_path, 1, "Name harbour number {i}.")
+    result = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "out"), "--dry-run",
+                  "--base-url", "http://127.0.0.1:9/v1", "--role", "evolve=cheap,dear",
+                  "--price", "cheap=0/0", "--price", "dear=1000/1000")
+    assert result.returncode == 0, result.stderr
+    # evolve: at most 4 requests (one seed, four rounds); each row of the table: stage, requests, prompt, completion.
+    bounds = next(line.split() for line in result.stdout.splitlines() if line.strip().startswith("evolve "))
+    tokens = int(bounds[2].replace(",", "")) + int(bounds[3].replace(",", ""))
+    assert f"cost at most, evolve (cheap, dear): ${tokens * 1000 / 1e6:,.2f}" in result.stdout
+    unpriced = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "out"), "--dry-run",
+                    "--base-url", "http://127.0.0.1:9/v1", "--role", "evolve=cheap,nameless", "--price", "cheap=0/0")
+    assert unpriced.returncode == 0, unpriced.stderr
+    assert "cost at most, evolve (cheap, nameless): $0.00" not in unpriced.stdout
+
+
+def test_a_recipe_naming_a_model_twice_is_refused_naming_the_file_and_key(tmp_path: Path) -> None:
+    seeds = numbered_seeds(tmp_path, 1, "Name harbour number {i}.")
+    recipe = tmp_path / "run.toml"
+    recipe.write_text('[roles.evolve]\nmodel = ["model-a", "model-a"]\n', encoding="utf-8")
+    result = evol("build", "--config", str(recipe), "--seeds", str(seeds), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert f"[roles.evolve] model (from {recipe}): model-a named more than once" in result.stderr
+    assert "Traceback" not in result.stderr
