@@ -117,3 +117,23 @@ def test_evol_build_loads_no_plotting_library(tmp_path: Path) -> None:
     assert "evolinstruct.app.build.build" in loaded and "evolinstruct.app.publish.card" in loaded  # the walk saw the build
     assert [module for module in loaded if module.split(".")[0] in ("plotly", "_plotly_utils", "matplotlib")] == []
     assert (tmp_path / "out" / "README.md").is_file()  # the card was written without it
+
+
+def test_every_option_of_evol_curate_is_generated_from_its_model_and_the_endpoint_is_the_build_s() -> None:
+    from evolinstruct.app.cli.curate import curate_command
+    from evolinstruct.app.curate.options import CurateOptions
+
+    ctx = click.Context(curate_command, parent=click.Context(cli))
+    options = [param for param in curate_command.get_params(ctx) if isinstance(param, click.Option) and param.name != "help"]
+    assert sorted(map(signature, options)) == sorted(map(signature, cli_options(CurateOptions)))
+    # The judge's endpoint options are evol build's, help and default included.
+    build = {param.name: param for param in cli_options(BuildConfig)}
+    for name in ("model", "base_url", "api_key", "endpoint_id", "concurrency", "seed", "progress"):
+        assert signature(next(o for o in options if o.name == name)) == signature(build[name])
+
+
+def test_a_bad_curate_option_names_itself_and_exits_2(tmp_path: Path) -> None:
+    done = evol("curate", str(tmp_path), "--budget", "-1", "--base-url", "ftp://x")
+    assert done.returncode == 2
+    assert "--budget (from the command line)" in done.stderr and "'ftp://x' is not an http(s) URL" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -11,14 +11,15 @@ from typing import Any, Iterable, Iterator, TypeVar
 
 import click
 
-from ..curate.curate import DEFAULT_EMBEDDING_MODEL, CurationReport, CurationSettings, LLMSettings, curate
+from click.core import ParameterSource
+
+from ..build.config import checked
+from ..curate.curate import CurationReport, CurationSettings, LLMSettings, curate
+from ..curate.options import CurateOptions
 from ...runtime.output import CARD, CURATED
-from ...runtime.session import parse_base_urls, resolve_endpoint
-from ...types.errors import UsageError
-from ...builtins.curation import difficulty as judge
-from ...builtins.curation.near import DEFAULT_THRESHOLD as NEAR_DUP_THRESHOLD, SHINGLE
-from ...builtins.curation.selection import DEFAULT_SIMILARITY
+from ...runtime.session import resolve_endpoint
 from .common import host_for
+from .options import cli_options
 
 T = TypeVar("T")
 
@@ -100,83 +101,30 @@ def print_summary(report: CurationReport) -> None:
         )
 
 
-@click.command("curate")
-@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="DIR")
-@click.option(
-    "--against",
-    multiple=True,
-    metavar="NAME|FILE",
-    help="Benchmark to decontaminate against (repeatable): humaneval, mbpp, gsm8k, math500, or a "
-    "JSONL/Parquet file of yours (text in prompt/question/problem/text/instruction).  [default: all built-in]",
-)
-@click.option(
-    "--near-dup-threshold",
-    default=NEAR_DUP_THRESHOLD,
-    show_default=True,
-    type=click.FloatRange(0.0, 1.0, min_open=True),
-    help=f"Jaccard similarity of word {SHINGLE}-shingles from which two instructions are near duplicates.",
-)
-@click.option("--budget", default=None, type=click.IntRange(0), metavar="N", help="Keep at most N rows: the best by --by, skipping rows too similar to ones chosen (Deita).")
-@click.option("--by", default=judge.SCORE, show_default=True, metavar="SCORE", help="Score the budget ranks by: difficulty, or any numeric scores.NAME (e.g. reward), or a product of them (complexity*quality).")
-@click.option(
-    "--budget-similarity",
-    default=DEFAULT_SIMILARITY,
-    show_default=True,
-    type=click.FloatRange(0.0, 1.0, min_open=True),
-    help="With --budget: Jaccard similarity from which a row is too close to one already chosen.",
-)
-@click.option(
-    "--diversity",
-    default=None,
-    type=click.FloatRange(0.0, 1.0, min_open=True),
-    metavar="COSINE",
-    help="With --budget: skip a row whose instruction embedding has a cosine similarity above this with a row "
-    "already chosen (Deita), instead of --budget-similarity; embeddings from the endpoint's /embeddings, cached "
-    "in DIR/cache.sqlite.",
-)
-@click.option("--embedding-model", default=DEFAULT_EMBEDDING_MODEL, show_default=True, help="Embedding model for --diversity.")
-@click.option("--difficulty", is_flag=True, help="Rate each instruction's difficulty 1-10 with an LLM judge (rows that have scores.difficulty keep theirs); cached in DIR/cache.sqlite.")
-@click.option("--skip", multiple=True, metavar="RULE", help="Do not apply this rule (repeatable): contamination, exact-duplicate, near-duplicate, or a plugin's.")
-@click.option("--model", default=None, help="Judge model.  [default: $EVOL_MODEL, else gpt-4o-mini]")
-@click.option("--base-url", multiple=True, help="OpenAI-compatible endpoint for --difficulty and --diversity, as for evol build.  [default: $OPENAI_BASE_URL, else OpenAI's when an API key is set]")
-@click.option("--api-key", default=None, help="API key.  [default: $OPENAI_API_KEY]")
-@click.option("--endpoint-id", default=None, help="The endpoint's name in cache keys, as given to evol build.  [default: the URLs]")
-@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 4096), help="Most judge requests in flight.")
-@click.option("--seed", "run_seed", default=0, show_default=True, type=int, help="Request seeds derive from it; the build's --seed reuses its cached judgements.")
-@click.option("--progress/--no-progress", default=None, help="Progress bars.  [default: on a terminal]")
 @click.pass_context
-def curate_command(ctx: click.Context, folder: Path, **params: Any) -> None:
-    """Remove duplicates and benchmark contamination from DIR/dataset.jsonl, optionally rate
-    difficulty and keep a budget of the best rows.
-
-    Writes DIR/curated/dataset.jsonl (kept rows, unchanged), removed.jsonl (each removed row,
-    unchanged, plus "removal": {rule, reason, of}) and curation.json (counts per rule, settings,
-    benchmark versions, difficulty and length per round and per operation). Every row is in
-    exactly one of the two JSONL files. The build's card (DIR/README.md) is refreshed to state the
-    curation and the selection that made the curated set.
-    """
+def _curate(ctx: click.Context, folder: Path, **params: Any) -> None:
+    given = {name: value for name, value in params.items()
+             if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    options = checked(CurateOptions, given, sources=dict.fromkeys(given, "the command line"),
+                      unknown="is not an option of evol curate")
     # The judge's endpoint is resolved exactly as a build's, so the two share cached requests.
-    try:
-        base_urls = parse_base_urls(list(params["base_url"]))
-    except ValueError as error:
-        raise UsageError(f"--base-url: {error}") from None
+    api_key = options.api_key.get_secret_value() if options.api_key is not None else None
     endpoint = resolve_endpoint(
-        os.environ, base_url=base_urls, api_key=params["api_key"], model=params["model"],
-        endpoint_id=params["endpoint_id"], concurrency=params["concurrency"],
+        os.environ, base_url=list(options.base_url), api_key=api_key, model=options.model,
+        endpoint_id=options.endpoint_id, concurrency=options.concurrency,
     )
-    llm = LLMSettings(endpoint=endpoint, run_seed=params["run_seed"])
     settings = CurationSettings(
-        against=tuple(params["against"]) or None,
-        near_dup_threshold=params["near_dup_threshold"],
-        budget=params["budget"],
-        by=params["by"],
-        budget_similarity=params["budget_similarity"],
-        diversity=params["diversity"],
-        embedding_model=params["embedding_model"],
-        difficulty=params["difficulty"],
-        skip=tuple(params["skip"]),
-        llm=llm,
-        progress=params["progress"],
+        against=options.against or None,
+        near_dup_threshold=options.near_dup_threshold,
+        budget=options.budget,
+        by=options.by,
+        budget_similarity=options.budget_similarity,
+        diversity=options.diversity,
+        embedding_model=options.embedding_model,
+        difficulty=options.difficulty,
+        skip=options.skip,
+        llm=LLMSettings(endpoint=endpoint, run_seed=options.seed),
+        progress=options.progress,
     )
     live = sys.stderr.isatty() if settings.progress is None else settings.progress
     bars = RichProgress(live)
@@ -193,3 +141,20 @@ def curate_command(ctx: click.Context, folder: Path, **params: Any) -> None:
         f"({', '.join(f'{name} {count}' for name, count in report.removed_per_rule.items())})",
         err=True,
     )
+
+
+curate_command = click.Command(
+    "curate",
+    callback=_curate,
+    params=[click.Argument(["folder"], type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="DIR"),
+            *cli_options(CurateOptions)],
+    help="""Remove duplicates and benchmark contamination from DIR/dataset.jsonl, optionally rate
+    difficulty and keep a budget of the best rows.
+
+    Writes DIR/curated/dataset.jsonl (kept rows, unchanged), removed.jsonl (each removed row,
+    unchanged, plus "removal": {rule, reason, of}) and curation.json (counts per rule, settings,
+    benchmark versions, difficulty and length per round and per operation). Every row is in
+    exactly one of the two JSONL files. The build's card (DIR/README.md) is refreshed to state the
+    curation and the selection that made the curated set.
+    """,
+)
