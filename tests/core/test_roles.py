@@ -136,3 +136,24 @@ def test_the_draw_of_a_model_is_stable_and_gives_a_parents_candidates_different_
         assert sorted(model_draw(7, "evolve", f"{parent}c{k}", parent, k, 3) for k in range(3)) == [0, 1, 2]
         drawn = [model_draw(7, "evolve", f"{parent}c{k}", parent, k, 2) for k in range(4)]
         assert drawn[:2] == drawn[2:] and sorted(drawn[:2]) == [0, 1]
+
+
+def test_a_role_of_several_models_has_a_client_per_model_and_no_one_client_for_its_stage(tmp_path: Path) -> None:
+    from evolinstruct.runtime.cache import Cache
+
+    cache = Cache(tmp_path / "cache.sqlite")
+    default = EndpointConfig(("http://127.0.0.1:9/v1",), "main", "main")
+    writers = tuple(EndpointConfig(("http://127.0.0.1:9/v1",), model, "pool") for model in ("model-a", "model-b"))
+    session = Session(default, cache, roles={"evolve": (writers, ("evolve",))})
+    with pytest.raises(ValueError, match="stage evolve is served by several models"):
+        session.llm_for("evolve")
+    run = session.run_context(domain=None, seed=3)  # type: ignore[arg-type]
+    assert "evolve" not in run.stage_llms
+    assert [(choice.model, choice.endpoint) for choice in run.stage_models["evolve"]] == [("model-a", "pool"),
+                                                                                          ("model-b", "pool")]
+    numbers = session.role_numbers()
+    assert {name: (entry["role"], entry["model"], entry["stages"]) for name, entry in numbers.items()
+            if name != "default"} == {"evolve[model-a]": ("evolve", "model-a", ["evolve"]),
+                                      "evolve[model-b]": ("evolve", "model-b", ["evolve"])}
+    session.close()
+    cache.close()
