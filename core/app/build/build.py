@@ -46,7 +46,7 @@ from ...types.errors import ExitCode, PluginError, UsageError
 from ...types.records import Sample, Usage
 from ...types.options import DomainOptions, rows_unchanged
 from ...types.registrations import Domain, Filter, Registration, Scorer, applies_to
-from .config import DATASET_OPTIONS, OFFLINE_ENDPOINT, BuildConfig, checked as checked_options
+from .config import OFFLINE_ENDPOINT, BuildConfig, checked as checked_options, dataset_options
 from .folder import FolderLock, check_domain, check_state, file_digest, prepare_folder, record_state
 from .host import load_host
 from .manifest import Manifest
@@ -54,6 +54,17 @@ from .outcome import BuildSummary, Status, ending
 from .progress import BuildProgress, rounds_table
 
 log = logging.getLogger("evolinstruct.build")
+
+RESOLVED_STATE: Mapping[str, str] = {
+    "seeds": "seeds_sha256",  # the file's content, wherever the file is now
+    "base_url": "endpoint", "endpoint_id": "endpoint",  # the endpoint's identity
+    "model": "model",  # the model asked, after $EVOL_MODEL (the offline model's when there is no endpoint)
+    "role": "roles", "roles": "roles",  # each role's resolved model, endpoint and decoding
+    "options": "options",  # the domain's options, less those marked as unable to change a row
+}
+"""The dataset options run.json records as the build resolved them, each under its key there: a
+folder resumes when only their spelling changed (a moved seeds file, another URL with the same
+--endpoint-id)."""
 
 CacheFactory = Callable[[Path], Cache]
 """Opens the response cache at a path: the folder's own (``Cache``), or, for one shard of a
@@ -499,9 +510,10 @@ class Build:
     # --- helpers -------------------------------------------------------------------------------
 
     def _folder_state(self) -> dict[str, Any]:
-        """What run.json records: the settings that decide the dataset."""
+        """What run.json records: the settings that decide the dataset (``dataset_options``), as
+        given or, for those in ``RESOLVED_STATE``, as the build resolved them."""
         config = self.config
-        state = {key: _recorded(getattr(config, key)) for key in DATASET_OPTIONS if key != "options"}
+        state = {key: _recorded(getattr(config, key)) for key in sorted(dataset_options() - set(RESOLVED_STATE))}
         # A domain option that cannot change a row (the sandbox's workers) is not the folder's to
         # keep: a resumed build may change it.
         options = self.options.model_dump(mode="json", exclude=set(rows_unchanged(type(self.options))))
@@ -553,13 +565,6 @@ class Build:
                                     for role in self._plan.roles if len(role.models) == 1 for stage in role.stages}
         return provenance
 
-    def _label(self, registration: Registration) -> str:
-        assert self.host is not None
-        owner = self.host.registry.owner(registration.kind, registration.name)
-        return f"{registration.kind} {registration.name!r}" + (f" of plugin {owner!r}" if owner else "")
-
-    def _manifest_static(self, resumed: bool) -> dict[str, Any]:
-        assert self.host is not None
     def _provenance_entries(self) -> Callable[[Sample], dict[str, Any]] | None:
         """What the plugins' provenance entries add to a row (None: no entry applies to the domain).
         A value that is not JSON would be written as something else (or not at all): it stops the
@@ -584,6 +589,13 @@ class Build:
 
         return extra
 
+    def _label(self, registration: Registration) -> str:
+        assert self.host is not None
+        owner = self.host.registry.owner(registration.kind, registration.name)
+        return f"{registration.kind} {registration.name!r}" + (f" of plugin {owner!r}" if owner else "")
+
+    def _manifest_static(self, resumed: bool) -> dict[str, Any]:
+        assert self.host is not None
         return {
             "command": list(self.config.command),
             **({"call": self.config.call} if self.config.call else {}),

@@ -30,7 +30,7 @@ from ...runtime.pricing import Price, RecipePrice, parse_price, price_table
 from ...runtime.roles import RoleConfig, parse_role, roles_from
 from ...runtime.urls import public_url
 from ...types.errors import UsageError
-from ...types.options import Cli
+from ...types.options import Cli, rows_unchanged
 from ...types.records import Decoding
 
 
@@ -43,12 +43,10 @@ _SPEC_PARSERS: Mapping[str, tuple[str, Callable[[str], object]]] = {
 MAX_TIMEOUT = 24 * 3600.0
 MAX_OUTAGE = 7 * 24 * 3600.0
 
-# Options whose value decides what the dataset holds: a folder refuses a rerun that changes them.
-# The others (concurrency, timeouts, attempts, progress) change how fast, not what.
-DATASET_OPTIONS = (
-    "domain", "rounds", "schedule", "model", "seed", "limit", "shard", "temperature", "top_p",
-    "max_tokens", "operation_weights", "difficulty", "quality", "evolve_answers", "options",
-)
+SAME_ROWS = Cli(rows_unchanged=True)
+"""The mark of a field that cannot change what a row holds (how fast, how many at once, where the
+work runs, what it costs, what is shown): a folder resumes when only such fields differ. Every
+other field decides the dataset (``dataset_options``)."""
 
 
 class BuildConfig(BaseModel):
@@ -70,7 +68,7 @@ class BuildConfig(BaseModel):
     """Domain to evolve (see `evol domains list`)."""
     seeds: Path
     """Seed instructions: JSONL, a JSON array (Alpaca style) or Parquet."""
-    out: Path
+    out: Annotated[Path, SAME_ROWS]
     """Output folder; running the same command on it again resumes."""
     rounds: Annotated[int, Field(ge=0, le=100), Cli(default_text="4, or the schedule's length")] = 4
     """Evolution rounds per seed."""
@@ -84,7 +82,8 @@ class BuildConfig(BaseModel):
     base_url: Annotated[tuple[str, ...], Cli(repeat=True, default_text="$OPENAI_BASE_URL (comma-separated), else OpenAI's "
                                                                        "when an API key is set, else the bundled offline model")] = ()
     """OpenAI-compatible endpoint; repeat it for several replicas of one model."""
-    api_key: Annotated[SecretStr | None, Cli(default_text="$OPENAI_API_KEY")] = None
+    # Which endpoint a key selects (OpenAI's, without a base URL) is in the endpoint's identity.
+    api_key: Annotated[SecretStr | None, Cli(default_text="$OPENAI_API_KEY", rows_unchanged=True)] = None
     """API key."""
     role: Annotated[tuple[str, ...], Cli(repeat=True, metavar="STAGE=MODEL[@URL]", default_text="none: every stage "
                                          "asks --model")] = ()
@@ -92,22 +91,26 @@ class BuildConfig(BaseModel):
     (judge=MODEL); several comma-separated models share the stage's requests (evolve=model-a,model-b); repeatable. A recipe's [roles.STAGE] tables say more: base_url, api_key_env, decoding,
     concurrency."""
     price: Annotated[tuple[str, ...], Cli(repeat=True, metavar="MODEL=IN/OUT", default_text="a built-in table of "
-                                          "well-known models; others: cost unknown")] = ()
+                                          "well-known models; others: cost unknown", rows_unchanged=True)] = ()
     """A model's price in dollars per million prompt/completion tokens (gpt-4o=2.5/10); repeatable."""
-    max_cost: Annotated[float | None, Field(gt=0), Cli(metavar="USD")] = None
+    # The cap stops sending, and a higher one resumes the build: it says when, never what a row holds.
+    max_cost: Annotated[float | None, Field(gt=0), Cli(metavar="USD", rows_unchanged=True)] = None
     """Stop before a request could take the build's spending past USD (exit 3; run again with a higher cap to
     continue). Every model asked needs a price."""
-    batch: Annotated[tuple[str, ...], Cli(repeat=True, flag_value="all", metavar="[ROLE]", default_text="off")] = ()
+    # The Batch API answers the same requests (the same cache keys) as the direct route.
+    batch: Annotated[tuple[str, ...], Cli(repeat=True, flag_value="all", metavar="[ROLE]", default_text="off",
+                                          rows_unchanged=True)] = ()
     """Send requests through the provider's Batch API at half price (OpenAI, Azure OpenAI and compatible servers):
     --batch alone for every request, --batch ROLE for one role's (a --role name, or `default` for the stages no
     role claims); repeatable. A batch answers within 24 hours; a killed build resumes by collecting its batches."""
-    batch_size: int = Field(1000, ge=1, le=50_000)
+    batch_size: Annotated[int, Field(ge=1, le=50_000), SAME_ROWS] = 1000
     """Most requests in one batch (OpenAI takes up to 50,000)."""
-    batch_window: float = Field(30.0, gt=0.0, le=MAX_TIMEOUT)
+    batch_window: Annotated[float, Field(gt=0.0, le=MAX_TIMEOUT), SAME_ROWS] = 30.0
     """Seconds the first ready request waits for others to fill its batch before the batch is sent."""
     endpoint_id: Annotated[str | None, Cli(default_text="the URLs")] = None
     """A name for the endpoint in cache keys and provenance, for replicas whose URLs change."""
-    concurrency: int = Field(32, ge=1, le=4096)
+    # Lineages are written in seed order, whatever order they finish in.
+    concurrency: Annotated[int, Field(ge=1, le=4096), SAME_ROWS] = 32
     """Most requests in flight per endpoint; lowered on 429 and grown back."""
     seed: int = 0
     """Run seed: operation draws and request seeds derive from it."""
@@ -121,12 +124,14 @@ class BuildConfig(BaseModel):
     """Nucleus sampling, above 0 and at most 1."""
     max_tokens: int = Field(2048, ge=1)
     """Most tokens per completion."""
-    max_attempts: int = Field(6, ge=1)
+    # Attempts, timeouts and the outage limit decide whether a sample fails now (failed.jsonl, retried
+    # by the next run), never what its row holds: a request's cache key has none of them.
+    max_attempts: Annotated[int, Field(ge=1), SAME_ROWS] = 6
     """Attempts per request before its sample is recorded as failed."""
     # Upper bounds far beyond any real wait, well below what overflows the event loop's timers.
-    timeout: float = Field(600.0, gt=0.0, le=MAX_TIMEOUT)
+    timeout: Annotated[float, Field(gt=0.0, le=MAX_TIMEOUT), SAME_ROWS] = 600.0
     """Seconds before one request is abandoned and retried."""
-    max_outage: float = Field(600.0, gt=0.0, le=MAX_OUTAGE)
+    max_outage: Annotated[float, Field(gt=0.0, le=MAX_OUTAGE), SAME_ROWS] = 600.0
     """Seconds the run waits for an unreachable endpoint before it stops (exit 3)."""
     difficulty: bool = False
     """Rate each answered sample's instruction 1-10 with an LLM judge (scores.difficulty; null when its reply states
@@ -138,13 +143,17 @@ class BuildConfig(BaseModel):
     """Rewrite each kept answer K times, each along one of Deita's directions (helpfulness, relevance, depth,
     creativity, level of detail); the domain's checks apply to every version, the best by --quality stays the
     response and all are listed in fields.answer_candidates. Needs --quality."""
-    skip_invalid: bool = False
+    # Without it a file with a malformed record is refused whole, so there are no rows it could
+    # have changed; with it the valid seeds are numbered as they would be in a file without the
+    # malformed records.
+    skip_invalid: Annotated[bool, SAME_ROWS] = False
     """Skip malformed seed records (listed in the manifest) instead of stopping."""
-    restart: bool = False
+    restart: Annotated[bool, SAME_ROWS] = False
     """Start the folder over with these settings (the response cache is kept)."""
-    progress: Annotated[bool | None, Cli(default_text="on a terminal")] = None
+    progress: Annotated[bool | None, Cli(default_text="on a terminal", rows_unchanged=True)] = None
     """Live progress display."""
-    ray: Annotated[str | None, Cli(metavar="[ADDRESS]", flag_value="")] = None
+    # The shards' rows are merged in seed order: the same files as a build in one process.
+    ray: Annotated[str | None, Cli(metavar="[ADDRESS]", flag_value="", rows_unchanged=True)] = None
     """Run the build on a Ray cluster, one shard per CPU: at ADDRESS, else $RAY_ADDRESS, else a new local cluster
     (`--ray local`: always a new one). The output folder and the seeds must be on storage every node mounts at the
     same path. Needs the extra: pip install "evolinstruct[ray]"."""
@@ -152,9 +161,9 @@ class BuildConfig(BaseModel):
     # and the invocation is recorded, not given.
     options: dict[str, Any] = Field(default_factory=dict)  # the domain's own options, by option name
     roles: dict[str, RoleConfig] = Field(default_factory=dict)  # a recipe's [roles.NAME] tables
-    prices: dict[str, RecipePrice] = Field(default_factory=dict)  # a recipe's [prices."MODEL"] tables
-    command: tuple[str, ...] = ()  # what asked for this build, secrets masked (for the manifest)
-    call: str | None = None  # a build started from Python: the call, secrets masked (for the manifest)
+    prices: Annotated[dict[str, RecipePrice], SAME_ROWS] = Field(default_factory=dict)  # [prices."MODEL"] tables
+    command: Annotated[tuple[str, ...], SAME_ROWS] = ()  # what asked for this build, secrets masked (for the manifest)
+    call: Annotated[str | None, SAME_ROWS] = None  # a build started from Python: the call, secrets masked
 
     @model_validator(mode="before")
     @classmethod
@@ -323,6 +332,12 @@ class BuildConfig(BaseModel):
         data["base_url"] = [public_url(url) for url in self.base_url]
         data["options"] = {key: _jsonable(value) for key, value in self.options.items()}
         return data
+
+
+def dataset_options() -> frozenset[str]:
+    """The fields of ``BuildConfig`` that can change what a row holds: every field not marked
+    ``SAME_ROWS``. A folder records them (``run.json``) and refuses a rerun that changes one."""
+    return frozenset(BuildConfig.model_fields) - rows_unchanged(BuildConfig)
 
 
 class InvocationOptions(BaseModel):
