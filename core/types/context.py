@@ -66,7 +66,8 @@ def model_draw(run_seed: int, stage: str, sample_id: str, parent_id: str | None,
                count: int) -> int:
     """Which of a stage's ``count`` models serves a sample's requests of that stage: drawn from
     the run seed, the stage and the sample, so the same request always goes to the same model and
-    a resumed run finds its answers in the cache. The candidates of one parent (``candidate``: the
+    a resumed run finds its answers in the cache. Every request of the stage for one sample (its
+    variants too) goes to that one model, so the sample's row names one model per stage. The candidates of one parent (``candidate``: the
     number of each) take the models in turn, in an order drawn per (run seed, stage, parent): with
     K candidates and K or more models no two of them come from the same model (WizardMath drew its
     evolutions from two models)."""
