@@ -102,6 +102,8 @@ def test_a_killed_build_reads_as_interrupted_its_card_counts_its_rows_and_a_resu
     assert {number: count for number, count in stated.items() if count} == dict(per_round), (stated, per_round)
     assert f"holds the {len(rows)} instruction-response pairs written so far" in card, card
     assert f": {per_round[0]} of the 12 seeds it selected (round 0) and {len(rows) - per_round[0]} instructions" in card
+    # The report's summary too: the kept seeds are round 0's rows, not every seed with a row.
+    assert f"{len(rows)} samples kept ({per_round[0]} seeds and {len(rows) - per_round[0]} evolved)" in page
     table = {int(cells[0]): int(cells[1]) for cells in re.findall(r"^\| (\d+) \| ([\d,]+) \|", card.split("## Rounds")[1], re.M)}
     assert {number: count for number, count in table.items() if count} == dict(per_round)
 

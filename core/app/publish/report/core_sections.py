@@ -120,8 +120,9 @@ def run_content(report: BuildReport) -> SectionContent:
 def rounds_content(report: BuildReport) -> SectionContent:
     rounds = report.rounds
     evolved = sum(counts.kept for counts in rounds if counts.round > 0)
+    # The kept seeds are round 0's kept rows (a seed whose answer failed has none), so the parts add up.
     summary = paragraph(
-        f"{report.kept:,} samples kept ({report.seeds:,} seeds and {evolved:,} evolved), "
+        f"{report.kept:,} samples kept ({report.kept - evolved:,} seeds and {evolved:,} evolved), "
         f"{report.eliminated:,} candidates eliminated, {report.failed:,} failed."
     )
     has_skipped = any(counts.skipped for counts in rounds)
