@@ -4,7 +4,8 @@
 weighted, its own ``--min-cleverness`` option (a DomainOptions model) and responder), an operation added to ``general``,
 an async verdict filter reading a score, an LLM-judge scorer asking for structured output, an
 export format, a curation rule, a report section with a chart, a command, and a per-build
-resource (``build_resources``) keeping a journal file open in ``run.resources``. It is written as a throw-away
+resource (``build_resources``) keeping a journal file open in ``run.resources``, a build option it adds to
+``general`` (``ExtraOptions``) that the operation there is bound to, and a provenance entry on evolved riddles. It is written as a throw-away
 distribution (module + ``.dist-info``) into a temporary folder put on PYTHONPATH, so the real
 entry-point discovery finds it, and every build talks HTTP to the loopback server.
 """
@@ -43,8 +44,10 @@ from evolinstruct import (
     DomainOptions,
     Exporter,
     ExtraOperation,
+    ExtraOptions,
     Filter,
     Operation,
+    ProvenanceEntry,
     Score,
     Scorer,
     build_resources,
@@ -101,11 +104,25 @@ class RiddleOptions(DomainOptions):
     """riddle: eliminate evolved riddles the judge rates below this."""
 
 
-def operation(name, weight=1.0):
-    def prompt(sample, rng):
-        return ({"role": "user", "content": REWRITE.format(how=HOW[name], instruction=sample.instruction)},)
+class RiddleHintOptions(DomainOptions):
+    riddle_hint: str = ""
+    """riddles: a hint the as-riddle operation adds to its request (general domain)."""
 
-    return Operation(name, prompt, tags=("riddle",), description=HOW[name], weight=weight)
+
+def operation(name, weight=1.0, hint="", bind=None):
+    def prompt(sample, rng):
+        how = HOW[name] + (f" Hint: {hint}" if hint else "")
+        return ({"role": "user", "content": REWRITE.format(how=how, instruction=sample.instruction)},)
+
+    return Operation(name, prompt, tags=("riddle",), description=HOW[name], weight=weight, bind=bind)
+
+
+def as_riddle_for(options):
+    return operation("as-riddle", hint=options.riddle_hint).prompt
+
+
+def riddle_bar(sample, options):
+    return {"min_cleverness": options.min_cleverness} if sample.round > 0 else None
 
 
 async def respond(ctx, sample):
@@ -210,7 +227,18 @@ def evol_domains():
 
 @hookimpl
 def evol_operations():
-    yield ExtraOperation("general", operation("as-riddle"))
+    yield ExtraOperation("general", operation("as-riddle", bind=as_riddle_for))
+
+
+@hookimpl
+def evol_build_options():
+    yield ExtraOptions("riddle-hint", RiddleHintOptions, domains=("general",))
+
+
+@hookimpl
+def evol_provenance():
+    yield ProvenanceEntry("riddle-bar", riddle_bar, domains=("riddle",),
+                          description="the cleverness an evolved riddle had to reach")
 
 
 @hookimpl
@@ -330,8 +358,8 @@ RULES = (
 )
 
 ALL_HOOKS = [
-    "evol_commands", "evol_curation_rules", "evol_domains", "evol_exporters", "evol_filters",
-    "evol_operations", "evol_report_sections", "evol_run_end", "evol_run_start", "evol_scorers",
+    "evol_build_options", "evol_commands", "evol_curation_rules", "evol_domains", "evol_exporters", "evol_filters",
+    "evol_operations", "evol_provenance", "evol_report_sections", "evol_run_end", "evol_run_start", "evol_scorers",
 ]
 
 
@@ -428,6 +456,10 @@ def test_the_build_runs_the_domain_its_filter_and_its_scorer(riddles: Riddles, b
         "r3/r1": {"filter": "too-plain", "reason": "the cleverness judge's reply could not be read"},
     }
     assert eliminated["r3/r1"]["scores"] == {"cleverness": None}
+    # The provenance entry: on every evolved riddle, kept or eliminated, and on no seed.
+    rows = [*kept.values(), *eliminated.values()]
+    assert all(row["provenance"]["riddle-bar"] == {"min_cleverness": 4.0} for row in rows if row["round"] > 0)
+    assert all("riddle-bar" not in row["provenance"] for row in rows if row["round"] == 0)
 
     judged = [r for r in riddles.server.requests if "Rate how clever" in r.body["messages"][-1]["content"]]
     assert judged and all(r.body["response_format"]["json_schema"]["name"] == "cleverness" for r in judged)
@@ -533,6 +565,14 @@ def test_the_operation_added_to_general_is_drawn_there(riddles: Riddles) -> None
     evolved = [row for row in read_jsonl(out / "dataset.jsonl") if row["round"] == 1]
     assert [(row["id"], row["operation"], row["instruction"]) for row in evolved] == [("r1/r1", "as-riddle", EVOLVED["r1"])]
     assert "riddle-journal.txt" not in {p.name for p in out.iterdir()}, "run_start opened the journal for another domain"
+    assert all("riddle-bar" not in row["provenance"] for row in read_jsonl(out / "dataset.jsonl"))
+    # The option the plugin adds to general reaches the operation bound to it.
+    assert "Hint:" not in "".join(r.last_user_message for r in riddles.server.requests)
+    hinted = riddles.evol("build", "--domain", "general", "--seeds", str(riddles.seeds), "--out", str(out.with_name("hinted")),
+                          "--rounds", "1", "--limit", "1", "--schedule", "as-riddle", "--riddle-hint", "think of light",
+                          "--no-progress")
+    assert hinted.returncode == 0, hinted.stderr
+    assert sum("Hint: think of light" in r.last_user_message for r in riddles.server.requests) == 1
 
 
 def test_the_scorer_reads_plain_text_from_an_endpoint_without_structured_output(riddles: Riddles) -> None:
