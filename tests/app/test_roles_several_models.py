@@ -131,7 +131,8 @@ def test_the_dry_run_prices_a_stage_of_several_models_at_the_dearest(tmp_path: P
     unpriced = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "out"), "--dry-run",
                     "--base-url", "http://127.0.0.1:9/v1", "--role", "evolve=cheap,nameless", "--price", "cheap=0/0")
     assert unpriced.returncode == 0, unpriced.stderr
-    assert "cost at most, evolve (cheap, nameless): $0.00" not in unpriced.stdout
+    assert "cost at most, evolve (cheap, nameless): unknown (no price)" in unpriced.stdout
+    assert "cost at most: unknown: no price for nameless (--price MODEL=IN/OUT)" in unpriced.stdout
 
 
 def test_a_recipe_naming_a_model_twice_is_refused_naming_the_file_and_key(tmp_path: Path) -> None:

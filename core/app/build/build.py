@@ -541,9 +541,9 @@ class Build:
         cap = session.meter.cap if session.meter is not None else None
         return f" · ${session.meter.spent:.2f}" + (f" of ${cap:g}" if cap is not None else "") if session.meter else ""
 
-    def stage_prices(self) -> dict[str, tuple[str, Price | None]]:
-        """Each stage's model, as its role or the build asks it, and that model's price (None:
-        unknown), for the dry run. A stage of several models is priced at the dearest of them per
+    def stage_prices(self) -> dict[str, tuple[str, Price | None, tuple[str, ...]]]:
+        """Each stage's model, as its role or the build asks it, that model's price (None:
+        unknown) and the models without a price, for the dry run. A stage of several models is priced at the dearest of them per
         prompt and per completion token, so the dry run's cost stays a bound. A batched stage is
         priced at the Batch API's price."""
         prices = self.config.all_prices
@@ -552,7 +552,8 @@ class Build:
         owner = {stage: role.name for role in self._plan.roles for stage in role.stages}
         batched = {stage for stage in models if owner.get(stage, DEFAULT_ROLE) in self._plan.batched}
         return {stage: (", ".join(names) + (" (batch)" if stage in batched else ""),
-                        price.batched() if price is not None and stage in batched else price)
+                        price.batched() if price is not None and stage in batched else price,
+                        tuple(name for name in names if name not in prices))
                 for stage, names in models.items() for price in (_dearest([prices.get(name) for name in names]),)}
 
     def _provenance(self) -> dict[str, Any]:

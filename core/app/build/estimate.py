@@ -219,9 +219,9 @@ def _evolve_template_bytes(domain: Domain, seed: Any) -> int:
 
 
 def describe(dry: DryRun, *, price_in: float | None, price_out: float | None,
-             stage_prices: Mapping[str, tuple[str, Price | None]] | None = None) -> Iterable[str]:
-    """The dry run as lines for the terminal; ``stage_prices``: each stage's model and its price
-    (None: unknown), as the build would ask and bill them."""
+             stage_prices: Mapping[str, tuple[str, Price | None, tuple[str, ...]]] | None = None) -> Iterable[str]:
+    """The dry run as lines for the terminal; ``stage_prices``: each stage's model, its price
+    (None: unknown) and the models without a price, as the build would ask and bill them."""
     yield (
         f"evol build --dry-run: {dry.seeds} seeds, {dry.rounds} rounds"
         + (f", {dry.candidates_per_round} candidates per round" if dry.candidates_per_round > 1 else "")
@@ -237,12 +237,14 @@ def describe(dry: DryRun, *, price_in: float | None, price_out: float | None,
         yield f"  cost at most: {dry.cost(price_in, price_out):,.2f} (at {price_in:g} in / {price_out:g} out per million tokens)"
     elif stage_prices:
         costs = {}
+        unpriced_models: set[str] = set()  # by name: a stage of several models may lack one's price only
         for stage in dry.stages:
-            model, price = stage_prices.get(stage.stage, ("unknown", None))
+            model, price, unpriced_here = stage_prices.get(stage.stage, ("unknown", None, ("unknown",)))
+            unpriced_models.update(unpriced_here)
             costs[stage.stage] = (model, None if price is None else price.cost(stage.prompt_tokens, stage.completion_tokens))
         for name, (model, cost) in costs.items():
             yield f"  cost at most, {name} ({model}): " + (f"${cost:,.2f}" if cost is not None else "unknown (no price)")
-        unpriced = sorted({model for model, cost in costs.values() if cost is None})
+        unpriced = sorted(unpriced_models)
         yield ("  cost at most: " + (f"${sum(c for _, c in costs.values() if c is not None):,.2f}" if not unpriced
                                      else f"unknown: no price for {', '.join(unpriced)} (--price MODEL=IN/OUT)"))
     yield ("  (a prompt is counted as what its stage sends: the template and its instructions, each as long as the "
