@@ -260,6 +260,14 @@ def test_the_method_is_a_build_option_recorded_in_the_folder(tmp_path, seeds) ->
     other.write_text(json.dumps({"method": GOOD}))
     result = evol(*args[:-1], str(other))
     assert result.returncode == 2 and f"--method was '{method}', now '{other}'" in result.stderr, result.stderr
+    # Without --method: the initial method, and the card says it was not optimized.
+    initial = tmp_path / "initial"
+    assert evol("build", "--seeds", str(seeds), "--out", str(initial), "--schedule", "auto", "--limit", "1",
+                "--operation-weights", "auto=1").returncode == 0
+    [evolved] = [json.loads(line) for line in (initial / "dataset.jsonl").read_text().splitlines()][1:]
+    assert evolved["provenance"]["method"]["name"] == "initial"
+    assert "1 evolved row; digest" in (initial / "README.md").read_text()
+    assert "The universal initial method, not optimized" in (initial / "README.md").read_text()
     # From Python, the same option by its name.
     import evolinstruct
     summary = evolinstruct.build(seeds=str(seeds), out=str(tmp_path / "api"), schedule=["auto"], limit=1,

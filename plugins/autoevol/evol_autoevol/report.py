@@ -59,6 +59,10 @@ def _read(name: str, recorded: str, rows: int) -> UsedMethod:
                       initial.get("failure_rate") if isinstance(initial, dict) else None, None)
 
 
+def _rows(count: int) -> str:
+    return f"{count} evolved row" + ("" if count == 1 else "s")
+
+
 def _rate(value: Any) -> str:
     return "unknown" if value is None else f"{float(value):.1%}"
 
@@ -78,7 +82,7 @@ def render(report: BuildReport) -> SectionContent | None:
         return None
     parts = []
     for method in methods:
-        part = (f"<h3>{html.escape(method.name)}</h3><p>{method.rows} evolved rows, digest "
+        part = (f"<h3>{html.escape(method.name)}</h3><p>{_rows(method.rows)}, digest "
                 f"<code>{html.escape(method.digest)}</code></p>")
         if method.problem is not None:
             parts.append(part + f"<p>{html.escape(method.problem)}</p>")
@@ -100,13 +104,17 @@ def card(report: BuildReport) -> str | None:
     methods = used_methods(report)
     if not methods:
         return None
-    lines = ["Rows of the operation `auto` were evolved with a method that an optimizer model improved from "
-             "the failures it observed (Auto Evol-Instruct, Zeng et al. 2024, "
-             "[arXiv:2406.00770](https://arxiv.org/abs/2406.00770)); each such row names it in "
-             "`provenance.method`. A failure rate is the share of the dev set's evolutions the elimination "
-             "rules removed.", ""]
+    lines = ["Rows of the operation `auto` were evolved with an evolving method: one prompt that rewrites an "
+             "instruction, which `evol method optimize` lets an optimizer model improve from the failures it "
+             "observes (Auto Evol-Instruct, Zeng et al. 2024, [arXiv:2406.00770](https://arxiv.org/abs/2406.00770)). "
+             "Each such row names its method in `provenance.method`. A failure rate is the share of the dev set's "
+             "evolutions the elimination rules removed.", ""]
     for method in methods:
-        lines += [f"### `{method.name}`", "", f"{method.rows} evolved rows; digest `{method.digest}`.", ""]
+        lines += [f"### `{method.name}`", "", f"{_rows(method.rows)}; digest `{method.digest}`.", ""]
+        if method.name == "initial":
+            lines += ["The universal initial method, not optimized (the build was given no `--method`).", ""]
+        elif method.problem is None and not method.history:
+            lines += ["The method file records no optimization history (written or edited by hand).", ""]
         if method.problem is not None:
             lines += [method.problem, ""]
             continue
