@@ -1,7 +1,8 @@
 """Every hook a plugin can implement.
 
 Hooks are for discovery: each registration hook yields typed objects from ``evolinstruct``
-(``Domain``, ``ExtraOperation``, ``Filter``, ``Scorer``, ``Exporter``, ``click.Command``) and those
+(``Domain``, ``ExtraOperation``, ``ExtraOptions``, ``Filter``, ``Scorer``, ``Exporter``,
+``ProvenanceEntry``, ``click.Command``...) and those
 objects do the work; one collector in the plugin host turns them into the run's registry. Names must be unique across plugins; two plugins registering the same name stop the
 program with an error naming both. The two lifecycle hooks let a plugin own a resource (such as a
 pool of sandbox containers) for exactly the duration of a build.
