@@ -11,7 +11,8 @@ What it registers, through the public API only:
   ``provenance.method`` (its name and the digest of its text);
 - the domain ``autoevol``, which only carries the optimizer's own requests (stages ``analyze`` and
   ``optimize``) through a build, so that they share the session, the cache, resuming and roles;
-- the command ``evol method optimize``.
+- the command ``evol method optimize``;
+- a report section, with its part of the dataset card: the method's history and text.
 """
 
 from __future__ import annotations
