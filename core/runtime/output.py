@@ -234,9 +234,9 @@ class Output:
     def __init__(self, folder: Path, provenance: Mapping[str, Any], tally: Tally, extra: ProvenanceOf | None = None) -> None:
         self.folder = folder
         self.provenance = dict(provenance)
+        self.extra = extra
         self.tally = tally
         self._files: dict[str, IO[str]] = {}
-        self.extra = extra
         try:
             for name in ROW_FILES:
                 self._files[name] = temporary_name(folder / name).open("w", encoding="utf-8")
@@ -257,11 +257,11 @@ class Output:
             failed.write(dumps(failed_row(failure)) + "\n")
         self.tally.add(lineage)
 
-    def close(self) -> None:
-        """Close the files and put them in place (what was written so far is the pass's)."""
     def provenance_of(self, sample: Sample) -> Mapping[str, Any]:
         return self.provenance if self.extra is None else {**self.extra(sample), **self.provenance}
 
+    def close(self) -> None:
+        """Close the files and put them in place (what was written so far is the pass's)."""
         opened = list(self._files)
         for handle in self._files.values():
             handle.close()
