@@ -36,7 +36,14 @@ def test_every_option_of_evol_build_is_generated_from_an_option_model() -> None:
     ctx = click.Context(build_command, parent=click.Context(cli))
     domains = load_host().registry.domains.values()
     expected = [*cli_options(InvocationOptions), *cli_options(BuildConfig)]
-    expected += [option for domain in domains for option in cli_options(domain.options)]
+    # A domain's options, each once: a plugin's option added to several domains (autoevol's
+    # --method) is one option of the command.
+    seen = {option.name for option in expected}
+    for domain in domains:
+        for option in cli_options(domain.options):
+            if option.name not in seen:
+                seen.add(option.name)
+                expected.append(option)
     # An option declared by hand (a decorator, or a click.Option added to the command) is a
     # parameter no model field gave, and shows up here.
     assert sorted(map(signature, build_params(ctx))) == sorted(map(signature, expected))
@@ -137,3 +144,19 @@ def test_a_bad_curate_option_names_itself_and_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--budget (from the command line)" in done.stderr and "'ftp://x' is not an http(s) URL" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_evol_export_and_evol_report_take_their_options_from_their_models() -> None:
+    from evolinstruct.app.cli.export import export_command
+    from evolinstruct.app.cli.report import report_command
+    from evolinstruct.app.publish.options import ExportOptions, ReportOptions
+
+    for command, model in ((export_command, ExportOptions), (report_command, ReportOptions)):
+        ctx = click.Context(command, parent=click.Context(cli))
+        options = [param for param in command.get_params(ctx) if isinstance(param, click.Option) and param.name != "help"]
+        names = [param.name for param in options]
+        assert names == [param.name for param in cli_options(model)], command.name
+        # Help and default come from the field (export's --format adds the installed formats).
+        for param in options:
+            field = model.model_fields[param.name]
+            assert param.help is not None and " ".join((field.description or "").split()) in param.help

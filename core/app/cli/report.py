@@ -5,12 +5,16 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from ..publish.report.lineages import DEFAULT_LINEAGES
+from ..build.config import checked
+from ..publish.options import ReportOptions
 from ...types.errors import RunAborted, UsageError
 from .common import host_for
+from .options import cli_options
 
 
 def _exports(ctx: click.Context) -> dict[str, str]:
@@ -18,50 +22,23 @@ def _exports(ctx: click.Context) -> dict[str, str]:
     return {name: exporter.default_filename for name, exporter in host_for(ctx).registry.exporters.items()}
 
 
-@click.command("report")
-@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="DIR")
-@click.option("--price-in", type=click.FloatRange(min=0), default=None, help="Price per million prompt tokens, to show the run's cost.")
-@click.option("--price-out", type=click.FloatRange(min=0), default=None, help="Price per million completion tokens, to show the run's cost.")
-@click.option(
-    "--lineages",
-    type=click.IntRange(min=0),
-    default=DEFAULT_LINEAGES,
-    show_default=True,
-    help="Lineages the page's browser holds (a uniform sample of seeds); the charts always cover every row.",
-)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write the page (its folder is created); never one of the build's own files.  [default: DIR/report.html]")
-@click.option("--card/--no-card", default=True, show_default=True, help="Also refresh the dataset card DIR/README.md.")
 @click.pass_context
-def report_command(
-    ctx: click.Context,
-    folder: Path,
-    price_in: float | None,
-    price_out: float | None,
-    lineages: int,
-    output: Path | None,
-    card: bool,
-) -> None:
-    """Write DIR/report.html: one self-contained page (it opens offline) about a build folder.
-
-    The page shows the run (command, model, settings, versions, requests, tokens per stage and,
-    with --price-in and --price-out, the cost), charts of kept, eliminated and failed samples per
-    round, eliminations per filter and per operation, instruction length and difficulty per
-    round, the domain's own sections, the curation summary when DIR/curated exists, and a lineage
-    browser: choose a seed to see its evolution tree with every candidate, why each eliminated
-    one was eliminated, and what each rewrite changed.
-
-    It also refreshes the dataset card DIR/README.md (--no-card leaves it alone).
-    """
+def _report(ctx: click.Context, folder: Path, **params: Any) -> None:
+    given = {name: value for name, value in params.items()
+             if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    options = checked(ReportOptions, given, sources=dict.fromkeys(given, "the command line"),
+                      unknown="is not an option of evol report")
     from ..publish.card import write_card
     from ..build.folder import check_output
     from ...runtime.output import CARD, REPORT
     from ..publish.report.model import Prices, read_build
     from ..publish.report.page import write_report
 
-    if (price_in is None) != (price_out is None):
-        raise click.BadParameter("give both --price-in and --price-out, or neither", param_hint="--price-in/--price-out")
+    price_in, price_out = options.price_in, options.price_out
     prices = Prices(price_in, price_out) if price_in is not None and price_out is not None else None
-    target = output or folder / REPORT
+    target = options.output or folder / REPORT
+    if target.is_dir():
+        raise UsageError(f"--output {target}: a folder; the page is a file (e.g. {target / REPORT})")
     # A page written over the dataset would lose the build, and one written over README.md would
     # replace the card (or be replaced by it). Both are refused before anything is read.
     check_output(folder, target, replaces=(REPORT,))
@@ -70,12 +47,12 @@ def report_command(
     except OSError as error:
         raise UsageError(f"--output {target}: cannot create its folder ({error.strerror or error})") from None
     started = time.monotonic()
-    report = read_build(folder, lineages=lineages, prices=prices)
+    report = read_build(folder, lineages=options.lineages, prices=prices)
     registry = host_for(ctx).registry
     failures: list = []
     written = write_report(report, list(registry.report_sections.values()), target, failures)
     click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
-    if card:
+    if options.card:
         card_path = write_card(folder, exports=_exports(ctx), report=report, sections=registry.report_sections.values())
         if card_path is None:
             click.echo(f"evol: {folder / CARD} was not written by evol; left as it is", err=True)
@@ -93,3 +70,22 @@ def report_command(
             for section, error in failures
         )
         raise RunAborted(f"the page was written without what failed: {described}")
+
+
+report_command = click.Command(
+    "report",
+    callback=_report,
+    params=[click.Argument(["folder"], type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="DIR"),
+            *cli_options(ReportOptions)],
+    help="""Write DIR/report.html: one self-contained page (it opens offline) about a build folder.
+
+    The page shows the run (command, model, settings, versions, requests, tokens per stage and,
+    with --price-in and --price-out, the cost), charts of kept, eliminated and failed samples per
+    round, eliminations per filter and per operation, instruction length and difficulty per
+    round, the domain's own sections, the curation summary when DIR/curated exists, and a lineage
+    browser: choose a seed to see its evolution tree with every candidate, why each eliminated
+    one was eliminated, and what each rewrite changed.
+
+    It also refreshes the dataset card DIR/README.md (--no-card leaves it alone).
+    """,
+)
