@@ -16,8 +16,9 @@ from .reading import _DOUBLED, PERCENT_WORDS, UNIT_WORDS, _unglue
 from .units import parse_unit
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*")
+# "The answer is: 29" is WizardMath's own closing line: the colon after "is" belongs to the phrase.
 _ANSWER_PHRASE = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)\s*(?:that\s+)?", re.IGNORECASE
+    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is(?:\s*[:=])?|:|=)\s*(?:that\s+)?", re.IGNORECASE
 )
 _GSM8K = re.compile(r"####\s*([^\n]+)")
 _INLINE_MATH = re.compile(

@@ -273,3 +273,17 @@ def test_pool_kills_overrunning_workers_and_replaces_them() -> None:
         assert "ValueError" in pool.run(math.factorial, -1, timeout_s=5.0).error
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("So she has 29 apples.\nThe answer is: 29", "29"),  # WizardMath's own closing line
+        ("The final answer is: $\\frac{1}{2}$", "\\frac{1}{2}"),
+        ("The answer is:29", "29"),
+        ("The answer is = 5", "5"),
+        ("The answer is: 5 cm.", "5 cm"),
+    ],
+)
+def test_a_colon_after_the_answer_is_belongs_to_the_phrase(text: str, answer: str) -> None:
+    assert extract_answer(text) == answer
