@@ -11,15 +11,12 @@ from typing import Any, Iterable, Iterator, TypeVar
 
 import click
 
-from click.core import ParameterSource
-
-from ..build.config import checked
 from ..curate.curate import CurationReport, CurationSettings, LLMSettings, curate
 from ..curate.options import CurateOptions
 from ...runtime.output import CARD, CURATED
 from ...runtime.session import resolve_endpoint
 from .common import host_for
-from .options import cli_options
+from .options import cli_options, given_options
 
 T = TypeVar("T")
 
@@ -103,10 +100,7 @@ def print_summary(report: CurationReport) -> None:
 
 @click.pass_context
 def _curate(ctx: click.Context, folder: Path, **params: Any) -> None:
-    given = {name: value for name, value in params.items()
-             if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
-    options = checked(CurateOptions, given, sources=dict.fromkeys(given, "the command line"),
-                      unknown="is not an option of evol curate")
+    options = given_options(ctx, params, CurateOptions)
     # The judge's endpoint is resolved exactly as a build's, so the two share cached requests.
     api_key = options.api_key.get_secret_value() if options.api_key is not None else None
     endpoint = resolve_endpoint(

@@ -6,13 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
-from ..build.config import checked
 from ..publish.export import ExportFilters, export
 from ..publish.options import ExportOptions
 from .common import host_for
-from .options import cli_options
+from .options import cli_options, given_options
 
 
 class ExportCommand(click.Command):
@@ -34,10 +32,7 @@ class ExportCommand(click.Command):
 
 @click.pass_context
 def _export(ctx: click.Context, out_dir: Path, **params: Any) -> None:
-    given = {name: value for name, value in params.items()
-             if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
-    options = checked(ExportOptions, given, sources=dict.fromkeys(given, "the command line"),
-                      unknown="is not an option of evol export")
+    options = given_options(ctx, params, ExportOptions)
     filters = ExportFilters(options.min_round, options.domain_verdict, options.min_score or None, options.system)
     exporters = host_for(ctx).registry.exporters
     click.echo(export(exporters, out_dir, options.format, options.output, filters).summary())

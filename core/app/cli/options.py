@@ -13,9 +13,10 @@ from __future__ import annotations
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, Mapping, TypeVar, get_args, get_origin
 
 import click
+from click.core import ParameterSource
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
@@ -88,3 +89,18 @@ def _default_text(info: FieldInfo) -> str | None:
     if default is True:
         return "on"
     return str(default)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def given_options(ctx: click.Context, params: Mapping[str, Any], model: type[Model]) -> Model:
+    """The options of a command generated from ``model``, checked by it: those the user gave on
+    the command line, the model's defaults for the others. A bad value is a ``UsageError``
+    naming the option."""
+    from ..build.config import checked  # here: the build's configuration loads only when used
+
+    given = {name: value for name, value in params.items()
+             if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    return checked(model, given, sources=dict.fromkeys(given, "the command line"),
+                   unknown=f"is not an option of evol {ctx.info_name}")

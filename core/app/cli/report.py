@@ -8,13 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
-from ..build.config import checked
 from ..publish.options import ReportOptions
 from ...types.errors import RunAborted, UsageError
 from .common import host_for
-from .options import cli_options
+from .options import cli_options, given_options
 
 
 def _exports(ctx: click.Context) -> dict[str, str]:
@@ -24,10 +22,7 @@ def _exports(ctx: click.Context) -> dict[str, str]:
 
 @click.pass_context
 def _report(ctx: click.Context, folder: Path, **params: Any) -> None:
-    given = {name: value for name, value in params.items()
-             if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
-    options = checked(ReportOptions, given, sources=dict.fromkeys(given, "the command line"),
-                      unknown="is not an option of evol report")
+    options = given_options(ctx, params, ReportOptions)
     from ..publish.card import write_card
     from ..build.folder import check_output
     from ...runtime.output import CARD, REPORT
