@@ -87,3 +87,21 @@ def test_domain_options_are_typed_and_read_like_a_mapping() -> None:
         domain_options(MATH, {"step_labels": "guess"})
     with pytest.raises(UsageError, match="--speed: not an option of domain 'math' \\(its options: --irm-candidates"):
         domain_options(MATH, {"speed": 1})
+
+
+def test_a_bad_domain_option_says_whether_it_came_from_the_recipe_or_the_command_line(tmp_path: Path) -> None:
+    from tests.conftest import evol
+
+    (tmp_path / "seeds.jsonl").write_text('{"instruction": "What is 1 + 1?", "output": "2"}\n')
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text('seeds = "seeds.jsonl"\nout = "o"\ndomain = "math"\n[options]\nsamples = -1\n')
+    from_recipe = evol("build", "--config", str(recipe), "--dry-run")
+    assert from_recipe.returncode == 2
+    assert f"--samples (from {recipe} [options]): Input should be greater than or equal to 1" in from_recipe.stderr
+    from_command_line = evol("build", "--config", str(recipe), "--samples", "0", "--dry-run")
+    assert from_command_line.returncode == 2 and "--samples (from the command line)" in from_command_line.stderr
+    recipe.write_text('seeds = "seeds.jsonl"\nout = "o"\ndomain = "math"\n[options]\nsample = 2\n')
+    unknown = evol("build", "--config", str(recipe), "--dry-run")
+    assert unknown.returncode == 2 and f"--sample (from {recipe} [options]): not an option of domain 'math'" in unknown.stderr
+    assert "Traceback" not in from_recipe.stderr + from_command_line.stderr + unknown.stderr
+    assert not (tmp_path / "o").exists()

@@ -633,18 +633,20 @@ def _spent_before(out: Path) -> float | None:
     return float(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
 
 
-def domain_options(domain: Domain, given: Mapping[str, Any]) -> DomainOptions:
+def domain_options(domain: Domain, given: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> DomainOptions:
     """The domain's options, checked by its model (the rest at their defaults); one the domain
-    does not have is a usage error that lists the ones it has."""
+    does not have is a usage error that lists the ones it has. ``sources`` says where each given
+    option came from (the command line, a recipe), for the messages."""
     fields = domain.options.model_fields
     unknown = sorted(set(given) - set(fields))
     if unknown:
         names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(fields)) or "none"
+        where = {name: f" (from {sources[name]})" if sources and name in sources else "" for name in unknown}
         raise UsageError(
-            f"{', '.join('--' + name.replace('_', '-') for name in unknown)}: not an option of domain "
+            f"{', '.join('--' + name.replace('_', '-') + where[name] for name in unknown)}: not an option of domain "
             f"{domain.name!r} (its options: {names})"
         )
-    return checked_options(domain.options, given)
+    return checked_options(domain.options, given, sources=sources)
 
 
 def scorer_switches(config: BuildConfig, options: DomainOptions) -> dict[str, Any]:

@@ -70,6 +70,13 @@ def _build(ctx: click.Context, **params: Any) -> None:
                           f"{domain_name!r}" for name in foreign)
             )
     values["options"] = {**values.get("options", {}), **domain_given}
+    if domain is not None:
+        # Checked here too, where each option's source is known: a bad value names its recipe.
+        from ..build.build import domain_options
+
+        domain_options(domain, values["options"], sources={
+            name: "the command line" if name in domain_given else f"{invocation.config} [options]"
+            for name in values["options"]})
     values["command"] = tuple(_mask_secrets(["evol", *sys.argv[1:]]))
     config = make_config(values, sources=sources)
 
