@@ -36,6 +36,10 @@ class Cli:
     rows_unchanged: bool = False
     """True for an option that cannot change a row (how many workers, how fast): a folder
     resumes when only such options differ from the ones it was built with."""
+    path: bool = False
+    """True for an option holding a file's path whose type is not ``Path`` (a type of the
+    plugin's that reads the file): in a recipe a relative path is then read from the recipe's
+    folder, as for every option typed ``Path``."""
 
 
 class DomainOptions(BaseModel):
@@ -81,4 +85,19 @@ def rows_unchanged(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(
         name for name, info in model.model_fields.items()
         if any(isinstance(item, Cli) and item.rows_unchanged for item in info.metadata)
+    )
+
+
+def path_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``model`` that hold a file's path: typed ``Path`` (or ``Path | None``), or
+    marked ``Cli(path=True)``. A recipe's relative paths are relative to the recipe."""
+    from pathlib import Path
+    from typing import get_args
+
+    def is_path(annotation: Any) -> bool:
+        return annotation is Path or any(is_path(part) for part in get_args(annotation))
+
+    return frozenset(
+        name for name, info in model.model_fields.items()
+        if is_path(info.annotation) or any(isinstance(item, Cli) and item.path for item in info.metadata)
     )

@@ -71,8 +71,9 @@ def test_a_bad_domain_option_is_refused_alike_from_the_command_line_and_python(t
     assert done.returncode == 2, done.stderr
     with pytest.raises(evolinstruct.UsageError) as caught:
         evolinstruct.build(domain="math", seeds=seeds, out=tmp_path / "api", samples=0)
-    message = "--samples: Input should be greater than or equal to 1"
-    assert message in done.stderr and message in str(caught.value)
+    message = "Input should be greater than or equal to 1"
+    # The command line says where the value came from, as for the core's options.
+    assert f"--samples (from the command line): {message}" in done.stderr and f"--samples: {message}" in str(caught.value)
     assert not (tmp_path / "cli").exists() and not (tmp_path / "api").exists()
 
 

@@ -232,12 +232,12 @@ def test_an_invalid_method_file_is_a_clear_error(tmp_path, seeds) -> None:
     result = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "b"), "--schedule", "auto",
                   "--operation-weights", "auto=1", "--method", str(method))
     assert result.returncode == 2, result.stderr
-    assert f"--method: {method}: field 'method': the method lost the instruction placeholder" in result.stderr
+    assert f"--method (from the command line): {method}: field 'method': the method lost the instruction placeholder" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "b").exists()
     method.write_text('{"method": "Step 1:\n')
     result = evol("build", "--seeds", str(seeds), "--out", str(tmp_path / "b"), "--method", str(method))
-    assert result.returncode == 2 and f"--method: {method}: line 1: not JSON" in result.stderr, result.stderr
+    assert result.returncode == 2 and f"--method (from the command line): {method}: line 1: not JSON" in result.stderr, result.stderr
 
 
 def test_the_method_is_a_build_option_recorded_in_the_folder(tmp_path, seeds) -> None:
@@ -367,3 +367,18 @@ def test_the_optimization_reads_a_domains_own_seed_form(tmp_path, loopback_llm_f
                env=env_for(server))
     assert bad.returncode == 2 and str(seeds) in bad.stderr and "question" in bad.stderr, bad.stderr
     assert "Traceback" not in bad.stderr and server.request_count == before and not (tmp_path / "bad").exists()
+
+
+def test_a_recipe_s_relative_method_path_is_read_from_the_recipe_s_folder(tmp_path, seeds) -> None:
+    project = tmp_path / "project"
+    (project / "method").mkdir(parents=True)
+    (project / "method" / "method.json").write_text(json.dumps({"method": GOOD}))
+    recipe = project / "run.toml"
+    recipe.write_text(f'seeds = "{seeds}"\nout = "build"\nschedule = "auto"\nlimit = 1\n'
+                      '[operation_weights]\nauto = 1\n[options]\nmethod = "method/method.json"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = evol("build", "--config", str(recipe), cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    recorded = json.loads((project / "build" / "run.json").read_text())["state"]["options"]
+    assert recorded["method"] == str(project / "method" / "method.json")

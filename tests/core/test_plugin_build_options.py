@@ -49,7 +49,7 @@ def test_a_plugin_option_is_a_build_option_bound_into_the_prompt_and_recorded(tm
     out = tmp_path / "out"
     args = ["build", "--seeds", str(seeds), "--out", str(out), "--schedule", "retone", "--operation-weights", "retone=1"]
     bad = evol(*args, "--tone", "shouting", env=env)
-    assert bad.returncode == 2 and "--tone: Input should be 'plain', 'formal' or 'casual'" in bad.stderr, bad.stderr
+    assert bad.returncode == 2 and "--tone (from the command line): Input should be 'plain', 'formal' or 'casual'" in bad.stderr, bad.stderr
     assert not out.exists() and not server.requests
     result = evol(*args, "--tone", "formal", env=env)
     assert result.returncode == 0, result.stderr
@@ -60,7 +60,7 @@ def test_a_plugin_option_is_a_build_option_bound_into_the_prompt_and_recorded(tm
     assert again.returncode == 2 and "--tone was 'formal', now 'casual'" in again.stderr, again.stderr
     # Another domain has the option too (domains=None), checked by the same model.
     math = evol("build", "--domain", "math", "--seeds", str(seeds), "--out", str(tmp_path / "m"), "--tone", "loud", env=env)
-    assert math.returncode == 2 and "--tone: Input should be" in math.stderr, math.stderr
+    assert math.returncode == 2 and "--tone (from the command line): Input should be" in math.stderr, math.stderr
 
 
 def test_an_option_limited_to_some_domains_is_refused_elsewhere(tmp_path) -> None:

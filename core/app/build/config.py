@@ -30,7 +30,7 @@ from ...runtime.pricing import Price, RecipePrice, parse_price, price_table
 from ...runtime.roles import RoleConfig, parse_role, roles_from
 from ...runtime.urls import public_url
 from ...types.errors import UsageError
-from ...types.options import Cli, rows_unchanged
+from ...types.options import Cli, path_fields, rows_unchanged
 from ...types.records import Decoding
 
 
@@ -434,9 +434,13 @@ def read_recipe(path: Path) -> dict[str, Any]:
             name: {key.replace("-", "_"): value for key, value in table.items()} if isinstance(table, dict) else table
             for name, table in recipe["roles"].items()
         }
-    for key in ("seeds", "out"):  # relative paths are relative to the recipe, as in any config file
-        if isinstance(recipe.get(key), str) and not Path(recipe[key]).is_absolute():
-            recipe[key] = str((path.parent / recipe[key]))
-    return recipe
+    return {**recipe, **relative_to_recipe(path, recipe, BuildConfig)}
+
+
+def relative_to_recipe(recipe: Path, values: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """The paths among ``values`` (fields of ``model`` that hold one) read from the recipe's folder
+    when relative, as in any configuration file."""
+    return {key: str(recipe.parent / values[key]) for key in path_fields(model)
+            if isinstance(values.get(key), str) and not Path(values[key]).is_absolute()}
 
 

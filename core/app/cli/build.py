@@ -10,7 +10,7 @@ from click.core import ParameterSource
 
 from ...runtime.urls import public_url
 from ...types.errors import UsageError
-from ..build.config import BuildConfig, InvocationOptions, checked, make_config, read_recipe
+from ..build.config import BuildConfig, InvocationOptions, checked, make_config, read_recipe, relative_to_recipe
 from .common import host_for
 from .options import cli_options
 
@@ -61,6 +61,8 @@ def _build(ctx: click.Context, **params: Any) -> None:
 
     domain_name = values.get("domain", "general")
     domain = host.registry.domains.get(domain_name)
+    if domain is not None and invocation.config is not None and isinstance(values.get("options"), dict):
+        values["options"] = {**values["options"], **relative_to_recipe(invocation.config, values["options"], domain.options)}
     if domain is not None:
         foreign = sorted(name for name in domain_given if name not in domain.options.model_fields)
         if foreign:

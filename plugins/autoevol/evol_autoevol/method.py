@@ -129,7 +129,7 @@ MethodFile = Annotated[Method, BeforeValidator(_method_file), PlainSerializer(la
 class AutoEvolOptions(DomainOptions):
     """The option ``evol build --method`` adds to every domain (operation ``auto`` reads it)."""
 
-    method: Annotated[MethodFile | None, Cli(metavar="PATH", default_text="the initial (universal) method")] = None
+    method: Annotated[MethodFile | None, Cli(metavar="PATH", path=True, default_text="the initial (universal) method")] = None
     """autoevol: the evolving method of operation auto: a method.json of `evol method optimize` (its 'method'
     text, which must keep {instruction})."""
 
