@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .endpoints import Endpoint
 
 log = logging.getLogger("evolinstruct.batches")
+DELETE_WAIT_S = 30.0  # how long closing waits for a collected batch's files to be deleted
 
 CHAT_URL = "/v1/chat/completions"
 COMPLETION_WINDOW = "24h"
@@ -191,6 +192,9 @@ class BatchQueue:
         self._in_batch: dict[str, str] = {}  # key: the id of the batch that holds it
         self._attempts: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Deleting a collected batch's files outlives the lineages it answered: the build may end
+        # meanwhile, and closing waits for them (a little) rather than leave files at the provider.
+        self._deleting: set[asyncio.Task[None]] = set()
         self._arrived: asyncio.Event | None = None
         self._started = False
 
@@ -242,7 +246,12 @@ class BatchQueue:
             pass
 
     async def aclose(self) -> None:
-        """Stop gathering and polling; the batches in flight stay in the ledger for the next run."""
+        """Stop gathering and polling; the batches in flight stay in the ledger for the next run.
+        The files of collected batches still being deleted get ``DELETE_WAIT_S`` to go."""
+        if self._deleting:
+            await asyncio.wait(self._deleting, timeout=DELETE_WAIT_S)
+        for task in self._deleting:
+            task.cancel()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -357,7 +366,9 @@ class BatchQueue:
             self._in_batch.pop(key, None)
             self._settle(key, lines.get(key))
         self.ledger.remove(entry.id)
-        await self._delete(entry, files)
+        deleting = asyncio.ensure_future(self._delete(entry, files))
+        self._deleting.add(deleting)
+        deleting.add_done_callback(self._deleting.discard)
 
     async def _delete(self, entry: InFlight, files: list[str]) -> None:
         """Delete a collected batch's files at the provider (its answers are in the cache now), so
