@@ -121,6 +121,20 @@ def session(server, cache: Cache, ledger: BatchLedger, *, batched: bool, **limit
     return Session(endpoint, cache, batching=batching, prices={"m": Price(1000.0, 2000.0)})
 
 
+def leave_in_flight(session: Session, ledger_path: Path) -> None:
+    """Send "one" through a batching session and close it once its batch is recorded as in flight
+    (the answer never awaited), as a build killed while its batch waits leaves it."""
+
+    async def send_then_close() -> None:
+        waiting = asyncio.ensure_future(session.llm.chat([{"role": "user", "content": "one"}], Decoding(), 7))
+        while not ledger_path.exists():
+            await asyncio.sleep(0.02)
+        waiting.cancel()
+        await session.aclose()
+
+    asyncio.run(send_then_close())
+
+
 def ask(session: Session, texts: list[str], **chat: object) -> list[object]:
     async def run() -> list[object]:
         try:
@@ -155,15 +169,7 @@ def test_a_session_that_does_not_batch_collects_the_batches_an_earlier_one_left(
     ledger_path = tmp_path / "batches.json"
     with contextlib.closing(Cache(tmp_path / "cache.sqlite")) as cache:
         first = session(server, cache, BatchLedger(ledger_path), batched=True)
-
-        async def leave_in_flight() -> None:
-            waiting = asyncio.ensure_future(first.llm.chat([{"role": "user", "content": "one"}], Decoding(), 7))
-            while not ledger_path.exists():
-                await asyncio.sleep(0.02)
-            waiting.cancel()
-            await first.aclose()
-
-        asyncio.run(leave_in_flight())
+        leave_in_flight(first, ledger_path)
         (pending,) = server.batches.submitted
         server.batch_hold = 0.0
         second = session(server, cache, BatchLedger(ledger_path), batched=False)
@@ -208,15 +214,7 @@ def test_a_line_an_earlier_batch_failed_is_sent_directly_by_a_session_that_does_
     ledger_path = tmp_path / "batches.json"
     with contextlib.closing(Cache(tmp_path / "cache.sqlite")) as cache:
         first = session(server, cache, BatchLedger(ledger_path), batched=True)
-
-        async def leave_in_flight() -> None:
-            waiting = asyncio.ensure_future(first.llm.chat([{"role": "user", "content": "one"}], Decoding(), 7))
-            while not ledger_path.exists():
-                await asyncio.sleep(0.02)
-            waiting.cancel()
-            await first.aclose()
-
-        asyncio.run(leave_in_flight())
+        leave_in_flight(first, ledger_path)
         server.batch_hold = 0.0
         second = session(server, cache, BatchLedger(ledger_path), batched=False)
         (answer,) = ask(second, ["one"])

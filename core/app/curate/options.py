@@ -28,8 +28,8 @@ Similarity = Annotated[float, Field(gt=0.0, le=1.0)]
 
 def _build_option(name: str) -> Any:
     """``evol build``'s declaration of the option ``name`` (type, checks, help, default)."""
-    field: FieldInfo = copy.deepcopy(BuildConfig.model_fields[name])
-    return field
+    field: FieldInfo = BuildConfig.model_fields[name]
+    return copy.deepcopy(field)  # a copy: this model's field must not share the build's object
 
 
 class CurateOptions(BaseModel):
