@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import evol
-from tests.core.test_plugins import make_distribution
+from tests.core.test_plugins import build_with_plugin
 
 SECTION_PLUGIN = """
     from evolinstruct import ReportSection, hookimpl
@@ -26,13 +26,8 @@ SECTION_PLUGIN = """
 
 
 def build(tmp_path: Path, body: str, domains: str = "None") -> tuple[Path, str]:
-    root = tmp_path / "plugin"
-    root.mkdir()
-    make_distribution(root, "tally-dist", "tally_plugin", SECTION_PLUGIN.replace("{BODY}", body).replace("{DOMAINS}", domains))
-    seeds = tmp_path / "seeds.jsonl"
-    seeds.write_text("".join(json.dumps({"instruction": f"Describe item {n} in detail."}) + "\n" for n in range(3)))
-    out = tmp_path / "out"
-    result = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "1", env={"PYTHONPATH": str(root)})
+    source = SECTION_PLUGIN.replace("{BODY}", body).replace("{DOMAINS}", domains)
+    result, out, root = build_with_plugin(tmp_path, "tally-dist", "tally_plugin", source, rounds=1)
     assert result.returncode == 0, result.stderr
     return out, str(root)
 

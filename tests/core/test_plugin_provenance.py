@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import evol
-from tests.core.test_plugins import make_distribution
+from tests.core.test_plugins import build_with_plugin
 
 STAMP_PLUGIN = """
     from evolinstruct import ProvenanceEntry, hookimpl
@@ -24,13 +23,8 @@ STAMP_PLUGIN = """
 
 
 def build(tmp_path: Path, name: str = "stamp", value: str = '{"round": sample.round, "op": sample.operation}'):
-    root = tmp_path / "plugin"
-    root.mkdir()
-    make_distribution(root, "stamp-dist", "stamp_plugin", STAMP_PLUGIN.replace("{NAME}", name).replace("{VALUE}", value))
-    seeds = tmp_path / "seeds.jsonl"
-    seeds.write_text("".join(json.dumps({"instruction": f"Describe item {n} in detail."}) + "\n" for n in range(3)))
-    out = tmp_path / "out"
-    result = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", "2", env={"PYTHONPATH": str(root)})
+    source = STAMP_PLUGIN.replace("{NAME}", name).replace("{VALUE}", value)
+    result, out, _ = build_with_plugin(tmp_path, "stamp-dist", "stamp_plugin", source, rounds=2)
     return result, out
 
 

@@ -7,6 +7,7 @@ import inspect
 import json
 import re
 import textwrap
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,19 @@ def make_distribution(root: Path, name: str, module: str, source: str) -> None:
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2.3\n", encoding="utf-8")
     (info / "entry_points.txt").write_text(f"[evolinstruct]\n{module} = {module}\n", encoding="utf-8")
 
+
+
+def build_with_plugin(tmp_path: Path, name: str, module: str, source: str, rounds: int) -> tuple[Any, Path, Path]:
+    """``evol build`` of three seeds, ``rounds`` rounds, with a plugin distribution made from
+    ``source`` on the path; the finished command, the output folder and the plugin's folder."""
+    root = tmp_path / "plugin"
+    root.mkdir()
+    make_distribution(root, name, module, source)
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("".join(json.dumps({"instruction": f"Describe item {n} in detail."}) + "\n" for n in range(3)))
+    out = tmp_path / "out"
+    result = evol("build", "--seeds", str(seeds), "--out", str(out), "--rounds", str(rounds), env={"PYTHONPATH": str(root)})
+    return result, out, root
 
 DOMAIN_PLUGIN = """
     from evolinstruct import Domain, Operation, hookimpl
